@@ -1,0 +1,55 @@
+"""Handlers per event type: the one place to hang a side effect on an event.
+
+Register with::
+
+    from todo_project.events.registry import handles
+
+    @handles("task.completed")
+    def generate_next_occurrence(event: OutboxEvent) -> None: ...
+
+Handlers must be idempotent by ``event.id``: an event may be dispatched more
+than once (a retried task, the sweep racing a late enqueue).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+from django.apps import apps
+
+if TYPE_CHECKING:
+    from todo_project.events.models import OutboxEvent
+
+Handler = Callable[["OutboxEvent"], None]
+
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+ANY = "*"
+
+
+def handles(*event_types: str) -> Callable[[Handler], Handler]:
+    """Register the decorated function for these types (``"*"`` = every event)."""
+
+    def register(func: Handler) -> Handler:
+        for event_type in event_types:
+            if func not in _handlers[event_type]:
+                _handlers[event_type].append(func)
+        return func
+
+    return register
+
+
+def handlers_for(event_type: str) -> list[Handler]:
+    return [*_handlers.get(event_type, []), *_handlers.get(ANY, [])]
+
+
+def autodiscover() -> None:
+    """Import ``handlers`` from every installed app so their decorators run."""
+    for config in apps.get_app_configs():
+        try:
+            import_module(f"{config.name}.handlers")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.handlers":
+                raise

@@ -1,0 +1,280 @@
+"""Taskbeat settings. Every value comes from the environment (see .env.example).
+
+Production differs from development by values, not code: with DEBUG off the
+process refuses to start on an insecure secret or missing keys.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from celery.schedules import schedule
+from django.core.exceptions import ImproperlyConfigured
+
+from todo_project.env import env_bool, env_float, env_int, env_list, env_str
+from todo_project.keys import load_or_create_local_keypair
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("TASKBEAT_DATA_DIR", str(BASE_DIR / ".data")))
+
+DEBUG = env_bool("DEBUG", False)
+
+_INSECURE_SECRET_PREFIX = "django-insecure-"  # noqa: S105 - a prefix we refuse, not a secret
+SECRET_KEY = env_str("SECRET_KEY") or ""
+_missing: list[str] = []
+if not DEBUG:
+    if not SECRET_KEY or SECRET_KEY.startswith(_INSECURE_SECRET_PREFIX) or len(SECRET_KEY) < 32:
+        _missing.append("SECRET_KEY (at least 32 characters, not a django-insecure- default)")
+elif not SECRET_KEY:
+    SECRET_KEY = _INSECURE_SECRET_PREFIX + "local-development-only-key-0123456789"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "channels",
+    "todo_project",
+    "todo_project.accounts",
+    "todo_project.events",
+    "tasks_app",
+    "reminders_app",
+    "notifications_app",
+    "audit_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "todo_project.events.context.RequestContextMiddleware",
+]
+
+ROOT_URLCONF = "todo_project.urls"
+WSGI_APPLICATION = "todo_project.wsgi.application"
+ASGI_APPLICATION = "todo_project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+# --- Database: PostgreSQL only -------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+if not DATABASE_URL:
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. Use scripts/run.sh or scripts/test.sh, which start an "
+        "embedded PostgreSQL when it is unset, or point it at a PostgreSQL server."
+    )
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+if _db["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...)")
+# psycopg's pool shares connections between threads (gunicorn gthread, the ASGI
+# server's sync_to_async threads); persistent per-thread connections exhausted
+# PostgreSQL's connection limit under ASGI in our measurements.
+if env_bool("DATABASE_POOL", True):
+    _db.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
+        "timeout": env_float("DATABASE_POOL_TIMEOUT", 10.0),
+    }
+_db_test_name = env_str("DATABASE_TEST_NAME")
+if _db_test_name:
+    _db["TEST"] = {"NAME": _db_test_name}
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: Celery broker and Channels layer -----------------------------
+REDIS_URL = env_str("REDIS_URL")
+if not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL is not set. Use scripts/run.sh or scripts/test.sh, which start an "
+        "embedded Redis when it is unset, or point it at a Redis server."
+    )
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A task unacknowledged for this long is redelivered by Redis; it must be
+# longer than the longest task (notification retries use countdown, not sleep).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# One schedule, made of sweeps over database state that are harmless when run
+# twice or missed; ``expires`` keeps an outage from piling up stale runs.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Re-dispatch committed events whose on-commit enqueue never ran
+    # (Redis down at commit, worker killed). Every 30 s; idempotent.
+    "events-dispatch-sweep": {
+        "task": "todo_project.events.tasks.dispatch_sweep_task",
+        "schedule": schedule(timedelta(seconds=30)),
+        "options": {"expires": 30},
+    },
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000, minimum=10),
+            "expiry": 60,
+        },
+    }
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "taskbeat",
+    }
+}
+
+# --- Kafka (optional at run time) ----------------------------------------
+KAFKA_BOOTSTRAP_SERVERS = env_str("KAFKA_BOOTSTRAP_SERVERS")
+KAFKA_TOPIC_PREFIX = env_str("KAFKA_TOPIC_PREFIX", "") or ""
+EVENT_SOURCE_PREFIX = env_str("EVENT_SOURCE_PREFIX", "/taskbeat") or "/taskbeat"
+OUTBOX_RETENTION_HOURS = env_int("OUTBOX_RETENTION_HOURS", 168, minimum=1)
+
+# --- Auth ------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+JWT_PRIVATE_KEY = env_str("JWT_PRIVATE_KEY")
+JWT_PUBLIC_KEY = env_str("JWT_PUBLIC_KEY")
+if not (JWT_PRIVATE_KEY and JWT_PUBLIC_KEY):
+    if DEBUG:
+        JWT_PRIVATE_KEY, JWT_PUBLIC_KEY = load_or_create_local_keypair(DATA_DIR / "jwt")
+    else:
+        _missing.append("JWT_PRIVATE_KEY and JWT_PUBLIC_KEY (PEM, or *_FILE paths)")
+JWT_ISSUER = env_str("JWT_ISSUER", "taskbeat")
+JWT_AUDIENCE = env_str("JWT_AUDIENCE", "taskbeat-api")
+
+SIMPLE_JWT = {
+    "ALGORITHM": "RS256",
+    "SIGNING_KEY": JWT_PRIVATE_KEY,
+    "VERIFYING_KEY": JWT_PUBLIC_KEY,
+    "ISSUER": JWT_ISSUER,
+    "AUDIENCE": JWT_AUDIENCE,
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_TTL_SECONDS", 900, minimum=10)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(
+        seconds=env_int("JWT_REFRESH_TTL_SECONDS", 14 * 24 * 3600, minimum=60)
+    ),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "LEEWAY": 5,
+}
+
+if _missing:
+    raise ImproperlyConfigured(
+        "Refusing to start with DEBUG off: set " + "; ".join(_missing) + ". See .env.example."
+    )
+
+# --- REST framework --------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("THROTTLE_ANON_RATE", "60/min"),
+        "user": env_str("THROTTLE_USER_RATE", "1200/min"),
+        "auth": env_str("THROTTLE_AUTH_RATE", "20/min"),
+    },
+    "EXCEPTION_HANDLER": "todo_project.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "todo_project.pagination.PagePagination",
+    "PAGE_SIZE": 20,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Taskbeat API",
+    "DESCRIPTION": "Tasks, recurrence, reminders and notifications; see README.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Internationalisation and time ----------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Security headers ----------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

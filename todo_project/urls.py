@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from todo_project import health
+
+urlpatterns = [
+    path("health", health.health, name="health"),
+    path("ready", health.ready, name="ready"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/", include("todo_project.accounts.urls")),
+    path("api/", include("tasks_app.urls")),
+    path("api/", include("reminders_app.urls")),
+    path("api/", include("notifications_app.urls")),
+    path("api/", include("audit_app.urls")),
+    path("api/", include("todo_project.events.urls")),
+]
