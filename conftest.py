@@ -22,6 +22,41 @@ def _celery_eager() -> None:
     celery_app.conf.task_eager_propagates = True
 
 
+_DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
+@pytest.fixture(autouse=True)
+def _events_match_their_schemas(request: pytest.FixtureRequest):
+    """After each test that uses the database, every outbox row must match its type's schema.
+
+    Requesting the db fixture here (only when the test uses it anyway) makes
+    this check run before the test's rollback or flush, so it sees the rows.
+    """
+    uses_db = request.node.get_closest_marker("django_db") is not None or bool(
+        _DB_FIXTURES & set(request.fixturenames)
+    )
+    if not uses_db:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    yield
+    from django.db import connection
+
+    from todo_project.events.models import OutboxEvent
+    from todo_project.events.validation import UnknownEventType, validate_event
+
+    if connection.needs_rollback:  # the test broke its own transaction; nothing readable
+        return
+    problems = []
+    for event in OutboxEvent.objects.order_by("user_id", "seq").iterator():
+        try:
+            validate_event(event)
+        except (UnknownEventType, ValueError) as exc:
+            problems.append(str(exc))
+    if problems:
+        pytest.fail("emitted events break their schemas:\n" + "\n".join(problems), pytrace=False)
+
+
 def _make_user(username: str, tz: str = "UTC"):
     from todo_project.accounts.models import Profile
 

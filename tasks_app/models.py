@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class Priority(models.TextChoices):
@@ -49,6 +50,12 @@ class Task(models.Model):
     tag_keys = models.JSONField(default=list, blank=True, editable=False)
     position = models.IntegerField(default=0)
     version = models.PositiveIntegerField(default=1)
+    # Recurrence (issue 4): an occurrence of a series, at its scheduled time.
+    series = models.ForeignKey(
+        "TaskSeries", null=True, blank=True, on_delete=models.SET_NULL, related_name="occurrences"
+    )
+    occurrence_at = models.DateTimeField(null=True, blank=True)
+    is_skipped = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -62,6 +69,9 @@ class Task(models.Model):
                 condition=models.Q(is_completed=False) | models.Q(completed_at__isnull=False),
                 name="task_completed_has_time",
             ),
+            # One row per (series, occurrence time): a repeated task.completed,
+            # a retried handler or two concurrent completions create one next occurrence.
+            models.UniqueConstraint(fields=["series", "occurrence_at"], name="task_series_occurrence_unique"),
         ]
         indexes = [
             models.Index(fields=["owner", "position"], name="task_owner_position_idx"),
@@ -79,7 +89,111 @@ class Task(models.Model):
             # Tag filters use jsonb containment (@>) on a lower-cased copy; see tag_keys.
             GinIndex(fields=["tag_keys"], name="task_tag_keys_gin"),
             GinIndex(SEARCH_VECTOR, name="task_fulltext_gin"),
+            # The repair scan's "does this series still have an open occurrence?".
+            models.Index(
+                fields=["series"],
+                name="task_series_open_idx",
+                condition=models.Q(series__isnull=False, is_completed=False, is_skipped=False),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+
+class SavedFilter(models.Model):
+    """A named preset of task-list query parameters (FR-SF-009, "smart lists").
+
+    ``params`` holds the normalised list parameters (strings, as in a query
+    string) and is validated with the same parser as ``GET /api/tasks``.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters"
+    )
+    name = models.CharField(max_length=100)
+    params = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            # "Work" and "work" are the same list to a user; the index also
+            # serves the owner's listing.
+            models.UniqueConstraint("owner", Lower("name"), name="savedfilter_owner_name_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CompletionMode(models.TextChoices):
+    SCHEDULED = "scheduled", "After the scheduled time (every)"
+    COMPLETION = "completion", "After the completion time (every!)"
+
+
+class SeriesStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    STOPPED = "stopped", "Stopped"
+    ENDED = "ended", "Ended"
+
+
+MAX_LOOKAHEAD_DAYS = 366
+
+
+class TaskSeries(models.Model):
+    """A recurring task: an RFC 5545 rule set evaluated in the owner's time zone.
+
+    Each occurrence is its own Task row (``Task.series``, ``Task.occurrence_at``);
+    the fields below are the template the next occurrence is made from. See
+    tasks_app/recurrence.py for the rule engine and docs/recurrence.md.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="task_series")
+    rule = models.CharField(max_length=1000)
+    dtstart = models.DateTimeField()
+    timezone = models.CharField(max_length=64)
+    # True when occurrences carry a date only (due_date), not a time (due_at).
+    all_day = models.BooleanField(default=False)
+    completion_mode = models.CharField(
+        max_length=20, choices=CompletionMode.choices, default=CompletionMode.SCHEDULED
+    )
+    # active: generates occurrences; stopped: by the user (existing occurrences
+    # stay); ended: the rule ran out (COUNT/UNTIL reached).
+    status = models.CharField(max_length=10, choices=SeriesStatus.choices, default=SeriesStatus.ACTIVE)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # 0 = generate the next occurrence on completion only; N > 0 = also keep
+    # occurrences generated N days ahead (the repair scan fills them in).
+    lookahead_days = models.PositiveSmallIntegerField(default=0)
+    title = models.CharField(max_length=MAX_TITLE_LENGTH)
+    description = models.TextField(blank=True, default="")
+    priority = models.CharField(max_length=20, choices=Priority.choices, default=Priority.MEDIUM)
+    tags = models.JSONField(default=list, blank=True)
+    # Minutes before the due time; 15 stays "15 minutes before" on every occurrence.
+    reminder_offsets = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(lookahead_days__lte=MAX_LOOKAHEAD_DAYS), name="series_lookahead_max"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(completion_mode__in=["scheduled", "completion"]),
+                name="series_valid_completion_mode",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "stopped", "ended"]), name="series_valid_status"
+            ),
+        ]
+        indexes = [
+            # The hourly repair scan walks active series only.
+            models.Index(fields=["id"], name="series_active_idx", condition=models.Q(status="active")),
+            models.Index(fields=["owner", "created_at"], name="series_owner_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.rule})"

@@ -14,13 +14,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todo_project.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
 from todo_project.routing import websocket_urlpatterns  # noqa: E402
+from todo_project.sync.auth import JWTAuthMiddleware, origin_check  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        # Foreign browser origins are refused before any auth; then the JWT
+        # (subprotocol or ?token=) or else the session cookie sets scope["user"].
+        "websocket": origin_check(
+            SessionMiddlewareStack(JWTAuthMiddleware(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

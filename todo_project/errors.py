@@ -27,6 +27,9 @@ class DomainError(Exception):
 
     status_code = status.HTTP_400_BAD_REQUEST
     code = "invalid"
+    # Extra machine-readable context rendered as ``error.details`` (e.g. the
+    # current task of a version conflict); absent when ``None``.
+    details: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -88,7 +91,10 @@ def error_body(code: str, message: str, fields: dict[str, list[str]] | None = No
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message, exc.fields()), status=exc.status_code)
+        body = error_body(exc.code, exc.message, exc.fields())
+        if exc.details is not None:
+            body["error"]["details"] = exc.details
+        return Response(body, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
@@ -108,5 +114,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         response.data = error_body("parse_error", str(exc.detail))
     else:
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
-        response.data = error_body(str(code), str(exc.detail))
+        detail = exc.detail
+        # simplejwt's InvalidToken carries {"detail", "code", "messages"}; its
+        # str() would be a Python repr, so take the human sentence.
+        if isinstance(detail, dict):
+            detail = detail.get("detail", exc.default_detail)
+        response.data = error_body(str(code), str(detail))
     return response

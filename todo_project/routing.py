@@ -1,5 +1,12 @@
-"""WebSocket URL routes (filled by the real-time sync work)."""
+"""WebSocket URL routes: the task sync socket, under both names the docs use."""
 
 from __future__ import annotations
 
-websocket_urlpatterns: list = []
+from django.urls import path, re_path
+
+from tasks_app.consumers import TaskSyncConsumer
+
+websocket_urlpatterns: list = [
+    re_path(r"^ws/tasks/?$", TaskSyncConsumer.as_asgi()),
+    path("api/tasks/ws", TaskSyncConsumer.as_asgi()),
+]

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "todo_project",
     "todo_project.accounts",
     "todo_project.events",
+    "todo_project.sync",
     "tasks_app",
     "reminders_app",
     "notifications_app",
@@ -63,6 +64,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "todo_project.events.context.RequestContextMiddleware",
+    # Innermost, so a replayed response still gets X-Request-ID and the claim
+    # wraps exactly the view (see todo_project/sync/middleware.py).
+    "todo_project.sync.middleware.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "todo_project.urls"
@@ -131,9 +135,41 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+REMINDER_SCAN_SECONDS = env_int("REMINDER_SCAN_SECONDS", 5, minimum=1)
+RECURRENCE_REPAIR_SECONDS = env_int("RECURRENCE_REPAIR_SECONDS", 3600, minimum=60)
 # One schedule, made of sweeps over database state that are harmless when run
 # twice or missed; ``expires`` keeps an outage from piling up stale runs.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Recurring series with no open occurrence (the worker was down when one
+    # was completed) get their next one; look-ahead series are filled. Hourly;
+    # series rows are claimed with SKIP LOCKED and inserts hit a unique
+    # constraint, so a doubled or missed run is harmless.
+    "recurrence-repair": {
+        "task": "tasks_app.recurrence_tasks.series_repair_task",
+        "schedule": schedule(timedelta(seconds=RECURRENCE_REPAIR_SECONDS)),
+        "options": {"expires": RECURRENCE_REPAIR_SECONDS},
+    },
+    # Delete Idempotency-Key rows older than IDEMPOTENCY_KEY_TTL_HOURS. Hourly;
+    # a plain DELETE by age, so a doubled or missed run is harmless.
+    "sync-idempotency-purge": {
+        "task": "todo_project.sync.tasks.idempotency_keys_purge_task",
+        "schedule": schedule(timedelta(hours=1)),
+        "options": {"expires": 3600},
+    },
+    # Delete refresh-token rows (outstanding/blacklisted) past their expiry;
+    # they are refused on their exp claim anyway. Daily; a delete by age.
+    "accounts-expired-tokens-purge": {
+        "task": "todo_project.accounts.tasks.expired_tokens_purge_task",
+        "schedule": schedule(timedelta(hours=24)),
+        "options": {"expires": 24 * 3600},
+    },
+    # Delete audit entries older than AUDIT_RETENTION_DAYS in batches. Hourly,
+    # so each run is small; a delete by age, so a doubled or missed run is harmless.
+    "audit-retention-purge": {
+        "task": "audit_app.tasks.audit_purge_task",
+        "schedule": schedule(timedelta(hours=1)),
+        "options": {"expires": 3600},
+    },
     # Re-dispatch committed events whose on-commit enqueue never ran
     # (Redis down at commit, worker killed). Every 30 s; idempotent.
     "events-dispatch-sweep": {
@@ -141,13 +177,48 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": schedule(timedelta(seconds=30)),
         "options": {"expires": 30},
     },
+    # Delete outbox rows past OUTBOX_RETENTION_HOURS (dispatched and, with
+    # Kafka configured, published). Hourly; deletes in batches; idempotent.
+    "events-outbox-purge": {
+        "task": "todo_project.events.tasks.outbox_purge_task",
+        "schedule": schedule(timedelta(hours=1)),
+        "options": {"expires": 3600},
+    },
+    # Fire due reminders (reminders_app): claims pending rows with fire_at <= now
+    # via SKIP LOCKED, so two beats or overlapping runs never fire one twice.
+    # Every REMINDER_SCAN_SECONDS; expires = the interval so a backlog of stale
+    # scans never piles up behind an outage (the next scan catches up anyway).
+    "reminders-scan": {
+        "task": "reminders_app.tasks.reminders_scan_task",
+        "schedule": schedule(timedelta(seconds=REMINDER_SCAN_SECONDS)),
+        "options": {"expires": REMINDER_SCAN_SECONDS},
+    },
+    # Re-enqueue notification deliveries that are due (backoff elapsed, quiet
+    # hours over) or whose worker died mid-send (lease expired). Every 15 s;
+    # delivery claims the row conditionally, so a doubled sweep is harmless.
+    "notifications-delivery-sweep": {
+        "task": "notifications_app.tasks.notifications_sweep_task",
+        "schedule": schedule(timedelta(seconds=15)),
+        "options": {"expires": 15},
+    },
 }
 
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # redis-py 8 defaults to a 5 s socket timeout and 100 pooled
+            # connections. The layer's blocking pop also waits 5 s, so the read
+            # timed out and killed consumers; and each connect's group_add holds
+            # a connection, so a burst of connects ran out (both seen in
+            # benchmarks/websocket).
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": env_float("CHANNEL_LAYER_SOCKET_TIMEOUT", 30.0),
+                    "max_connections": env_int("CHANNEL_LAYER_MAX_CONNECTIONS", 1000, minimum=10),
+                }
+            ],
             "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000, minimum=10),
             "expiry": 60,
         },
@@ -167,6 +238,57 @@ KAFKA_BOOTSTRAP_SERVERS = env_str("KAFKA_BOOTSTRAP_SERVERS")
 KAFKA_TOPIC_PREFIX = env_str("KAFKA_TOPIC_PREFIX", "") or ""
 EVENT_SOURCE_PREFIX = env_str("EVENT_SOURCE_PREFIX", "/taskbeat") or "/taskbeat"
 OUTBOX_RETENTION_HOURS = env_int("OUTBOX_RETENTION_HOURS", 168, minimum=1)
+# Topic names (before the prefix); partitions and retention follow spec §5.1.
+KAFKA_TOPICS = {
+    "task-events": env_str("KAFKA_TOPIC_TASK_EVENTS", "task-events"),
+    "reminder-events": env_str("KAFKA_TOPIC_REMINDER_EVENTS", "reminder-events"),
+    "notification-events": env_str("KAFKA_TOPIC_NOTIFICATION_EVENTS", "notification-events"),
+    "audit-events": env_str("KAFKA_TOPIC_AUDIT_EVENTS", "audit-events"),
+    "dlq-events": env_str("KAFKA_TOPIC_DLQ_EVENTS", "dlq-events"),
+}
+# -1 = the broker's default.replication.factor (the spec's production value is 3).
+KAFKA_REPLICATION_FACTOR = env_int("KAFKA_REPLICATION_FACTOR", -1, minimum=-1)
+# How long one delivery may take before the bridge resends (spec §9.4: 10 s).
+KAFKA_DELIVERY_TIMEOUT_MS = env_int("KAFKA_DELIVERY_TIMEOUT_MS", 10000, minimum=100)
+KAFKA_MESSAGE_MAX_BYTES = env_int("KAFKA_MESSAGE_MAX_BYTES", 1000000, minimum=1000)
+KAFKA_BRIDGE_BATCH_SIZE = env_int("KAFKA_BRIDGE_BATCH_SIZE", 5000, minimum=1)
+KAFKA_SECURITY_PROTOCOL = env_str("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+KAFKA_SASL_MECHANISM = env_str("KAFKA_SASL_MECHANISM")
+KAFKA_SASL_USERNAME = env_str("KAFKA_SASL_USERNAME")
+KAFKA_SASL_PASSWORD = env_str("KAFKA_SASL_PASSWORD")
+# Bearer token Prometheus must send to /metrics; unset = open (keep it internal).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Audit entries are kept this long (FR-AL-005: 90 days minimum), then purged by beat.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 90, minimum=90)
+
+# --- Real-time sync (todo_project/sync, tasks_app/consumers.py) ------------
+# Retried writes with the same Idempotency-Key within this window replay the first response.
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24, minimum=24)
+# A claimed key whose request never finished (process killed) is reclaimable after this.
+IDEMPOTENCY_LOCK_SECONDS = env_int("IDEMPOTENCY_LOCK_SECONDS", 60, minimum=1)
+# Frames a connection may have waiting for a slow client before it is told resync.required.
+WS_SEND_QUEUE_SIZE = env_int("WS_SEND_QUEUE_SIZE", 256, minimum=1)
+# The client should send {"type":"ping"} this often; silence for WS_IDLE_TIMEOUT_SECONDS closes (4408).
+WS_HEARTBEAT_SECONDS = env_int("WS_HEARTBEAT_SECONDS", 25, minimum=1)
+WS_IDLE_TIMEOUT_SECONDS = env_int("WS_IDLE_TIMEOUT_SECONDS", 75, minimum=1)
+# Events per resync answer (WebSocket) and the largest page of GET /api/sync.
+SYNC_RESYNC_BATCH = env_int("SYNC_RESYNC_BATCH", 500, minimum=1)
+
+# --- Reminders and notification delivery (reminders_app, notifications_app) ---
+REMINDER_SCAN_BATCH_SIZE = env_int("REMINDER_SCAN_BATCH_SIZE", 500, minimum=1)
+# Absolute links in emails and webhook bodies point here.
+PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL", "http://localhost:8000") or "").rstrip("/")
+# No key = the email channel is off (one log line, not an error per reminder).
+SENDGRID_API_KEY = env_str("SENDGRID_API_KEY")
+SENDGRID_API_HOST = env_str("SENDGRID_API_HOST", "https://api.sendgrid.com")
+SENDGRID_FROM_EMAIL = env_str("SENDGRID_FROM_EMAIL", "reminders@taskbeat.local")
+SENDGRID_TIMEOUT_SECONDS = env_float("SENDGRID_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# SSRF guard: webhook URLs resolving to private/loopback/link-local addresses
+# are refused unless this is on (tests, local development only).
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
+# A worker claiming a delivery holds it this long; past it, the sweep retries.
+NOTIFICATION_LEASE_SECONDS = env_int("NOTIFICATION_LEASE_SECONDS", 120, minimum=10)
 
 # --- Auth ------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -234,6 +356,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "todo_project.pagination.PagePagination",
     "PAGE_SIZE": 20,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Anonymous throttles key on the client address. With NUM_PROXIES unset DRF
+    # would trust any X-Forwarded-For a client sends; 0 means REMOTE_ADDR, and
+    # behind an ingress set it to the number of trusted proxies.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0, minimum=0),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from todo_project import health
+from todo_project import health, metrics
 
 urlpatterns = [
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
@@ -17,4 +18,5 @@ urlpatterns = [
     path("api/", include("notifications_app.urls")),
     path("api/", include("audit_app.urls")),
     path("api/", include("todo_project.events.urls")),
+    path("api/", include("todo_project.sync.urls")),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 
 from django.conf import settings
@@ -9,8 +10,15 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    # available_timezones() walks the tzdata tree on every call; the set only
+    # changes with a tzdata upgrade, which means a restart anyway.
+    return frozenset(zoneinfo.available_timezones())
+
+
 def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in _known_zones():
         raise ValidationError(f'"{value}" is not a known IANA time zone.', code="invalid_timezone")
 
 

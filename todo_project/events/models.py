@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from django.conf import settings
 from django.db import models
 
 
@@ -46,6 +46,9 @@ class OutboxEvent(models.Model):
     dispatch_attempts = models.PositiveIntegerField(default=0)
     dispatch_failed_at = models.DateTimeField(null=True, blank=True)
     dispatch_error = models.TextField(blank=True)
+    # When a failed dispatch may be tried again: the sweep honours it, so the
+    # sweep never shortcuts the backoff between attempts.
+    next_dispatch_at = models.DateTimeField(null=True, blank=True)
 
     # Relay to Kafka by the bridge.
     published_at = models.DateTimeField(null=True, blank=True)
@@ -70,27 +73,63 @@ class OutboxEvent(models.Model):
                 name="outbox_undispatched_idx",
                 condition=models.Q(dispatched_at__isnull=True, dispatch_failed_at__isnull=True),
             ),
-            # Retention purge of published rows.
-            models.Index(fields=["published_at"], name="outbox_published_idx"),
+            # Retention purge by event time (resync reads use the (user_id, seq) unique index).
+            models.Index(fields=["time"], name="outbox_time_idx"),
+            # The operator's lists (admin filter, metrics): small by design.
+            models.Index(
+                fields=["time"],
+                name="outbox_dispatch_failed_idx",
+                condition=models.Q(dispatch_failed_at__isnull=False),
+            ),
+            models.Index(
+                fields=["time"],
+                name="outbox_dead_lettered_idx",
+                condition=models.Q(dead_lettered_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.type} user={self.user_id} seq={self.seq}"
 
-    def envelope(self) -> dict:
-        """The CloudEvents 1.0 structured representation (JSON format)."""
-        return {
+    def envelope(self) -> dict[str, Any]:
+        """The CloudEvents 1.0 structured representation (JSON format).
+
+        ``partitionkey`` and ``sequence`` are the CloudEvents partitioning and
+        sequence extensions (both strings by their specs); ``subject`` is left
+        out when empty because CloudEvents forbids an empty subject.
+        """
+        envelope: dict[str, Any] = {
             "specversion": "1.0",
             "id": str(self.id),
             "source": self.source,
             "type": self.type,
             "time": self.time.isoformat().replace("+00:00", "Z"),
-            "subject": self.subject,
             "datacontenttype": "application/json",
             "partitionkey": str(self.user_id),
-            "sequence": self.seq,
+            "sequence": str(self.seq),
             "data": self.data,
         }
+        if self.subject:
+            envelope["subject"] = self.subject
+        return envelope
 
 
-__all__ = ["OutboxEvent", "UserEventCounter", "settings"]
+class ConsumedEvent(models.Model):
+    """What a Kafka consumer (``manage.py consume_events``) has already handled.
+
+    CloudEvents are unique by ``source`` + ``id``; delivery is at-least-once,
+    so a consumer records each event here in the transaction of its effect
+    and skips any it finds already recorded.
+    """
+
+    consumer = models.CharField(max_length=100)
+    source = models.CharField(max_length=200)
+    event_id = models.CharField(max_length=200)
+    type = models.CharField(max_length=100)
+    topic = models.CharField(max_length=200)
+    consumed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["consumer", "source", "event_id"], name="consumed_event_unique"),
+        ]

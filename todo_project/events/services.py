@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -33,8 +36,6 @@ _ALLOCATE_SEQ_SQL = """
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     """Round-trip through JSON so datetimes/UUIDs are stored exactly as sent."""
-    import json
-
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
@@ -89,3 +90,47 @@ def _enqueue_dispatch(event_id: uuid.UUID) -> None:
         dispatch_event_task.delay(str(event_id))
     except Exception:  # noqa: BLE001
         logger.warning("could not enqueue dispatch of event %s; the sweep will", event_id, exc_info=True)
+
+
+def events_redispatch(*, event_ids: Iterable[uuid.UUID | str]) -> int:
+    """Give events that failed dispatch a fresh set of attempts (the admin action).
+
+    Only rows currently marked failed are reset; the dispatch is enqueued on
+    commit and the sweep picks up any whose enqueue is lost. Returns how many.
+    """
+    with transaction.atomic():
+        ids = list(
+            OutboxEvent.objects.select_for_update()
+            .filter(id__in=list(event_ids), dispatch_failed_at__isnull=False)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        OutboxEvent.objects.filter(id__in=ids).update(
+            dispatch_failed_at=None, dispatch_attempts=0, dispatch_error="", next_dispatch_at=None
+        )
+        for event_id in ids:
+            transaction.on_commit(lambda event_id=event_id: _enqueue_dispatch(event_id))
+    return len(ids)
+
+
+def outbox_purge(*, batch_size: int = 5000) -> int:
+    """Delete outbox rows older than OUTBOX_RETENTION_HOURS that have done their job.
+
+    A row is done when dispatched and, if Kafka is configured, published (or
+    dead-lettered). Unpublished rows stay however old they are (Kafka outage),
+    and so do rows that failed dispatch, for the operator. The retention is
+    also the horizon of ``selectors.events_since`` (WebSocket resync).
+    Deletes in batches so one run never holds a long lock. Returns how many.
+    """
+    cutoff = timezone.now() - timedelta(hours=settings.OUTBOX_RETENTION_HOURS)
+    done = OutboxEvent.objects.filter(time__lt=cutoff, dispatched_at__isnull=False)
+    if settings.KAFKA_BOOTSTRAP_SERVERS:
+        done = done.filter(published_at__isnull=False)
+    deleted = 0
+    while True:
+        ids = list(done.values_list("id", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        with transaction.atomic():
+            count, _ = OutboxEvent.objects.filter(id__in=ids).delete()
+        deleted += count

@@ -1,0 +1,404 @@
+"""Task list benchmark: 1,000,000 tasks, 100,000 of them one user's.
+
+    .venv/bin/python benchmarks/task_list/run.py            # load (once), measure, print
+    .venv/bin/python benchmarks/task_list/run.py --reload   # rebuild the data set first
+
+Measures, against a separate database (``taskbeat_bench`` by default):
+1. server-side latency of ``GET /api/tasks`` (q + tags + priority and other
+   shapes) through the whole Django stack in-process (middleware, JWT auth,
+   throttle, validation, SQL, rendering) — no network, no client;
+2. ``EXPLAIN (ANALYZE, BUFFERS)`` of the list query, to show the GIN indexes;
+3. throughput of the authenticated 20-task list under gunicorn (2 workers,
+   the product's gunicorn.conf) against a plain Django view returning the same
+   20 rows via ``.values()``, in the same run, alternating.
+
+Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/taskbeat_bench),
+REDIS_URL (default redis://127.0.0.1:6379/1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+TOTAL_TASKS = 1_000_000
+HEAVY_TASKS = 100_000
+SMALL_USERS = 200  # 20 tasks each: the throughput comparison spreads its load over them
+SMALL_TASKS = 20
+FILLER_USERS = 896  # the other 896,000 tasks, 1,000 each
+
+BENCH_DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/taskbeat_bench")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1")
+
+SCENARIOS = {
+    "q+tags+priority (goal)": "/api/tasks?q=quarterly&tags=work&priority=high",
+    "q only": "/api/tasks?q=quarterly%20report",
+    "tags=work,finance (AND)": "/api/tasks?tags=work,finance",
+    "default page (position order)": "/api/tasks",
+    "sort_by=due_at, status=active": "/api/tasks?status=active&sort_by=due_at",
+}
+
+
+def _admin_url(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/postgres"))
+
+
+def _db_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+def _keys() -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+def _env(keys: tuple[str, str]) -> dict[str, str]:
+    # Production mode (DEBUG off): no query logging, the real settings path.
+    env = dict(os.environ)
+    env.update(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "JWT_PRIVATE_KEY": keys[0],
+            "JWT_PUBLIC_KEY": keys[1],
+            "DATABASE_URL": BENCH_DB_URL,
+            "REDIS_URL": REDIS_URL,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+            "SESSION_COOKIE_SECURE": "false",
+            "SECURE_HSTS_SECONDS": "0",
+            "PYTHONPATH": f"{HERE}{os.pathsep}{ROOT}",
+            "DJANGO_SETTINGS_MODULE": "bench_settings",
+        }
+    )
+    return env
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    name = _db_name(BENCH_DB_URL)
+    with psycopg.connect(_admin_url(BENCH_DB_URL), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')  # noqa: S608 - our own fixed name
+
+
+# Words for titles/descriptions; "quarterly" is put in about 1% of titles so
+# a search for it is selective, as real searches are.
+_LOAD_SQL = """
+BEGIN;
+TRUNCATE tasks_app_task, tasks_app_savedfilter, accounts_profile, auth_user RESTART IDENTITY CASCADE;
+
+INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email,
+                       is_staff, is_active, date_joined)
+SELECT i, '!', false, 'user' || i, '', '', 'user' || i || '@example.com', false, true, now()
+FROM generate_series(1, {users}) AS i;
+SELECT setval(pg_get_serial_sequence('auth_user', 'id'), {users});
+INSERT INTO accounts_profile (user_id, timezone, created_at, updated_at)
+SELECT id, 'Europe/Berlin', now(), now() FROM auth_user;
+
+CREATE TEMP TABLE words AS SELECT ARRAY[
+  'call','email','review','plan','buy','fix','write','read','clean','book','pay','send','check',
+  'prepare','update','meeting','invoice','report','dentist','groceries','car','garden','budget',
+  'slides','taxes','contract','flight','hotel','gift','birthday','code','deploy','backup','team'
+] AS w, ARRAY['Work','home','Finance','urgent','errands','health','q4-2026','family','someday',
+              'reading','travel','admin'] AS t;
+
+INSERT INTO tasks_app_task (id, owner_id, title, description, is_completed, completed_at, due_date,
+    due_at, remind_at, is_recurring, recurrence_rule, priority, tags, tag_keys, position, version,
+    created_at, updated_at, is_skipped)
+SELECT gen_random_uuid(),
+       CASE WHEN i <= {heavy} THEN 1
+            WHEN i <= {heavy} + {small_total} THEN 2 + (i - {heavy} - 1) / {small}
+            ELSE 2 + {small_users} + (i - {heavy} - {small_total} - 1) / 1000 END,
+       CASE WHEN i % 97 = 0 THEN 'Quarterly report ' || (i % 13)
+            ELSE w[1 + i % 34] || ' ' || w[1 + (i / 34) % 34] || ' ' || w[1 + (i * 7) % 34] END,
+       w[1 + (i * 3) % 34] || ' the ' || w[1 + (i * 11) % 34] || ' before ' || w[1 + (i * 13) % 34]
+         || CASE WHEN i % 89 = 0 THEN ' for the quarterly review' ELSE '' END,
+       i % 5 = 0, CASE WHEN i % 5 = 0 THEN now() END,
+       CASE WHEN i % 10 = 3 THEN (current_date + (i % 200)) END,
+       CASE WHEN i % 10 < 7 THEN now() + make_interval(hours => i % 5000) END,
+       NULL,
+       i % 50 = 0, CASE WHEN i % 50 = 0 THEN 'FREQ=WEEKLY' ELSE '' END,
+       (ARRAY['low','medium','high'])[1 + (i * 31) % 3],
+       CASE WHEN t[1 + i % 12] = t[1 + (i / 12) % 12] THEN jsonb_build_array(t[1 + i % 12])
+            ELSE jsonb_build_array(t[1 + i % 12], t[1 + (i / 12) % 12]) END,
+       CASE WHEN t[1 + i % 12] = t[1 + (i / 12) % 12] THEN jsonb_build_array(lower(t[1 + i % 12]))
+            ELSE jsonb_build_array(lower(t[1 + i % 12]), lower(t[1 + (i / 12) % 12])) END,
+       i, 1, now() - make_interval(secs => {total} - i), now(), false
+FROM generate_series(1, {total}) AS i, words;
+
+COMMIT;
+ANALYZE;
+"""
+
+
+def load(env: dict[str, str]) -> None:
+    import psycopg
+
+    users = 1 + SMALL_USERS + FILLER_USERS
+    sql = _LOAD_SQL.format(
+        users=users,
+        heavy=HEAVY_TASKS,
+        total=TOTAL_TASKS,
+        small=SMALL_TASKS,
+        small_users=SMALL_USERS,
+        small_total=SMALL_USERS * SMALL_TASKS,
+    )
+    started = time.perf_counter()
+    with psycopg.connect(BENCH_DB_URL, autocommit=True) as conn:
+        conn.execute(sql)
+    print(f"loaded {TOTAL_TASKS:,} tasks in {time.perf_counter() - started:.1f} s")
+
+
+def _needs_load() -> bool:
+    import psycopg
+
+    with psycopg.connect(BENCH_DB_URL) as conn:
+        try:
+            (count,) = conn.execute("SELECT count(*) FROM tasks_app_task").fetchone()
+        except psycopg.errors.UndefinedTable:
+            return True
+        (small,) = conn.execute("SELECT count(*) FROM tasks_app_task WHERE owner_id = 2").fetchone()
+    return count != TOTAL_TASKS or small != SMALL_TASKS
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def measure_in_process(requests: int) -> dict:
+    """Server-side latency: the full Django stack, called in-process."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from tasks_app.selectors import parse_task_list_params, task_list
+
+    heavy = get_user_model().objects.get(pk=1)
+    token = str(RefreshToken.for_user(heavy).access_token)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    results: dict = {"latency_ms": {}, "explain": {}}
+    for name, url in SCENARIOS.items():
+        for _ in range(20):  # warm caches and the connection pool
+            assert client.get(url).status_code == 200
+        timings = []
+        count = None
+        for _ in range(requests):
+            started = time.perf_counter()
+            response = client.get(url)
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.content[:200]
+            count = response.json()["count"]
+        results["latency_ms"][name] = {
+            "url": url,
+            "matching_tasks": count,
+            "p50": round(statistics.median(timings), 2),
+            "p95": round(_percentile(timings, 95), 2),
+            "max": round(max(timings), 2),
+            "n": requests,
+        }
+        print(f"{name:34s} p50 {statistics.median(timings):7.2f} ms  p95 {_percentile(timings, 95):7.2f} ms")
+
+    raw = dict(pair.split("=", 1) for pair in SCENARIOS["q+tags+priority (goal)"].split("?", 1)[1].split("&"))
+    queryset = task_list(user=heavy, params=parse_task_list_params(raw))
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql} LIMIT 20", params)
+        results["explain"]["q+tags+priority"] = "\n".join(row[0] for row in cursor.fetchall())
+        raw_tags = {"tags": "work,finance"}
+        sql, params = task_list(user=heavy, params=parse_task_list_params(raw_tags)).query.sql_with_params()
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql} LIMIT 20", params)
+        results["explain"]["tags=work,finance"] = "\n".join(row[0] for row in cursor.fetchall())
+    connection.close()
+    return results
+
+
+def _worker(args: tuple[str, int, list[str], float, int]) -> tuple[int, int]:
+    path, port, tokens, deadline, offset = args
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    ok = failed = 0
+    index = offset
+    while time.monotonic() < deadline:
+        # Rotate over the users so each stays under the product's per-user rate limit.
+        index = (index + 1) % len(tokens)
+        headers = {"Authorization": f"Bearer {tokens[index]}", "Host": "127.0.0.1"}
+        try:
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status == 200:
+                ok += 1
+            else:
+                failed += 1
+            if response.getheader("Connection", "").lower() == "close":
+                conn.close()
+        except (OSError, http.client.HTTPException):
+            failed += 1
+            conn.close()
+    return ok, failed
+
+
+def _throughput(
+    path: str, port: int, tokens: list[str], seconds: float, concurrency: int
+) -> tuple[float, int]:
+    # spawn, not fork: the parent holds a database pool with its own threads.
+    with multiprocessing.get_context("spawn").Pool(concurrency) as pool:
+        deadline = time.monotonic() + seconds
+        jobs = [(path, port, tokens, deadline, n * len(tokens) // concurrency) for n in range(concurrency)]
+        outcomes = pool.map(_worker, jobs)
+    ok = sum(o for o, _ in outcomes)
+    failed = sum(f for _, f in outcomes)
+    return ok / seconds, failed
+
+
+def measure_throughput(env: dict[str, str], seconds: float, concurrency: int, rounds: int) -> dict:
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    users = get_user_model().objects.filter(pk__gte=2, pk__lt=2 + SMALL_USERS).order_by("pk")
+    tokens = [str(RefreshToken.for_user(user).access_token) for user in users]
+    port = 8765
+    server_env = {**env, "BENCH_BASELINE_OWNER_ID": "2", "WEB_BIND": f"127.0.0.1:{port}", "WEB_WORKERS": "2"}
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "-c",
+            str(ROOT / "deploy/gunicorn.conf.py"),
+            "--access-logfile",
+            "/dev/null",
+            "todo_project.wsgi:application",
+        ],
+        cwd=ROOT,
+        env=server_env,
+    )
+    paths = {
+        "plain_values": "/bench/plain-values",
+        "plain_values_jwt": "/bench/plain-values-jwt",
+        "api_tasks": "/api/tasks?limit=20",
+    }
+    runs: dict[str, list[float]] = {name: [] for name in paths}
+    failures = 0
+    try:
+        for _ in range(100):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                conn.request("GET", "/health")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        for path in paths.values():  # each answers the same 20 rows
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", path, headers={"Authorization": f"Bearer {tokens[0]}"})
+            body = json.loads(conn.getresponse().read())
+            assert len(body["results"]) == SMALL_TASKS, (path, body)
+        for path in paths.values():
+            _throughput(path, port, tokens, 2, concurrency)  # warm-up
+        for _ in range(rounds):
+            for name, path in paths.items():
+                rate, failed = _throughput(path, port, tokens, seconds, concurrency)
+                runs[name].append(rate)
+                failures += failed
+            print("round: " + "   ".join(f"{name} {runs[name][-1]:7.1f} req/s" for name in paths))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    mean = {name: statistics.mean(values) for name, values in runs.items()}
+    return {
+        **{f"{name}_rps": round(value, 1) for name, value in mean.items()},
+        "ratio_vs_plain_values": round(mean["api_tasks"] / mean["plain_values"], 3),
+        "ratio_vs_plain_values_jwt": round(mean["api_tasks"] / mean["plain_values_jwt"], 3),
+        "rounds": rounds,
+        "seconds_per_run": seconds,
+        "client_processes": concurrency,
+        "failed_requests": failures,
+        "runs": {name: [round(r, 1) for r in values] for name, values in runs.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--reload", action="store_true", help="rebuild the data set")
+    parser.add_argument("--requests", type=int, default=150, help="timed requests per latency scenario")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each throughput run")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating plain/api throughput rounds")
+    parser.add_argument("--concurrency", type=int, default=4, help="client processes")
+    args = parser.parse_args()
+
+    env = _env(_keys())
+    os.environ.update(env)
+    sys.path[:0] = [str(HERE), str(ROOT)]
+
+    ensure_database()
+    subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "todo_project.settings"},
+        check=True,
+    )
+    if args.reload or _needs_load():
+        load(env)
+
+    load_before = os.getloadavg()
+    results = measure_in_process(args.requests)
+    results["throughput"] = measure_throughput(env, args.seconds, args.concurrency, args.rounds)
+    throughput = results["throughput"]
+    print(
+        f"throughput: plain .values() {throughput['plain_values_rps']} req/s, "
+        f"plain .values() + JWT {throughput['plain_values_jwt_rps']} req/s, "
+        f"/api/tasks {throughput['api_tasks_rps']} req/s; ratio {throughput['ratio_vs_plain_values']} "
+        f"(vs plain + JWT: {throughput['ratio_vs_plain_values_jwt']})"
+    )
+    results["machine"] = {
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "postgres": subprocess.run(
+            ["psql", BENCH_DB_URL, "-Atc", "SHOW server_version"], capture_output=True, text=True
+        ).stdout.strip(),
+    }
+    out = HERE / "results.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out.relative_to(ROOT)}")
+    for name, plan in results["explain"].items():
+        print(f"\nEXPLAIN {name}:\n{plan}")
+
+
+if __name__ == "__main__":
+    main()

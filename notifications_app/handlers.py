@@ -1,0 +1,12 @@
+"""reminder.triggered → notifications (one per channel; idempotent)."""
+
+from __future__ import annotations
+
+from notifications_app import services
+from todo_project.events.models import OutboxEvent
+from todo_project.events.registry import handles
+
+
+@handles("reminder.triggered")
+def create_notifications_on_reminder_triggered(event: OutboxEvent) -> None:
+    services.notifications_create_for_trigger(data=event.data)

@@ -1,0 +1,127 @@
+"""Reads of notifications and preferences."""
+
+from __future__ import annotations
+
+import logging
+import zoneinfo
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from notifications_app.models import (
+    ALL_CHANNELS,
+    Channel,
+    Notification,
+    NotificationPreference,
+)
+
+logger = logging.getLogger(__name__)
+
+_email_disabled_logged = False
+
+
+def email_configured() -> bool:
+    """Whether SendGrid is configured; logs once per process when it is not."""
+    global _email_disabled_logged
+    if settings.SENDGRID_API_KEY:
+        return True
+    if not _email_disabled_logged:
+        _email_disabled_logged = True
+        logger.warning("SENDGRID_API_KEY is not set: the email notification channel is disabled")
+    return False
+
+
+def user_timezone(*, user_id: int) -> zoneinfo.ZoneInfo:
+    from todo_project.accounts.models import Profile
+
+    name = Profile.objects.filter(user_id=user_id).values_list("timezone", flat=True).first() or "UTC"
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def preferences_get(*, user_id: int) -> NotificationPreference:
+    """The user's preferences; an unsaved row with the defaults if never set."""
+    prefs = NotificationPreference.objects.filter(user_id=user_id).first()
+    return prefs if prefs is not None else NotificationPreference(user_id=user_id)
+
+
+def preferences_for_users(*, user_ids: Iterable[int]) -> dict[int, NotificationPreference]:
+    ids = set(user_ids)
+    found = {p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=ids)}
+    return {uid: found.get(uid) or NotificationPreference(user_id=uid) for uid in ids}
+
+
+def webhook_active(prefs: NotificationPreference) -> bool:
+    return bool(
+        prefs.webhook_enabled
+        and prefs.webhook_url
+        and prefs.webhook_secret
+        and prefs.webhook_disabled_at is None
+    )
+
+
+def enabled_channels(prefs: NotificationPreference, override: list[str] | None = None) -> list[str]:
+    """Channels a reminder goes out on: the override (if any) ∩ what can deliver.
+
+    A per-reminder override can narrow or widen the user's switches, but
+    never turn on a channel that cannot deliver (no SendGrid key, no
+    active webhook endpoint).
+    """
+    available = {
+        Channel.IN_APP.value: True,
+        Channel.EMAIL.value: email_configured(),
+        Channel.WEBHOOK.value: webhook_active(prefs),
+    }
+    if override is not None:
+        wanted = set(override)
+    else:
+        wanted = {
+            c
+            for c, on in (
+                (Channel.IN_APP.value, prefs.in_app_enabled),
+                (Channel.EMAIL.value, prefs.email_enabled),
+                (Channel.WEBHOOK.value, prefs.webhook_enabled),
+            )
+            if on
+        }
+    return [c for c in ALL_CHANNELS if c in wanted and available[c]]
+
+
+def quiet_hours_end(*, prefs: NotificationPreference, tz: zoneinfo.ZoneInfo, at: datetime) -> datetime | None:
+    """If ``at`` falls in the user's quiet hours, when they end (aware UTC); else None."""
+    start, end = prefs.quiet_hours_start, prefs.quiet_hours_end
+    if start is None or end is None or start == end:
+        return None
+    local = at.astimezone(tz)
+    now_t = local.time()
+    if start < end:
+        inside = start <= now_t < end
+        end_day = local.date()
+    else:  # spans midnight, e.g. 22:00–07:00
+        inside = now_t >= start or now_t < end
+        end_day = local.date() + timedelta(days=1) if now_t >= start else local.date()
+    if not inside:
+        return None
+    return _local_to_utc(end_day, end, tz)
+
+
+def _local_to_utc(day: object, t: time, tz: zoneinfo.ZoneInfo) -> datetime:
+    naive = datetime.combine(day, t)  # type: ignore[arg-type]
+    return naive.replace(tzinfo=tz).astimezone(zoneinfo.ZoneInfo("UTC"))
+
+
+def notifications_inbox(*, user_id: int, unread: bool | None = None) -> QuerySet[Notification]:
+    qs = Notification.objects.filter(user_id=user_id, channel=Channel.IN_APP)
+    if unread is True:
+        qs = qs.filter(read_at__isnull=True)
+    elif unread is False:
+        qs = qs.filter(read_at__isnull=False)
+    return qs.order_by("-created_at", "-id")
+
+
+def notifications_unread_count(*, user_id: int) -> int:
+    return Notification.objects.filter(user_id=user_id, channel=Channel.IN_APP, read_at__isnull=True).count()

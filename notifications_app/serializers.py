@@ -1,0 +1,78 @@
+"""Input parsing and output shapes of the notification API."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from notifications_app.models import Notification, NotificationPreference
+
+
+class NotificationOutput(serializers.ModelSerializer):
+    reminder_id = serializers.UUIDField(allow_null=True)
+    task_id = serializers.UUIDField(source="task_ref", allow_null=True)
+    is_read = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "kind",
+            "channel",
+            "title",
+            "body",
+            "reminder_id",
+            "task_id",
+            "occurrence_at",
+            "status",
+            "is_read",
+            "read_at",
+            "created_at",
+        ]
+
+    def get_is_read(self, obj: Notification) -> bool:
+        return obj.read_at is not None
+
+
+class PreferencesOutput(serializers.ModelSerializer):
+    email_address = serializers.SerializerMethodField()
+    webhook_secret_set = serializers.SerializerMethodField()
+
+    class Meta:
+        model = NotificationPreference
+        fields = [
+            "in_app_enabled",
+            "email_enabled",
+            "email_address",
+            "webhook_enabled",
+            "webhook_url",
+            "webhook_secret_set",
+            "webhook_disabled_at",
+            "webhook_disabled_reason",
+            "quiet_hours_start",
+            "quiet_hours_end",
+            "default_reminder_minutes",
+            "priority_boost_enabled",
+        ]
+
+    def get_email_address(self, obj: NotificationPreference) -> str:
+        if obj.email_address:
+            return obj.email_address
+        return get_user_model().objects.filter(id=obj.user_id).values_list("email", flat=True).first() or ""
+
+    def get_webhook_secret_set(self, obj: NotificationPreference) -> bool:
+        return bool(obj.webhook_secret)
+
+
+class PreferencesInput(serializers.Serializer):
+    in_app_enabled = serializers.BooleanField(required=False)
+    email_enabled = serializers.BooleanField(required=False)
+    email_address = serializers.EmailField(required=False, allow_blank=True)
+    webhook_enabled = serializers.BooleanField(required=False)
+    webhook_url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
+    quiet_hours_start = serializers.TimeField(required=False, allow_null=True)
+    quiet_hours_end = serializers.TimeField(required=False, allow_null=True)
+    default_reminder_minutes = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=7 * 24 * 60
+    )
+    priority_boost_enabled = serializers.BooleanField(required=False)

@@ -1,0 +1,485 @@
+"""Writes of notifications and preferences; delivery with retries.
+
+Delivery runs outside any transaction (it waits on the network): a worker
+claims a pending row with a conditional UPDATE that sets a lease
+(``claimed_until``), sends, then records the outcome in a short transaction.
+A worker killed mid-send leaves a lease that expires; the sweep then
+re-enqueues the row, so a delivery is at-least-once and webhook receivers
+de-duplicate on the stable ``webhook-id``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from html import escape
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from notifications_app import channels as senders
+from notifications_app.models import (
+    Channel,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    NotificationStatus,
+)
+from notifications_app.selectors import (
+    email_configured,
+    preferences_get,
+    quiet_hours_end,
+    user_timezone,
+    webhook_active,
+)
+from todo_project.errors import DomainError, NotFoundError
+from todo_project.events.services import record_event
+
+logger = logging.getLogger(__name__)
+
+# Waits before the 2nd, 3rd, 4th and 5th attempt of a transient failure.
+RETRY_BACKOFF_SECONDS = (1, 5, 30, 300)
+# The sweep leaves freshly due rows to the task already enqueued for them.
+SWEEP_GRACE = timedelta(seconds=5)
+SWEEP_BATCH = 500
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _enqueue_delivery(notification_id: uuid.UUID) -> None:
+    # After commit, and never failing the caller: the sweep re-enqueues
+    # anything whose enqueue was lost (Redis down).
+    from notifications_app.tasks import notification_deliver_task
+
+    def enqueue() -> None:
+        try:
+            notification_deliver_task.delay(str(notification_id))
+        except Exception:  # noqa: BLE001
+            logger.warning("could not enqueue delivery of %s; the sweep will", notification_id, exc_info=True)
+
+    transaction.on_commit(enqueue)
+
+
+def _record_created(n: Notification) -> None:
+    record_event(
+        type="notification.created",
+        user_id=n.user_id,
+        subject=f"notifications/{n.id}",
+        data={
+            "notification_id": str(n.id),
+            "user_id": n.user_id,
+            "kind": n.kind,
+            "channel": n.channel,
+            "title": n.title,
+            "body": n.body,
+            "reminder_id": str(n.reminder_id) if n.reminder_id else None,
+            "task_id": str(n.task_ref) if n.task_ref else None,
+            "occurrence_at": _iso(n.occurrence_at),
+            "created_at": _iso(n.created_at),
+            "read_at": None,
+        },
+    )
+
+
+def _outcome_data(n: Notification) -> dict[str, Any]:
+    return {
+        "notification_id": str(n.id),
+        "user_id": n.user_id,
+        "channel": n.channel,
+        "reminder_id": str(n.reminder_id) if n.reminder_id else None,
+        "task_id": str(n.task_ref) if n.task_ref else None,
+        "attempts": n.attempts,
+    }
+
+
+# --- preferences -------------------------------------------------------------
+
+
+def _prefs_for_update(user_id: int) -> NotificationPreference:
+    NotificationPreference.objects.get_or_create(user_id=user_id)
+    return NotificationPreference.objects.select_for_update().get(user_id=user_id)
+
+
+def preferences_update(*, user_id: int, **fields: Any) -> tuple[NotificationPreference, str | None]:
+    """Change preferences; returns them and the new webhook secret if one was just made.
+
+    Registering a webhook URL checks it against the SSRF rules, re-enables a
+    disabled endpoint and creates the signing secret if there is none. The
+    secret is returned only here and by ``webhook_rotate_secret``.
+    """
+    new_secret = None
+    with transaction.atomic():
+        prefs = _prefs_for_update(user_id)
+        before = (prefs.default_reminder_minutes, prefs.priority_boost_enabled)
+        if "webhook_url" in fields:
+            url = (fields.pop("webhook_url") or "").strip()
+            if url:
+                senders.resolve_webhook_url(url)
+                if url != prefs.webhook_url or prefs.webhook_disabled_at:
+                    prefs.webhook_disabled_at = None
+                    prefs.webhook_disabled_reason = ""
+                fields.setdefault("webhook_enabled", True)
+                if not prefs.webhook_secret:
+                    prefs.webhook_secret = new_secret = senders.new_webhook_secret()
+            else:
+                fields.setdefault("webhook_enabled", False)
+            prefs.webhook_url = url
+        for name, value in fields.items():
+            setattr(prefs, name, value)
+        if prefs.webhook_enabled and not prefs.webhook_url:
+            raise DomainError("Set webhook_url to enable the webhook channel.", field="webhook_enabled")
+        if (prefs.quiet_hours_start is None) != (prefs.quiet_hours_end is None):
+            raise DomainError(
+                "Give both quiet_hours_start and quiet_hours_end, or neither.", field="quiet_hours_end"
+            )
+        prefs.save()
+        if before != (prefs.default_reminder_minutes, prefs.priority_boost_enabled):
+            # Automatic reminders follow the new rules on the user's open timed tasks.
+            from reminders_app.tasks import reminders_resync_user_task
+
+            transaction.on_commit(lambda: reminders_resync_user_task.delay(user_id))
+    return prefs, new_secret
+
+
+def webhook_rotate_secret(*, user_id: int) -> str:
+    with transaction.atomic():
+        prefs = _prefs_for_update(user_id)
+        if not prefs.webhook_url:
+            raise DomainError("No webhook URL is registered.", field="webhook_url")
+        prefs.webhook_secret = secret = senders.new_webhook_secret()
+        prefs.save(update_fields=["webhook_secret", "updated_at"])
+    return secret
+
+
+# --- in-app inbox -----------------------------------------------------------
+
+
+def notification_mark_read(*, user_id: int, notification_id: uuid.UUID | str) -> Notification:
+    now = timezone.now()
+    qs = Notification.objects.filter(id=notification_id, user_id=user_id, channel=Channel.IN_APP)
+    qs.filter(read_at__isnull=True).update(read_at=now, updated_at=now)
+    n = qs.first()
+    if n is None:
+        raise NotFoundError("Notification not found.")
+    return n
+
+
+def notifications_mark_all_read(*, user_id: int) -> int:
+    now = timezone.now()
+    return Notification.objects.filter(user_id=user_id, channel=Channel.IN_APP, read_at__isnull=True).update(
+        read_at=now, updated_at=now
+    )
+
+
+# --- creation from reminder.triggered ----------------------------------------
+
+
+def _task_url(task_id: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/tasks/{task_id}"
+
+
+def _due_text(data: dict[str, Any], tz: Any) -> str:
+    due_at = parse_datetime(data["due_at"]) if data.get("due_at") else None
+    if due_at is not None:
+        return "due " + due_at.astimezone(tz).strftime("%a %d %b %Y, %H:%M %Z")
+    if data.get("due_date"):
+        return f"due {data['due_date']}"
+    return "no due date"
+
+
+def in_app_notifications_for_fired(*, fired: list[dict[str, Any]]) -> int:
+    """Store the in-app notifications of reminders fired in the caller's transaction, in bulk.
+
+    Called by the due-reminder scan inside its claim transaction, so a
+    reminder is never triggered without its inbox entry and a burst of due
+    reminders costs one INSERT per batch rather than one dispatch each. The
+    reminder.triggered handler skips in-app rows that already exist (and still
+    creates them for events fired without this step). ``fired`` holds
+    reminder.triggered event data. Returns how many were stored.
+    """
+    from todo_project.accounts.models import Profile
+
+    wanted = [d for d in fired if Channel.IN_APP in d.get("channels", [])]
+    if not wanted:
+        return 0
+    now = timezone.now()
+    zones = dict(
+        Profile.objects.filter(user_id__in={int(d["user_id"]) for d in wanted}).values_list(
+            "user_id", "timezone"
+        )
+    )
+    existing = set(
+        Notification.objects.filter(
+            reminder_id__in=[d["reminder_id"] for d in wanted], channel=Channel.IN_APP
+        ).values_list("reminder_id", "occurrence_at")
+    )
+    rows = []
+    for d in wanted:
+        occurrence = parse_datetime(d["scheduled_for"])
+        if (uuid.UUID(d["reminder_id"]), occurrence) in existing:
+            continue
+        tz = _zone(zones.get(int(d["user_id"])))
+        rows.append(
+            Notification(
+                user_id=int(d["user_id"]),
+                reminder_id=d["reminder_id"],
+                task_ref=d["task_id"],
+                kind=NotificationKind.REMINDER,
+                channel=Channel.IN_APP,
+                occurrence_at=occurrence,
+                title=f"Reminder: {d['task_title']}",
+                body=f"{d['task_title']} — {_due_text(d, tz)}.",
+                status=NotificationStatus.SENT,
+                sent_at=now,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    Notification.objects.bulk_create(rows)
+    for n in rows:
+        _record_created(n)
+    return len(rows)
+
+
+def _zone(name: str | None) -> Any:
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def notifications_create_for_trigger(*, data: dict[str, Any]) -> list[Notification]:
+    """Create one notification per channel named in a reminder.triggered event.
+
+    Idempotent: a (reminder, occurrence, channel) that already has a
+    notification is skipped (and a unique constraint backs this up). Must run
+    inside the dispatching transaction. In-app rows are delivered by being
+    stored; email and webhook rows are enqueued after commit, or wait for the
+    sweep when the user's quiet hours are on.
+    """
+    from reminders_app.models import Reminder
+
+    now = timezone.now()
+    user_id = int(data["user_id"])
+    reminder_id = data["reminder_id"]
+    occurrence = parse_datetime(data["scheduled_for"])
+    assert occurrence is not None
+    if not Reminder.objects.filter(id=reminder_id).exists():
+        return []
+    existing = set(
+        Notification.objects.filter(reminder_id=reminder_id, occurrence_at=occurrence).values_list(
+            "channel", flat=True
+        )
+    )
+    prefs = preferences_get(user_id=user_id)
+    tz = user_timezone(user_id=user_id)
+    title = data["task_title"]
+    task_id = data["task_id"]
+    due = _due_text(data, tz)
+    url = _task_url(task_id)
+    quiet_end = quiet_hours_end(prefs=prefs, tz=tz, at=now)
+    created: list[Notification] = []
+    for channel in data.get("channels", []):
+        if channel in existing:
+            continue
+        n = Notification(
+            user_id=user_id,
+            reminder_id=reminder_id,
+            task_ref=task_id,
+            kind=NotificationKind.REMINDER,
+            channel=channel,
+            occurrence_at=occurrence,
+            title=f"Reminder: {title}",
+            body=f"{title} — {due}.",
+            next_attempt_at=now,
+        )
+        if channel == Channel.IN_APP:
+            n.status = NotificationStatus.SENT
+            n.sent_at = now
+        elif channel == Channel.EMAIL:
+            email = prefs.email_address or (
+                get_user_model().objects.filter(id=user_id).values_list("email", flat=True).first() or ""
+            )
+            if not email:
+                logger.info("user %s has no email address; email reminder skipped", user_id)
+                continue
+            n.recipient = email
+            n.payload = {
+                "subject": n.title,
+                "text": f"{title} is {due}.\n\nOpen it: {url}\n",
+                "html": (
+                    f"<p><strong>{escape(title)}</strong> is {escape(due)}.</p>"
+                    f'<p><a href="{escape(url)}">Open the task</a></p>'
+                ),
+            }
+        elif channel == Channel.WEBHOOK:
+            n.recipient = prefs.webhook_url
+            n.payload = {
+                "event": "reminder.triggered",
+                "occurrence_at": data["scheduled_for"],
+                "task": {
+                    "id": task_id,
+                    "title": title,
+                    "priority": data.get("task_priority"),
+                    "due_at": data.get("due_at"),
+                    "due_date": data.get("due_date"),
+                    "url": url,
+                },
+                "reminder": {
+                    "id": reminder_id,
+                    "kind": data.get("kind"),
+                    "scheduled_for": data["scheduled_for"],
+                    "fired_at": data.get("fired_at"),
+                },
+            }
+        else:
+            continue
+        if channel != Channel.IN_APP and quiet_end is not None:
+            n.next_attempt_at = quiet_end
+        n.save(force_insert=True)
+        created.append(n)
+        if channel == Channel.IN_APP:
+            _record_created(n)
+        elif quiet_end is None:
+            _enqueue_delivery(n.id)
+    return created
+
+
+# --- delivery -----------------------------------------------------------------
+
+
+def _claim(notification_id: uuid.UUID | str, now: datetime) -> bool:
+    lease = now + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
+    return bool(
+        Notification.objects.filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            id=notification_id,
+            status=NotificationStatus.PENDING,
+            next_attempt_at__lte=now,
+            channel__in=[Channel.EMAIL, Channel.WEBHOOK],
+        ).update(claimed_until=lease, attempts=F("attempts") + 1, updated_at=now)
+    )
+
+
+def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
+    """Try one delivery. Returns seconds until the next attempt if one is due, else None.
+
+    Does nothing unless the row is pending, due and not leased to another
+    worker, so duplicate enqueues (sweep + retry, redelivered tasks) are harmless.
+    """
+    now = timezone.now()
+    if not _claim(notification_id, now):
+        return None
+    n = Notification.objects.get(id=notification_id)
+    prefs = preferences_get(user_id=n.user_id)
+    if n.channel == Channel.EMAIL:
+        if not email_configured():
+            result = senders.SendResult(ok=False, error="email channel disabled (no SENDGRID_API_KEY)")
+        else:
+            result = senders.send_email(
+                to=n.recipient, subject=n.payload["subject"], text=n.payload["text"], html=n.payload["html"]
+            )
+    elif webhook_active(prefs):
+        # The current URL and secret: a rotation applies to pending retries.
+        result = senders.send_webhook(
+            url=prefs.webhook_url, secret=prefs.webhook_secret, msg_id=f"msg_{n.id.hex}", payload=n.payload
+        )
+    else:
+        result = senders.SendResult(ok=False, error="webhook endpoint disabled or removed")
+    return _record_outcome(n.id, result)
+
+
+def _record_outcome(notification_id: uuid.UUID, result: senders.SendResult) -> int | None:
+    now = timezone.now()
+    with transaction.atomic():
+        n = Notification.objects.select_for_update().get(id=notification_id)
+        if n.status != NotificationStatus.PENDING:
+            return None
+        n.claimed_until = None
+        n.updated_at = now
+        if result.ok:
+            n.status, n.sent_at, n.last_error = NotificationStatus.SENT, now, ""
+            n.save(update_fields=["status", "sent_at", "last_error", "claimed_until", "updated_at"])
+            record_event(
+                type="notification.sent",
+                user_id=n.user_id,
+                subject=f"notifications/{n.id}",
+                data={**_outcome_data(n), "sent_at": _iso(now)},
+            )
+            return None
+        n.last_error = result.error[:2000]
+        if result.transient and n.attempts <= len(RETRY_BACKOFF_SECONDS):
+            wait = RETRY_BACKOFF_SECONDS[n.attempts - 1]
+            n.next_attempt_at = now + timedelta(seconds=wait)
+            n.save(update_fields=["last_error", "next_attempt_at", "claimed_until", "updated_at"])
+            return wait
+        n.status, n.failed_at = NotificationStatus.FAILED, now
+        n.save(update_fields=["status", "failed_at", "last_error", "claimed_until", "updated_at"])
+        record_event(
+            type="notification.failed",
+            user_id=n.user_id,
+            subject=f"notifications/{n.id}",
+            data={
+                **_outcome_data(n),
+                "error": n.last_error,
+                "permanent": not result.transient,
+                "failed_at": _iso(now),
+            },
+        )
+        if n.channel == Channel.WEBHOOK and (result.gone or result.transient):
+            reason = "the endpoint answered 410 Gone" if result.gone else "it kept failing after retries"
+            _webhook_disable(user_id=n.user_id, reason=reason, now=now)
+        return None
+
+
+def _webhook_disable(*, user_id: int, reason: str, now: datetime) -> None:
+    """Turn the user's webhook off and tell them in-app. Caller holds a transaction."""
+    prefs = NotificationPreference.objects.select_for_update().filter(user_id=user_id).first()
+    if prefs is None or prefs.webhook_disabled_at is not None:
+        return
+    prefs.webhook_disabled_at = now
+    prefs.webhook_disabled_reason = reason
+    prefs.save(update_fields=["webhook_disabled_at", "webhook_disabled_reason", "updated_at"])
+    notice = Notification.objects.create(
+        user_id=user_id,
+        kind=NotificationKind.WEBHOOK_DISABLED,
+        channel=Channel.IN_APP,
+        occurrence_at=now,
+        title="Your webhook was disabled",
+        body=f"Reminders are no longer sent to {prefs.webhook_url} because {reason}. "
+        "Register the URL again in your notification preferences to re-enable it.",
+        status=NotificationStatus.SENT,
+        sent_at=now,
+        next_attempt_at=now,
+    )
+    _record_created(notice)
+
+
+def notifications_sweep(*, batch_size: int = SWEEP_BATCH) -> int:
+    """Enqueue email/webhook deliveries that are due and unleased. Returns how many."""
+    from notifications_app.tasks import notification_deliver_task
+
+    now = timezone.now()
+    ids = list(
+        Notification.objects.filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            status=NotificationStatus.PENDING,
+            next_attempt_at__lte=now - SWEEP_GRACE,
+        )
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:batch_size]
+    )
+    for notification_id in ids:
+        notification_deliver_task.delay(str(notification_id))
+    return len(ids)

@@ -1,0 +1,59 @@
+"""Input parsing and output shapes of the reminder API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from notifications_app.models import ALL_CHANNELS
+from reminders_app.models import Reminder
+
+
+class ReminderOutput(serializers.ModelSerializer):
+    task_id = serializers.UUIDField(source="task_ref")
+    scheduled_for = serializers.DateTimeField(source="base_at")
+    lag_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Reminder
+        fields = [
+            "id",
+            "task_id",
+            "kind",
+            "offset_minutes",
+            "scheduled_for",
+            "fire_at",
+            "status",
+            "cancel_reason",
+            "channels",
+            "snoozed_until",
+            "triggered_at",
+            "lag_seconds",
+            "attempts",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_lag_seconds(self, obj: Reminder) -> float | None:
+        return round(obj.lag.total_seconds(), 3) if obj.lag is not None else None
+
+
+class ReminderCreateInput(serializers.Serializer):
+    remind_at = serializers.DateTimeField(required=False, allow_null=True)
+    offset_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=525600)
+    channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=ALL_CHANNELS), allow_null=True, required=False
+    )
+
+
+class ReminderUpdateInput(ReminderCreateInput):
+    pass
+
+
+class SnoozeInput(serializers.Serializer):
+    minutes = serializers.IntegerField(required=False, min_value=1, max_value=525600)
+    until = serializers.DateTimeField(required=False)
+
+
+class SuggestionsInput(serializers.Serializer):
+    due_at = serializers.DateTimeField(required=False)
+    due_date = serializers.DateField(required=False)

@@ -1,0 +1,535 @@
+"""Writes of reminders: each function is one transaction and records its events.
+
+Lock order, everywhere: the task row first, then its reminders (pk order).
+The due-reminder scan locks only reminder rows (``SKIP LOCKED``) and reads
+tasks without locking them, so it can never close a cycle with the services.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import DurationField, ExpressionWrapper, F, Value
+from django.utils import timezone
+
+from notifications_app.models import ALL_CHANNELS
+from notifications_app.selectors import enabled_channels, preferences_for_users, preferences_get
+from notifications_app.services import in_app_notifications_for_fired
+from reminders_app.models import (
+    MAX_REMINDERS_PER_TASK,
+    RESTORABLE_REASONS,
+    CancelReason,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+)
+from tasks_app.models import Priority, Task
+from todo_project.errors import ConflictError, DomainError, NotFoundError
+from todo_project.events.services import record_event
+
+PAST_MESSAGE = "Reminder time must be in the future"
+# Lead time assumed for the FR-PR-005 extra reminder when the task has no
+# other reminder to double (minutes).
+BASE_LEAD_MINUTES = 30
+# The scan drains at most this many batches per run; the next beat continues.
+MAX_BATCHES_PER_SCAN = 20
+MAX_SNOOZE = timedelta(days=365)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _subject(reminder: Reminder) -> str:
+    return f"reminders/{reminder.id}"
+
+
+def _base(reminder: Reminder) -> dict[str, Any]:
+    return {
+        "reminder_id": str(reminder.id),
+        "task_id": str(reminder.task_ref),
+        "user_id": reminder.owner_id,
+    }
+
+
+def _record_scheduled(reminder: Reminder, task: Task) -> None:
+    record_event(
+        type="reminder.scheduled",
+        user_id=reminder.owner_id,
+        subject=_subject(reminder),
+        data={
+            **_base(reminder),
+            "scheduled_for": _iso(reminder.fire_at),
+            "task_title": task.title,
+            "kind": reminder.kind,
+            "offset_minutes": reminder.offset_minutes,
+            "channels": reminder.channels,
+        },
+    )
+
+
+def _record_cancelled(reminder: Reminder) -> None:
+    record_event(
+        type="reminder.cancelled",
+        user_id=reminder.owner_id,
+        subject=_subject(reminder),
+        data={**_base(reminder), "reason": reminder.cancel_reason, "scheduled_for": _iso(reminder.fire_at)},
+    )
+
+
+def _cancel(reminder: Reminder, reason: str, now: datetime) -> None:
+    reminder.status = ReminderStatus.CANCELLED
+    reminder.cancel_reason = reason
+    reminder.updated_at = now
+    reminder.save(update_fields=["status", "cancel_reason", "updated_at"])
+    _record_cancelled(reminder)
+
+
+def _arm(reminder: Reminder, task: Task, at: datetime, now: datetime) -> None:
+    """(Re)schedule at ``at`` (its new base time), clearing any snooze."""
+    reminder.base_at = reminder.fire_at = at
+    reminder.status = ReminderStatus.PENDING
+    reminder.cancel_reason = ""
+    reminder.snoozed_until = None
+    reminder.updated_at = now
+    reminder.save(
+        update_fields=["base_at", "fire_at", "status", "cancel_reason", "snoozed_until", "updated_at"]
+    )
+    _record_scheduled(reminder, task)
+
+
+def _validate_channels(channels: list[str] | None) -> list[str] | None:
+    if channels is None:
+        return None
+    unknown = [c for c in channels if c not in ALL_CHANNELS]
+    if unknown:
+        raise DomainError(
+            f"Unknown channel {unknown[0]!r}; expected some of {', '.join(ALL_CHANNELS)}.", field="channels"
+        )
+    return [c for c in ALL_CHANNELS if c in channels]
+
+
+def _lock_task(*, user_id: int, task_id: uuid.UUID | str) -> Task:
+    task = Task.objects.select_for_update().filter(id=task_id, owner_id=user_id).first()
+    if task is None:
+        raise NotFoundError("Task not found.")
+    return task
+
+
+def _lock_reminder(*, user_id: int, reminder_id: uuid.UUID | str) -> tuple[Reminder, Task | None]:
+    row = Reminder.objects.filter(id=reminder_id, owner_id=user_id).values_list("task_ref", flat=True).first()
+    if row is None:
+        raise NotFoundError("Reminder not found.")
+    task = Task.objects.select_for_update().filter(id=row).first()
+    reminder = Reminder.objects.select_for_update().get(id=reminder_id)
+    return reminder, task
+
+
+def _pending_count(task_id: uuid.UUID) -> int:
+    return Reminder.objects.filter(task_ref=task_id, status=ReminderStatus.PENDING).count()
+
+
+def _resolve_time(
+    *, task: Task, remind_at: datetime | None, offset_minutes: int | None, now: datetime
+) -> datetime:
+    if (remind_at is None) == (offset_minutes is None):
+        raise DomainError("Give either remind_at (a time) or offset_minutes (before the due time).")
+    if offset_minutes is not None:
+        if task.due_at is None:
+            raise DomainError("The task has no due time (due_at) to be relative to.", field="offset_minutes")
+        at = task.due_at - timedelta(minutes=offset_minutes)
+        field = "offset_minutes"
+    else:
+        assert remind_at is not None
+        at = remind_at
+        field = "remind_at"
+    if at <= now:
+        raise DomainError(PAST_MESSAGE, field=field, code="reminder_in_past")
+    return at
+
+
+def reminder_create(
+    *,
+    user_id: int,
+    task_id: uuid.UUID | str,
+    remind_at: datetime | None = None,
+    offset_minutes: int | None = None,
+    channels: list[str] | None = None,
+) -> Reminder:
+    """Add a user reminder to a task: absolute (``remind_at``) or relative (``offset_minutes``)."""
+    now = timezone.now()
+    channels = _validate_channels(channels)
+    with transaction.atomic():
+        task = _lock_task(user_id=user_id, task_id=task_id)
+        if task.is_completed:
+            raise ConflictError("The task is completed; re-open it to add reminders.", field="task_id")
+        at = _resolve_time(task=task, remind_at=remind_at, offset_minutes=offset_minutes, now=now)
+        if _pending_count(task.id) >= MAX_REMINDERS_PER_TASK:
+            raise DomainError(
+                f"A task can have at most {MAX_REMINDERS_PER_TASK} pending reminders.",
+                field="task_id",
+                code="reminder_limit",
+            )
+        reminder = Reminder.objects.create(
+            owner_id=user_id,
+            task=task,
+            task_ref=task.id,
+            kind=ReminderKind.CUSTOM,
+            offset_minutes=offset_minutes,
+            base_at=at,
+            fire_at=at,
+            channels=channels,
+        )
+        _record_scheduled(reminder, task)
+    return reminder
+
+
+_UNSET: Any = object()
+
+
+def reminder_update(
+    *,
+    user_id: int,
+    reminder_id: uuid.UUID | str,
+    remind_at: datetime | None = _UNSET,
+    offset_minutes: int | None = _UNSET,
+    channels: list[str] | None = _UNSET,
+) -> Reminder:
+    """Change a reminder's time and/or channels. A new time re-arms it (status pending)."""
+    now = timezone.now()
+    if channels is not _UNSET:
+        channels = _validate_channels(channels)
+    with transaction.atomic():
+        reminder, task = _lock_reminder(user_id=user_id, reminder_id=reminder_id)
+        if task is None or reminder.status == ReminderStatus.CANCELLED:
+            raise ConflictError("A cancelled reminder cannot be changed.")
+        if reminder.kind != ReminderKind.CUSTOM and (remind_at is not _UNSET or offset_minutes is not _UNSET):
+            raise ConflictError(
+                f"This reminder follows a rule ({reminder.kind}); change the task or your preferences,"
+                " or snooze it.",
+            )
+        fields = ["updated_at"]
+        if channels is not _UNSET:
+            reminder.channels = channels
+            fields.append("channels")
+        new_time = None
+        if remind_at is not _UNSET or offset_minutes is not _UNSET:
+            new_time = _resolve_time(
+                task=task,
+                remind_at=None if remind_at is _UNSET else remind_at,
+                offset_minutes=None if offset_minutes is _UNSET else offset_minutes,
+                now=now,
+            )
+            reminder.offset_minutes = None if offset_minutes is _UNSET else offset_minutes
+            fields.append("offset_minutes")
+        reminder.updated_at = now
+        reminder.save(update_fields=fields)
+        if new_time is not None:
+            if task.is_completed:
+                raise ConflictError("The task is completed; re-open it to change its reminders.")
+            _arm(reminder, task, new_time, now)
+    return reminder
+
+
+def reminder_delete(*, user_id: int, reminder_id: uuid.UUID | str) -> Reminder:
+    """Cancel a reminder for good (kept on record as cancelled by the user)."""
+    now = timezone.now()
+    with transaction.atomic():
+        reminder, _task = _lock_reminder(user_id=user_id, reminder_id=reminder_id)
+        if reminder.status == ReminderStatus.CANCELLED and reminder.cancel_reason == CancelReason.USER:
+            return reminder
+        _cancel(reminder, CancelReason.USER, now)
+    return reminder
+
+
+def reminder_snooze(
+    *,
+    user_id: int,
+    reminder_id: uuid.UUID | str,
+    minutes: int | None = None,
+    until: datetime | None = None,
+) -> Reminder:
+    """Move a pending or triggered reminder later. The task is never changed."""
+    now = timezone.now()
+    if (minutes is None) == (until is None):
+        raise DomainError("Give either minutes or until.")
+    if minutes is not None:
+        if minutes < 1:
+            raise DomainError("minutes must be at least 1.", field="minutes")
+        at = now + timedelta(minutes=minutes)
+        field = "minutes"
+    else:
+        assert until is not None
+        at, field = until, "until"
+        if at <= now:
+            raise DomainError(PAST_MESSAGE, field=field, code="reminder_in_past")
+    if at - now > MAX_SNOOZE:
+        raise DomainError("A reminder can be snoozed by at most 365 days.", field=field)
+    with transaction.atomic():
+        reminder, task = _lock_reminder(user_id=user_id, reminder_id=reminder_id)
+        if task is None or reminder.status not in (ReminderStatus.PENDING, ReminderStatus.TRIGGERED):
+            raise ConflictError(f"A {reminder.status} reminder cannot be snoozed.")
+        if task.is_completed:
+            raise ConflictError("The task is completed; its reminders cannot be snoozed.")
+        previous = reminder.fire_at
+        reminder.fire_at = reminder.snoozed_until = at
+        reminder.status = ReminderStatus.PENDING
+        reminder.updated_at = now
+        reminder.save(update_fields=["fire_at", "snoozed_until", "status", "updated_at"])
+        record_event(
+            type="reminder.snoozed",
+            user_id=user_id,
+            subject=_subject(reminder),
+            data={
+                **_base(reminder),
+                "previous_fire_at": _iso(previous),
+                "scheduled_for": _iso(at),
+                "task_title": task.title,
+            },
+        )
+    return reminder
+
+
+def reminder_dismiss(*, user_id: int, reminder_id: uuid.UUID | str) -> Reminder:
+    """Acknowledge a triggered reminder, or drop a pending one; it will not fire (again)."""
+    now = timezone.now()
+    with transaction.atomic():
+        reminder, _task = _lock_reminder(user_id=user_id, reminder_id=reminder_id)
+        if reminder.status == ReminderStatus.DISMISSED:
+            return reminder
+        if reminder.status == ReminderStatus.CANCELLED:
+            raise ConflictError("A cancelled reminder cannot be dismissed.")
+        reminder.status = ReminderStatus.DISMISSED
+        reminder.updated_at = now
+        reminder.save(update_fields=["status", "updated_at"])
+        record_event(
+            type="reminder.dismissed", user_id=user_id, subject=_subject(reminder), data=_base(reminder)
+        )
+    return reminder
+
+
+# --- keeping reminders in step with their task ------------------------------
+
+
+def priority_offsets(
+    *, priority: str, default_minutes: int | None, boost: bool, remind_lead_minutes: int | None
+) -> tuple[int | None, int | None]:
+    """(default reminder offset, extra priority reminder offset), in minutes before due.
+
+    FR-PR-005, with the spec's multipliers (high 2x, medium 1x, low 0.5x):
+    - medium: the default reminder (if the user set one) at its lead time.
+    - low: the default reminder at half its lead time (at least 1 minute).
+    - high: the default reminder at its lead time, plus an extra reminder at
+      double the lead time (lead = the default, else the task's remind_at
+      lead, else 30 minutes).
+    With the user's priority rules off, every priority behaves like medium.
+    """
+    default = default_minutes
+    extra = None
+    if boost and priority == Priority.LOW and default:
+        default = max(1, default // 2)
+    if boost and priority == Priority.HIGH:
+        lead = default_minutes or remind_lead_minutes or BASE_LEAD_MINUTES
+        extra = 2 * lead
+    return default, extra
+
+
+def _reconcile(reminder: Reminder, task: Task, desired: datetime | None, reason: str, now: datetime) -> None:
+    """Bring one reminder to where the task says it should be.
+
+    ``desired`` None = the reminder does not apply now (cancelled with ``reason``,
+    restorable). A new base time re-arms it, a past one cancels it; a
+    cancellation the system made is undone when its cause goes away. The
+    user's own choices (cancel, dismiss) are never undone.
+    """
+    if reminder.status == ReminderStatus.DISMISSED:
+        return
+    if reminder.status == ReminderStatus.CANCELLED and reminder.cancel_reason not in RESTORABLE_REASONS:
+        return
+    if desired is None:
+        if reminder.status == ReminderStatus.PENDING:
+            _cancel(reminder, reason, now)
+        return
+    if desired != reminder.base_at:
+        if desired > now:
+            _arm(reminder, task, desired, now)
+        elif reminder.status == ReminderStatus.PENDING:
+            reminder.base_at = desired
+            _cancel(reminder, CancelReason.TIME_PASSED, now)
+        return
+    if reminder.status == ReminderStatus.CANCELLED and reminder.fire_at > now:
+        reminder.status = ReminderStatus.PENDING
+        reminder.cancel_reason = ""
+        reminder.updated_at = now
+        reminder.save(update_fields=["status", "cancel_reason", "updated_at"])
+        _record_scheduled(reminder, task)
+
+
+def reminders_sync_task(*, task_id: uuid.UUID | str) -> None:
+    """Apply a task's current state to its reminders (idempotent; run by task event handlers).
+
+    Reads the task row as it is now rather than the event's snapshot, so
+    events handled late or twice converge on the same result.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        task = Task.objects.select_for_update().filter(id=task_id).first()
+        reminders = list(Reminder.objects.select_for_update().filter(task_ref=task_id).order_by("id"))
+        if task is None:
+            for reminder in reminders:
+                if reminder.status == ReminderStatus.PENDING:
+                    _cancel(reminder, CancelReason.TASK_DELETED, now)
+            return
+        by_kind = {r.kind: r for r in reminders if r.kind != ReminderKind.CUSTOM}
+        prefs = preferences_get(user_id=task.owner_id)
+        remind_lead = None
+        if task.due_at and task.remind_at and task.remind_at < task.due_at:
+            remind_lead = int((task.due_at - task.remind_at).total_seconds() // 60) or None
+        default_off, extra_off = priority_offsets(
+            priority=task.priority,
+            default_minutes=prefs.default_reminder_minutes,
+            boost=prefs.priority_boost_enabled,
+            remind_lead_minutes=remind_lead,
+        )
+        wanted: dict[str, tuple[int | None, datetime | None, str]] = {
+            ReminderKind.TASK_REMIND_AT: (None, task.remind_at, CancelReason.REMIND_AT_CLEARED),
+        }
+        for kind, offset in ((ReminderKind.DEFAULT, default_off), (ReminderKind.PRIORITY_BOOST, extra_off)):
+            at = task.due_at - timedelta(minutes=offset) if (task.due_at and offset) else None
+            wanted[kind] = (offset, at, CancelReason.NOT_APPLICABLE)
+
+        for reminder in reminders:
+            if task.is_completed:
+                _reconcile(reminder, task, None, CancelReason.TASK_COMPLETED, now)
+            elif reminder.kind == ReminderKind.CUSTOM:
+                if reminder.is_relative:
+                    desired = (
+                        task.due_at - timedelta(minutes=reminder.offset_minutes or 0) if task.due_at else None
+                    )
+                    _reconcile(reminder, task, desired, CancelReason.DUE_REMOVED, now)
+                else:
+                    _reconcile(reminder, task, reminder.base_at, CancelReason.DUE_REMOVED, now)
+            else:
+                offset, at, reason = wanted[reminder.kind]
+                if offset is not None and reminder.offset_minutes != offset:
+                    reminder.offset_minutes = offset
+                    reminder.save(update_fields=["offset_minutes"])
+                _reconcile(reminder, task, at, reason, now)
+        if task.is_completed:
+            return
+        # Automatic reminders that do not exist yet, while the task has room.
+        for kind, (offset, at, _reason) in wanted.items():
+            if kind in by_kind or at is None or at <= now:
+                continue
+            if _pending_count(task.id) >= MAX_REMINDERS_PER_TASK:
+                break
+            reminder = Reminder.objects.create(
+                owner_id=task.owner_id,
+                task=task,
+                task_ref=task.id,
+                kind=kind,
+                offset_minutes=offset,
+                base_at=at,
+                fire_at=at,
+            )
+            _record_scheduled(reminder, task)
+
+
+# --- firing -----------------------------------------------------------------
+
+
+def _fire_batch(*, now: datetime, batch_size: int) -> int:
+    """Claim up to ``batch_size`` due reminders and trigger them, in one transaction.
+
+    ``FOR UPDATE SKIP LOCKED`` over the partial pending index: a concurrent
+    scan skips the rows this one holds and, after commit, no longer sees them
+    as pending, so each reminder fires once. A crash before commit leaves them
+    pending for the next scan. The in-app notifications are stored in the same
+    transaction; after commit the reminder.triggered events are in the outbox,
+    whose dispatcher (and its sweep) create the email and webhook deliveries.
+    """
+    with transaction.atomic():
+        due = list(
+            Reminder.objects.select_for_update(skip_locked=True)
+            .filter(status=ReminderStatus.PENDING, fire_at__lte=now)
+            .order_by("fire_at")[:batch_size]
+        )
+        if not due:
+            return 0
+        tasks = {
+            t.id: t
+            for t in Task.objects.filter(id__in={r.task_ref for r in due}).only(
+                "id", "owner_id", "title", "priority", "due_at", "due_date", "is_completed"
+            )
+        }
+        prefs = preferences_for_users(user_ids={r.owner_id for r in due})
+        fire: list[Reminder] = []
+        for reminder in due:
+            task = tasks.get(reminder.task_ref)
+            # The task event handler has not caught up yet: do what it will do.
+            if task is None:
+                _cancel(reminder, CancelReason.TASK_DELETED, now)
+            elif task.is_completed:
+                _cancel(reminder, CancelReason.TASK_COMPLETED, now)
+            else:
+                fire.append(reminder)
+        if fire:
+            Reminder.objects.filter(id__in=[r.id for r in fire]).update(
+                status=ReminderStatus.TRIGGERED,
+                triggered_at=now,
+                lag=ExpressionWrapper(Value(now) - F("fire_at"), output_field=DurationField()),
+                attempts=F("attempts") + 1,
+                updated_at=now,
+            )
+        fired: list[dict[str, Any]] = []
+        for reminder in fire:
+            task = tasks[reminder.task_ref]
+            event = record_event(
+                type="reminder.triggered",
+                user_id=reminder.owner_id,
+                subject=_subject(reminder),
+                data={
+                    **_base(reminder),
+                    "kind": reminder.kind,
+                    "task_title": task.title,
+                    "task_priority": task.priority,
+                    "due_at": _iso(task.due_at),
+                    "due_date": task.due_date.isoformat() if task.due_date else None,
+                    "channels": enabled_channels(prefs[reminder.owner_id], reminder.channels),
+                    "scheduled_for": _iso(reminder.fire_at),
+                    "fired_at": _iso(now),
+                    "lag_seconds": round((now - reminder.fire_at).total_seconds(), 3),
+                },
+            )
+            fired.append(event.data)
+        # The in-app inbox entries commit with the trigger (see the function's docstring).
+        in_app_notifications_for_fired(fired=fired)
+        return len(due)
+
+
+def reminders_fire_due(*, now: datetime | None = None, batch_size: int | None = None) -> int:
+    """Fire every due reminder, batch by batch. Returns how many were claimed."""
+    size = batch_size or settings.REMINDER_SCAN_BATCH_SIZE
+    total = 0
+    for _ in range(MAX_BATCHES_PER_SCAN):
+        claimed = _fire_batch(now=now or timezone.now(), batch_size=size)
+        total += claimed
+        if claimed < size:
+            break
+    return total
+
+
+def reminders_resync_user(*, user_id: int) -> int:
+    """Sync every open task of the user due in the future (after a preference change)."""
+    ids = list(
+        Task.objects.filter(owner_id=user_id, is_completed=False, due_at__gt=timezone.now()).values_list(
+            "id", flat=True
+        )
+    )
+    for task_id in ids:
+        reminders_sync_task(task_id=task_id)
+    return len(ids)

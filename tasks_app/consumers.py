@@ -1,0 +1,259 @@
+"""The task sync socket (/ws/tasks/, /api/tasks/ws). Protocol: docs/realtime.md.
+
+One consumer per connection. It only parses frames and shapes replies; the
+data comes from ``todo_project.sync.selectors`` and pushes arrive from the
+event handler through the user's Channels group. Everything sent goes
+through one bounded queue drained by one writer task, so a slow client
+backs up only its own queue, never the channel layer or other connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from todo_project.errors import error_body
+from todo_project.sync import shutdown
+from todo_project.sync.messages import CHANNEL_OF_TYPE, CHANNELS, group_name
+from todo_project.sync.selectors import SyncPage, last_seq_for_user, sync_since
+
+logger = logging.getLogger(__name__)
+
+MAX_FRAME_BYTES = 64 * 1024
+
+# Close codes (4000-4999 are the application's; documented in docs/realtime.md).
+CLOSE_GOING_AWAY = 1001
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_IDLE = 4408
+CLOSE_TOO_FAR_BEHIND = 4429
+# Replies to the client's own frames (pong, errors, a resync page) may exceed
+# the push bound by this much before the client counts as too far behind.
+REPLY_HEADROOM = 16
+
+
+@dataclass(frozen=True)
+class _Close:
+    code: int
+
+
+class TaskSyncConsumer(AsyncWebsocketConsumer):
+    user_id: int
+    group: str | None = None
+
+    # --- connection lifecycle -------------------------------------------------
+    async def connect(self) -> None:
+        self.queue: asyncio.Queue[tuple[str, int | None] | _Close] = asyncio.Queue()
+        self.subscriptions: set[str] = set()
+        self.closing = False
+        self.last_delivered_seq: int | None = None
+        self.background: list[asyncio.Task[None]] = []
+        self.last_frame_at = time.monotonic()
+
+        user = self.scope.get("user")
+        subprotocol = self.scope.get("subprotocol")
+        # Accept before closing: a close code (4401) only reaches the client
+        # after the handshake; refusing it would be a bare HTTP 403.
+        await self.accept(subprotocol)
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+
+        self.user_id = int(user.pk)
+        self.group = group_name(self.user_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        loop = asyncio.get_running_loop()
+        self.background.append(loop.create_task(self._write_loop()))
+        self.background.append(loop.create_task(self._idle_watchdog()))
+        token_exp = self.scope.get("token_exp")
+        if token_exp is not None:
+            self.background.append(loop.create_task(self._expire_at(float(token_exp))))
+        shutdown.register(self)
+
+        last_seq = await database_sync_to_async(last_seq_for_user)(user_id=self.user_id)
+        self._reply(
+            {
+                "type": "connected",
+                "user_id": self.user_id,
+                "last_seq": last_seq,
+                "channels": list(CHANNELS),
+                "heartbeat_seconds": settings.WS_HEARTBEAT_SECONDS,
+                "idle_timeout_seconds": settings.WS_IDLE_TIMEOUT_SECONDS,
+            }
+        )
+
+    async def disconnect(self, code: int) -> None:
+        shutdown.unregister(self)
+        for task in getattr(self, "background", []):
+            task.cancel()
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def close_for_shutdown(self) -> None:
+        self.closing = True
+        await self.close(code=CLOSE_GOING_AWAY)
+
+    # --- frames from the client --------------------------------------------------
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        self.last_frame_at = time.monotonic()
+        if self.closing:
+            return
+        try:
+            await self._handle_frame(text_data, bytes_data)
+        except Exception:  # one bad frame must not end the connection's consumer
+            logger.exception("sync socket of user %s failed on a frame", self.user_id)
+            self._error("internal_error", "The server failed to handle this frame.")
+
+    async def _handle_frame(self, text_data: str | None, bytes_data: bytes | None) -> None:
+        if text_data is None:
+            self._error("unsupported_frame", "Only text frames carrying JSON are accepted.")
+            return
+        if len(text_data.encode("utf-8")) > MAX_FRAME_BYTES:
+            self._error("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            self._error("invalid_json", "The frame is not valid JSON.")
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            self._error("validation_error", "Invalid input.", {"type": ["A JSON object with a string type."]})
+            return
+        kind = frame["type"]
+        if kind == "ping":
+            self._reply({"type": "pong"})
+        elif kind in ("subscribe", "unsubscribe"):
+            self._subscription(kind, frame)
+        elif kind == "resync":
+            await self._resync(frame)
+        else:
+            self._error(
+                "unknown_type",
+                f"Unknown message type {kind[:50]!r}.",
+                {"type": ["One of ping, subscribe, unsubscribe, resync."]},
+            )
+
+    def _subscription(self, kind: str, frame: dict[str, Any]) -> None:
+        channel = frame.get("channel")
+        if channel not in CHANNELS:
+            self._error("validation_error", "Invalid input.", {"channel": [f"One of {', '.join(CHANNELS)}."]})
+            return
+        # The spec's subscribe carries a user_id; the socket's user is the
+        # authenticated one, so any other id is refused rather than ignored.
+        if "user_id" in frame and str(frame["user_id"]) != str(self.user_id):
+            self._error(
+                "forbidden", "You can only subscribe to your own events.", {"user_id": ["Not yours."]}
+            )
+            return
+        if kind == "subscribe":
+            self.subscriptions.add(channel)
+            self._reply({"type": "subscribed", "channel": channel})
+        else:
+            self.subscriptions.discard(channel)
+            self._reply({"type": "unsubscribed", "channel": channel})
+
+    async def _resync(self, frame: dict[str, Any]) -> None:
+        since = frame.get("since")
+        if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+            self._error("validation_error", "Invalid input.", {"since": ["A non-negative integer seq."]})
+            return
+        page: SyncPage = await database_sync_to_async(sync_since)(
+            user_id=self.user_id, since=since, limit=settings.SYNC_RESYNC_BATCH
+        )
+        if page.resync_required:
+            self._reply({"type": "resync.required", "reason": "not_retained", "since": since})
+            return
+        for message in page.messages:
+            self._enqueue(json.dumps(message), message["seq"], reply=True)
+        self._reply(
+            {
+                "type": "resync.complete",
+                "since": since,
+                "next_since": page.next_since,
+                "has_more": page.has_more,
+                "last_seq": page.last_seq,
+                "count": len(page.messages),
+            }
+        )
+
+    # --- pushes from the event handler (group message type "sync.push") ---------
+    async def sync_push(self, event: dict[str, Any]) -> None:
+        message = event["message"]
+        if self.closing or CHANNEL_OF_TYPE.get(message.get("type")) not in self.subscriptions:
+            return
+        self._enqueue(json.dumps(message), message.get("seq"), reply=False)
+
+    # --- the send queue -------------------------------------------------------------
+    def _reply(self, frame: dict[str, Any]) -> None:
+        self._enqueue(json.dumps(frame), None, reply=True)
+
+    def _error(self, code: str, message: str, fields: dict[str, list[str]] | None = None) -> None:
+        self._reply({"type": "error", **error_body(code, message, fields)})
+
+    def _enqueue(self, text: str, seq: int | None, *, reply: bool) -> None:
+        if self.closing:
+            return
+        limit = settings.WS_SEND_QUEUE_SIZE + (settings.SYNC_RESYNC_BATCH + REPLY_HEADROOM if reply else 0)
+        if self.queue.qsize() >= limit:
+            # Too far behind to catch up live: tell it where it stopped and let it resync.
+            self._terminate(
+                CLOSE_TOO_FAR_BEHIND,
+                {"type": "resync.required", "reason": "too_far_behind", "since": self.last_delivered_seq},
+            )
+            return
+        self.queue.put_nowait((text, seq))
+
+    def _terminate(self, code: int, final_frame: dict[str, Any] | None = None) -> None:
+        """Drop what is still queued, send ``final_frame``, close with ``code``."""
+        if self.closing:
+            return
+        self.closing = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        if final_frame is not None:
+            self.queue.put_nowait((json.dumps(final_frame), None))
+        self.queue.put_nowait(_Close(code))
+
+    async def _write_loop(self) -> None:
+        try:
+            while True:
+                item = await self.queue.get()
+                if isinstance(item, _Close):
+                    await self.close(code=item.code)
+                    return
+                text, seq = item
+                if seq is not None:
+                    # Counted before the send: a frame in flight reaches the
+                    # client ahead of any resync.required that follows it.
+                    self.last_delivered_seq = seq
+                await self.send(text_data=text)
+        except (OSError, RuntimeError):
+            # The peer went away mid-send; uvicorn delivers the disconnect.
+            self.closing = True
+
+    # --- timers -------------------------------------------------------------------------
+    async def _idle_watchdog(self) -> None:
+        timeout = settings.WS_IDLE_TIMEOUT_SECONDS
+        while not self.closing:
+            remaining = self.last_frame_at + timeout - time.monotonic()
+            if remaining <= 0:
+                self._terminate(
+                    CLOSE_IDLE,
+                    {"type": "error", **error_body("idle_timeout", f"No frame for {timeout} seconds.")},
+                )
+                return
+            await asyncio.sleep(remaining)
+
+    async def _expire_at(self, exp: float) -> None:
+        await asyncio.sleep(max(0.0, exp - time.time()))
+        self._terminate(
+            CLOSE_UNAUTHENTICATED,
+            {"type": "error", **error_body("token_expired", "The access token expired; reconnect.")},
+        )

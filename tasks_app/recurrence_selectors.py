@@ -1,0 +1,131 @@
+"""Series reads: the series block of a task, previews and per-occurrence history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from tasks_app.models import SeriesStatus, Task, TaskSeries
+from tasks_app.recurrence import MAX_PREVIEW, parse_rule
+from tasks_app.recurrence_services import _own_series, series_rule
+from tasks_app.selectors import task_get, task_to_dict, user_timezone
+from todo_project.errors import DomainError
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def series_to_dict(series: TaskSeries, *, now: datetime | None = None) -> dict[str, Any]:
+    """What a client shows about a series: rule, summary, next occurrence, status."""
+    now = now or timezone.now()
+    rule = series_rule(series)
+    following = rule.next_after(now) if series.status == SeriesStatus.ACTIVE else None
+    return {
+        "id": str(series.pk),
+        "rule": series.rule,
+        "summary": rule.summary(with_time=not series.all_day),
+        "dtstart": _iso(series.dtstart),
+        "timezone": series.timezone,
+        "all_day": series.all_day,
+        "completion_mode": series.completion_mode,
+        "lookahead_days": series.lookahead_days,
+        "status": series.status,
+        "is_active": series.status == SeriesStatus.ACTIVE,
+        "ended_at": _iso(series.ended_at),
+        "next_occurrence": _iso(following),
+        "title": series.title,
+        "description": series.description,
+        "priority": series.priority,
+        "tags": list(series.tags),
+        "reminder_offsets": list(series.reminder_offsets),
+        "created_at": _iso(series.created_at),
+        "updated_at": _iso(series.updated_at),
+    }
+
+
+def occurrence_to_dict(task: Task) -> dict[str, Any]:
+    """The task representation plus its place in the series."""
+    out = task_to_dict(task)
+    out["series_id"] = str(task.series_id) if task.series_id else None
+    out["occurrence_at"] = _iso(task.occurrence_at)
+    out["is_skipped"] = task.is_skipped
+    out["occurrence_status"] = (
+        "skipped" if task.is_skipped else ("completed" if task.is_completed else "open")
+    )
+    return out
+
+
+def task_series_info(*, task: Task) -> dict[str, Any] | None:
+    """The ``series`` block for a task response (None for a one-off task)."""
+    if task.series_id is None:
+        return None
+    return series_to_dict(task.series)
+
+
+def task_occurrence_preview(
+    *, user: Any, task_id: Any, count: int = 5, now: datetime | None = None
+) -> dict[str, Any]:
+    """Upcoming occurrence times of the task's series after now, without creating rows."""
+    if count < 1 or count > MAX_PREVIEW:
+        raise DomainError(f"count must be between 1 and {MAX_PREVIEW}.", field="count")
+    now = now or timezone.now()
+    task = task_get(user=user, task_id=task_id)
+    if task.series_id is not None:
+        series = task.series
+        rule = series_rule(series)
+        active = series.status == SeriesStatus.ACTIVE
+        all_day = series.all_day
+    elif task.is_recurring and task.recurrence_rule:
+        # Not attached yet (its task.created handler has not run): preview the stored rule.
+        zone = user_timezone(user)
+        start = task.due_at or now
+        rule = parse_rule(task.recurrence_rule, dtstart=start, tz=zone.key)
+        active, all_day = True, task.due_at is None
+    else:
+        raise DomainError("This task is not recurring.", field="task_id", code="not_recurring")
+    moments = rule.occurrences(after=now, count=count) if active else []
+    return {
+        "task_id": str(task.pk),
+        "series_id": str(task.series_id) if task.series_id else None,
+        "summary": rule.summary(with_time=not all_day),
+        "timezone": rule.tz,
+        "occurrences": [_iso(m) for m in moments],
+    }
+
+
+def recurrence_preview(
+    *,
+    user: Any,
+    rule: str,
+    start: datetime | None,
+    tz: str | None,
+    count: int = 5,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Preview an unsaved rule (for a form); ``tz`` defaults to the user's zone."""
+    if count < 1 or count > MAX_PREVIEW:
+        raise DomainError(f"count must be between 1 and {MAX_PREVIEW}.", field="count")
+    now = now or timezone.now()
+    zone_name = tz or user_timezone(user).key
+    parsed = parse_rule(rule, dtstart=start or now, tz=zone_name)
+    return {
+        "rule": parsed.text,
+        "summary": parsed.summary(),
+        "dtstart": _iso(parsed.dtstart),
+        "timezone": parsed.tz,
+        "occurrences": [_iso(m) for m in parsed.occurrences(count=count)],
+    }
+
+
+def series_get(*, user: Any, series_id: Any) -> TaskSeries:
+    return _own_series(user=user, series_id=series_id)
+
+
+def series_history(*, user: Any, series_id: Any) -> QuerySet[Task]:
+    """Every occurrence row of the series, oldest first: completed, skipped and open."""
+    series = _own_series(user=user, series_id=series_id)
+    return Task.objects.filter(series=series).order_by("occurrence_at", "created_at")

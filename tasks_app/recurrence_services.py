@@ -1,0 +1,568 @@
+"""Series writes: attach a series, generate, skip, edit, stop, delete, repair.
+
+Each public function is one transaction. Generation is serialised per series
+by locking the series row, and the unique constraint on
+(series, occurrence_at) backs that up: a repeated ``task.completed``, a
+retried handler or two concurrent completions create exactly one next
+occurrence. Occurrence rows are created through ``services.task_create`` so
+they carry ``task.created`` like any other task.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from tasks_app import services
+from tasks_app.models import MAX_LOOKAHEAD_DAYS, SeriesStatus, Task, TaskSeries
+from tasks_app.recurrence import COMPLETION_MODES, RecurrenceRule, get_zone, localize, parse_rule, to_local
+from tasks_app.selectors import task_get, user_timezone
+from todo_project.errors import ConflictError, DomainError, NotFoundError
+from todo_project.events.services import record_event
+
+logger = logging.getLogger(__name__)
+
+Scope = Literal["this", "future", "all"]
+TEMPLATE_FIELDS = ("title", "description", "priority", "tags")
+# A look-ahead series never gets more than this many rows in one repair run.
+MAX_LOOKAHEAD_ROWS = 400
+
+
+def series_rule(series: TaskSeries) -> RecurrenceRule:
+    return parse_rule(series.rule, dtstart=series.dtstart, tz=series.timezone)
+
+
+def primary_rrule(rule_text: str) -> str:
+    """The first RRULE of a set, as the task's single-rule ``recurrence_rule`` field."""
+    for line in rule_text.splitlines():
+        line = line.strip()
+        if line.upper().startswith("RRULE:"):
+            return line[6:]
+        if line.upper().startswith("FREQ="):
+            return line
+    return ""
+
+
+def _occurrence_anchor(task: Task, zone_name: str) -> tuple[datetime | None, bool]:
+    """The task's own scheduled instant and whether it is all-day."""
+    if task.due_at is not None:
+        return task.due_at, False
+    if task.due_date is not None:
+        zone = user_timezone(task.owner)
+        return localize(datetime.combine(task.due_date, datetime.min.time()), zone), True
+    return None, True
+
+
+def _attach_series(task: Task, *, completion_mode: str = "scheduled", lookahead_days: int = 0) -> TaskSeries:
+    """Make ``task`` the first occurrence of a new series (caller holds its row lock)."""
+    zone = user_timezone(task.owner)
+    anchor, all_day = _occurrence_anchor(task, zone.key)
+    start = anchor or localize(to_local(timezone.now(), zone).replace(hour=0, minute=0, second=0), zone)
+    rule = parse_rule(task.recurrence_rule, dtstart=start, tz=zone.key)
+    offsets: list[int] = []
+    if task.remind_at is not None and task.due_at is not None and task.remind_at <= task.due_at:
+        offsets = [int((task.due_at - task.remind_at).total_seconds() // 60)]
+    series = TaskSeries.objects.create(
+        owner_id=task.owner_id,
+        rule=rule.text,
+        dtstart=rule.dtstart,
+        timezone=zone.key,
+        all_day=all_day,
+        completion_mode=completion_mode,
+        lookahead_days=lookahead_days,
+        title=task.title,
+        description=task.description,
+        priority=task.priority,
+        tags=list(task.tags),
+        reminder_offsets=offsets,
+    )
+    # The task is the first occurrence as the user scheduled it; without a due
+    # it stands for the rule's first occurrence.
+    task.series = series
+    task.occurrence_at = anchor or rule.dtstart
+    task.save(update_fields=["series", "occurrence_at"])
+    return series
+
+
+def series_attach(*, task_id: Any) -> TaskSeries | None:
+    """Give a recurring task without a series its series (``task.created`` handler).
+
+    Idempotent: a task that already has a series, is not recurring or is gone
+    is left alone. A stored rule this engine refuses is logged and skipped;
+    the task stays as it is rather than failing the handler forever.
+    """
+    with transaction.atomic():
+        task = Task.objects.select_for_update().filter(pk=task_id).select_related("owner").first()
+        if task is None or task.series_id is not None or not task.is_recurring or not task.recurrence_rule:
+            return None
+        try:
+            return _attach_series(task)
+        except DomainError as exc:
+            logger.warning("task %s: recurrence rule not usable for a series: %s", task.pk, exc.message)
+            return None
+
+
+@dataclass(frozen=True)
+class _Template:
+    title: str
+    description: str
+    priority: str
+    tags: list[str]
+    reminder_offsets: list[int]
+
+
+def _create_occurrence(
+    series: TaskSeries,
+    at: datetime,
+    *,
+    reason: str,
+    previous: Task | None,
+    template: _Template | None = None,
+    checked: bool = False,
+) -> Task | None:
+    """One occurrence row at ``at`` unless the series has it already (caller locks the series).
+
+    ``checked``: the caller already knows no row at ``at`` exists (saves a query).
+    """
+    if not checked and Task.objects.filter(series=series, occurrence_at=at).exists():
+        return None
+    tmpl = template or _Template(
+        series.title, series.description, series.priority, list(series.tags), list(series.reminder_offsets)
+    )
+    zone = series.timezone
+    due_at = None if series.all_day else at
+    due_date = to_local(at, parse_zone(zone)).date() if series.all_day else None
+    remind_at = None
+    if due_at is not None and tmpl.reminder_offsets:
+        # The task has one reminder time: the earliest of the offsets.
+        remind_at = due_at - timedelta(minutes=max(tmpl.reminder_offsets))
+    rrule_line = primary_rrule(series.rule)
+    try:
+        with transaction.atomic():  # savepoint: a lost race leaves the outer transaction usable
+            task = services.task_create(
+                owner=series.owner,
+                title=tmpl.title,
+                description=tmpl.description,
+                priority=tmpl.priority,
+                tags=tmpl.tags,
+                due_date=due_date,
+                due_at=due_at,
+                remind_at=remind_at,
+                is_recurring=bool(rrule_line),
+                recurrence_rule=rrule_line,
+            )
+            Task.objects.filter(pk=task.pk).update(series=series, occurrence_at=at)
+    except IntegrityError:
+        return None
+    task.series, task.occurrence_at = series, at
+    record_event(
+        type="task.occurrence.generated",
+        user_id=series.owner_id,
+        subject=f"tasks/{task.pk}",
+        data={
+            "series_id": str(series.pk),
+            "task_id": str(task.pk),
+            "previous_task_id": str(previous.pk) if previous is not None else None,
+            "user_id": series.owner_id,
+            "occurrence_at": _iso(at),
+            "due_date": due_date.isoformat() if due_date else None,
+            "due_at": _iso(due_at) if due_at else None,
+            "recurrence_rule": series.rule,
+            "completion_mode": series.completion_mode,
+            "reason": reason,
+        },
+    )
+    return task
+
+
+def parse_zone(name: str) -> ZoneInfo:
+    return get_zone(name)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _end_series(series: TaskSeries, now: datetime) -> None:
+    series.status, series.ended_at = SeriesStatus.ENDED, now
+    series.save(update_fields=["status", "ended_at", "updated_at"])
+
+
+def _generate_after(series: TaskSeries, task: Task, *, now: datetime, mode: str, reason: str) -> Task | None:
+    """The occurrence following ``task`` (caller holds the series lock)."""
+    if series.status != SeriesStatus.ACTIVE:
+        return None
+    # Idempotency per source occurrence: a later occurrence already exists.
+    if (
+        task.occurrence_at is not None
+        and series.occurrences.filter(occurrence_at__gt=task.occurrence_at).exists()
+    ):
+        return None
+    rule = series_rule(series)
+    # Only completion mode with COUNT needs the number of rows so far.
+    needs_count = mode == "completion" and any(line.count is not None for line in rule.rules)
+    following = rule.next_on_completion(
+        scheduled_at=task.occurrence_at,
+        completed_at=task.completed_at or now,
+        now=now,
+        mode=mode,  # type: ignore[arg-type]
+        generated_count=series.occurrences.count() if needs_count else None,
+    )
+    if following is None:
+        _end_series(series, now)
+        return None
+    # No row after task.occurrence_at exists (checked above), so none at ``following``.
+    checked = task.occurrence_at is not None and following > task.occurrence_at
+    return _create_occurrence(series, following, reason=reason, previous=task, checked=checked)
+
+
+def _lock_series_of(task: Task) -> TaskSeries:
+    return TaskSeries.objects.select_for_update().select_related("owner").get(pk=task.series_id)
+
+
+def occurrence_generate_next(*, task_id: Any, now: datetime | None = None) -> Task | None:
+    """After ``task.completed``: create the next occurrence of the task's series.
+
+    Idempotent (see the module docstring). A recurring task created without a
+    series gets one first. Returns the new task, or None when nothing was made
+    (not recurring, series stopped or ended, successor already there).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        task = Task.objects.select_for_update().select_related("owner").filter(pk=task_id).first()
+        if task is None or not task.is_completed:
+            return None
+        if task.series_id is None:
+            if not task.is_recurring or not task.recurrence_rule:
+                return None
+            try:
+                _attach_series(task)
+            except DomainError as exc:
+                logger.warning("task %s: recurrence rule not usable: %s", task.pk, exc.message)
+                return None
+        series = _lock_series_of(task)
+        return _generate_after(series, task, now=now, mode=series.completion_mode, reason="completed")
+
+
+def _own_occurrence(*, user: Any, task_id: Any) -> Task:
+    task = task_get(user=user, task_id=task_id)
+    locked = Task.objects.select_for_update().select_related("owner").filter(pk=task.pk).first()
+    if locked is None:
+        raise NotFoundError("Task not found.")
+    if locked.series_id is None:
+        if not locked.is_recurring or not locked.recurrence_rule:
+            raise DomainError("This task is not recurring.", field="task_id", code="not_recurring")
+        _attach_series(locked)
+    return locked
+
+
+def occurrence_skip(*, user: Any, task_id: Any, now: datetime | None = None) -> tuple[Task, Task | None]:
+    """Mark an open occurrence skipped and generate the following one.
+
+    The skipped row stays (not completed, ``is_skipped``) for the series
+    history. The following occurrence is the next one after max(scheduled
+    time, now) whatever the completion mode: skipping is not completing.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        task = _own_occurrence(user=user, task_id=task_id)
+        if task.is_completed or task.is_skipped:
+            raise ConflictError("Only an open occurrence can be skipped.", code="not_open")
+        series = _lock_series_of(task)
+        task.is_skipped = True
+        task.version += 1
+        task.save(update_fields=["is_skipped", "version", "updated_at"])
+        record_event(
+            type="task.occurrence.skipped",
+            user_id=task.owner_id,
+            subject=f"tasks/{task.pk}",
+            data={
+                "series_id": str(series.pk),
+                "task_id": str(task.pk),
+                "user_id": task.owner_id,
+                "occurrence_at": _iso(task.occurrence_at) if task.occurrence_at else None,
+                "skipped_at": _iso(now),
+                "version": task.version,
+            },
+        )
+        following = _generate_after(series, task, now=now, mode="scheduled", reason="skipped")
+    return task, following
+
+
+def series_stop(*, user: Any, series_id: Any, now: datetime | None = None) -> TaskSeries:
+    """Stop generating; existing occurrences stay. Stopping twice is harmless."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        series = _own_series(user=user, series_id=series_id, lock=True)
+        if series.status == SeriesStatus.ACTIVE:
+            series.status, series.ended_at = SeriesStatus.STOPPED, now
+            series.save(update_fields=["status", "ended_at", "updated_at"])
+    return series
+
+
+def _own_series(*, user: Any, series_id: Any, lock: bool = False) -> TaskSeries:
+    try:
+        pk = uuid.UUID(str(series_id))
+    except ValueError:
+        raise NotFoundError("Series not found.") from None
+    qs = TaskSeries.objects.filter(pk=pk, owner_id=user.pk)
+    if lock:
+        qs = qs.select_for_update()
+    series = qs.select_related("owner").first()
+    if series is None:
+        raise NotFoundError("Series not found.")
+    return series
+
+
+def series_update(
+    *,
+    user: Any,
+    task_id: Any,
+    scope: str,
+    values: dict[str, Any],
+    now: datetime | None = None,
+) -> Task:
+    """Edit one occurrence (``this``) or the series from this occurrence on (``future``).
+
+    ``values`` may hold title, description, priority, tags; ``future`` also
+    accepts recurrence_rule, completion_mode and lookahead_days. A new rule
+    re-anchors the series at this occurrence: this occurrence moves to the
+    new rule's first occurrence at or after its scheduled time, and open
+    later occurrences made under the old rule are deleted (completed and
+    skipped ones stay in the history).
+    """
+    now = now or timezone.now()
+    if scope not in {"this", "future"}:
+        raise DomainError('scope must be "this" or "future".', field="scope")
+    allowed = set(TEMPLATE_FIELDS) | (
+        {"recurrence_rule", "completion_mode", "lookahead_days"} if scope == "future" else set()
+    )
+    unknown = set(values) - allowed
+    if unknown:
+        name = sorted(unknown)[0]
+        hint = " (rule changes apply to this and future occurrences)" if scope == "this" else ""
+        raise DomainError(f"{name} cannot be changed with scope {scope}{hint}.", field=name)
+    if not values:
+        raise DomainError("Nothing to change.", field="non_field_errors")
+    task_values = {k: v for k, v in values.items() if k in TEMPLATE_FIELDS}
+    with transaction.atomic():
+        task = _own_occurrence(user=user, task_id=task_id)
+        if scope == "this":
+            return services.task_update(user=user, task_id=task.pk, values=task_values).task  # type: ignore[return-value]
+        series = _lock_series_of(task)
+        if "completion_mode" in values and values["completion_mode"] not in COMPLETION_MODES:
+            raise DomainError('completion_mode must be "scheduled" or "completion".', field="completion_mode")
+        if "lookahead_days" in values:
+            days = values["lookahead_days"]
+            if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= MAX_LOOKAHEAD_DAYS:
+                raise DomainError(
+                    f"lookahead_days must be a whole number from 0 to {MAX_LOOKAHEAD_DAYS}.",
+                    field="lookahead_days",
+                )
+        later_open = series.occurrences.filter(
+            occurrence_at__gt=task.occurrence_at, is_completed=False, is_skipped=False
+        ).exclude(pk=task.pk)
+        if "recurrence_rule" in values:
+            anchor = task.occurrence_at or now
+            rule = parse_rule(str(values["recurrence_rule"] or ""), dtstart=anchor, tz=series.timezone)
+            series.rule, series.dtstart = rule.text, rule.dtstart
+            if series.status == SeriesStatus.ENDED:
+                series.status, series.ended_at = SeriesStatus.ACTIVE, None
+            for stale in list(later_open):
+                services.task_delete(user=user, task_id=stale.pk)
+            if not task.is_completed and not task.is_skipped:
+                moved = rule.dtstart
+                Task.objects.filter(pk=task.pk).update(occurrence_at=moved)
+                task.occurrence_at = moved
+                schedule = (
+                    {"due_date": to_local(moved, parse_zone(series.timezone)).date()}
+                    if series.all_day
+                    else {"due_at": moved}
+                )
+                task_values.update(schedule)
+            task_values["recurrence_rule"] = primary_rrule(series.rule) or ""
+            task_values["is_recurring"] = bool(task_values["recurrence_rule"])
+            later_open = later_open.none()
+        for name in TEMPLATE_FIELDS:
+            if name in values:
+                setattr(series, name, values[name])
+        for name in ("completion_mode", "lookahead_days"):
+            if name in values:
+                setattr(series, name, values[name])
+        series.save()
+        updated = services.task_update(user=user, task_id=task.pk, values=task_values).task
+        template_values = {k: v for k, v in values.items() if k in TEMPLATE_FIELDS}
+        if template_values:
+            for other in list(later_open):
+                services.task_update(user=user, task_id=other.pk, values=template_values)
+    assert updated is not None
+    return updated
+
+
+def series_delete(*, user: Any, task_id: Any, scope: str, now: datetime | None = None) -> int:
+    """Delete with a scope; returns the number of task rows deleted.
+
+    * ``this``: this occurrence only; an open one is replaced by the following
+      occurrence (as with skip), so the series goes on.
+    * ``future``: this occurrence and every later open one; the series stops.
+    * ``all``: every occurrence, history included, and the series itself.
+    """
+    now = now or timezone.now()
+    if scope not in {"this", "future", "all"}:
+        raise DomainError('scope must be "this", "future" or "all".', field="scope")
+    with transaction.atomic():
+        task = _own_occurrence(user=user, task_id=task_id)
+        series = _lock_series_of(task)
+        if scope == "this":
+            was_open = not task.is_completed and not task.is_skipped
+            if was_open:
+                _generate_after(series, task, now=now, mode="scheduled", reason="deleted")
+            services.task_delete(user=user, task_id=task.pk)
+            return 1
+        if scope == "future":
+            doomed = list(
+                series.occurrences.filter(
+                    occurrence_at__gte=task.occurrence_at, is_completed=False, is_skipped=False
+                ).values_list("pk", flat=True)
+            )
+            if task.pk not in doomed:
+                doomed.append(task.pk)
+            for pk in doomed:
+                services.task_delete(user=user, task_id=pk)
+            if series.status == SeriesStatus.ACTIVE:
+                series.status, series.ended_at = SeriesStatus.STOPPED, now
+                series.save(update_fields=["status", "ended_at", "updated_at"])
+            return len(doomed)
+        doomed = list(series.occurrences.values_list("pk", flat=True))
+        for pk in doomed:
+            services.task_delete(user=user, task_id=pk)
+        series.delete()
+        return len(doomed)
+
+
+def series_repair(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """The hourly sweep: active series with no open occurrence get their next one;
+    look-ahead series are filled up to ``lookahead_days`` ahead.
+
+    Safe to run twice at once: series rows are claimed with SKIP LOCKED and
+    every insert is checked under that lock (and by the unique constraint).
+    Returns the number of occurrences created.
+    """
+    now = now or timezone.now()
+    created = 0
+    open_occurrence = Task.objects.filter(series=OuterRef("pk"), is_completed=False, is_skipped=False)
+    last_id = None
+    while True:
+        with transaction.atomic():
+            qs = (
+                TaskSeries.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("owner")
+                .filter(status=SeriesStatus.ACTIVE)
+                .filter(~Exists(open_occurrence))
+                .order_by("pk")
+            )
+            if last_id is not None:
+                qs = qs.filter(pk__gt=last_id)
+            claimed = list(qs[:batch_size])
+            if not claimed:
+                break
+            last_id = claimed[-1].pk
+            for series in claimed:
+                created += _repair_one(series, now=now)
+    created += _fill_lookahead(now=now, batch_size=batch_size)
+    return created
+
+
+def _repair_one(series: TaskSeries, *, now: datetime) -> int:
+    last = series.occurrences.exclude(occurrence_at=None).order_by("-occurrence_at").first()
+    rule = series_rule(series)
+    anchor = max(last.occurrence_at, now) if last is not None and last.occurrence_at else now
+    if last is None:
+        following = rule.dtstart if rule.dtstart > now else rule.next_after(now)
+    else:
+        following = rule.next_after(anchor)
+    if following is None:
+        _end_series(series, now)
+        return 0
+    return 1 if _create_occurrence(series, following, reason="repair", previous=last) else 0
+
+
+def _fill_lookahead(*, now: datetime, batch_size: int) -> int:
+    created = 0
+    last_id = None
+    while True:
+        with transaction.atomic():
+            qs = (
+                TaskSeries.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("owner")
+                .filter(status=SeriesStatus.ACTIVE, lookahead_days__gt=0)
+                .order_by("pk")
+            )
+            if last_id is not None:
+                qs = qs.filter(pk__gt=last_id)
+            claimed = list(qs[:batch_size])
+            if not claimed:
+                return created
+            last_id = claimed[-1].pk
+            for series in claimed:
+                horizon = now + timedelta(days=series.lookahead_days)
+                last = series.occurrences.exclude(occurrence_at=None).order_by("-occurrence_at").first()
+                rule = series_rule(series)
+                anchor = last.occurrence_at if last is not None and last.occurrence_at else now
+                made = 0
+                for at in rule.iter_after(anchor):
+                    if at > horizon or made >= MAX_LOOKAHEAD_ROWS:
+                        break
+                    if _create_occurrence(series, at, reason="lookahead", previous=last):
+                        made += 1
+                created += made
+
+
+def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None) -> Task:
+    """Quick add: create exactly what ``POST /api/tasks/parse`` previews for ``text``.
+
+    A recurring result becomes the first occurrence of a new series with the
+    parsed completion mode (the ``task.created`` handler then finds it attached).
+    """
+    from tasks_app.quickadd import parse_quick_add
+
+    now = now or timezone.now()
+    zone = user_timezone(owner)
+    parsed = parse_quick_add(text, now=now, tz=zone.key)
+    if not parsed.title:
+        raise DomainError(
+            "The text has no title left once the date, tags and so on are taken out.", field="text"
+        )
+    remind_at = None
+    if parsed.reminder_times:
+        remind_at = min(parsed.reminder_times)
+    elif parsed.reminder_offsets and parsed.due_at is not None:
+        remind_at = parsed.due_at - timedelta(minutes=max(parsed.reminder_offsets))
+    with transaction.atomic():
+        task = services.task_create(
+            owner=owner,
+            title=parsed.title,
+            priority=parsed.priority or "medium",
+            tags=parsed.tags,
+            due_date=parsed.due_date,
+            due_at=parsed.due_at,
+            remind_at=remind_at,
+            is_recurring=parsed.is_recurring,
+            recurrence_rule=parsed.recurrence_rule or "",
+        )
+        if parsed.is_recurring:
+            locked = Task.objects.select_for_update().select_related("owner").get(pk=task.pk)
+            series = _attach_series(locked, completion_mode=parsed.completion_mode)
+            if parsed.reminder_offsets:
+                series.reminder_offsets = list(parsed.reminder_offsets)
+                series.save(update_fields=["reminder_offsets", "updated_at"])
+            task = locked
+    return task

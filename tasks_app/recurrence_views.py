@@ -1,0 +1,195 @@
+"""Recurrence and quick-add endpoints: thin views over recurrence_services/selectors.
+
+Routes (mounted under /api/ by tasks_app/urls.py, ahead of ``tasks/<id>``):
+see ``urlpatterns`` at the bottom and docs/recurrence.md, docs/quickadd.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.urls import path
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tasks_app import recurrence_selectors as selectors
+from tasks_app import recurrence_services as services
+from tasks_app.models import MAX_LOOKAHEAD_DAYS
+from tasks_app.quickadd import MAX_TEXT_LENGTH, parse_quick_add
+from tasks_app.recurrence import MAX_PREVIEW
+from tasks_app.selectors import user_timezone
+from todo_project.errors import DomainError
+from todo_project.pagination import PagePagination
+from todo_project.pagination import _positive_int as positive_int_param
+
+TAGS = ["recurrence"]
+
+
+class QuickAddInput(serializers.Serializer):
+    # Length is checked by the parser so the message names the limit the same way everywhere.
+    text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT_LENGTH * 4)
+
+
+class PreviewInput(serializers.Serializer):
+    rule = serializers.CharField(max_length=1000)
+    # A string, parsed below: a naive value is the user's wall time, which
+    # DRF's DateTimeField would read as UTC.
+    start = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=40)
+    timezone = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    count = serializers.IntegerField(required=False, default=5, min_value=1, max_value=MAX_PREVIEW)
+
+
+class SeriesEditInput(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=["this", "future"])
+    title = serializers.CharField(required=False, max_length=255)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    priority = serializers.ChoiceField(required=False, choices=["low", "medium", "high"])
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=20)
+    recurrence_rule = serializers.CharField(required=False, max_length=1000)
+    completion_mode = serializers.ChoiceField(required=False, choices=["scheduled", "completion"])
+    lookahead_days = serializers.IntegerField(required=False, min_value=0, max_value=MAX_LOOKAHEAD_DAYS)
+
+
+def _parse_start(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        parsed = parse_datetime(raw)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise DomainError("start must be an ISO 8601 date-time, e.g. 2026-01-07T09:00:00.", field="start")
+    return parsed
+
+
+class QuickAddParseView(APIView):
+    @extend_schema(tags=TAGS, summary="Parse quick-add text (preview, nothing saved)", request=QuickAddInput)
+    def post(self, request: Request) -> Response:
+        data = QuickAddInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = parse_quick_add(
+            data.validated_data["text"], now=timezone.now(), tz=user_timezone(request.user).key
+        )
+        return Response(result.as_dict())
+
+
+class QuickAddCreateView(APIView):
+    @extend_schema(tags=TAGS, summary="Create a task from quick-add text", request=QuickAddInput)
+    def post(self, request: Request) -> Response:
+        data = QuickAddInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        task = services.task_create_from_text(owner=request.user, text=data.validated_data["text"])
+        return Response(_task_with_series(task), status=status.HTTP_201_CREATED)
+
+
+def _task_with_series(task: Any) -> dict[str, Any]:
+    out = selectors.occurrence_to_dict(task)
+    out["series"] = selectors.task_series_info(task=task)
+    return out
+
+
+class RecurrencePreviewView(APIView):
+    @extend_schema(tags=TAGS, summary="Preview an unsaved rule", request=PreviewInput)
+    def post(self, request: Request) -> Response:
+        data = PreviewInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        return Response(
+            selectors.recurrence_preview(
+                user=request.user,
+                rule=values["rule"],
+                start=_parse_start(values.get("start")),
+                tz=values.get("timezone") or None,
+                count=values["count"],
+            )
+        )
+
+
+class TaskOccurrencesView(APIView):
+    @extend_schema(tags=TAGS, summary="Upcoming occurrences of a recurring task (no rows created)")
+    def get(self, request: Request, task_id: str) -> Response:
+        count = positive_int_param(request, "count", 5, MAX_PREVIEW)
+        return Response(selectors.task_occurrence_preview(user=request.user, task_id=task_id, count=count))
+
+
+class TaskSkipView(APIView):
+    @extend_schema(tags=TAGS, summary="Skip this occurrence and generate the following one")
+    def post(self, request: Request, task_id: str) -> Response:
+        skipped, following = services.occurrence_skip(user=request.user, task_id=task_id)
+        return Response(
+            {
+                "skipped": selectors.occurrence_to_dict(skipped),
+                "next": selectors.occurrence_to_dict(following) if following is not None else None,
+            }
+        )
+
+
+class TaskSeriesView(APIView):
+    @extend_schema(tags=TAGS, summary="The series of a recurring task")
+    def get(self, request: Request, task_id: str) -> Response:
+        from tasks_app.selectors import task_get
+
+        task = task_get(user=request.user, task_id=task_id)
+        info = selectors.task_series_info(task=task)
+        if info is None:
+            raise DomainError("This task has no series.", field="task_id", code="not_recurring")
+        return Response(info)
+
+    @extend_schema(tags=TAGS, summary="Edit this occurrence or this and future ones", request=SeriesEditInput)
+    def patch(self, request: Request, task_id: str) -> Response:
+        data = SeriesEditInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        scope = values.pop("scope")
+        task = services.series_update(user=request.user, task_id=task_id, scope=scope, values=values)
+        task.refresh_from_db()
+        return Response(_task_with_series(task))
+
+    @extend_schema(tags=TAGS, summary="Delete this occurrence, this and future ones, or the whole series")
+    def delete(self, request: Request, task_id: str) -> Response:
+        scope = request.query_params.get("scope", "")
+        deleted = services.series_delete(user=request.user, task_id=task_id, scope=scope)
+        return Response({"deleted": deleted})
+
+
+class SeriesDetailView(APIView):
+    @extend_schema(tags=TAGS, summary="A series")
+    def get(self, request: Request, series_id: str) -> Response:
+        return Response(
+            selectors.series_to_dict(selectors.series_get(user=request.user, series_id=series_id))
+        )
+
+
+class SeriesStopView(APIView):
+    @extend_schema(tags=TAGS, summary="Stop a series (existing occurrences stay)")
+    def post(self, request: Request, series_id: str) -> Response:
+        series = services.series_stop(user=request.user, series_id=series_id)
+        return Response(selectors.series_to_dict(series))
+
+
+class SeriesHistoryView(APIView):
+    @extend_schema(tags=TAGS, summary="Every occurrence of a series, oldest first")
+    def get(self, request: Request, series_id: str) -> Response:
+        rows = selectors.series_history(user=request.user, series_id=series_id)
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response([selectors.occurrence_to_dict(t) for t in page])
+
+
+urlpatterns = [
+    path("tasks/parse", QuickAddParseView.as_view(), name="task-parse"),
+    path("tasks/quick", QuickAddCreateView.as_view(), name="task-quick-add"),
+    path("tasks/<str:task_id>/skip", TaskSkipView.as_view(), name="task-skip"),
+    path("tasks/<str:task_id>/occurrences", TaskOccurrencesView.as_view(), name="task-occurrences"),
+    path("tasks/<str:task_id>/series", TaskSeriesView.as_view(), name="task-series"),
+    path("recurrence/preview", RecurrencePreviewView.as_view(), name="recurrence-preview"),
+    path("series/<str:series_id>", SeriesDetailView.as_view(), name="series-detail"),
+    path("series/<str:series_id>/stop", SeriesStopView.as_view(), name="series-stop"),
+    path("series/<str:series_id>/history", SeriesHistoryView.as_view(), name="series-history"),
+]

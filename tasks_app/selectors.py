@@ -1,0 +1,390 @@
+"""Task queries: the list parameters (spec §2.5.3), the list itself, tags, saved filters.
+
+Everything here reads; writes live in ``services.py``. The list is built on
+``.values()`` rows rendered by ``task_to_dict`` because a model serializer
+per row was the measured bottleneck of the list endpoint (see
+``benchmarks/task_list``).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import Case, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.expressions import OrderBy
+from django.db.models.functions import Cast, Coalesce, Lower
+from django.utils.dateparse import parse_datetime
+
+from tasks_app.models import SEARCH_VECTOR, Priority, SavedFilter, Task
+from todo_project.errors import DomainError, NotFoundError
+
+# The task representation: exactly these keys, in this order, everywhere
+# (API responses, event snapshots, WebSocket pushes).
+TASK_FIELDS: tuple[str, ...] = (
+    "id",
+    "title",
+    "description",
+    "is_completed",
+    "completed_at",
+    "due_date",
+    "due_at",
+    "remind_at",
+    "is_recurring",
+    "recurrence_rule",
+    "priority",
+    "tags",
+    "position",
+    "version",
+    "created_at",
+    "updated_at",
+)
+_DATETIME_FIELDS = ("completed_at", "due_at", "remind_at", "created_at", "updated_at")
+
+LIST_PARAMS = (
+    "q",
+    "status",
+    "priority",
+    "tags",
+    "tags_mode",
+    "due_after",
+    "due_before",
+    "is_recurring",
+    "sort_by",
+    "sort_order",
+)
+STATUSES = ("all", "active", "completed")
+TAG_MODES = ("all", "any")
+SORT_FIELDS = ("due_at", "priority", "created_at", "title", "position")
+# What a user expects without sort_order: soonest due first, most important
+# first, newest first, A→Z, manual order.
+DEFAULT_SORT_ORDER = {
+    "due_at": "asc",
+    "priority": "desc",
+    "created_at": "desc",
+    "title": "asc",
+    "position": "asc",
+}
+MAX_QUERY_LENGTH = 500
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+PRIORITY_RANK_EXPR = Case(
+    When(priority=Priority.HIGH, then=Value(3)),
+    When(priority=Priority.MEDIUM, then=Value(2)),
+    default=Value(1),
+    output_field=IntegerField(),
+)
+
+
+def format_datetime(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    # PostgreSQL hands back UTC; "Z" is the form our events and clients use.
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def task_to_dict(task: Task | Mapping[str, Any]) -> dict[str, Any]:
+    """The one task representation, from a model instance or a ``.values()`` row.
+
+    Returns JSON-ready values (strings for UUIDs, dates and datetimes), so the
+    same dict serves the HTTP response and the event snapshot unchanged.
+    """
+    row = task if isinstance(task, Mapping) else {name: getattr(task, name) for name in TASK_FIELDS}
+    out = {name: row[name] for name in TASK_FIELDS}
+    out["id"] = str(out["id"])
+    for name in _DATETIME_FIELDS:
+        value = out[name]
+        if value is not None:
+            out[name] = value.isoformat().replace("+00:00", "Z")
+    if out["due_date"] is not None:
+        out["due_date"] = out["due_date"].isoformat()
+    out["recurrence_rule"] = out["recurrence_rule"] or None
+    out["tags"] = list(out["tags"])
+    return out
+
+
+def user_timezone(user: Any) -> zoneinfo.ZoneInfo:
+    """The user's profile time zone (UTC when they have no profile yet)."""
+    try:
+        name = user.profile.timezone
+    except Exception:  # noqa: BLE001 - RelatedObjectDoesNotExist has no importable base
+        name = "UTC"
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class TaskListParams:
+    q: str = ""
+    status: str = "all"
+    priorities: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    tags_mode: str = "all"
+    due_after: date | datetime | None = None
+    due_before: date | datetime | None = None
+    is_recurring: bool | None = None
+    sort_by: str = ""
+    sort_order: str = ""
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _parse_bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise DomainError(f"{name} must be true or false, got {value!r}.", field=name)
+
+
+def _parse_due_bound(name: str, value: str) -> date | datetime:
+    value = value.strip()
+    if _DATE_RE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    else:
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            return parsed
+    raise DomainError(
+        f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 datetime, got {value!r}.", field=name
+    )
+
+
+def parse_task_list_params(raw: Mapping[str, str]) -> TaskListParams:
+    """Validate list parameters; each bad value is a 400 naming its parameter.
+
+    Unknown parameters are ignored here (query strings carry cache busters and
+    DRF's own ``format``); saved filters reject them before calling this.
+    """
+    q = raw.get("q", "").strip()
+    if len(q) > MAX_QUERY_LENGTH:
+        raise DomainError(f"q must be at most {MAX_QUERY_LENGTH} characters.", field="q")
+
+    status = raw.get("status", "").strip().lower() or "all"
+    if status not in STATUSES:
+        raise DomainError(f"status must be one of {', '.join(STATUSES)}; got {status!r}.", field="status")
+
+    priorities = tuple(p.lower() for p in _split(raw.get("priority", "")))
+    for priority in priorities:
+        if priority not in Priority.values:
+            raise DomainError(
+                f"priority must be a comma-separated list of {', '.join(Priority.values)}; got {priority!r}.",
+                field="priority",
+            )
+
+    tags = tuple(dict.fromkeys(t.lower() for t in _split(raw.get("tags", ""))))
+    tags_mode = raw.get("tags_mode", "").strip().lower() or "all"
+    if tags_mode not in TAG_MODES:
+        raise DomainError(f"tags_mode must be all or any; got {tags_mode!r}.", field="tags_mode")
+
+    due_after = _parse_due_bound("due_after", raw["due_after"]) if raw.get("due_after") else None
+    due_before = _parse_due_bound("due_before", raw["due_before"]) if raw.get("due_before") else None
+
+    is_recurring = _parse_bool("is_recurring", raw["is_recurring"]) if raw.get("is_recurring") else None
+
+    sort_by = raw.get("sort_by", "").strip()
+    if sort_by and sort_by not in SORT_FIELDS:
+        raise DomainError(
+            f"sort_by must be one of {', '.join(SORT_FIELDS)}; got {sort_by!r}.", field="sort_by"
+        )
+    sort_order = raw.get("sort_order", "").strip().lower()
+    if sort_order and sort_order not in ("asc", "desc"):
+        raise DomainError(f"sort_order must be asc or desc; got {sort_order!r}.", field="sort_order")
+
+    return TaskListParams(
+        q=q,
+        status=status,
+        priorities=priorities,
+        tags=tags,
+        tags_mode=tags_mode,
+        due_after=due_after,
+        due_before=due_before,
+        is_recurring=is_recurring,
+        sort_by=sort_by,
+        sort_order=sort_order,
+    )
+
+
+def _as_aware(value: datetime, tz: zoneinfo.ZoneInfo) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+
+
+def _due_filter(params: TaskListParams, tz: zoneinfo.ZoneInfo) -> Q:
+    """Both bounds inclusive. A date bound covers that whole day in the user's zone.
+
+    A task matches on ``due_at``, or on ``due_date`` when it has only a date;
+    a date-only task is compared by date (a datetime bound is first turned
+    into its date in the user's zone).
+    """
+    query = Q()
+    if params.due_after is not None:
+        bound = params.due_after
+        if isinstance(bound, datetime):
+            start = _as_aware(bound, tz)
+            day = start.astimezone(tz).date()
+        else:
+            start, day = datetime.combine(bound, time.min, tzinfo=tz), bound
+        query &= Q(due_at__gte=start) | Q(due_at__isnull=True, due_date__gte=day)
+    if params.due_before is not None:
+        bound = params.due_before
+        if isinstance(bound, datetime):
+            end = _as_aware(bound, tz)
+            day = end.astimezone(tz).date()
+            at_q = Q(due_at__lte=end)
+        else:
+            day = bound
+            at_q = Q(due_at__lt=datetime.combine(bound + timedelta(days=1), time.min, tzinfo=tz))
+        query &= at_q | Q(due_at__isnull=True, due_date__lte=day)
+    return query
+
+
+def _order_by(expr: Any, descending: bool) -> OrderBy:
+    return OrderBy(expr, descending=descending, nulls_last=True)
+
+
+def task_list(*, user: Any, params: TaskListParams) -> QuerySet:
+    """The caller's tasks as ``.values()`` rows, filtered and sorted as ``params`` say."""
+    qs = Task.objects.filter(owner_id=user.pk)
+
+    if params.status == "active":
+        qs = qs.filter(is_completed=False)
+    elif params.status == "completed":
+        qs = qs.filter(is_completed=True)
+    if params.priorities:
+        qs = qs.filter(priority__in=params.priorities)
+    if params.tags:
+        # jsonb @> / ?| on the lower-cased copy: both are served by the GIN index.
+        if params.tags_mode == "any":
+            qs = qs.filter(tag_keys__has_any_keys=list(params.tags))
+        else:
+            qs = qs.filter(tag_keys__contains=list(params.tags))
+    if params.is_recurring is not None:
+        qs = qs.filter(is_recurring=params.is_recurring)
+    if params.due_after is not None or params.due_before is not None:
+        if (
+            params.due_after is not None
+            and params.due_before is not None
+            and type(params.due_after) is type(params.due_before)
+            and params.due_after > params.due_before  # type: ignore[operator]
+        ):
+            raise DomainError("due_after must not be later than due_before.", field="due_after")
+        qs = qs.filter(_due_filter(params, user_timezone(user)))
+
+    ordering: list[Any] = []
+    if params.q:
+        query = SearchQuery(params.q, config="english", search_type="websearch")
+        # The filter is spelled with SEARCH_VECTOR itself so the expression
+        # matches the GIN index's and PostgreSQL can use it.
+        qs = qs.annotate(search=SEARCH_VECTOR).filter(search=query)
+        if not params.sort_by:
+            qs = qs.annotate(rank=SearchRank(SEARCH_VECTOR, query))
+            ordering.append(F("rank").desc())
+
+    sort_by = params.sort_by or ("" if params.q else "position")
+    if sort_by:
+        descending = (params.sort_order or DEFAULT_SORT_ORDER[sort_by]) == "desc"
+        if sort_by == "priority":
+            ordering.append(_order_by(PRIORITY_RANK_EXPR, descending))
+        elif sort_by == "title":
+            ordering.append(_order_by(Lower("title"), descending))
+        elif sort_by == "due_at":
+            # Date-only tasks sort with the timed ones, at 00:00 UTC of their date.
+            ordering.append(_order_by(Coalesce("due_at", Cast("due_date", DateTimeField())), descending))
+        else:
+            ordering.append(_order_by(F(sort_by), descending))
+    if sort_by != "priority":
+        ordering.append(_order_by(PRIORITY_RANK_EXPR, True))  # FR-PR-004
+    ordering += [F("created_at").asc(), F("id").asc()]  # stable tiebreak
+    return qs.order_by(*ordering).values(*TASK_FIELDS)
+
+
+def task_get(*, user: Any, task_id: str | uuid.UUID) -> Task:
+    """The caller's task; anybody else's (or a malformed id) is a 404, never a 403."""
+    try:
+        pk = task_id if isinstance(task_id, uuid.UUID) else uuid.UUID(str(task_id))
+    except ValueError:
+        raise NotFoundError("Task not found.") from None
+    task = Task.objects.filter(owner_id=user.pk, pk=pk).first()
+    if task is None:
+        raise NotFoundError("Task not found.")
+    return task
+
+
+_TAGS_SQL = """
+    SELECT mode() WITHIN GROUP (ORDER BY t.tag) AS name, count(*) AS count
+    FROM tasks_app_task AS task
+    CROSS JOIN LATERAL jsonb_array_elements_text(task.tags) AS t(tag)
+    WHERE task.owner_id = %s {prefix}
+    GROUP BY lower(t.tag)
+    ORDER BY count(*) DESC, lower(t.tag) ASC
+    LIMIT %s
+"""
+
+
+def tag_list(*, user: Any, prefix: str = "", limit: int = 50) -> list[dict[str, Any]]:
+    """The caller's tags with the number of tasks carrying each, most used first.
+
+    Tags differing only in case are one tag; its display name is the casing
+    used most often.
+    """
+    args: list[Any] = [user.pk]
+    prefix_sql = ""
+    if prefix:
+        prefix_sql = "AND starts_with(lower(t.tag), %s)"
+        args.append(prefix.lower())
+    args.append(limit)
+    with connection.cursor() as cursor:
+        cursor.execute(_TAGS_SQL.format(prefix=prefix_sql), args)
+        return [{"name": name, "count": count} for name, count in cursor.fetchall()]
+
+
+def saved_filter_list(*, user: Any) -> QuerySet[SavedFilter]:
+    return SavedFilter.objects.filter(owner_id=user.pk)
+
+
+def saved_filter_get(*, user: Any, filter_id: int | str) -> SavedFilter:
+    try:
+        pk = int(filter_id)
+    except (TypeError, ValueError):
+        raise NotFoundError("Saved filter not found.") from None
+    saved = SavedFilter.objects.filter(owner_id=user.pk, pk=pk).first()
+    if saved is None:
+        raise NotFoundError("Saved filter not found.")
+    return saved
+
+
+def saved_filter_to_dict(saved: SavedFilter) -> dict[str, Any]:
+    return {
+        "id": saved.pk,
+        "name": saved.name,
+        "params": saved.params,
+        "created_at": format_datetime(saved.created_at),
+        "updated_at": format_datetime(saved.updated_at),
+    }
+
+
+def merge_filter_params(saved: Mapping[str, str], explicit: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Saved parameters overridden by the ones given explicitly on the request."""
+    merged = dict(saved)
+    for key, value in explicit:
+        if key in LIST_PARAMS:
+            merged[key] = value
+    return merged

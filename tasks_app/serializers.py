@@ -1,0 +1,233 @@
+"""Input validation for the task API, and output shapes for the OpenAPI schema.
+
+Serializers here only check and convert input (types, lengths, formats);
+responses are rendered by ``selectors.task_to_dict`` — a DRF serializer per
+row was the list endpoint's measured bottleneck. The ``*OutputSerializer``
+classes exist to describe responses in the OpenAPI schema only.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from tasks_app.models import MAX_DESCRIPTION_LENGTH, MAX_TAG_LENGTH, MAX_TITLE_LENGTH, Priority
+from tasks_app.services import WRITABLE_FIELDS, validate_recurrence_rule
+from todo_project.errors import DomainError
+
+# Fields of the task representation a client may send back but that the
+# server maintains: accepted and ignored, so a client can PUT what it GOT.
+READ_ONLY_FIELDS = frozenset({"id", "completed_at", "position", "created_at", "updated_at"})
+# Optimistic-concurrency controls, not task fields.
+CONTROL_FIELDS = frozenset({"version", "client_updated_at"})
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only: DRF's CharField would turn 42 or true into "42"/"True"."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true/false only, not "yes", 1 or "on"."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictDateField(serializers.DateField):
+    """A calendar date (YYYY-MM-DD); a datetime is refused rather than truncated."""
+
+    default_error_messages = {
+        "invalid": "Date has wrong format. Use YYYY-MM-DD (a date without a time; use due_at for a time).",
+    }
+
+    def to_internal_value(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            self.fail("invalid", format="YYYY-MM-DD")
+        return super().to_internal_value(value)
+
+
+class LocalDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 datetime; without an offset it is read in the user's time zone.
+
+    A bare date is refused: turning it into midnight would silently invent a
+    time (use ``due_date`` for date-only due dates).
+    """
+
+    default_error_messages = {
+        "invalid": "Datetime has wrong format. Use ISO 8601 with a time, e.g. 2026-02-15T17:00:00Z.",
+    }
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if not isinstance(value, str) or ("T" not in value and " " not in value.strip()):
+            self.fail("invalid", format="ISO 8601")
+        return super().to_internal_value(value)
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        if timezone.is_naive(value):
+            tz = self.context.get("tz") or zoneinfo.ZoneInfo("UTC")
+            value = value.replace(tzinfo=tz)
+        return value.astimezone(zoneinfo.ZoneInfo("UTC"))
+
+
+class TaskWriteSerializer(serializers.Serializer):
+    """Create (POST), replace (PUT) or patch (PATCH with ``partial=True``) a task.
+
+    Unknown keys are refused with 400 naming them, so a typo ("priorty") never
+    silently does nothing.
+    """
+
+    title = StrictCharField(max_length=MAX_TITLE_LENGTH, trim_whitespace=True)
+    description = StrictCharField(
+        max_length=MAX_DESCRIPTION_LENGTH,
+        allow_blank=True,
+        allow_null=True,
+        trim_whitespace=False,
+        required=False,
+    )
+    is_completed = StrictBooleanField(required=False)
+    due_date = StrictDateField(allow_null=True, required=False)
+    due_at = LocalDateTimeField(allow_null=True, required=False)
+    remind_at = LocalDateTimeField(allow_null=True, required=False)
+    is_recurring = StrictBooleanField(required=False)
+    recurrence_rule = StrictCharField(
+        max_length=1000, allow_blank=True, allow_null=True, required=False, help_text="RFC 5545 RRULE"
+    )
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    tags = serializers.ListField(
+        child=StrictCharField(max_length=MAX_TAG_LENGTH, trim_whitespace=True),
+        allow_null=True,
+        required=False,
+        max_length=200,
+    )
+    version = serializers.IntegerField(min_value=1, required=False, write_only=True)
+    client_updated_at = LocalDateTimeField(required=False, write_only=True)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields) - READ_ONLY_FIELDS)
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+    def validate_recurrence_rule(self, value: str | None) -> str:
+        try:
+            return validate_recurrence_rule(value or "")
+        except DomainError as exc:
+            raise serializers.ValidationError(exc.message) from None
+
+    def task_values(self) -> dict[str, Any]:
+        """The validated task fields (nulls normalised), without the control fields."""
+        values = {name: value for name, value in self.validated_data.items() if name in WRITABLE_FIELDS}
+        for name in ("description", "recurrence_rule"):
+            if name in values and values[name] is None:
+                values[name] = ""
+        if "tags" in values and values["tags"] is None:
+            values["tags"] = []
+        return values
+
+
+class ToggleSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1, required=False)
+    client_updated_at = LocalDateTimeField(required=False)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class ReorderSerializer(serializers.Serializer):
+    task_ids = serializers.ListField(child=serializers.UUIDField(), allow_empty=False, max_length=1000)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class SavedFilterWriteSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=100, trim_whitespace=True)
+    params = serializers.DictField(
+        required=False,
+        help_text="List parameters as for GET /api/tasks (without page/limit), e.g. "
+        '{"status": "active", "tags": "work", "sort_by": "due_at"}.',
+    )
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields) - {"id", "created_at", "updated_at"})
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+# --- output shapes, for the OpenAPI schema only ---------------------------------------
+
+
+class TaskOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    is_completed = serializers.BooleanField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    due_date = serializers.DateField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    remind_at = serializers.DateTimeField(allow_null=True)
+    is_recurring = serializers.BooleanField()
+    recurrence_rule = serializers.CharField(allow_null=True)
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    tags = serializers.ListField(child=serializers.CharField())
+    position = serializers.IntegerField()
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class TagOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class TagListOutputSerializer(serializers.Serializer):
+    results = TagOutputSerializer(many=True)
+
+
+class ReorderOutputSerializer(serializers.Serializer):
+    task_ids = serializers.ListField(child=serializers.UUIDField())
+
+
+class SavedFilterOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    params = serializers.DictField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    details = serializers.DictField(
+        required=False,
+        help_text="For version_conflict: winner, current_version and the current task.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()

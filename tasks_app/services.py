@@ -1,0 +1,680 @@
+"""Task and saved-filter writes. Each function is one transaction.
+
+Every change to a task bumps its ``version`` and records the matching event
+(``task.created`` / ``task.updated`` / ``task.completed`` / ``task.deleted`` /
+``task.reordered``) in the outbox in the same transaction, so an event exists
+exactly when its change committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from dateutil.rrule import rrule, rrulestr
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from tasks_app.models import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    MAX_TITLE_LENGTH,
+    Priority,
+    SavedFilter,
+    Task,
+)
+from tasks_app.selectors import (
+    LIST_PARAMS,
+    parse_task_list_params,
+    task_to_dict,
+)
+from todo_project.errors import ConflictError, DomainError, NotFoundError
+from todo_project.events.services import record_event
+
+# The fields a client may write; everything else in the representation is
+# maintained here (id, completed_at, position, version, timestamps).
+WRITABLE_FIELDS: tuple[str, ...] = (
+    "title",
+    "description",
+    "is_completed",
+    "due_date",
+    "due_at",
+    "remind_at",
+    "is_recurring",
+    "recurrence_rule",
+    "priority",
+    "tags",
+)
+# What PUT resets an omitted field to (title has no default: it is required).
+FIELD_DEFAULTS: dict[str, Any] = {
+    "description": "",
+    "is_completed": False,
+    "due_date": None,
+    "due_at": None,
+    "remind_at": None,
+    "is_recurring": False,
+    "recurrence_rule": "",
+    "priority": Priority.MEDIUM.value,
+    "tags": [],
+}
+MAX_RULE_LENGTH = 1000
+# A client clock this far ahead of ours is wrong, not "later": it would win
+# every last-write-wins comparison for as long as it stays ahead.
+CLIENT_CLOCK_TOLERANCE = timedelta(minutes=5)
+
+
+# --- validation shared with the serializers -------------------------------------------
+
+
+def normalize_title(value: str) -> str:
+    title = (value or "").strip()
+    if not title:
+        raise DomainError("Title is required.", field="title")
+    if len(title) > MAX_TITLE_LENGTH:
+        raise DomainError(f"Title must be at most {MAX_TITLE_LENGTH} characters.", field="title")
+    return title
+
+
+def normalize_tags(values: Sequence[Any]) -> tuple[list[str], list[str]]:
+    """Trimmed tags, unique case-insensitively (first casing kept), and their keys."""
+    tags: list[str] = []
+    keys: list[str] = []
+    for index, value in enumerate(values):
+        if not isinstance(value, str):
+            raise DomainError(f"Tag {index + 1} must be a string.", field="tags")
+        tag = value.strip()
+        if not tag:
+            raise DomainError(f"Tag {index + 1} is empty.", field="tags")
+        if len(tag) > MAX_TAG_LENGTH:
+            raise DomainError(f"Tag {tag[:20]!r}… is longer than {MAX_TAG_LENGTH} characters.", field="tags")
+        key = tag.lower()
+        if key not in keys:
+            tags.append(tag)
+            keys.append(key)
+    if len(tags) > MAX_TAGS:
+        raise DomainError(f"A task can have at most {MAX_TAGS} tags, got {len(tags)}.", field="tags")
+    return tags, keys
+
+
+def validate_recurrence_rule(value: str) -> str:
+    """One RFC 5545 RRULE (``FREQ=…;…``, an ``RRULE:`` prefix is accepted and dropped).
+
+    Only the rule itself: the series starts at the task's due time, so DTSTART
+    and other properties are refused.
+    """
+    rule = (value or "").strip()
+    if not rule:
+        return ""
+    if rule.upper().startswith("RRULE:"):
+        rule = rule[6:].strip()
+    if len(rule) > MAX_RULE_LENGTH:
+        raise DomainError(
+            f"recurrence_rule must be at most {MAX_RULE_LENGTH} characters.", field="recurrence_rule"
+        )
+    if "\n" in rule or "\r" in rule or ":" in rule:
+        raise DomainError(
+            "recurrence_rule must be a single RRULE such as FREQ=WEEKLY;BYDAY=MO (no DTSTART).",
+            field="recurrence_rule",
+        )
+    try:
+        parsed = rrulestr(rule, dtstart=timezone.now())
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        raise DomainError(f"recurrence_rule is not a valid RRULE: {exc}", field="recurrence_rule") from None
+    if not isinstance(parsed, rrule):
+        raise DomainError("recurrence_rule must be a single RRULE.", field="recurrence_rule")
+    return rule
+
+
+def _check_client_time(client_updated_at: datetime | None) -> None:
+    if client_updated_at is not None and client_updated_at > timezone.now() + CLIENT_CLOCK_TOLERANCE:
+        raise DomainError(
+            "client_updated_at is in the future; check the device clock.", field="client_updated_at"
+        )
+
+
+def _check_field_types(values: Mapping[str, Any]) -> None:
+    """Guards for callers that bypass the serializers (handlers, admin, shell)."""
+    if "description" in values and len(values["description"] or "") > MAX_DESCRIPTION_LENGTH:
+        raise DomainError(
+            f"Description must be at most {MAX_DESCRIPTION_LENGTH} characters.", field="description"
+        )
+    if "priority" in values and values["priority"] not in Priority.values:
+        raise DomainError(
+            f"priority must be one of {', '.join(Priority.values)}; got {values['priority']!r}.",
+            field="priority",
+        )
+    if "due_date" in values and isinstance(values["due_date"], datetime):
+        raise DomainError("due_date is a date without a time; use due_at for a time.", field="due_date")
+    for name in ("due_at", "remind_at"):
+        value = values.get(name)
+        if value is not None and (not isinstance(value, datetime) or timezone.is_naive(value)):
+            raise DomainError(f"{name} must be an aware datetime.", field=name)
+    if "due_date" in values and values["due_date"] is not None and not isinstance(values["due_date"], date):
+        raise DomainError("due_date must be a date.", field="due_date")
+
+
+def _resolve_recurrence(
+    current_recurring: bool, current_rule: str, values: dict[str, Any]
+) -> tuple[bool, str]:
+    """``is_recurring`` is true exactly when there is a rule.
+
+    When a request sends only one of the pair the other follows: a rule makes
+    the task recurring, ``is_recurring: false`` clears the rule, an empty rule
+    ends the recurrence. ``is_recurring: true`` needs a rule (sent or stored).
+    """
+    sent_flag = "is_recurring" in values
+    sent_rule = "recurrence_rule" in values
+    rule = validate_recurrence_rule(values["recurrence_rule"] or "") if sent_rule else current_rule
+    if sent_flag:
+        flag = bool(values["is_recurring"])
+        if not flag and not sent_rule:
+            rule = ""
+    else:
+        flag = bool(rule) if sent_rule else current_recurring
+    if flag and not rule:
+        raise DomainError("A recurring task needs a recurrence_rule.", field="recurrence_rule")
+    if rule and not flag:
+        raise DomainError("recurrence_rule is set but is_recurring is false.", field="is_recurring")
+    return flag, rule
+
+
+# --- tasks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskWriteResult:
+    """The task after a write (``None`` once deleted) and how a stale write was resolved.
+
+    ``conflict`` is ``"client_won"`` when the caller sent an older version than
+    the stored one but its edit was newer (last write wins), else ``None``.
+    """
+
+    task: Task | None
+    conflict: Literal["client_won"] | None = None
+    overwritten_version: int | None = None
+
+
+class VersionConflictError(ConflictError):
+    """A stale write lost last-write-wins; carries the winning (current) task."""
+
+    code = "version_conflict"
+
+    def __init__(self, message: str, *, task: Task) -> None:
+        super().__init__(message)
+        self.task = task
+        self.details = {"winner": "server", "current_version": task.version, "task": task_to_dict(task)}
+
+
+def _lock_task(*, user: Any, task_id: Any) -> Task:
+    from tasks_app.selectors import task_get
+
+    task = task_get(user=user, task_id=task_id)  # 404 for others' and malformed ids
+    locked = Task.objects.select_for_update().filter(pk=task.pk, owner_id=user.pk).first()
+    if locked is None:  # deleted between the two statements
+        raise NotFoundError("Task not found.")
+    return locked
+
+
+def _resolve_stale_write(
+    task: Task, *, expected_version: int | None, client_updated_at: datetime | None
+) -> TaskWriteResult | None:
+    """Last write wins, by the client's edit time, for a write based on an old version.
+
+    - no ``expected_version``, or it equals the stored one: the write applies;
+    - stale, and ``client_updated_at`` is later than the task's ``updated_at``:
+      the client's edit is the later one and applies (reported as client_won);
+    - stale otherwise (older edit, or no edit time): the stored state wins and
+      the write is refused with 409 carrying the current task.
+    """
+    if expected_version is None or expected_version == task.version:
+        return None
+    if client_updated_at is not None and client_updated_at > task.updated_at:
+        return TaskWriteResult(task=task, conflict="client_won", overwritten_version=task.version)
+    raise VersionConflictError(
+        f"The task changed since version {expected_version} (now version {task.version}) "
+        "and the stored change is the later one.",
+        task=task,
+    )
+
+
+def _snapshot_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: {"old": before[name], "new": after[name]}
+        for name in after
+        if name not in ("version", "updated_at") and before[name] != after[name]
+    }
+
+
+def _record_created(task: Task) -> None:
+    snapshot = task_to_dict(task)
+    data = {
+        "task_id": snapshot["id"],
+        "user_id": task.owner_id,
+        **{
+            name: snapshot[name]
+            for name in (
+                "title",
+                "description",
+                "priority",
+                "tags",
+                "due_date",
+                "due_at",
+                "remind_at",
+                "is_recurring",
+                "recurrence_rule",
+                "created_at",
+                "version",
+            )
+        },
+        "task": snapshot,
+    }
+    record_event(type="task.created", user_id=task.owner_id, data=data, subject=f"tasks/{task.pk}")
+
+
+def _record_completed(task: Task, snapshot: dict[str, Any]) -> None:
+    record_event(
+        type="task.completed",
+        user_id=task.owner_id,
+        subject=f"tasks/{task.pk}",
+        data={
+            "task_id": snapshot["id"],
+            "user_id": task.owner_id,
+            "completed_at": snapshot["completed_at"],
+            "is_recurring": snapshot["is_recurring"],
+            "recurrence_rule": snapshot["recurrence_rule"],
+            "version": snapshot["version"],
+            "task": snapshot,
+        },
+    )
+
+
+def _record_updated(task: Task, changes: dict[str, Any], snapshot: dict[str, Any]) -> None:
+    record_event(
+        type="task.updated",
+        user_id=task.owner_id,
+        subject=f"tasks/{task.pk}",
+        data={
+            "task_id": snapshot["id"],
+            "user_id": task.owner_id,
+            "changes": changes,
+            "updated_at": snapshot["updated_at"],
+            "version": snapshot["version"],
+            "task": snapshot,
+        },
+    )
+
+
+def task_create(
+    *,
+    owner: Any,
+    title: str,
+    description: str = "",
+    priority: str = Priority.MEDIUM.value,
+    tags: Sequence[str] = (),
+    due_date: date | None = None,
+    due_at: datetime | None = None,
+    remind_at: datetime | None = None,
+    is_recurring: bool | None = None,
+    recurrence_rule: str = "",
+    is_completed: bool = False,
+) -> Task:
+    """Create a task at the end of the owner's manual order and record ``task.created``.
+
+    ``is_recurring`` left as ``None`` follows ``recurrence_rule``. A task
+    created already completed also records ``task.completed``.
+    """
+    values: dict[str, Any] = {
+        "description": description or "",
+        "priority": priority,
+        "due_date": due_date,
+        "due_at": due_at,
+        "remind_at": remind_at,
+        "recurrence_rule": recurrence_rule or "",
+    }
+    if is_recurring is not None:
+        values["is_recurring"] = is_recurring
+    _check_field_types(values)
+    clean_title = normalize_title(title)
+    clean_tags, tag_keys = normalize_tags(list(tags))
+    flag, rule = _resolve_recurrence(False, "", values)
+    with transaction.atomic():
+        # Serialise creates per owner on the user row so two concurrent
+        # creates do not take the same "end" position.
+        get_user_model().objects.select_for_update().filter(pk=owner.pk).values_list("pk").first()
+        last = Task.objects.filter(owner_id=owner.pk).aggregate(m=Max("position"))["m"]
+        now = timezone.now()
+        task = Task.objects.create(
+            owner_id=owner.pk,
+            title=clean_title,
+            description=values["description"],
+            priority=priority,
+            tags=clean_tags,
+            tag_keys=tag_keys,
+            due_date=due_date,
+            due_at=due_at,
+            remind_at=remind_at,
+            is_recurring=flag,
+            recurrence_rule=rule,
+            is_completed=is_completed,
+            completed_at=now if is_completed else None,
+            position=0 if last is None else last + 1,
+            version=1,
+        )
+        _record_created(task)
+        if is_completed:
+            _record_completed(task, task_to_dict(task))
+    return task
+
+
+def _apply(task: Task, values: Mapping[str, Any], *, now: datetime) -> list[str]:
+    """Set the changed fields on ``task``; returns the names of the columns written."""
+    values = dict(values)
+    _check_field_types(values)
+    if "title" in values:
+        values["title"] = normalize_title(values["title"])
+    if "description" in values:
+        values["description"] = values["description"] or ""
+    if "tags" in values:
+        values["tags"], values["tag_keys"] = normalize_tags(list(values["tags"] or []))
+    if "is_recurring" in values or "recurrence_rule" in values:
+        values["is_recurring"], values["recurrence_rule"] = _resolve_recurrence(
+            task.is_recurring, task.recurrence_rule, values
+        )
+    if "is_completed" in values:
+        values["is_completed"] = bool(values["is_completed"])
+        if values["is_completed"] != task.is_completed:
+            values["completed_at"] = now if values["is_completed"] else None
+    written = []
+    for name, value in values.items():
+        if getattr(task, name) != value:
+            setattr(task, name, value)
+            written.append(name)
+    return written
+
+
+def task_update(
+    *,
+    user: Any,
+    task_id: Any,
+    values: Mapping[str, Any],
+    expected_version: int | None = None,
+    client_updated_at: datetime | None = None,
+) -> TaskWriteResult:
+    """Apply ``values`` (a subset of ``WRITABLE_FIELDS``) to the caller's task.
+
+    Locks the task row. Records ``task.updated`` with only the fields that
+    really changed; a change of ``is_completed`` false→true records
+    ``task.completed`` instead (plus ``task.updated`` if other fields changed
+    too). Nothing changed → no version bump and no event. Stale versions are
+    resolved as ``_resolve_stale_write`` says.
+    """
+    unknown = set(values) - set(WRITABLE_FIELDS)
+    if unknown:
+        raise DomainError(f"Not writable: {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    _check_client_time(client_updated_at)
+    with transaction.atomic():
+        task = _lock_task(user=user, task_id=task_id)
+        resolution = _resolve_stale_write(
+            task, expected_version=expected_version, client_updated_at=client_updated_at
+        )
+        before = task_to_dict(task)
+        now = timezone.now()
+        written = _apply(task, values, now=now)
+        if written:
+            task.version += 1
+            task.save(update_fields=[*written, "version", "updated_at"])
+            snapshot = task_to_dict(task)
+            changes = _snapshot_changes(before, snapshot)
+            completed = "is_completed" in changes and task.is_completed
+            if completed:
+                changes.pop("is_completed")
+                changes.pop("completed_at", None)
+            if changes:
+                _record_updated(task, changes, snapshot)
+            if completed:
+                _record_completed(task, snapshot)
+    if resolution is not None:
+        return TaskWriteResult(
+            task=task, conflict=resolution.conflict, overwritten_version=resolution.overwritten_version
+        )
+    return TaskWriteResult(task=task)
+
+
+def task_complete(
+    *, user: Any, task_id: Any, expected_version: int | None = None, client_updated_at: datetime | None = None
+) -> TaskWriteResult:
+    """Mark done (records ``task.completed``); already done → unchanged, no event."""
+    return task_update(
+        user=user,
+        task_id=task_id,
+        values={"is_completed": True},
+        expected_version=expected_version,
+        client_updated_at=client_updated_at,
+    )
+
+
+def task_reopen(
+    *, user: Any, task_id: Any, expected_version: int | None = None, client_updated_at: datetime | None = None
+) -> TaskWriteResult:
+    """Mark not done (``task.updated`` with is_completed true→false); open → no event."""
+    return task_update(
+        user=user,
+        task_id=task_id,
+        values={"is_completed": False},
+        expected_version=expected_version,
+        client_updated_at=client_updated_at,
+    )
+
+
+def task_toggle(
+    *, user: Any, task_id: Any, expected_version: int | None = None, client_updated_at: datetime | None = None
+) -> TaskWriteResult:
+    """Flip completion. The row is locked before reading its state, so two
+    concurrent toggles flip twice rather than both completing."""
+    _check_client_time(client_updated_at)
+    with transaction.atomic():
+        task = _lock_task(user=user, task_id=task_id)
+        return task_update(
+            user=user,
+            task_id=task.pk,
+            values={"is_completed": not task.is_completed},
+            expected_version=expected_version,
+            client_updated_at=client_updated_at,
+        )
+
+
+def task_delete(
+    *, user: Any, task_id: Any, expected_version: int | None = None, client_updated_at: datetime | None = None
+) -> TaskWriteResult:
+    """Delete the caller's task and record ``task.deleted`` (version = last version + 1)."""
+    _check_client_time(client_updated_at)
+    with transaction.atomic():
+        task = _lock_task(user=user, task_id=task_id)
+        resolution = _resolve_stale_write(
+            task, expected_version=expected_version, client_updated_at=client_updated_at
+        )
+        task_pk, version = task.pk, task.version + 1
+        task.delete()
+        record_event(
+            type="task.deleted",
+            user_id=user.pk,
+            subject=f"tasks/{task_pk}",
+            data={"task_id": str(task_pk), "user_id": user.pk, "version": version},
+        )
+    if resolution is not None:
+        return TaskWriteResult(
+            task=None, conflict="client_won", overwritten_version=resolution.overwritten_version
+        )
+    return TaskWriteResult(task=None)
+
+
+MAX_REORDER = 1000
+
+
+def task_reorder(*, user: Any, task_ids: Sequence[Any]) -> list[str]:
+    """Put the listed tasks in the given order; records ``task.reordered``.
+
+    The listed tasks swap among the positions they already occupy, so
+    reordering a subset (say, one filtered view) leaves every other task
+    where it was. Rows are locked in pk order. Any id that is not one of the
+    caller's tasks (or a duplicate) refuses the whole request with 400.
+    Returns the ids as strings in the new order.
+    """
+    import uuid
+
+    if not task_ids:
+        raise DomainError("task_ids must list at least one task.", field="task_ids")
+    if len(task_ids) > MAX_REORDER:
+        raise DomainError(f"task_ids may list at most {MAX_REORDER} tasks.", field="task_ids")
+    try:
+        ids = [value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)) for value in task_ids]
+    except ValueError:
+        raise DomainError("task_ids must be task UUIDs.", field="task_ids") from None
+    if len(set(ids)) != len(ids):
+        raise DomainError("task_ids lists a task more than once.", field="task_ids")
+
+    with transaction.atomic():
+        locked = list(Task.objects.select_for_update().filter(owner_id=user.pk, pk__in=ids).order_by("pk"))
+        if len(locked) != len(ids):
+            found = {task.pk for task in locked}
+            missing = [str(pk) for pk in ids if pk not in found]
+            raise DomainError(
+                f"Not your tasks (or no such tasks): {', '.join(missing[:5])}.", field="task_ids"
+            )
+        slots = sorted(task.position for task in locked)
+        if len(set(slots)) != len(slots):
+            # Duplicate positions (e.g. concurrent inserts elsewhere): compact the
+            # owner's whole order first so every task has its own slot.
+            _renumber_positions(user_id=user.pk)
+            locked = list(Task.objects.filter(owner_id=user.pk, pk__in=ids).order_by("pk"))
+            slots = sorted(task.position for task in locked)
+        by_id = {task.pk: task for task in locked}
+        changed = []
+        for pk, slot in zip(ids, slots, strict=True):
+            task = by_id[pk]
+            if task.position != slot:
+                task.position = slot
+                task.version += 1
+                changed.append(task)
+        if changed:
+            now = timezone.now()
+            for task in changed:
+                task.updated_at = now
+            Task.objects.bulk_update(changed, ["position", "version", "updated_at"])
+        ordered = [str(pk) for pk in ids]
+        record_event(
+            type="task.reordered",
+            user_id=user.pk,
+            subject="tasks",
+            data={"user_id": user.pk, "task_ids": ordered},
+        )
+    return ordered
+
+
+def _renumber_positions(*, user_id: int) -> None:
+    from django.db import connection
+
+    # Lock the owner's rows in pk order first, as everywhere else, then renumber.
+    list(Task.objects.select_for_update().filter(owner_id=user_id).order_by("pk").values_list("pk"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE tasks_app_task AS t SET position = o.rn - 1, version = t.version + 1
+            FROM (SELECT id, row_number() OVER (ORDER BY position, created_at, id) AS rn
+                  FROM tasks_app_task WHERE owner_id = %s) AS o
+            WHERE t.id = o.id AND t.position <> o.rn - 1
+            """,
+            [user_id],
+        )
+
+
+# --- saved filters -------------------------------------------------------------------
+
+MAX_FILTER_NAME_LENGTH = 100
+
+
+def normalize_filter_params(params: Any) -> dict[str, str]:
+    """Saved-filter parameters as query-string values, validated like the list endpoint.
+
+    Accepts strings, booleans (``is_recurring``) and lists of strings
+    (``priority``, ``tags``). Unknown keys, ``page`` and ``limit`` are refused:
+    a preset selects and orders tasks, the caller pages.
+    """
+    if not isinstance(params, Mapping):
+        raise DomainError("params must be an object of list parameters.", field="params")
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if key not in LIST_PARAMS:
+            raise DomainError(
+                f"Unknown list parameter {key!r}; allowed: {', '.join(LIST_PARAMS)}.", field=f"params.{key}"
+            )
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            text = ",".join(item.strip() for item in value)
+        elif isinstance(value, str):
+            text = value.strip()
+        else:
+            raise DomainError(f"params.{key} must be a string.", field=f"params.{key}")
+        if text:
+            out[key] = text
+    try:
+        parse_task_list_params(out)
+    except DomainError as exc:
+        raise DomainError(exc.message, field=f"params.{exc.field}") from None
+    return out
+
+
+def _normalize_filter_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise DomainError("Name is required.", field="name")
+    name = name.strip()
+    if len(name) > MAX_FILTER_NAME_LENGTH:
+        raise DomainError(f"Name must be at most {MAX_FILTER_NAME_LENGTH} characters.", field="name")
+    return name
+
+
+def _save_filter(saved: SavedFilter, *, update_fields: list[str] | None = None) -> None:
+    try:
+        with transaction.atomic():
+            saved.save(update_fields=update_fields)
+    except IntegrityError:
+        raise ConflictError(f"You already have a saved filter named {saved.name!r}.", field="name") from None
+
+
+def saved_filter_create(*, owner: Any, name: str, params: Any) -> SavedFilter:
+    saved = SavedFilter(
+        owner_id=owner.pk, name=_normalize_filter_name(name), params=normalize_filter_params(params)
+    )
+    _save_filter(saved)
+    return saved
+
+
+def saved_filter_update(
+    *, user: Any, filter_id: Any, name: str | None = None, params: Any = None
+) -> SavedFilter:
+    from tasks_app.selectors import saved_filter_get
+
+    with transaction.atomic():
+        saved = saved_filter_get(user=user, filter_id=filter_id)
+        fields = []
+        if name is not None:
+            saved.name = _normalize_filter_name(name)
+            fields.append("name")
+        if params is not None:
+            saved.params = normalize_filter_params(params)
+            fields.append("params")
+        if fields:
+            _save_filter(saved, update_fields=[*fields, "updated_at"])
+    return saved
+
+
+def saved_filter_delete(*, user: Any, filter_id: Any) -> None:
+    from tasks_app.selectors import saved_filter_get
+
+    saved_filter_get(user=user, filter_id=filter_id).delete()

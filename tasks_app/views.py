@@ -1,0 +1,412 @@
+"""The task REST API: thin views that parse input, call one service or selector, shape output."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tasks_app import selectors, services
+from tasks_app.serializers import (
+    ErrorSerializer,
+    ReorderOutputSerializer,
+    ReorderSerializer,
+    SavedFilterOutputSerializer,
+    SavedFilterWriteSerializer,
+    TagListOutputSerializer,
+    TaskOutputSerializer,
+    TaskWriteSerializer,
+    ToggleSerializer,
+)
+from todo_project.errors import DomainError
+from todo_project.pagination import MAX_LIMIT, PagePagination
+from todo_project.pagination import _positive_int as positive_int_param
+
+TAGS = ["tasks"]
+_ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Invalid input; `error.fields` names each field."),
+    401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
+    404: OpenApiResponse(ErrorSerializer, description="No such task of yours."),
+}
+_CONFLICT = {
+    409: OpenApiResponse(
+        ErrorSerializer,
+        description="A stale write lost last-write-wins: `error.details` has `winner`, "
+        "`current_version` and the current `task`. A stale write that wins answers 2xx with the "
+        "headers `Taskbeat-Conflict: client_won` and `Taskbeat-Overwritten-Version`; every task "
+        'response carries `ETag: "<version>"`.',
+    )
+}
+_IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description='The version the client last saw, e.g. `"3"` (same as the `version` body field).',
+)
+_TASK_ID = OpenApiParameter("task_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+_FILTER_ID = OpenApiParameter("filter_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+
+LIST_PARAMETERS = [
+    OpenApiParameter("q", str, description="Full-text search on title and description (websearch syntax)."),
+    OpenApiParameter("status", str, enum=list(selectors.STATUSES), description="Default all."),
+    OpenApiParameter("priority", str, description="Comma-separated priorities, OR-ed: `high,medium`."),
+    OpenApiParameter("tags", str, description="Comma-separated tags, case-insensitive; all must match."),
+    OpenApiParameter("tags_mode", str, enum=list(selectors.TAG_MODES), description="`any` to OR the tags."),
+    OpenApiParameter(
+        "due_after", str, description="Date or datetime, inclusive; a date means from 00:00 of that day."
+    ),
+    OpenApiParameter(
+        "due_before",
+        str,
+        description="Date or datetime, inclusive; a date means through the end of that day.",
+    ),
+    OpenApiParameter("is_recurring", bool),
+    OpenApiParameter("sort_by", str, enum=list(selectors.SORT_FIELDS)),
+    OpenApiParameter("sort_order", str, enum=["asc", "desc"], description="Default depends on sort_by."),
+    OpenApiParameter("page", int, description="1-based page number (default 1)."),
+    OpenApiParameter("limit", int, description=f"Page size, 1–{MAX_LIMIT} (default 20)."),
+]
+_PAGE_OF_TASKS = inline_serializer(
+    "PaginatedTaskList",
+    {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": TaskOutputSerializer(many=True),
+    },
+)
+_VERSION_RE = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+
+
+def _query_dict(request: Request) -> dict[str, str]:
+    # Repeated parameters (tags=a&tags=b) mean the same as comma-separated ones.
+    return {key: ",".join(request.query_params.getlist(key)) for key in request.query_params}
+
+
+def _expected_version(request: Request, body_version: int | None) -> int | None:
+    header = request.headers.get("If-Match", "").strip()
+    if not header or header == "*":
+        return body_version
+    match = _VERSION_RE.match(header)
+    if not match:
+        raise DomainError('If-Match must be a task version such as "3".', field="If-Match")
+    version = int(match.group(1))
+    if body_version is not None and body_version != version:
+        raise DomainError("If-Match and version disagree.", field="version")
+    return version
+
+
+def _task_response(result: services.TaskWriteResult, status_code: int = status.HTTP_200_OK) -> Response:
+    task = result.task
+    if task is None:
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+    else:
+        response = Response(selectors.task_to_dict(task), status=status_code)
+        response["ETag"] = f'"{task.version}"'
+    if result.conflict:
+        response["Taskbeat-Conflict"] = result.conflict
+        response["Taskbeat-Overwritten-Version"] = str(result.overwritten_version)
+    return response
+
+
+class TaskPagePagination(PagePagination):
+    """``PagePagination`` that skips the COUNT when the page itself tells the total.
+
+    The page is fetched with one extra row: if that row is absent, the page
+    is the last one and the total is known (one query in all for lists that fit
+    in a page). Otherwise the total comes from a COUNT, whose index-only scan
+    stays cheap; a ``COUNT(*) OVER ()`` on the page query was measured slower
+    for long lists because it defeats the LIMIT (the whole match gets sorted).
+    """
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list:
+        self.request = request
+        self.page = positive_int_param(request, "page", 1)
+        self.limit = positive_int_param(request, "limit", self.default_limit, MAX_LIMIT)
+        start = (self.page - 1) * self.limit
+        rows = list(queryset[start : start + self.limit + 1])
+        if len(rows) <= self.limit and (rows or self.page == 1):
+            self.count = start + len(rows)
+        else:
+            self.count = queryset.count()
+        return rows[: self.limit]
+
+
+def _paginated_tasks(request: Request, view: APIView, raw: dict[str, str]) -> Response:
+    params = selectors.parse_task_list_params(raw)
+    paginator = TaskPagePagination()
+    rows = paginator.paginate_queryset(selectors.task_list(user=request.user, params=params), request, view)
+    return paginator.get_paginated_response([selectors.task_to_dict(row) for row in rows])
+
+
+class TaskListCreateView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="List your tasks",
+        operation_id="tasks_list",
+        parameters=LIST_PARAMETERS,
+        responses={200: _PAGE_OF_TASKS, **_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return _paginated_tasks(request, self, _query_dict(request))
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Create a task",
+        request=TaskWriteSerializer,
+        responses={201: TaskOutputSerializer, **_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = TaskWriteSerializer(
+            data=request.data, context={"tz": selectors.user_timezone(request.user)}
+        )
+        serializer.is_valid(raise_exception=True)
+        task = services.task_create(owner=request.user, **serializer.task_values())
+        return _task_response(services.TaskWriteResult(task=task), status.HTTP_201_CREATED)
+
+
+class TaskDetailView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Get a task",
+        parameters=[_TASK_ID],
+        responses={200: TaskOutputSerializer, **_ERRORS},
+    )
+    def get(self, request: Request, task_id: str) -> Response:
+        task = selectors.task_get(user=request.user, task_id=task_id)
+        return _task_response(services.TaskWriteResult(task=task))
+
+    def _write(self, request: Request, task_id: str, *, partial: bool) -> Response:
+        serializer = TaskWriteSerializer(
+            data=request.data, partial=partial, context={"tz": selectors.user_timezone(request.user)}
+        )
+        serializer.is_valid(raise_exception=True)
+        values = serializer.task_values()
+        if not partial:
+            # PUT replaces: what the client left out goes back to its default.
+            values = {**services.FIELD_DEFAULTS, **values}
+        result = services.task_update(
+            user=request.user,
+            task_id=task_id,
+            values=values,
+            expected_version=_expected_version(request, serializer.validated_data.get("version")),
+            client_updated_at=serializer.validated_data.get("client_updated_at"),
+        )
+        return _task_response(result)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Replace a task",
+        description="Omitted fields return to their defaults. See docs/tasks.md for versions and conflicts.",
+        request=TaskWriteSerializer,
+        parameters=[_TASK_ID, _IF_MATCH],
+        responses={200: TaskOutputSerializer, **_ERRORS, **_CONFLICT},
+    )
+    def put(self, request: Request, task_id: str) -> Response:
+        return self._write(request, task_id, partial=False)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Change some fields of a task",
+        request=TaskWriteSerializer,
+        parameters=[_TASK_ID, _IF_MATCH],
+        responses={200: TaskOutputSerializer, **_ERRORS, **_CONFLICT},
+    )
+    def patch(self, request: Request, task_id: str) -> Response:
+        return self._write(request, task_id, partial=True)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Delete a task",
+        request=ToggleSerializer,
+        parameters=[_TASK_ID, _IF_MATCH],
+        responses={204: None, **_ERRORS, **_CONFLICT},
+    )
+    def delete(self, request: Request, task_id: str) -> Response:
+        serializer = ToggleSerializer(
+            data=request.data or {}, context={"tz": selectors.user_timezone(request.user)}
+        )
+        serializer.is_valid(raise_exception=True)
+        result = services.task_delete(
+            user=request.user,
+            task_id=task_id,
+            expected_version=_expected_version(request, serializer.validated_data.get("version")),
+            client_updated_at=serializer.validated_data.get("client_updated_at"),
+        )
+        return _task_response(result)
+
+
+class TaskToggleView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Flip a task between done and not done",
+        request=ToggleSerializer,
+        parameters=[_TASK_ID, _IF_MATCH],
+        responses={200: TaskOutputSerializer, **_ERRORS, **_CONFLICT},
+    )
+    def post(self, request: Request, task_id: str) -> Response:
+        serializer = ToggleSerializer(
+            data=request.data or {}, context={"tz": selectors.user_timezone(request.user)}
+        )
+        serializer.is_valid(raise_exception=True)
+        result = services.task_toggle(
+            user=request.user,
+            task_id=task_id,
+            expected_version=_expected_version(request, serializer.validated_data.get("version")),
+            client_updated_at=serializer.validated_data.get("client_updated_at"),
+        )
+        return _task_response(result)
+
+
+class TaskReorderView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Reorder tasks",
+        description="The listed tasks take the positions they occupy, in the given order.",
+        request=ReorderSerializer,
+        responses={200: ReorderOutputSerializer, **_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ReorderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ordered = services.task_reorder(user=request.user, task_ids=serializer.validated_data["task_ids"])
+        return Response({"task_ids": ordered})
+
+
+class TagListView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Your tags with usage counts (auto-suggest)",
+        parameters=[
+            OpenApiParameter("prefix", str, description="Only tags starting with this, case-insensitive."),
+            OpenApiParameter("limit", int, description=f"At most this many (1–{MAX_LIMIT}, default 50)."),
+        ],
+        responses={200: TagListOutputSerializer, **_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        prefix = request.query_params.get("prefix", "").strip()
+        raw_limit = request.query_params.get("limit") or "50"
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+            raise DomainError(f"limit must be an integer from 1 to {MAX_LIMIT}.", field="limit")
+        return Response(
+            {"results": selectors.tag_list(user=request.user, prefix=prefix, limit=int(raw_limit))}
+        )
+
+
+class SavedFilterListCreateView(APIView):
+    @extend_schema(
+        tags=["filters"],
+        summary="Your saved filters",
+        operation_id="filters_list",
+        responses={
+            200: inline_serializer("SavedFilterList", {"results": SavedFilterOutputSerializer(many=True)}),
+            **_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        saved = selectors.saved_filter_list(user=request.user)
+        return Response({"results": [selectors.saved_filter_to_dict(item) for item in saved]})
+
+    @extend_schema(
+        tags=["filters"],
+        summary="Save a filter",
+        request=SavedFilterWriteSerializer,
+        responses={201: SavedFilterOutputSerializer, **_ERRORS, 409: ErrorSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = SavedFilterWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        saved = services.saved_filter_create(
+            owner=request.user,
+            name=serializer.validated_data["name"],
+            params=serializer.validated_data.get("params", {}),
+        )
+        return Response(selectors.saved_filter_to_dict(saved), status=status.HTTP_201_CREATED)
+
+
+class SavedFilterDetailView(APIView):
+    @extend_schema(
+        tags=["filters"],
+        parameters=[_FILTER_ID],
+        summary="Get a saved filter",
+        responses={200: SavedFilterOutputSerializer, **_ERRORS},
+    )
+    def get(self, request: Request, filter_id: str) -> Response:
+        return Response(
+            selectors.saved_filter_to_dict(selectors.saved_filter_get(user=request.user, filter_id=filter_id))
+        )
+
+    def _write(self, request: Request, filter_id: str, *, partial: bool) -> Response:
+        serializer = SavedFilterWriteSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data: dict[str, Any] = serializer.validated_data
+        saved = services.saved_filter_update(
+            user=request.user,
+            filter_id=filter_id,
+            name=data.get("name"),
+            params=data.get("params", None if partial else {}),
+        )
+        return Response(selectors.saved_filter_to_dict(saved))
+
+    @extend_schema(
+        tags=["filters"],
+        parameters=[_FILTER_ID],
+        summary="Replace a saved filter",
+        request=SavedFilterWriteSerializer,
+        responses={200: SavedFilterOutputSerializer, **_ERRORS, 409: ErrorSerializer},
+    )
+    def put(self, request: Request, filter_id: str) -> Response:
+        return self._write(request, filter_id, partial=False)
+
+    @extend_schema(
+        tags=["filters"],
+        parameters=[_FILTER_ID],
+        summary="Rename a saved filter or change its parameters",
+        request=SavedFilterWriteSerializer,
+        responses={200: SavedFilterOutputSerializer, **_ERRORS, 409: ErrorSerializer},
+    )
+    def patch(self, request: Request, filter_id: str) -> Response:
+        return self._write(request, filter_id, partial=True)
+
+    @extend_schema(
+        tags=["filters"],
+        parameters=[_FILTER_ID],
+        summary="Delete a saved filter",
+        responses={204: None, **_ERRORS},
+    )
+    def delete(self, request: Request, filter_id: str) -> Response:
+        services.saved_filter_delete(user=request.user, filter_id=filter_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SavedFilterTasksView(APIView):
+    @extend_schema(
+        tags=["filters"],
+        summary="List tasks through a saved filter",
+        operation_id="filters_tasks_list",
+        description="The saved parameters apply; list parameters given here override them.",
+        parameters=[_FILTER_ID, *LIST_PARAMETERS],
+        responses={200: _PAGE_OF_TASKS, **_ERRORS},
+    )
+    def get(self, request: Request, filter_id: str) -> Response:
+        saved = selectors.saved_filter_get(user=request.user, filter_id=filter_id)
+        raw = selectors.merge_filter_params(saved.params, _query_dict(request).items())
+        return _paginated_tasks(request, self, raw)
+
+
+__all__ = [
+    "SavedFilterDetailView",
+    "SavedFilterListCreateView",
+    "SavedFilterTasksView",
+    "TagListView",
+    "TaskDetailView",
+    "TaskListCreateView",
+    "TaskReorderView",
+    "TaskToggleView",
+]

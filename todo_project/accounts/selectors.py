@@ -1,0 +1,29 @@
+"""Reads for accounts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from todo_project.accounts.models import Profile
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+def profile_get(*, user: AbstractBaseUser) -> Profile:
+    """The user's profile; users made outside ``user_register`` get a UTC one.
+
+    ``createsuperuser`` and the admin create users without a profile. Creating
+    it here (get_or_create retries the read after a unique-violation race)
+    keeps every reader from handling a missing profile.
+    """
+    try:
+        return user.profile  # type: ignore[attr-defined]
+    except Profile.DoesNotExist:
+        profile, _ = Profile.objects.get_or_create(user=user, defaults={"timezone": "UTC"})
+        return profile
+
+
+def user_timezone(*, user: AbstractBaseUser) -> str:
+    """The user's IANA time zone name (``UTC`` until they choose one)."""
+    return profile_get(user=user).timezone

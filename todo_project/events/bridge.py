@@ -1,0 +1,594 @@
+"""The Kafka bridge: relays outbox rows to Kafka as CloudEvents, in order per user.
+
+One round (``Bridge.run_once``):
+
+1. pick users with unpublished events (a skip-scan over the partial index,
+   rotating through user ids so a busy user never starves the others);
+2. claim them with a session-level ``pg_try_advisory_lock`` on a dedicated
+   connection: another bridge replica skips a user this one holds, so one
+   user's events are only ever in flight from one producer;
+3. read a prefix of each claimed user's unpublished events (autocommit: no
+   transaction stays open while talking to the broker);
+4. produce them (binary content mode, key = user id), wait for every
+   delivery report;
+5. in one short transaction, mark published the *contiguous confirmed
+   prefix* of each user's batch; everything from a user's first unconfirmed
+   event on is resent next round (at-least-once: consumers de-duplicate by
+   ``source`` + ``id`` and may order by the ``sequence`` extension);
+6. release the claims.
+
+Poison messages (too large, unserialisable) go to the dead-letter topic with
+the error and count as handled. A circuit breaker (5 failures in 10 s, spec
+NFR-FT-004) stops the bridge hammering a broker that is down; it probes the
+broker with a metadata request before resuming, and re-creates missing topics.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+from django.conf import settings
+from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
+
+# Spec §5.1: partitions and retention per topic.
+DAY_MS = 24 * 3600 * 1000
+TOPIC_SPECS: dict[str, tuple[int, int]] = {
+    "task-events": (6, 7 * DAY_MS),
+    "reminder-events": (3, 1 * DAY_MS),
+    "notification-events": (3, 1 * DAY_MS),
+    "audit-events": (6, 30 * DAY_MS),
+    "dlq-events": (3, 14 * DAY_MS),
+}
+# Event type family -> logical topic. Auth events (user.*) are audit events;
+# anything of an unknown family goes to audit-events rather than nowhere.
+FAMILY_TOPICS = {
+    "task": "task-events",
+    "reminder": "reminder-events",
+    "notification": "notification-events",
+    "user": "audit-events",
+}
+DEFAULT_TOPIC = "audit-events"
+DLQ_TOPIC = "dlq-events"
+
+# Advisory-lock namespace ("tb" + "ob"), the first key of the two-int form.
+_LOCK_NAMESPACE = 0x7462_6F62
+# Errors that no resend can fix: the message goes to the dead-letter topic.
+_POISON_CODES = {
+    code
+    for code in (
+        KafkaError.MSG_SIZE_TOO_LARGE,
+        KafkaError._INVALID_ARG,
+        getattr(KafkaError, "INVALID_RECORD", None),
+        getattr(KafkaError, "CORRUPT_MESSAGE", None),
+        getattr(KafkaError, "RECORD_LIST_TOO_LARGE", None),
+    )
+    if code is not None
+}
+
+
+def topic_for(event_type: str) -> str:
+    """The logical topic an event type is relayed to (see docs/events.md)."""
+    return FAMILY_TOPICS.get(event_type.split(".", 1)[0], DEFAULT_TOPIC)
+
+
+def topic_names() -> dict[str, str]:
+    """Logical topic -> the real topic name (configured name plus KAFKA_TOPIC_PREFIX)."""
+    return {logical: settings.KAFKA_TOPIC_PREFIX + name for logical, name in settings.KAFKA_TOPICS.items()}
+
+
+def kafka_client_config() -> dict[str, Any]:
+    """Connection settings shared by the producer, admin client and example consumer."""
+    config: dict[str, Any] = {
+        "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
+        "security.protocol": settings.KAFKA_SECURITY_PROTOCOL,
+    }
+    if settings.KAFKA_SASL_MECHANISM:
+        config["sasl.mechanism"] = settings.KAFKA_SASL_MECHANISM
+        config["sasl.username"] = settings.KAFKA_SASL_USERNAME or ""
+        config["sasl.password"] = settings.KAFKA_SASL_PASSWORD or ""
+    return config
+
+
+class CircuitBreaker:
+    """Opens after ``threshold`` failures within ``window`` seconds; backs off, then half-opens.
+
+    While open, ``allow()`` is False until the backoff has passed; the caller
+    then probes and reports ``record_success`` (close) or ``record_failure``
+    (open again with a doubled backoff, capped).
+    """
+
+    def __init__(
+        self,
+        *,
+        threshold: int = 5,
+        window: float = 10.0,
+        backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.threshold = threshold
+        self.window = window
+        self.base_backoff = backoff
+        self.max_backoff = max_backoff
+        self.clock = clock
+        self._failures: deque[float] = deque()
+        self._opened_at: float | None = None
+        self._backoff = backoff
+
+    @property
+    def is_open(self) -> bool:
+        return self._opened_at is not None
+
+    def allow(self) -> bool:
+        return self._opened_at is None or self.clock() - self._opened_at >= self._backoff
+
+    def wait_seconds(self) -> float:
+        if self._opened_at is None:
+            return 0.0
+        return max(0.0, self._backoff - (self.clock() - self._opened_at))
+
+    def record_failure(self, count: int = 1) -> None:
+        now = self.clock()
+        if self._opened_at is not None:
+            # A failed probe: stay open, wait longer.
+            self._opened_at = now
+            self._backoff = min(self.max_backoff, self._backoff * 2)
+            return
+        self._failures.extend([now] * count)
+        while self._failures and now - self._failures[0] > self.window:
+            self._failures.popleft()
+        if len(self._failures) >= self.threshold:
+            self._opened_at = now
+            self._backoff = self.base_backoff
+            self._failures.clear()
+            logger.warning("kafka circuit breaker open: %d failures in %.0f s", self.threshold, self.window)
+
+    def record_success(self) -> None:
+        if self._opened_at is not None:
+            logger.info("kafka circuit breaker closed")
+        self._opened_at = None
+        self._backoff = self.base_backoff
+        self._failures.clear()
+
+
+@dataclass
+class _Row:
+    id: uuid.UUID
+    user_id: int
+    seq: int
+    type: str
+    source: str
+    subject: str
+    time: datetime
+    data: str  # the JSON text as stored; relayed byte for byte
+
+
+@dataclass
+class RoundResult:
+    claimed_users: int = 0
+    published: int = 0
+    dead_lettered: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _ce_time(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def ce_headers(row: _Row, **extensions: str) -> list[tuple[str, bytes]]:
+    """CloudEvents Kafka binding, binary content mode: attributes as ``ce_*`` headers."""
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", str(row.id).encode()),
+        ("ce_source", row.source.encode()),
+        ("ce_type", row.type.encode()),
+        ("ce_time", _ce_time(row.time).encode()),
+        ("ce_partitionkey", str(row.user_id).encode()),
+        ("ce_sequence", str(row.seq).encode()),
+        ("content-type", b"application/json"),
+    ]
+    if row.subject:
+        headers.append(("ce_subject", row.subject.encode()))
+    headers.extend((f"ce_{name}", value.encode()) for name, value in extensions.items())
+    return headers
+
+
+class Bridge:
+    """One bridge replica. ``start()``, then ``run_once()`` in a loop (or ``run_forever``), ``close()``."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap_servers: str | None = None,
+        batch_size: int | None = None,
+        users_per_round: int = 200,
+        delivery_timeout_ms: int | None = None,
+        message_max_bytes: int | None = None,
+        producer_config: dict[str, Any] | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers or settings.KAFKA_BOOTSTRAP_SERVERS
+        if not self.bootstrap_servers:
+            raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set: the Kafka bridge is disabled")
+        self.batch_size = batch_size or settings.KAFKA_BRIDGE_BATCH_SIZE
+        self.users_per_round = users_per_round
+        self.delivery_timeout_ms = delivery_timeout_ms or settings.KAFKA_DELIVERY_TIMEOUT_MS
+        self.message_max_bytes = message_max_bytes or settings.KAFKA_MESSAGE_MAX_BYTES
+        self.extra_config = producer_config or {}
+        self.breaker = breaker or CircuitBreaker()
+        self.topics = topic_names()
+        self._producer: Producer | None = None
+        self._lock_conn: psycopg.Connection | None = None
+        self._user_cursor = -1
+        # Errors the broker reported for a row that no resend can fix; the row
+        # goes to the dead-letter topic on its next turn.
+        self._poison: dict[uuid.UUID, str] = {}
+        self._topics_ready = False
+
+    # --- lifecycle -------------------------------------------------------
+    def start(self) -> None:
+        params = connection.get_connection_params()
+        # A connection of its own, outside Django's pool: session-level
+        # advisory locks die with it, and it must never be handed to other code.
+        self._lock_conn = psycopg.connect(**params, autocommit=True)
+        self._producer = self._make_producer()
+        self._topics_ready = self.ensure_topics()
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.flush(5)
+            self._producer = None
+        if self._lock_conn is not None:
+            self._lock_conn.close()
+            self._lock_conn = None
+
+    def _make_producer(self) -> Producer:
+        config = {
+            **kafka_client_config(),
+            "bootstrap.servers": self.bootstrap_servers,
+            "enable.idempotence": True,
+            "acks": "all",
+            # Java-compatible key hashing, so every client agrees on a user's partition.
+            "partitioner": "murmur2_random",
+            "message.timeout.ms": self.delivery_timeout_ms,
+            "message.max.bytes": self.message_max_bytes,
+            "linger.ms": 5,
+            "compression.type": "lz4",
+            "queue.buffering.max.messages": max(100000, self.batch_size * 2),
+            "socket.connection.setup.timeout.ms": min(10000, self.delivery_timeout_ms),
+            "reconnect.backoff.max.ms": 2000,
+            **self.extra_config,
+        }
+        return Producer(config)
+
+    def ensure_topics(self) -> bool:
+        """Create missing topics with the spec's partitions and retention. True when all exist."""
+        admin = AdminClient({**kafka_client_config(), "bootstrap.servers": self.bootstrap_servers})
+        try:
+            existing = set(admin.list_topics(timeout=5).topics)
+        except KafkaException as exc:
+            logger.warning("kafka unreachable while checking topics: %s", exc)
+            return False
+        missing = [
+            NewTopic(
+                name,
+                num_partitions=TOPIC_SPECS[logical][0],
+                replication_factor=settings.KAFKA_REPLICATION_FACTOR,
+                config={"retention.ms": str(TOPIC_SPECS[logical][1])},
+            )
+            for logical, name in self.topics.items()
+            if name not in existing
+        ]
+        if not missing:
+            return True
+        ok = True
+        for name, future in admin.create_topics(missing, request_timeout=10).items():
+            try:
+                future.result(15)
+                logger.info("created kafka topic %s", name)
+            except KafkaException as exc:
+                error = exc.args[0] if exc.args else None
+                if isinstance(error, KafkaError) and error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                    continue  # another replica won the race
+                logger.warning("could not create kafka topic %s: %s", name, exc)
+                ok = False
+        return ok
+
+    # --- the loop --------------------------------------------------------
+    def run_forever(self, stop: threading.Event, *, idle_sleep: float = 0.2) -> None:
+        while not stop.is_set():
+            result = self.run_once()
+            if self.breaker.is_open:
+                stop.wait(max(0.1, self.breaker.wait_seconds()))
+            elif result.claimed_users == 0:
+                stop.wait(idle_sleep)
+
+    def run_once(self) -> RoundResult:
+        """One round: claim users, relay a prefix of each one's backlog, release.
+
+        Kafka errors never raise: they are recorded on the rows and counted by the breaker.
+        """
+        assert self._producer is not None, "call start() first"
+        assert self._lock_conn is not None, "call start() first"
+        result = RoundResult()
+        if self.breaker.is_open:
+            if not self.breaker.allow() or not self._probe():
+                return result
+        if not self._topics_ready:
+            self._topics_ready = self.ensure_topics()
+        users = self._candidate_users()
+        if not users:
+            return result
+        claimed = self._claim(users)
+        result.claimed_users = len(claimed)
+        if not claimed:
+            return result
+        try:
+            rows = self._fetch(claimed)
+            self._relay(rows, result)
+        finally:
+            self._release(claimed)
+        return result
+
+    def _probe(self) -> bool:
+        """Half-open breaker: one metadata request decides whether to resume."""
+        assert self._producer is not None
+        try:
+            self._producer.list_topics(timeout=5)
+        except KafkaException as exc:
+            logger.info("kafka still unreachable: %s", exc)
+            self.breaker.record_failure()
+            return False
+        self.breaker.record_success()
+        # A fresh producer after an outage: the old one's idempotence state
+        # (producer id, sequence numbers) may be unknown to a restarted broker,
+        # and everything it held has been reported failed already.
+        self._producer.purge()
+        self._producer.poll(0)
+        self._producer = self._make_producer()
+        # An in-memory or rebuilt broker may have come back without our topics.
+        self._topics_ready = self.ensure_topics()
+        return True
+
+    # --- database side ---------------------------------------------------
+    def _candidate_users(self) -> list[int]:
+        """Users with unpublished events, after the rotating cursor (wrapping around)."""
+        users = self._users_after(self._user_cursor, self.users_per_round)
+        if len(users) < self.users_per_round and self._user_cursor >= 0:
+            users += [u for u in self._users_after(-1, self.users_per_round - len(users)) if u not in users]
+        if users:
+            self._user_cursor = users[-1] if len(users) >= self.users_per_round else -1
+        random.shuffle(users)  # replicas then contend on different users first
+        return users
+
+    def _users_after(self, after: int, limit: int) -> list[int]:
+        # A loose index scan over outbox_unpublished_idx: one index probe per
+        # distinct user instead of reading every unpublished row.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                WITH RECURSIVE u(user_id) AS (
+                  (SELECT user_id FROM events_outboxevent
+                    WHERE published_at IS NULL AND user_id > %s ORDER BY user_id, seq LIMIT 1)
+                  UNION ALL
+                  SELECT (SELECT e.user_id FROM events_outboxevent e
+                           WHERE e.published_at IS NULL AND e.user_id > u.user_id
+                           ORDER BY e.user_id, e.seq LIMIT 1)
+                    FROM u WHERE u.user_id IS NOT NULL
+                )
+                SELECT user_id FROM u WHERE user_id IS NOT NULL LIMIT %s
+                """,
+                [after, limit],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def _claim(self, users: list[int]) -> list[int]:
+        assert self._lock_conn is not None
+        rows = self._lock_conn.execute(
+            "SELECT uid FROM unnest(%s::bigint[]) AS uid"
+            " WHERE pg_try_advisory_lock(%s, (uid %% 2147483648)::int)",
+            [users, _LOCK_NAMESPACE],
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def _release(self, users: list[int]) -> None:
+        assert self._lock_conn is not None
+        self._lock_conn.execute(
+            "SELECT pg_advisory_unlock(%s, (uid %% 2147483648)::int) FROM unnest(%s::bigint[]) AS uid",
+            [_LOCK_NAMESPACE, users],
+        )
+
+    def _fetch(self, users: list[int]) -> list[_Row]:
+        """A prefix of each claimed user's unpublished events, in (user, seq) order.
+
+        Called after the claim: only this bridge can publish these users' rows
+        now, and everything another bridge marked published before releasing
+        its claim is committed, so the prefix starts at the first unconfirmed event.
+        """
+        per_user = max(10, self.batch_size // len(users))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT e.id, e.user_id, e.seq, e.type, e.source, e.subject, e.time, e.data::text
+                  FROM unnest(%s::bigint[]) AS u(uid)
+                  CROSS JOIN LATERAL (
+                    SELECT * FROM events_outboxevent o
+                     WHERE o.user_id = u.uid AND o.published_at IS NULL
+                     ORDER BY o.seq LIMIT %s
+                  ) e
+                 ORDER BY e.user_id, e.seq
+                """,
+                [users, per_user],
+            )
+            return [_Row(*row) for row in cursor.fetchall()]
+
+    # --- broker side -----------------------------------------------------
+    def _relay(self, rows: list[_Row], result: RoundResult) -> None:
+        assert self._producer is not None
+        producer = self._producer
+        outcome: dict[uuid.UUID, str | None] = {}  # id -> None (delivered) or error text
+        dead: dict[uuid.UUID, str] = {}  # id -> why it went to the dead-letter queue
+        poison_now: dict[uuid.UUID, str] = {}
+        fatal = False
+
+        def report(row_id: uuid.UUID) -> Callable[[KafkaError | None, Any], None]:
+            def on_delivery(error: KafkaError | None, _message: Any) -> None:
+                nonlocal fatal
+                if error is None:
+                    outcome[row_id] = None
+                    return
+                outcome[row_id] = str(error)
+                if error.fatal():
+                    fatal = True
+                elif error.code() in _POISON_CODES and row_id not in dead:
+                    poison_now[row_id] = str(error)
+
+            return on_delivery
+
+        stop_user: int | None = None
+        for row in rows:
+            if row.user_id == stop_user:
+                continue  # an earlier event of this user could not even be queued
+            topic = self.topics[topic_for(row.type)]
+            poison = self._poison.pop(row.id, None)
+            if poison is None:
+                try:
+                    value = row.data.encode("utf-8")
+                    headers = ce_headers(row)
+                except (UnicodeError, ValueError) as exc:
+                    poison = f"unserialisable event: {exc}"
+                else:
+                    if len(value) > self.message_max_bytes:
+                        poison = f"message too large: {len(value)} bytes > {self.message_max_bytes}"
+            if poison is not None:
+                dead[row.id] = poison
+                self._produce_dead_letter(row, topic, poison, report(row.id))
+                continue
+            try:
+                self._produce(topic, str(row.user_id), value, headers, report(row.id))
+            except KafkaException as exc:
+                error = exc.args[0] if exc.args else None
+                if isinstance(error, KafkaError) and error.code() in _POISON_CODES:
+                    dead[row.id] = str(error)
+                    self._produce_dead_letter(row, topic, str(error), report(row.id))
+                else:
+                    outcome[row.id] = str(exc)
+                    stop_user = row.user_id
+        remaining = producer.flush(self.delivery_timeout_ms / 1000 + 5)
+        if remaining:
+            # Reports overdue: drop what is still queued so nothing from this
+            # round is delivered behind the resend; the rows stay unpublished.
+            producer.purge(in_queue=True, in_flight=False)
+            producer.poll(0)
+        self._poison.update(poison_now)
+        if fatal:
+            logger.error("kafka producer hit a fatal error; starting a new producer")
+            self._producer = self._make_producer()
+        self._settle(rows, outcome, dead, result)
+
+    def _produce(
+        self,
+        topic: str,
+        key: str,
+        value: bytes,
+        headers: list[tuple[str, bytes]],
+        on_delivery: Callable[[KafkaError | None, Any], None],
+    ) -> None:
+        assert self._producer is not None
+        while True:
+            try:
+                self._producer.produce(topic, key=key, value=value, headers=headers, on_delivery=on_delivery)
+                return
+            except BufferError:
+                self._producer.poll(0.05)  # local queue full: let deliveries drain
+
+    def _produce_dead_letter(
+        self, row: _Row, topic: str, error: str, on_delivery: Callable[[KafkaError | None, Any], None]
+    ) -> None:
+        """The original attributes, the error and the intended topic; the data when it fits."""
+        value = row.data.encode("utf-8", errors="replace")
+        extensions = {"dlqerror": error[:1000], "dlqtopic": topic}
+        if len(value) > self.message_max_bytes // 2:
+            value, extensions["dlqdataomitted"] = b"null", str(len(value))
+        self._produce(
+            self.topics[DLQ_TOPIC], str(row.user_id), value, ce_headers(row, **extensions), on_delivery
+        )
+
+    def _settle(
+        self,
+        rows: list[_Row],
+        outcome: dict[uuid.UUID, str | None],
+        dead: dict[uuid.UUID, str],
+        result: RoundResult,
+    ) -> None:
+        """Mark each user's contiguous confirmed prefix; record errors on the rest."""
+        published: list[uuid.UUID] = []
+        dead_ids: list[uuid.UUID] = []
+        failed: dict[uuid.UUID, str] = {}
+        broken_user: int | None = None
+        for row in rows:
+            if row.user_id == broken_user:
+                continue  # resent next round, after the first unconfirmed event
+            status = outcome.get(row.id, "no delivery report")
+            if status is None:
+                (dead_ids if row.id in dead else published).append(row.id)
+            else:
+                failed[row.id] = status
+                broken_user = row.user_id
+        # Every failed delivery counts against the broker (not poison, not the
+        # rows merely held back behind a user's first failure).
+        transient = [
+            error
+            for row_id, error in outcome.items()
+            if error is not None and row_id not in self._poison and row_id not in dead
+        ]
+        if transient:
+            self.breaker.record_failure(len(transient))
+            result.errors.extend(transient[:5])
+            logger.warning("%d kafka deliveries failed, first: %s", len(transient), transient[0])
+        elif published or dead_ids:
+            self.breaker.record_success()
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                if published:
+                    cursor.execute(
+                        "UPDATE events_outboxevent SET published_at = now(),"
+                        " publish_attempts = publish_attempts + 1, publish_error = ''"
+                        " WHERE id = ANY(%s)",
+                        [published],
+                    )
+                for row_id in dead_ids:
+                    cursor.execute(
+                        "UPDATE events_outboxevent SET published_at = now(), dead_lettered_at = now(),"
+                        " publish_attempts = publish_attempts + 1, publish_error = %s WHERE id = %s",
+                        [dead[row_id][:2000], row_id],
+                    )
+                if failed:
+                    cursor.execute(
+                        "UPDATE events_outboxevent o SET publish_attempts = o.publish_attempts + 1,"
+                        " publish_error = f.error"
+                        " FROM unnest(%s::uuid[], %s::text[]) AS f(id, error) WHERE o.id = f.id",
+                        [list(failed), [e[:2000] for e in failed.values()]],
+                    )
+        result.published += len(published)
+        result.dead_lettered += len(dead_ids)
+        result.failed += len(failed)
+        if dead_ids:
+            logger.error(
+                "%d events dead-lettered, e.g. %s: %s", len(dead_ids), dead_ids[0], dead[dead_ids[0]]
+            )

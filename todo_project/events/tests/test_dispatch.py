@@ -1,0 +1,150 @@
+"""Dispatch to handlers: on commit, the sweep, retries with backoff, marked failed, re-dispatch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import transaction
+from django.utils import timezone
+
+from todo_project.events import registry
+from todo_project.events.dispatcher import MAX_DISPATCH_ATTEMPTS, dispatch_event, dispatch_sweep
+from todo_project.events.models import OutboxEvent
+from todo_project.events.services import events_redispatch, record_event
+
+
+@pytest.fixture
+def calls(monkeypatch) -> list[str]:
+    """A recording handler for user.logout (alone: other apps' handlers are set aside)."""
+    seen: list[str] = []
+    monkeypatch.setattr(registry, "_handlers", {"user.logout": [lambda event: seen.append(str(event.id))]})
+    return seen
+
+
+@pytest.fixture
+def failing(monkeypatch) -> list[str]:
+    seen: list[str] = []
+
+    def handler(event: OutboxEvent) -> None:
+        seen.append(str(event.id))
+        raise ConnectionError("smtp down")
+
+    monkeypatch.setattr(registry, "_handlers", {"user.logout": [handler]})
+    return seen
+
+
+def _logout(user) -> OutboxEvent:
+    with transaction.atomic():
+        return record_event(type="user.logout", user_id=user.id, data={"user_id": user.id})
+
+
+@pytest.mark.django_db
+def test_it_dispatches_to_the_registered_handlers_on_commit(alice, calls, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        event = _logout(alice)
+
+    event.refresh_from_db()
+    assert calls == [str(event.id)]
+    assert event.dispatched_at is not None
+    assert event.dispatch_attempts == 1
+
+
+@pytest.mark.django_db
+def test_it_runs_handlers_once_when_an_event_is_dispatched_twice(alice, calls):
+    event = _logout(alice)
+
+    dispatch_event(event_id=str(event.id))
+    dispatch_event(event_id=str(event.id))
+
+    assert calls == [str(event.id)]
+
+
+@pytest.mark.django_db
+def test_the_sweep_dispatches_an_event_whose_enqueue_was_lost(alice, calls):
+    # given: committed, but the on-commit enqueue never ran (callbacks not executed)
+    event = _logout(alice)
+    assert dispatch_sweep() == 0  # too fresh: its enqueue may still be on the way
+
+    # when
+    with time_machine.travel(timezone.now() + timedelta(seconds=30)):
+        swept = dispatch_sweep()
+
+    # then
+    assert swept == 1
+    assert calls == [str(event.id)]
+    event.refresh_from_db()
+    assert event.dispatched_at is not None
+
+
+@pytest.mark.django_db
+def test_a_failing_handler_is_retried_with_backoff_then_marked_failed(alice, failing):
+    # given
+    event = _logout(alice)
+    start = timezone.now() + timedelta(seconds=30)
+    delays = []
+
+    # when: the sweep keeps trying, never before the backoff has passed
+    with time_machine.travel(start, tick=False) as clock:
+        for _ in range(MAX_DISPATCH_ATTEMPTS):
+            assert dispatch_sweep() == 1
+            event.refresh_from_db()
+            if event.next_dispatch_at is None:
+                break
+            delay = (event.next_dispatch_at - timezone.now()).total_seconds()
+            delays.append(delay)
+            clock.shift(timedelta(seconds=delay - 0.5))
+            assert dispatch_sweep() == 0
+            clock.shift(timedelta(seconds=0.5))
+
+    # then: the spec's 1 s, 5 s, 30 s, 5 min; then failed for an operator
+    assert delays == [1, 5, 30, 300]
+    assert len(failing) == MAX_DISPATCH_ATTEMPTS == 5
+    assert event.dispatch_failed_at is not None
+    assert event.dispatched_at is None
+    assert "ConnectionError: smtp down" in event.dispatch_error
+    with time_machine.travel(start + timedelta(hours=1)):
+        assert dispatch_sweep() == 0
+
+
+@pytest.mark.django_db
+def test_a_failed_dispatch_on_commit_waits_out_its_backoff(
+    alice, failing, django_capture_on_commit_callbacks
+):
+    # given / when: the on-commit dispatch fails (in tests Celery is eager and
+    # propagates, so its retry is not re-run inline; the sweep is the safety net)
+    with time_machine.travel(timezone.now(), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            event = _logout(alice)
+        now = timezone.now()
+
+    # then: one attempt, the next one due after the first backoff step
+    event.refresh_from_db()
+    assert len(failing) == 1
+    assert event.dispatch_failed_at is None
+    assert event.dispatch_attempts == 1
+    assert event.next_dispatch_at == now + timedelta(seconds=1)
+
+
+@pytest.mark.django_db
+def test_it_redispatches_failed_events(alice, monkeypatch, django_capture_on_commit_callbacks):
+    # given: an event that failed for good
+    event = _logout(alice)
+    OutboxEvent.objects.filter(id=event.id).update(
+        dispatch_failed_at=timezone.now(), dispatch_attempts=5, dispatch_error="boom"
+    )
+    seen: list[str] = []
+    monkeypatch.setattr(registry, "_handlers", {"user.logout": [lambda e: seen.append(str(e.id))]})
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        count = events_redispatch(event_ids=[event.id])
+
+    # then
+    assert count == 1
+    assert seen == [str(event.id)]
+    event.refresh_from_db()
+    assert event.dispatched_at is not None
+    assert event.dispatch_failed_at is None
+    assert event.dispatch_error == ""

@@ -1,0 +1,119 @@
+"""The Prometheus endpoint ``/metrics``: numbers computed from PostgreSQL at scrape time.
+
+Every process (web, worker) reports the same values, and nothing is lost on
+restart, because collectors read database state instead of counting in memory.
+Apps add their own by defining ``prometheus_client`` ``Collector`` subclasses
+in ``<app>/metrics.py``; each is registered once, here, on first scrape.
+Protect the endpoint with ``METRICS_TOKEN`` (Prometheus ``authorization``
+credentials) or keep it off the public ingress.
+"""
+
+from __future__ import annotations
+
+import hmac
+import inspect
+import threading
+from collections.abc import Iterator
+from importlib import import_module
+
+from django.apps import apps
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from todo_project.events.selectors import kafka_enabled, outbox_stats
+
+
+class OutboxCollector(Collector):
+    """The event backbone: outbox backlog, dispatch and dead letters."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        stats = outbox_stats()
+        yield GaugeMetricFamily(
+            "taskbeat_outbox_unpublished_events",
+            "Outbox events not yet acknowledged by Kafka (the bridge's backlog).",
+            value=stats.unpublished,
+        )
+        yield GaugeMetricFamily(
+            "taskbeat_outbox_oldest_unpublished_age_seconds",
+            "Age of the oldest event not yet acknowledged by Kafka (0 when none).",
+            value=stats.age_seconds(stats.oldest_unpublished_at),
+        )
+        yield GaugeMetricFamily(
+            "taskbeat_outbox_undispatched_events",
+            "Events whose handlers have not run yet (pending or retrying).",
+            value=stats.undispatched,
+        )
+        yield GaugeMetricFamily(
+            "taskbeat_outbox_oldest_undispatched_age_seconds",
+            "Age of the oldest event whose handlers have not run yet (0 when none).",
+            value=stats.age_seconds(stats.oldest_undispatched_at),
+        )
+        yield GaugeMetricFamily(
+            "taskbeat_outbox_dispatch_failed_events",
+            "Events whose handlers failed every attempt; re-dispatch them from the admin.",
+            value=stats.dispatch_failed,
+        )
+        yield GaugeMetricFamily(
+            "taskbeat_outbox_dead_lettered_events",
+            "Events sent to the dead-letter topic instead of their own (still retained).",
+            value=stats.dead_lettered,
+        )
+        yield GaugeMetricFamily(
+            "taskbeat_kafka_bridge_enabled",
+            "1 when KAFKA_BOOTSTRAP_SERVERS is set (otherwise the unpublished backlog is expected).",
+            value=1 if kafka_enabled() else 0,
+        )
+
+
+_registry: CollectorRegistry | None = None
+_registry_lock = threading.Lock()
+
+
+def app_collectors() -> list[Collector]:
+    """One instance of every Collector subclass defined in an installed app's ``metrics`` module."""
+    found: list[Collector] = []
+    for config in apps.get_app_configs():
+        try:
+            module = import_module(f"{config.name}.metrics")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.metrics":
+                raise
+            continue
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            # Collector is a typing Protocol (no issubclass): a class defined in
+            # the module with a collect() method is a collector.
+            if cls.__module__ == module.__name__ and callable(getattr(cls, "collect", None)):
+                found.append(cls())
+    return found
+
+
+def registry() -> CollectorRegistry:
+    global _registry
+    with _registry_lock:
+        if _registry is None:
+            fresh = CollectorRegistry(auto_describe=False)
+            for collector in app_collectors():
+                fresh.register(collector)
+            _registry = fresh
+        return _registry
+
+
+def _authorised(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
+    if not token:
+        return True
+    header = request.headers.get("Authorization", "")
+    return hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
+
+
+@never_cache
+@require_GET
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    if not _authorised(request):
+        return HttpResponse("unauthorised\n", status=401, content_type="text/plain")
+    return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

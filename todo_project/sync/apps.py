@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SyncConfig(AppConfig):
+    name = "todo_project.sync"
+    label = "sync"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,41 @@
+"""The shapes of what the server sends to sync clients (WebSocket and GET /api/sync)."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+# Event types pushed to clients. task.completed stays its own type (as the
+# event backbone names it) rather than folding into task.updated: a client
+# applies its ``task`` snapshot exactly like task.updated's.
+PUSH_EVENT_TYPES: tuple[str, ...] = (
+    "task.created",
+    "task.updated",
+    "task.completed",
+    "task.deleted",
+    "task.reordered",
+    "notification.created",
+)
+
+# Which subscription channel an event type belongs to.
+CHANNEL_OF_TYPE: dict[str, str] = {
+    t: ("notifications" if t.startswith("notification.") else "tasks") for t in PUSH_EVENT_TYPES
+}
+CHANNELS: tuple[str, ...] = ("tasks", "notifications")
+
+
+class SyncMessage(TypedDict):
+    type: str
+    id: str
+    seq: int
+    # seq of this user's previous pushable event (None: none retained). A client
+    # whose last applied seq is below prev_seq has missed a message.
+    prev_seq: int | None
+    time: str
+    version: int | None
+    request_id: str | None
+    data: dict[str, Any]
+
+
+def group_name(user_id: int) -> str:
+    """The Channels group every connection of one user joins."""
+    return f"user.{user_id}"

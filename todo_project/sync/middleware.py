@@ -1,0 +1,123 @@
+"""``Idempotency-Key`` on mutating API calls: apply once, replay the first answer.
+
+Why a Django middleware and not a DRF hook: it has to wrap the whole view
+(the service's transaction and the rendered response) for every mutating
+endpoint of every app, without each view opting in. Django middleware runs
+before DRF authenticates, so the user is taken from the same JWT with
+simplejwt's ``JWTAuthentication`` (or from the session); DRF authenticates
+the request again in the view, which costs one more signature check.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from rest_framework.exceptions import APIException
+from rest_framework_simplejwt.authentication import JWTAuthentication
+
+from todo_project.errors import error_body
+from todo_project.sync import services
+from todo_project.sync.models import IdempotencyKey
+
+logger = logging.getLogger(__name__)
+
+HEADER = "Idempotency-Key"
+MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Response headers worth replaying; the rest (Date, X-Request-ID) belong to the retry.
+REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
+
+
+def _user_id(request: HttpRequest) -> int | None:
+    try:
+        result = JWTAuthentication().authenticate(request)
+    except APIException:
+        return None  # the view answers 401 itself; nothing is claimed
+    if result is not None:
+        return int(result[0].pk)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return int(user.pk)
+    return None
+
+
+def _error(status: int, code: str, message: str, fields: dict[str, list[str]] | None = None) -> JsonResponse:
+    return JsonResponse(error_body(code, message, fields), status=status)
+
+
+class IdempotencyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        raw_key = request.headers.get(HEADER)
+        if raw_key is None or request.method not in MUTATING_METHODS or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        try:
+            key = uuid.UUID(raw_key.strip())
+        except ValueError:
+            return _error(
+                400,
+                "validation_error",
+                "Invalid input.",
+                {HEADER: [f"must be a UUID, got {raw_key[:100]!r}."]},
+            )
+        user_id = _user_id(request)
+        if user_id is None:
+            # Anonymous calls (register, login) are not deduplicated: replaying a
+            # stored answer to whoever presents a key could hand out tokens.
+            return self.get_response(request)
+
+        fingerprint = services.request_fingerprint(
+            method=request.method or "", path=request.get_full_path(), body=request.body
+        )
+        claim = services.idempotency_key_claim(user_id=user_id, key=key, fingerprint=fingerprint)
+        if not claim.claimed:
+            return self._answer_existing(claim.existing, fingerprint)
+
+        try:
+            response = self.get_response(request)
+        except Exception:
+            services.idempotency_key_release(user_id=user_id, key=key)
+            raise
+        if response.status_code >= 500 or response.streaming:
+            # Nothing was applied (one transaction per service call), so a
+            # retry should run again rather than replay a server error.
+            services.idempotency_key_release(user_id=user_id, key=key)
+            return response
+        headers = {name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)}
+        try:
+            services.idempotency_key_complete(
+                user_id=user_id,
+                key=key,
+                status=response.status_code,
+                body=response.content.decode("utf-8", errors="replace"),
+                headers=headers,
+            )
+        except Exception:  # noqa: BLE001 - the write succeeded; never fail it here
+            logger.warning("could not store the response of idempotency key %s", key, exc_info=True)
+        return response
+
+    def _answer_existing(self, row: IdempotencyKey | None, fingerprint: str) -> HttpResponse:
+        if row is None or row.fingerprint != fingerprint:
+            return _error(
+                422,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for a different request.",
+                {HEADER: ["was already used with another method, path or body."]},
+            )
+        if row.status != IdempotencyKey.Status.COMPLETED or row.response_status is None:
+            response = _error(
+                409,
+                "idempotency_key_in_progress",
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+            )
+            response["Retry-After"] = "1"
+            return response
+        response = HttpResponse(row.response_body, status=row.response_status)
+        for name, value in row.response_headers.items():
+            response[name] = value
+        response["Idempotent-Replayed"] = "true"
+        return response

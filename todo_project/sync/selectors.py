@@ -1,0 +1,111 @@
+"""Reads for resync: a user's pushable events after a sequence number.
+
+The events backbone's ``events_since`` selector had not landed when this was
+written, so the query runs against ``OutboxEvent`` directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from todo_project.events.models import OutboxEvent, UserEventCounter
+from todo_project.sync.messages import PUSH_EVENT_TYPES, SyncMessage
+
+
+@dataclass(frozen=True)
+class SyncPage:
+    """One page of missed events, or ``resync_required`` when some are gone."""
+
+    since: int
+    resync_required: bool
+    messages: list[SyncMessage]
+    next_since: int
+    has_more: bool
+    last_seq: int
+
+
+def retention_cutoff():
+    return timezone.now() - timedelta(hours=settings.OUTBOX_RETENTION_HOURS)
+
+
+def sync_message(event: OutboxEvent, *, prev_seq: int | None) -> SyncMessage:
+    data = event.data if isinstance(event.data, dict) else {}
+    version = data.get("version")
+    return SyncMessage(
+        type=event.type,
+        id=str(event.id),
+        seq=event.seq,
+        prev_seq=prev_seq,
+        time=event.time.isoformat().replace("+00:00", "Z"),
+        version=version if isinstance(version, int) else None,
+        request_id=(event.context or {}).get("request_id") or None,
+        data=data,
+    )
+
+
+def previous_push_seq(*, user_id: int, seq: int) -> int | None:
+    """The seq of the user's last pushable event before ``seq`` (the unique
+    (user_id, seq) index makes this a short backwards index scan)."""
+    return (
+        OutboxEvent.objects.filter(user_id=user_id, seq__lt=seq, type__in=PUSH_EVENT_TYPES)
+        .order_by("-seq")
+        .values_list("seq", flat=True)
+        .first()
+    )
+
+
+def last_seq_for_user(*, user_id: int) -> int:
+    return UserEventCounter.objects.filter(user_id=user_id).values_list("last_seq", flat=True).first() or 0
+
+
+def sync_since(*, user_id: int, since: int, limit: int) -> SyncPage:
+    """The user's pushable events with seq > ``since``, oldest first, one page.
+
+    ``resync_required`` when any event after ``since`` is no longer retained
+    (purged, or older than OUTBOX_RETENTION_HOURS) or ``since`` is ahead of
+    the user's counter (the client's state is not from this server). The
+    check counts retained rows against the counter in one statement, so a
+    commit landing between two reads cannot fake a gap.
+    """
+    cutoff = retention_cutoff()
+    retained = (
+        OutboxEvent.objects.filter(user_id=OuterRef("user_id"), seq__gt=since, time__gte=cutoff)
+        .order_by()
+        .values("user_id")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    row = (
+        UserEventCounter.objects.filter(user_id=user_id)
+        .annotate(retained=Coalesce(Subquery(retained), 0))
+        .values_list("last_seq", "retained")
+        .first()
+    )
+    last_seq, retained_count = row if row else (0, 0)
+    if since > last_seq or retained_count < last_seq - since:
+        return SyncPage(since, True, [], since, False, last_seq)
+
+    events = list(
+        OutboxEvent.objects.filter(
+            user_id=user_id, seq__gt=since, seq__lte=last_seq, type__in=PUSH_EVENT_TYPES
+        )
+        .order_by("seq")
+        .only("id", "seq", "type", "time", "data", "context")[: limit + 1]
+    )
+    has_more = len(events) > limit
+    events = events[:limit]
+    messages: list[SyncMessage] = []
+    prev = previous_push_seq(user_id=user_id, seq=events[0].seq) if events else None
+    for event in events:
+        messages.append(sync_message(event, prev_seq=prev))
+        prev = event.seq
+    # Without more pages the client is caught up to the counter, even when the
+    # last events were of types that are not pushed (reminders, logins).
+    next_since = events[-1].seq if has_more else last_seq
+    return SyncPage(since, False, messages, next_since, has_more, last_seq)

@@ -1,0 +1,370 @@
+"""Real ASGI servers (uvicorn subprocesses) and real WebSocket clients.
+
+The servers talk to the test database and the test Redis DB, so a test must
+be ``@pytest.mark.django_db(transaction=True)``: rows it commits are visible
+to the server process, and events it records are dispatched (Celery eager)
+in the test process, whose push handler publishes through channels-redis to
+the servers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import AccessToken
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from todo_project.events.services import record_event
+
+BASE_DIR = Path(__file__).resolve().parents[3]
+RECV_TIMEOUT = 15.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _server_env(extra: dict[str, str]) -> dict[str, str]:
+    db = settings.DATABASES["default"]
+    env = dict(os.environ)
+    env.pop("DATABASE_TEST_NAME", None)
+    env.update(
+        {
+            "DEBUG": "true",
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "REDIS_URL": settings.REDIS_URL,
+            "JWT_PRIVATE_KEY": settings.JWT_PRIVATE_KEY,
+            "JWT_PUBLIC_KEY": settings.JWT_PUBLIC_KEY,
+            "DATABASE_POOL_MAX_SIZE": "4",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    if db.get("PASSWORD"):
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class AsgiServer:
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def url(self, path: str = "/ws/tasks/") -> str:
+        return f"ws://127.0.0.1:{self.port}{path}"
+
+    def http(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def start_server(log_dir: Path, **env: str) -> AsgiServer:
+    port = _free_port()
+    log_path = log_dir / f"uvicorn-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "todo_project.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--lifespan",
+                "off",
+                "--no-access-log",
+            ],
+            cwd=BASE_DIR,
+            env=_server_env(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = AsgiServer(port, process, log_path)
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with {process.returncode}:\n{server.log()}")
+        try:
+            with urllib.request.urlopen(server.http("/health"), timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return server
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError(f"uvicorn did not answer /health:\n{server.log()}")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def asgi_servers(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[list[AsgiServer]]:
+    """Two ASGI server processes sharing the test database and Redis."""
+    log_dir = tmp_path_factory.mktemp("uvicorn")
+    servers: list[AsgiServer] = []
+    try:
+        # Eager Celery: a REST write served by a server process dispatches its
+        # events (and so pushes) in that process, as a worker would.
+        servers.append(start_server(log_dir, CELERY_TASK_ALWAYS_EAGER="true"))
+        servers.append(start_server(log_dir, CELERY_TASK_ALWAYS_EAGER="true"))
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+def server(asgi_servers: list[AsgiServer]) -> AsgiServer:
+    return asgi_servers[0]
+
+
+@pytest.fixture
+def other_server(asgi_servers: list[AsgiServer]) -> AsgiServer:
+    return asgi_servers[1]
+
+
+@pytest.fixture
+def own_server(django_db_setup, tmp_path) -> Iterator[Any]:
+    """Start a dedicated server with extra environment (a test's own settings)."""
+    started: list[AsgiServer] = []
+
+    def start(**env: str) -> AsgiServer:
+        started.append(start_server(tmp_path, **env))
+        return started[-1]
+
+    yield start
+    for srv in started:
+        srv.stop()
+
+
+def token_for(user: Any, lifetime_seconds: int | None = None) -> str:
+    token = AccessToken.for_user(user)
+    if lifetime_seconds is not None:
+        from datetime import timedelta
+
+        token.set_exp(lifetime=timedelta(seconds=lifetime_seconds))
+    return str(token)
+
+
+def ws_connect(
+    server: AsgiServer, user: Any = None, *, path: str = "/ws/tasks/", **kwargs: Any
+) -> ClientConnection:
+    """Connect with the bearer subprotocol when a user is given."""
+    if user is not None:
+        kwargs.setdefault("subprotocols", ["bearer", token_for(user)])
+    kwargs.setdefault("compression", None)
+    kwargs.setdefault("open_timeout", 10)
+    kwargs.setdefault("legacy", True)  # a plain connection object; tests close it themselves
+    return connect(server.url(path), **kwargs)
+
+
+def recv_json(ws: ClientConnection, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
+    return json.loads(ws.recv(timeout=timeout))
+
+
+def recv_until(ws: ClientConnection, type_: str, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
+    """Next frame of ``type_``, skipping others (e.g. the connected frame)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = recv_json(ws, max(0.1, deadline - time.monotonic()))
+        if frame["type"] == type_:
+            return frame
+
+
+def subscribed(server: AsgiServer, user: Any, channel: str = "tasks", **kwargs: Any) -> ClientConnection:
+    """An open connection subscribed to ``channel``, past its handshake frames."""
+    ws = ws_connect(server, user, **kwargs)
+    assert recv_json(ws)["type"] == "connected"
+    ws.send(json.dumps({"type": "subscribe", "channel": channel}))
+    assert recv_json(ws) == {"type": "subscribed", "channel": channel}
+    return ws
+
+
+def close_code(ws: ClientConnection, timeout: float = RECV_TIMEOUT) -> int | None:
+    """Read until the server closes; the close code it sent."""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ws.recv(timeout=max(0.1, deadline - time.monotonic()))
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+    raise AssertionError("the server did not close the connection")
+
+
+# --- driving changes through the event backbone --------------------------------------
+
+
+def task_snapshot(task: Any) -> dict[str, Any]:
+    """The JSON the task API returns for one task (the events' ``task`` field)."""
+
+    def iso(value: Any) -> Any:
+        return value.isoformat().replace("+00:00", "Z") if value else None
+
+    return {
+        "id": str(task.id),
+        "title": task.title,
+        "description": task.description,
+        "is_completed": task.is_completed,
+        "completed_at": iso(task.completed_at),
+        "due_date": task.due_date.isoformat() if task.due_date else None,
+        "due_at": iso(task.due_at),
+        "remind_at": iso(task.remind_at),
+        "is_recurring": task.is_recurring,
+        "recurrence_rule": task.recurrence_rule or None,
+        "priority": task.priority,
+        "tags": list(task.tags),
+        "position": task.position,
+        "version": task.version,
+        "created_at": iso(task.created_at),
+        "updated_at": iso(task.updated_at),
+    }
+
+
+class TaskChanges:
+    """Makes task changes the way the task services do: rows and event in one
+    transaction, dispatched on commit (Celery is eager in the test process)."""
+
+    def __init__(self, request_id: str | None = None) -> None:
+        self.request_id = request_id
+
+    def _record(self, type_: str, user: Any, data: dict[str, Any], subject: str = "") -> Any:
+        from todo_project.events.context import request_context
+
+        with request_context({"request_id": self.request_id or str(uuid.uuid4())}):
+            return record_event(type=type_, user_id=user.pk, data=data, subject=subject)
+
+    def create(self, user: Any, title: str = "Buy milk") -> Any:
+        from tasks_app.models import Task
+
+        with transaction.atomic():
+            task = Task.objects.create(owner=user, title=title)
+            snap = task_snapshot(task)
+            self._record(
+                "task.created",
+                user,
+                {
+                    "task_id": snap["id"],
+                    "user_id": user.pk,
+                    **{
+                        k: snap[k]
+                        for k in (
+                            "title",
+                            "description",
+                            "priority",
+                            "tags",
+                            "due_date",
+                            "due_at",
+                            "remind_at",
+                            "is_recurring",
+                            "recurrence_rule",
+                            "created_at",
+                            "version",
+                        )
+                    },
+                    "task": snap,
+                },
+                f"tasks/{task.id}",
+            )
+        return task
+
+    def update(self, user: Any, task: Any, title: str) -> Any:
+        with transaction.atomic():
+            old = task.title
+            task.title = title
+            task.version += 1
+            task.save(update_fields=["title", "version", "updated_at"])
+            snap = task_snapshot(task)
+            self._record(
+                "task.updated",
+                user,
+                {
+                    "task_id": snap["id"],
+                    "user_id": user.pk,
+                    "changes": {"title": {"old": old, "new": title}},
+                    "updated_at": snap["updated_at"],
+                    "version": task.version,
+                    "task": snap,
+                },
+                f"tasks/{task.id}",
+            )
+        return task
+
+    def complete(self, user: Any, task: Any) -> Any:
+        with transaction.atomic():
+            task.is_completed = True
+            task.completed_at = timezone.now()
+            task.version += 1
+            task.save(update_fields=["is_completed", "completed_at", "version", "updated_at"])
+            snap = task_snapshot(task)
+            self._record(
+                "task.completed",
+                user,
+                {
+                    "task_id": snap["id"],
+                    "user_id": user.pk,
+                    "completed_at": snap["completed_at"],
+                    "is_recurring": task.is_recurring,
+                    "recurrence_rule": snap["recurrence_rule"],
+                    "version": task.version,
+                    "task": snap,
+                },
+                f"tasks/{task.id}",
+            )
+        return task
+
+    def delete(self, user: Any, task: Any) -> None:
+        with transaction.atomic():
+            task_id, version = str(task.id), task.version
+            task.delete()
+            self._record(
+                "task.deleted",
+                user,
+                {"task_id": task_id, "user_id": user.pk, "version": version + 1},
+                f"tasks/{task_id}",
+            )
+
+    def reorder(self, user: Any, tasks: list[Any]) -> None:
+        with transaction.atomic():
+            for position, task in enumerate(tasks):
+                task.position = position
+                task.save(update_fields=["position", "updated_at"])
+            self._record("task.reordered", user, {"user_id": user.pk, "task_ids": [str(t.id) for t in tasks]})
+
+
+@pytest.fixture
+def changes() -> TaskChanges:
+    return TaskChanges()

@@ -1,0 +1,98 @@
+"""The push handler: domain events → the user's Channels group (real Redis)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils import timezone
+
+from todo_project.events.context import request_context
+from todo_project.events.models import OutboxEvent
+from todo_project.events.services import record_event
+from todo_project.sync.messages import group_name
+from todo_project.sync.tests.conftest import TaskChanges
+
+
+@pytest.fixture
+def alices_group(alice):
+    """A channel in alice's group, read directly from the channel layer."""
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(group_name(alice.pk), channel)
+    yield lambda: async_to_sync(layer.receive)(channel)
+    async_to_sync(layer.group_discard)(group_name(alice.pk), channel)
+
+
+def _notification(user) -> dict:
+    now = timezone.now().isoformat()
+    return {
+        "notification_id": str(uuid.uuid4()),
+        "user_id": user.pk,
+        "channel": "in_app",
+        "reminder_id": None,
+        "task_id": None,
+        "kind": "reminder",
+        "title": "Buy milk",
+        "body": "Due at 09:00",
+        "occurrence_at": now,
+        "created_at": now,
+        "read_at": None,
+    }
+
+
+@pytest.mark.django_db
+def test_it_pushes_after_commit_with_seq_version_and_request_id(
+    alice, alices_group, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        task = TaskChanges(request_id="req-42").create(alice)
+
+    pushed = alices_group()
+    event = OutboxEvent.objects.get(user_id=alice.pk, type="task.created")
+    assert pushed["type"] == "sync.push"
+    assert pushed["message"] == {
+        "type": "task.created",
+        "id": str(event.id),
+        "seq": event.seq,
+        "prev_seq": None,
+        "time": event.time.isoformat().replace("+00:00", "Z"),
+        "version": 1,
+        "request_id": "req-42",
+        "data": event.data,
+    }
+    assert pushed["message"]["data"]["task_id"] == str(task.id)
+
+
+@pytest.mark.django_db
+def test_it_pushes_in_app_notifications_and_skips_unpushed_types(
+    alice, alices_group, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        with request_context({"request_id": "r"}):
+            record_event(type="user.logout", user_id=alice.pk, data={"user_id": alice.pk})
+            record_event(type="notification.created", user_id=alice.pk, data=_notification(alice))
+
+    message = alices_group()["message"]  # the logout was not pushed: this is the first message
+    assert message["type"] == "notification.created"
+    assert message["version"] is None
+    assert message["prev_seq"] is None
+
+
+@pytest.mark.django_db
+def test_it_never_fails_the_dispatch_when_redis_is_down(alice, settings, django_capture_on_commit_callbacks):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        TaskChanges().create(alice)
+
+    event = OutboxEvent.objects.get(user_id=alice.pk, type="task.created")
+    assert event.dispatched_at is not None
+    assert event.dispatch_error == ""
