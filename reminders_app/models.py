@@ -41,7 +41,12 @@ class CancelReason(models.TextChoices):
 # Cancellations the system undoes on its own when the cause goes away
 # (re-opening a task, a due time set again, a preference switched back on).
 RESTORABLE_REASONS = frozenset(
-    {CancelReason.TASK_COMPLETED, CancelReason.DUE_REMOVED, CancelReason.NOT_APPLICABLE}
+    {
+        CancelReason.TASK_COMPLETED,
+        CancelReason.DUE_REMOVED,
+        CancelReason.REMIND_AT_CLEARED,
+        CancelReason.NOT_APPLICABLE,
+    }
 )
 
 

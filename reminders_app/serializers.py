@@ -57,3 +57,22 @@ class SnoozeInput(serializers.Serializer):
 class SuggestionsInput(serializers.Serializer):
     due_at = serializers.DateTimeField(required=False)
     due_date = serializers.DateField(required=False)
+
+
+class SuggestionOutput(serializers.Serializer):
+    label = serializers.CharField()
+    remind_at = serializers.DateTimeField()
+    local_time = serializers.CharField(help_text="The same time in the user's zone, ISO 8601 with offset.")
+    offset_minutes = serializers.IntegerField(allow_null=True)
+
+
+class ApiErrorDetail(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class ApiError(serializers.Serializer):
+    """The API's one error shape (todo_project/errors.py)."""
+
+    error = ApiErrorDetail()

@@ -205,7 +205,9 @@ def reminder_update(
         channels = _validate_channels(channels)
     with transaction.atomic():
         reminder, task = _lock_reminder(user_id=user_id, reminder_id=reminder_id)
-        if task is None or reminder.status == ReminderStatus.CANCELLED:
+        if task is None:
+            raise ConflictError("The reminder's task was deleted.")
+        if reminder.status == ReminderStatus.CANCELLED:
             raise ConflictError("A cancelled reminder cannot be changed.")
         if reminder.kind != ReminderKind.CUSTOM and (remind_at is not _UNSET or offset_minutes is not _UNSET):
             raise ConflictError(
@@ -271,7 +273,9 @@ def reminder_snooze(
         raise DomainError("A reminder can be snoozed by at most 365 days.", field=field)
     with transaction.atomic():
         reminder, task = _lock_reminder(user_id=user_id, reminder_id=reminder_id)
-        if task is None or reminder.status not in (ReminderStatus.PENDING, ReminderStatus.TRIGGERED):
+        if task is None:
+            raise ConflictError("The reminder's task was deleted.")
+        if reminder.status not in (ReminderStatus.PENDING, ReminderStatus.TRIGGERED):
             raise ConflictError(f"A {reminder.status} reminder cannot be snoozed.")
         if task.is_completed:
             raise ConflictError("The task is completed; its reminders cannot be snoozed.")
@@ -346,9 +350,16 @@ def _reconcile(reminder: Reminder, task: Task, desired: datetime | None, reason:
     cancellation the system made is undone when its cause goes away. The
     user's own choices (cancel, dismiss) are never undone.
     """
-    if reminder.status == ReminderStatus.DISMISSED:
-        return
-    if reminder.status == ReminderStatus.CANCELLED and reminder.cancel_reason not in RESTORABLE_REASONS:
+    users_final = reminder.status == ReminderStatus.DISMISSED or (
+        reminder.status == ReminderStatus.CANCELLED
+        and reminder.cancel_reason in (CancelReason.USER, CancelReason.TASK_DELETED)
+    )
+    # A new Task.remind_at is the user asking again, so it re-arms even a
+    # reminder they had dismissed or deleted.
+    asked_again = (
+        reminder.kind == ReminderKind.TASK_REMIND_AT and desired is not None and desired != reminder.base_at
+    )
+    if users_final and not asked_again:
         return
     if desired is None:
         if reminder.status == ReminderStatus.PENDING:
@@ -361,7 +372,11 @@ def _reconcile(reminder: Reminder, task: Task, desired: datetime | None, reason:
             reminder.base_at = desired
             _cancel(reminder, CancelReason.TIME_PASSED, now)
         return
-    if reminder.status == ReminderStatus.CANCELLED and reminder.fire_at > now:
+    if (
+        reminder.status == ReminderStatus.CANCELLED
+        and reminder.cancel_reason in RESTORABLE_REASONS
+        and reminder.fire_at > now
+    ):
         reminder.status = ReminderStatus.PENDING
         reminder.cancel_reason = ""
         reminder.updated_at = now

@@ -448,6 +448,21 @@ def series_delete(*, user: Any, task_id: Any, scope: str, now: datetime | None =
         return len(doomed)
 
 
+def repair_claim_queryset() -> Any:
+    """Active series with no open occurrence, in id order.
+
+    One anti-join: PostgreSQL hashes the open occurrences (from the partial
+    index task_series_open_idx when the visibility map allows an index-only
+    scan) and walks the active series once. Measured against a keyset walk
+    probing the index per series, this single pass was ~30x faster at 100,000
+    series (benchmarks/recurrence/README.md).
+    """
+    open_occurrence = Task.objects.filter(series=OuterRef("pk"), is_completed=False, is_skipped=False)
+    return (
+        TaskSeries.objects.filter(status=SeriesStatus.ACTIVE).filter(~Exists(open_occurrence)).order_by("pk")
+    )
+
+
 def series_repair(*, now: datetime | None = None, batch_size: int = 500) -> int:
     """The hourly sweep: active series with no open occurrence get their next one;
     look-ahead series are filled up to ``lookahead_days`` ahead.
@@ -458,16 +473,13 @@ def series_repair(*, now: datetime | None = None, batch_size: int = 500) -> int:
     """
     now = now or timezone.now()
     created = 0
-    open_occurrence = Task.objects.filter(series=OuterRef("pk"), is_completed=False, is_skipped=False)
     last_id = None
     while True:
         with transaction.atomic():
             qs = (
-                TaskSeries.objects.select_for_update(skip_locked=True, of=("self",))
+                repair_claim_queryset()
+                .select_for_update(skip_locked=True, of=("self",))
                 .select_related("owner")
-                .filter(status=SeriesStatus.ACTIVE)
-                .filter(~Exists(open_occurrence))
-                .order_by("pk")
             )
             if last_id is not None:
                 qs = qs.filter(pk__gt=last_id)

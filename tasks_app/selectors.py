@@ -316,13 +316,17 @@ def task_list(*, user: Any, params: TaskListParams) -> QuerySet:
     return qs.order_by(*ordering).values(*TASK_FIELDS)
 
 
-def task_get(*, user: Any, task_id: str | uuid.UUID) -> Task:
-    """The caller's task; anybody else's (or a malformed id) is a 404, never a 403."""
+def parse_task_id(task_id: str | uuid.UUID) -> uuid.UUID:
+    """A task id from a URL; a malformed one is simply a task that does not exist."""
     try:
-        pk = task_id if isinstance(task_id, uuid.UUID) else uuid.UUID(str(task_id))
+        return task_id if isinstance(task_id, uuid.UUID) else uuid.UUID(str(task_id))
     except ValueError:
         raise NotFoundError("Task not found.") from None
-    task = Task.objects.filter(owner_id=user.pk, pk=pk).first()
+
+
+def task_get(*, user: Any, task_id: str | uuid.UUID) -> Task:
+    """The caller's task; anybody else's (or a malformed id) is a 404, never a 403."""
+    task = Task.objects.filter(owner_id=user.pk, pk=parse_task_id(task_id)).first()
     if task is None:
         raise NotFoundError("Task not found.")
     return task

@@ -8,6 +8,7 @@ exactly when its change committed.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,7 +16,7 @@ from typing import Any, Literal
 
 from dateutil.rrule import rrule, rrulestr
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -30,6 +31,7 @@ from tasks_app.models import (
 )
 from tasks_app.selectors import (
     LIST_PARAMS,
+    parse_task_id,
     parse_task_list_params,
     task_to_dict,
 )
@@ -211,13 +213,11 @@ class VersionConflictError(ConflictError):
 
 
 def _lock_task(*, user: Any, task_id: Any) -> Task:
-    from tasks_app.selectors import task_get
-
-    task = task_get(user=user, task_id=task_id)  # 404 for others' and malformed ids
-    locked = Task.objects.select_for_update().filter(pk=task.pk, owner_id=user.pk).first()
-    if locked is None:  # deleted between the two statements
+    """The caller's task, row-locked until the transaction ends; 404 for anyone else's."""
+    task = Task.objects.select_for_update().filter(pk=parse_task_id(task_id), owner_id=user.pk).first()
+    if task is None:
         raise NotFoundError("Task not found.")
-    return locked
+    return task
 
 
 def _resolve_stale_write(
@@ -523,10 +523,9 @@ def task_reorder(*, user: Any, task_ids: Sequence[Any]) -> list[str]:
     reordering a subset (say, one filtered view) leaves every other task
     where it was. Rows are locked in pk order. Any id that is not one of the
     caller's tasks (or a duplicate) refuses the whole request with 400.
-    Returns the ids as strings in the new order.
+    Already in that order → no version bump and no event. Returns the ids as
+    strings in the new order.
     """
-    import uuid
-
     if not task_ids:
         raise DomainError("task_ids must list at least one task.", field="task_ids")
     if len(task_ids) > MAX_REORDER:
@@ -547,7 +546,8 @@ def task_reorder(*, user: Any, task_ids: Sequence[Any]) -> list[str]:
                 f"Not your tasks (or no such tasks): {', '.join(missing[:5])}.", field="task_ids"
             )
         slots = sorted(task.position for task in locked)
-        if len(set(slots)) != len(slots):
+        renumbered = len(set(slots)) != len(slots)
+        if renumbered:
             # Duplicate positions (e.g. concurrent inserts elsewhere): compact the
             # owner's whole order first so every task has its own slot.
             _renumber_positions(user_id=user.pk)
@@ -561,12 +561,14 @@ def task_reorder(*, user: Any, task_ids: Sequence[Any]) -> list[str]:
                 task.position = slot
                 task.version += 1
                 changed.append(task)
+        ordered = [str(pk) for pk in ids]
+        if not changed and not renumbered:
+            return ordered  # already in this order: nothing changed, nothing to tell
         if changed:
             now = timezone.now()
             for task in changed:
                 task.updated_at = now
             Task.objects.bulk_update(changed, ["position", "version", "updated_at"])
-        ordered = [str(pk) for pk in ids]
         record_event(
             type="task.reordered",
             user_id=user.pk,
@@ -577,14 +579,13 @@ def task_reorder(*, user: Any, task_ids: Sequence[Any]) -> list[str]:
 
 
 def _renumber_positions(*, user_id: int) -> None:
-    from django.db import connection
-
     # Lock the owner's rows in pk order first, as everywhere else, then renumber.
     list(Task.objects.select_for_update().filter(owner_id=user_id).order_by("pk").values_list("pk"))
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            UPDATE tasks_app_task AS t SET position = o.rn - 1, version = t.version + 1
+            UPDATE tasks_app_task AS t
+            SET position = o.rn - 1, version = t.version + 1, updated_at = now()
             FROM (SELECT id, row_number() OVER (ORDER BY position, created_at, id) AS rn
                   FROM tasks_app_task WHERE owner_id = %s) AS o
             WHERE t.id = o.id AND t.position <> o.rn - 1

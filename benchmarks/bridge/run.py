@@ -149,6 +149,32 @@ def _write(user_id: int) -> float:
     return time.perf_counter() - started
 
 
+def _paced_writes(count: int, users: int, seconds: float, writers: int = 2) -> list[float]:
+    """``count`` writes from ``writers`` threads spread over ``seconds``; their latencies."""
+    from django.db import connection
+
+    latencies: list[float] = []
+    interval = seconds / (count / writers)
+    started = time.perf_counter()
+
+    def share(offset: int) -> None:
+        try:
+            for i in range(count // writers):
+                latencies.append(_write(1 + (i * writers + offset) % users))
+                lag = started + (i + 1) * interval - time.perf_counter()
+                if lag > 0:
+                    time.sleep(lag)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=share, args=(offset,)) for offset in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies
+
+
 def _bulk_insert(events: int, users: int) -> None:
     """Fill the outbox fast with realistic rows, numbered like record_event would."""
     import json
@@ -256,23 +282,18 @@ def outage(broker: Tansu, events: int, users: int, outage_seconds: float) -> Non
     relay_thread = threading.Thread(target=relay)
     relay_thread.start()
 
-    # Normal operation: write latency with the broker up.
-    normal = [_write(1 + i % users) for i in range(2000)]
+    # Normal operation: the same writers at the same pace, broker up.
+    normal = _paced_writes(events // 5, users, outage_seconds * 0.9 / 5)
     while _unpublished():
         time.sleep(0.2)
     stopped_at = timezone.now()
     broker.stop()
     outage_started = time.perf_counter()
-    during: list[float] = []
-    interval = outage_seconds * 0.9 / events  # spread the writes over the outage
-    for i in range(events):
-        during.append(_write(1 + i % users))
-        lag = outage_started + (i + 1) * interval - time.perf_counter()
-        if lag > 0:
-            time.sleep(lag)
+    during = _paced_writes(events, users, outage_seconds * 0.9)
     written_in = time.perf_counter() - outage_started
     time.sleep(max(0.0, outage_seconds - written_in))
     backlog = _unpublished()
+    downtime = time.perf_counter() - outage_started
     broker.start()
     restarted = time.perf_counter()
     while _unpublished():
@@ -285,7 +306,7 @@ def outage(broker: Tansu, events: int, users: int, outage_seconds: float) -> Non
         return statistics.quantiles(values, n=100)[q - 1] * 1000
 
     print(
-        f"outage: broker down {outage_seconds:.0f} s, {events} events written in {written_in:.1f} s;"
+        f"outage: broker down {downtime:.1f} s, {events} events written in {written_in:.1f} s;"
         f" backlog at restart {backlog}; drained {drained:.1f} s after restart"
     )
     print(
@@ -313,6 +334,7 @@ def main() -> None:
     parser.add_argument("--outage-events", type=int, default=20000)
     parser.add_argument("--outage-seconds", type=float, default=60)
     parser.add_argument("--skip-outage", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
 
     _prepare_database()
@@ -320,7 +342,8 @@ def main() -> None:
     broker.start()
     try:
         _setup_django(f"127.0.0.1:{broker.port}")
-        throughput(args.events, args.users)
+        if not args.skip_throughput:
+            throughput(args.events, args.users)
         if not args.skip_outage:
             outage(broker, args.outage_events, args.users, args.outage_seconds)
     finally:

@@ -41,10 +41,13 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.db.models import Exists, OuterRef  # noqa: E402
 
-from tasks_app.models import SeriesStatus, Task, TaskSeries  # noqa: E402
-from tasks_app.recurrence_services import occurrence_generate_next, series_repair  # noqa: E402
+from tasks_app.models import Task, TaskSeries  # noqa: E402
+from tasks_app.recurrence_services import (  # noqa: E402
+    occurrence_generate_next,
+    repair_claim_queryset,
+    series_repair,
+)
 from todo_project.accounts.models import Profile  # noqa: E402
 from todo_project.celery import app as celery_app  # noqa: E402
 
@@ -121,14 +124,11 @@ def bench_repair(owner, n: int) -> None:
     missing = list(Task.objects.order_by("?").values_list("pk", flat=True)[:100])
     Task.objects.filter(pk__in=missing).update(is_completed=True, completed_at=START + timedelta(hours=1))
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE tasks_app_task")
-        cursor.execute("ANALYZE tasks_app_taskseries")
-    claim = (
-        TaskSeries.objects.filter(status=SeriesStatus.ACTIVE)
-        .filter(~Exists(Task.objects.filter(series=OuterRef("pk"), is_completed=False, is_skipped=False)))
-        .order_by("pk")[:500]
-    )
-    print("claim query plan (EXPLAIN ANALYZE, without FOR UPDATE SKIP LOCKED):")
+        # As autovacuum would have by now: statistics and the visibility map.
+        cursor.execute("VACUUM ANALYZE tasks_app_task")
+        cursor.execute("VACUUM ANALYZE tasks_app_taskseries")
+    claim = repair_claim_queryset()[:500]
+    print("repair claim query (EXPLAIN ANALYZE, without FOR UPDATE SKIP LOCKED):")
     print("  " + claim.explain(analyze=True).replace("\n", "\n  "))
     started = time.perf_counter()
     created = series_repair(now=START + timedelta(hours=2))

@@ -154,7 +154,12 @@ async def _client(
 
 
 async def _run_clients(
-    urls: list[str], tokens: list[str], per_user: int, writer_cmd: list[str], log: Path
+    urls: list[str],
+    tokens: list[str],
+    per_user: int,
+    writer_cmd: list[str],
+    writer_env: dict[str, str],
+    log: Path,
 ) -> list[tuple[str, float]]:
     receipts: list[tuple[str, float]] = []
     stop = asyncio.Event()
@@ -169,12 +174,17 @@ async def _run_clients(
     print(f"{len(tasks)} connections subscribed; starting the writer", flush=True)
     with log.open("wb") as out:
         writer = await asyncio.create_subprocess_exec(
-            *writer_cmd, cwd=BASE_DIR, env=_env(), stdout=out, stderr=subprocess.STDOUT
+            *writer_cmd, cwd=BASE_DIR, env=_env(**writer_env), stdout=out, stderr=subprocess.STDOUT
         )
         code = await writer.wait()
     if code != 0:
         raise SystemExit(f"writer failed ({code}); see {log}")
-    await asyncio.sleep(3)  # let the last pushes arrive
+    # Let the backlog drain: stop once nothing has arrived for 3 s (at most 120 s).
+    deadline = time.monotonic() + 120
+    seen = -1
+    while len(receipts) != seen and time.monotonic() < deadline:
+        seen = len(receipts)
+        await asyncio.sleep(3)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     return receipts
@@ -193,6 +203,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="task updates committed per second")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of steady updates")
     parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument(
+        "--inline-dispatch",
+        action="store_true",
+        help="run the dispatcher in the writer right after commit (Celery eager) instead of a worker: "
+        "isolates the push path from the worker's queue",
+    )
     parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -251,26 +267,16 @@ def main() -> None:
             )
         for port, proc in zip(ports, procs, strict=True):
             _wait_http(port, proc)
-        procs.append(
-            _start(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "todo_project",
-                    "worker",
-                    "-l",
-                    "WARNING",
-                    "--concurrency",
-                    str(args.worker_concurrency),
-                    "--without-gossip",
-                    "--without-mingle",
-                ],
-                logs / "worker.log",
-            )
-        )
-        time.sleep(5)  # the worker connects to the broker
+        if not args.inline_dispatch:
+            worker_cmd = [sys.executable, "-m", "celery", "-A", "todo_project", "worker", "-l", "WARNING"]
+            worker_cmd += [
+                "--concurrency",
+                str(args.worker_concurrency),
+                "--without-gossip",
+                "--without-mingle",
+            ]
+            procs.append(_start(worker_cmd, logs / "worker.log"))
+            time.sleep(5)  # the worker connects to the broker
         out = logs / "commits.json"
         writer_cmd = [
             sys.executable,
@@ -284,8 +290,9 @@ def main() -> None:
             str(args.duration),
         ]
         urls = [f"ws://127.0.0.1:{port}/ws/tasks/" for port in ports]
+        writer_env = {"CELERY_TASK_ALWAYS_EAGER": "true"} if args.inline_dispatch else {}
         receipts = asyncio.run(
-            _run_clients(urls, tokens, args.connections_per_user, writer_cmd, logs / "writer.log")
+            _run_clients(urls, tokens, args.connections_per_user, writer_cmd, writer_env, logs / "writer.log")
         )
     finally:
         for proc in procs:
@@ -320,6 +327,9 @@ def main() -> None:
                 "connections": args.users * args.connections_per_user,
                 "asgi_processes": 2,
                 "updates_per_second": args.rate,
+                "dispatch": "inline in the writer"
+                if args.inline_dispatch
+                else f"celery worker x{args.worker_concurrency}",
                 "updates": len(commits),
                 "deliveries_expected": expected,
                 "deliveries_received": len(latencies),

@@ -50,6 +50,27 @@ def test_it_maps_task_remind_at_onto_one_reminder(alice, on_commit):
     assert events_of("reminder.cancelled")[-1]["reason"] == "remind_at_cleared"
 
 
+def test_a_cleared_remind_at_comes_back_when_set_again(alice, alice_client, on_commit):
+    with on_commit():
+        task = create_task(alice, remind_at=NOW + timedelta(hours=1))
+    with on_commit():
+        update_task(task, remind_at=None)
+    with on_commit():
+        update_task(task, remind_at=NOW + timedelta(hours=1))
+    assert _states(task) == {"task_remind_at": ("pending", NOW + timedelta(hours=1))}
+
+    # Deleted by the user, it stays deleted until remind_at changes.
+    rid = Reminder.objects.get(task_ref=task.id).id
+    alice_client.delete(f"/api/reminders/{rid}")
+    with on_commit():
+        update_task(task, title="Call mom today")
+    assert _states(task)["task_remind_at"][0] == "cancelled"
+    with on_commit():
+        update_task(task, remind_at=NOW + timedelta(hours=2))
+    assert _states(task) == {"task_remind_at": ("pending", NOW + timedelta(hours=2))}
+    assert Reminder.objects.filter(task_ref=task.id).count() == 1
+
+
 def test_relative_reminders_move_with_the_due_time_and_absolute_ones_stay(alice, on_commit):
     with on_commit():
         task = create_task(alice, due_at=NOW + timedelta(hours=3))

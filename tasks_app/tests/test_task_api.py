@@ -349,3 +349,34 @@ def test_it_dispatches_events_only_after_commit(alice_client, django_capture_on_
     # One committed create → one dispatch; the refused one left nothing behind.
     assert len(callbacks) == 1
     assert len(events("task.created")) == 1
+
+
+def test_it_records_nothing_when_the_surrounding_transaction_rolls_back(alice):
+    from django.db import transaction
+
+    from tasks_app import services
+
+    def create_then_fail() -> None:
+        with transaction.atomic():
+            services.task_create(owner=alice, title="never")
+            raise RuntimeError("after the write")
+
+    # given a create inside the caller's transaction, which then fails
+    with pytest.raises(RuntimeError):
+        create_then_fail()
+
+    # then neither the task nor its event exists
+    assert not Task.objects.exists()
+    assert events() == []
+
+
+def test_it_serves_the_browsable_api_to_a_browser(alice, make_task, client):
+    task = make_task(title="In the browser")
+    client.force_login(alice)
+
+    listing = client.get(URL, HTTP_ACCEPT="text/html")
+    detail = client.get(f"{URL}/{task.pk}", HTTP_ACCEPT="text/html")
+
+    assert listing.status_code == 200
+    assert b"In the browser" in listing.content
+    assert detail.status_code == 200

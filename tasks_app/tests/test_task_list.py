@@ -128,6 +128,16 @@ def test_it_takes_datetime_bounds_inclusively(alice_client, make_task):
     ]
 
 
+def test_it_reads_a_datetime_bound_without_offset_in_the_users_time_zone(alice_client, make_task):
+    # 10:00 in Berlin (alice's zone) is 09:00 UTC in February.
+    make_task(title="at 09 UTC", due_at=_at("2026-02-10T09:00:00+00:00"))
+    make_task(title="at 09:30 UTC", due_at=_at("2026-02-10T09:30:00+00:00"))
+
+    assert _titles(alice_client, "due_after=2026-02-10T10:00:00&due_before=2026-02-10T10:00:00") == [
+        "at 09 UTC"
+    ]
+
+
 @pytest.mark.parametrize(
     ("sort", "expected"),
     [

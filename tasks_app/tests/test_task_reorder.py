@@ -41,6 +41,17 @@ def test_it_bumps_the_version_of_moved_tasks_only(alice_client, make_task):
     assert versions == {"a": 2, "b": 2, "c": 1}
 
 
+def test_it_records_nothing_when_the_order_is_unchanged(alice_client, make_task):
+    a, b = make_task(title="a"), make_task(title="b")
+    clear_events()
+
+    response = alice_client.post(URL, {"task_ids": [str(a.pk), str(b.pk)]}, format="json")
+
+    assert response.status_code == 200
+    assert events() == []
+    assert set(Task.objects.values_list("version", flat=True)) == {1}
+
+
 def test_it_reorders_a_subset_within_the_slots_it_occupies(alice_client, make_task):
     a, b, c, d = (make_task(title=title) for title in "abcd")
 

@@ -317,3 +317,20 @@ def test_the_bridge_says_it_is_disabled_without_bootstrap_servers(settings, caps
     call_command("kafka_bridge")
 
     assert "disabled" in capsys.readouterr().out
+
+
+def test_the_bridge_process_exits_cleanly_when_kafka_is_not_configured():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    manage = Path(__file__).resolve().parents[3] / "manage.py"
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": ""}
+
+    done = subprocess.run(
+        [sys.executable, str(manage), "kafka_bridge"], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "Kafka bridge disabled" in done.stdout

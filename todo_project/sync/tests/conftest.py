@@ -254,6 +254,24 @@ def task_snapshot(task: Any) -> dict[str, Any]:
     }
 
 
+def notification_data(user: Any) -> dict[str, Any]:
+    """The data of a notification.created event for an in-app reminder."""
+    now = timezone.now().isoformat()
+    return {
+        "notification_id": str(uuid.uuid4()),
+        "user_id": user.pk,
+        "channel": "in_app",
+        "reminder_id": None,
+        "task_id": None,
+        "kind": "reminder",
+        "title": "Buy milk",
+        "body": "Due at 09:00",
+        "occurrence_at": now,
+        "created_at": now,
+        "read_at": None,
+    }
+
+
 class TaskChanges:
     """Makes task changes the way the task services do: rows and event in one
     transaction, dispatched on commit (Celery is eager in the test process)."""

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
-from django.utils import timezone
 
 from todo_project.events.context import request_context
 from todo_project.events.models import OutboxEvent
 from todo_project.events.services import record_event
 from todo_project.sync.messages import group_name
-from todo_project.sync.tests.conftest import TaskChanges
+from todo_project.sync.tests.conftest import TaskChanges, notification_data
 
 
 @pytest.fixture
@@ -25,23 +22,6 @@ def alices_group(alice):
     async_to_sync(layer.group_add)(group_name(alice.pk), channel)
     yield lambda: async_to_sync(layer.receive)(channel)
     async_to_sync(layer.group_discard)(group_name(alice.pk), channel)
-
-
-def _notification(user) -> dict:
-    now = timezone.now().isoformat()
-    return {
-        "notification_id": str(uuid.uuid4()),
-        "user_id": user.pk,
-        "channel": "in_app",
-        "reminder_id": None,
-        "task_id": None,
-        "kind": "reminder",
-        "title": "Buy milk",
-        "body": "Due at 09:00",
-        "occurrence_at": now,
-        "created_at": now,
-        "read_at": None,
-    }
 
 
 @pytest.mark.django_db
@@ -74,7 +54,7 @@ def test_it_pushes_in_app_notifications_and_skips_unpushed_types(
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         with request_context({"request_id": "r"}):
             record_event(type="user.logout", user_id=alice.pk, data={"user_id": alice.pk})
-            record_event(type="notification.created", user_id=alice.pk, data=_notification(alice))
+            record_event(type="notification.created", user_id=alice.pk, data=notification_data(alice))
 
     message = alices_group()["message"]  # the logout was not pushed: this is the first message
     assert message["type"] == "notification.created"

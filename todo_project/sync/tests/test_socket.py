@@ -15,6 +15,7 @@ from todo_project.sync.push import push_to_user
 from todo_project.sync.tests.conftest import (
     TaskChanges,
     close_code,
+    notification_data,
     recv_json,
     recv_until,
     subscribed,
@@ -150,6 +151,22 @@ def test_it_pushes_only_subscribed_channels(server, alice, changes):
     changes.create(alice, "after unsubscribing")
     ws.send(json.dumps({"type": "ping"}))
     assert recv_json(ws) == {"type": "pong"}
+    ws.close()
+
+
+def test_it_pushes_in_app_notifications_to_the_notifications_channel(server, alice):
+    from django.db import transaction
+
+    from todo_project.events.services import record_event
+
+    ws = subscribed(server, alice, channel="notifications")
+    data = notification_data(alice)
+    with transaction.atomic():
+        record_event(type="notification.created", user_id=alice.pk, data=data)
+
+    frame = recv_json(ws)
+    assert frame["type"] == "notification.created"
+    assert frame["data"] == data
     ws.close()
 
 
