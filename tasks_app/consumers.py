@@ -63,6 +63,7 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
         # after the handshake; refusing it would be a bare HTTP 403.
         await self.accept(subprotocol)
         if user is None or not user.is_authenticated:
+            self.closing = True  # frames racing the close are ignored
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
 
@@ -120,7 +121,7 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
             return
         try:
             frame = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested past the parser's limit
             self._error("invalid_json", "The frame is not valid JSON.")
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):

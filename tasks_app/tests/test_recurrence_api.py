@@ -582,3 +582,21 @@ def test_it_creates_what_the_quick_add_preview_shows(alice_client, django_captur
     assert body["series"]["completion_mode"] == "completion"
     assert body["series"]["reminder_offsets"] == [15]
     assert TaskSeries.objects.count() == 1
+
+
+def test_it_keeps_the_rule_when_one_occurrence_is_rescheduled(
+    alice_client, django_capture_on_commit_callbacks
+):
+    # given Monday's occurrence of a weekly Monday series moved to Wednesday
+    task = _create(alice_client, django_capture_on_commit_callbacks, recurrence_rule="FREQ=WEEKLY;BYDAY=MO")
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.patch(f"/api/tasks/{task.pk}", {"due_at": "2030-01-09T08:00:00Z"}, format="json")
+
+    # when it is completed
+    Task.objects.filter(pk=task.pk).update(is_completed=True, completed_at=utc(2030, 1, 9, 9))
+    nxt = recurrence_services.occurrence_generate_next(task_id=task.pk, now=utc(2030, 1, 9, 9))
+
+    # then the series goes on on Mondays
+    assert nxt is not None
+    assert nxt.due_at == utc(2030, 1, 14, 8)
+    assert TaskSeries.objects.count() == 1

@@ -251,6 +251,22 @@ def test_it_makes_the_same_number_of_queries_whatever_the_page_size(
     assert response.json()["count"] == 60
 
 
+@pytest.mark.parametrize("limit", [5, 50])
+def test_it_counts_search_results_within_the_page_query(
+    alice_client, make_task, django_assert_num_queries, limit
+):
+    for i in range(60):
+        make_task(title=f"report {i}")
+
+    with django_assert_num_queries(2):  # the JWT user and the ranked page with its total
+        response = alice_client.get(f"{URL}?q=report&limit={limit}")
+
+    assert len(response.json()["results"]) == limit
+    assert response.json()["count"] == 60
+    past = alice_client.get(f"{URL}?q=report&limit={limit}&page=50").json()
+    assert (past["count"], past["results"]) == (60, [])
+
+
 def test_it_skips_the_count_when_the_list_fits_in_the_page(
     alice_client, make_task, django_assert_num_queries
 ):

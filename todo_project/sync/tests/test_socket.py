@@ -245,6 +245,25 @@ def test_it_accepts_the_session_cookie(server, alice):
     ws.close()
 
 
+def test_it_does_not_fall_back_to_the_cookie_when_the_token_is_bad(server, alice):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(alice)
+    ws = ws_connect(
+        server,
+        None,
+        subprotocols=["bearer", "not-a-jwt"],
+        additional_headers={"Cookie": f"sessionid={client.cookies['sessionid'].value}"},
+    )
+    assert close_code(ws) == 4401
+
+
+def test_it_closes_4401_for_an_already_expired_token(server, alice):
+    ws = ws_connect(server, None, subprotocols=["bearer", token_for(alice, lifetime_seconds=-60)])
+    assert close_code(ws) == 4401
+
+
 def test_it_refuses_a_foreign_origin(server, alice):
     with pytest.raises(InvalidStatus) as refused:
         ws_connect(server, alice, origin="https://evil.example")
@@ -272,6 +291,7 @@ def test_it_closes_4401_when_the_token_expires(server, alice):
         ('{"type": "resync", "since": "yesterday"}', "validation_error"),
         ('{"type": "resync", "since": -1}', "validation_error"),
         ("x" * (64 * 1024 + 1), "frame_too_large"),
+        ("[" * 50_000, "invalid_json"),
     ],
 )
 def test_it_answers_a_bad_frame_with_an_error_and_stays_up(server, alice, frame, code):
