@@ -45,8 +45,12 @@ TASK_FIELDS: tuple[str, ...] = (
     "version",
     "created_at",
     "updated_at",
+    # An occurrence of a recurring series (tasks_app/recurrence.py); null/false otherwise.
+    "series_id",
+    "occurrence_at",
+    "is_skipped",
 )
-_DATETIME_FIELDS = ("completed_at", "due_at", "remind_at", "created_at", "updated_at")
+_DATETIME_FIELDS = ("completed_at", "due_at", "remind_at", "created_at", "updated_at", "occurrence_at")
 
 LIST_PARAMS = (
     "q",
@@ -99,6 +103,8 @@ def task_to_dict(task: Task | Mapping[str, Any]) -> dict[str, Any]:
     row = task if isinstance(task, Mapping) else {name: getattr(task, name) for name in TASK_FIELDS}
     out = {name: row[name] for name in TASK_FIELDS}
     out["id"] = str(out["id"])
+    if out["series_id"] is not None:
+        out["series_id"] = str(out["series_id"])
     for name in _DATETIME_FIELDS:
         value = out[name]
         if value is not None:

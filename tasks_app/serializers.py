@@ -21,7 +21,9 @@ from todo_project.errors import DomainError
 
 # Fields of the task representation a client may send back but that the
 # server maintains: accepted and ignored, so a client can PUT what it GOT.
-READ_ONLY_FIELDS = frozenset({"id", "completed_at", "position", "created_at", "updated_at"})
+READ_ONLY_FIELDS = frozenset(
+    {"id", "completed_at", "position", "created_at", "updated_at", "series_id", "occurrence_at", "is_skipped"}
+)
 # Optimistic-concurrency controls, not task fields.
 CONTROL_FIELDS = frozenset({"version", "client_updated_at"})
 
@@ -196,6 +198,9 @@ class TaskOutputSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    series_id = serializers.UUIDField(allow_null=True, help_text="The recurring series this task occurs in.")
+    occurrence_at = serializers.DateTimeField(allow_null=True, help_text="Its scheduled time in the series.")
+    is_skipped = serializers.BooleanField(help_text="A skipped occurrence of its series.")
 
 
 class TagOutputSerializer(serializers.Serializer):

@@ -40,7 +40,7 @@ import psycopg
 from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -242,12 +242,14 @@ class Bridge:
 
     # --- lifecycle -------------------------------------------------------
     def start(self) -> None:
-        params = connection.get_connection_params()
-        # A connection of its own, outside Django's pool: session-level
-        # advisory locks die with it, and it must never be handed to other code.
-        self._lock_conn = psycopg.connect(**params, autocommit=True)
+        self._connect_locks()
         self._producer = self._make_producer()
         self._topics_ready = self.ensure_topics()
+
+    def _connect_locks(self) -> None:
+        # A connection of its own, outside Django's pool: session-level
+        # advisory locks die with it, and it must never be handed to other code.
+        self._lock_conn = psycopg.connect(**connection.get_connection_params(), autocommit=True)
 
     def close(self) -> None:
         if self._producer is not None:
@@ -312,11 +314,35 @@ class Bridge:
     # --- the loop --------------------------------------------------------
     def run_forever(self, stop: threading.Event, *, idle_sleep: float = 0.2) -> None:
         while not stop.is_set():
+            stop.wait(self.step(idle_sleep=idle_sleep))
+
+    def step(self, *, idle_sleep: float = 0.2) -> float:
+        """One round that survives a lost database connection; returns how long to wait before the next."""
+        try:
             result = self.run_once()
-            if self.breaker.is_open:
-                stop.wait(max(0.1, self.breaker.wait_seconds()))
-            elif result.claimed_users == 0:
-                stop.wait(idle_sleep)
+        except (DatabaseError, psycopg.Error):
+            # PostgreSQL restarted or the connection was cut: the claims died
+            # with the lock connection, nothing was marked, so reconnecting and
+            # starting over resends at most the unconfirmed rows.
+            logger.exception("database error in the kafka bridge; reconnecting")
+            self._reset_database()
+            return 1.0
+        if self.breaker.is_open:
+            return max(0.1, self.breaker.wait_seconds())
+        return idle_sleep if result.claimed_users == 0 else 0.0
+
+    def _reset_database(self) -> None:
+        connection.close()
+        if self._lock_conn is not None:
+            try:
+                self._lock_conn.close()
+            except psycopg.Error:
+                pass  # already broken; closing is best effort
+        self._lock_conn = None
+        try:
+            self._connect_locks()
+        except psycopg.Error:
+            logger.warning("database still unreachable; the bridge retries", exc_info=True)
 
     def run_once(self) -> RoundResult:
         """One round: claim users, relay a prefix of each one's backlog, release.
@@ -324,7 +350,8 @@ class Bridge:
         Kafka errors never raise: they are recorded on the rows and counted by the breaker.
         """
         assert self._producer is not None, "call start() first"
-        assert self._lock_conn is not None, "call start() first"
+        if self._lock_conn is None:
+            self._connect_locks()
         result = RoundResult()
         if self.breaker.is_open:
             if not self.breaker.allow() or not self._probe():

@@ -334,3 +334,19 @@ def test_the_bridge_process_exits_cleanly_when_kafka_is_not_configured():
 
     assert done.returncode == 0, done.stderr
     assert "Kafka bridge disabled" in done.stdout
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_bridge_survives_losing_its_database_connection(bridge, alice):
+    # given: the bridge's claim connection is cut (PostgreSQL restart, failover)
+    _record(alice, 2)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [bridge._lock_conn.info.backend_pid])
+
+    # when: a round fails on it, and the next one runs on a new connection
+    assert bridge.step() == 1.0
+    bridge.step()
+
+    # then
+    assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
+    assert _per_user_sequences(_consume(2)) == {str(alice.id): [1, 2]}
