@@ -1,19 +1,47 @@
 """Admin for tasks and saved filters.
 
-Edits made here go through ``Model.save`` directly and record no events, so
-the task form is read-mostly: operators look things up and fix data, the API
-is how users change tasks.
+Task changes made here go through the same services as the API, so they bump
+``version`` and record their events (audit, WebSocket pushes, reminders all
+see them); the form validates with the services' rules first.
 """
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from tasks_app import services
 from tasks_app.models import SavedFilter, Task
+from todo_project.errors import DomainError
+
+
+class TaskAdminForm(forms.ModelForm):
+    class Meta:
+        model = Task
+        fields = ("owner", *services.WRITABLE_FIELDS)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        checks = {
+            "title": lambda: services.normalize_title(data.get("title") or ""),
+            "tags": lambda: services.normalize_tags(list(data.get("tags") or [])),
+            "recurrence_rule": lambda: services.validate_recurrence_rule(data.get("recurrence_rule") or ""),
+        }
+        for field, check in checks.items():
+            try:
+                check()
+            except DomainError as exc:
+                self.add_error(field if field in self.fields else None, exc.message)
+        return data
 
 
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
+    form = TaskAdminForm
     list_display = (
         "title",
         "owner",
@@ -31,8 +59,33 @@ class TaskAdmin(admin.ModelAdmin):
     raw_id_fields = ("owner",)
     date_hierarchy = "created_at"
     ordering = ("-updated_at",)
-    readonly_fields = ("id", "tag_keys", "version", "completed_at", "created_at", "updated_at")
+    readonly_fields = ("id", "tag_keys", "version", "completed_at", "position", "created_at", "updated_at")
     show_full_result_count = False  # COUNT(*) over a million rows on every page view is not free
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Task | None = None) -> tuple[str, ...]:
+        # Moving a task to another user is not a task edit; and series links are
+        # maintained by the recurrence services.
+        extra = ("owner",) if obj is not None else ()
+        return (*self.readonly_fields, "series", "occurrence_at", "is_skipped", *extra)
+
+    def save_model(self, request: HttpRequest, obj: Task, form: forms.ModelForm, change: bool) -> None:
+        values = {
+            name: form.cleaned_data[name] for name in services.WRITABLE_FIELDS if name in form.cleaned_data
+        }
+        if not change:
+            created = services.task_create(owner=form.cleaned_data["owner"], **values)
+            obj.pk = created.pk
+            return
+        changed = {name: value for name, value in values.items() if name in form.changed_data}
+        if changed:
+            services.task_update(user=obj.owner, task_id=obj.pk, values=changed)
+
+    def delete_model(self, request: HttpRequest, obj: Task) -> None:
+        services.task_delete(user=obj.owner, task_id=obj.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+        for task in queryset.select_related("owner").order_by("pk"):
+            services.task_delete(user=task.owner, task_id=task.pk)
 
 
 @admin.register(SavedFilter)

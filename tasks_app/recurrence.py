@@ -206,22 +206,26 @@ def _split_property(line: str) -> tuple[str, dict[str, str], str]:
     return name.strip().upper(), params, value.strip()
 
 
-def _check_int(parts: dict[str, str], key: str, low: int, high: int, *, allow_list: bool = True) -> None:
+# BY* parts that count from the end with negative values (-1 = last).
+_SIGNED = {"BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"}
+
+
+def _check_int(parts: dict[str, str], key: str, low: int, high: int) -> None:
     if key not in parts:
         return
-    values = parts[key].split(",") if allow_list else [parts[key]]
-    for raw in values:
+    for raw in parts[key].split(","):
         try:
             number = int(raw)
         except ValueError as exc:
             raise _error(f'{key} must be a whole number, not "{raw}".') from exc
-        if number == 0 and key in {"BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"}:
-            raise _error(f"{key} cannot be 0.")
-        if not (low <= abs(number) <= high) if key in _SIGNED else not (low <= number <= high):
+        if key in _SIGNED:
+            if number == 0:
+                raise _error(f"{key} cannot be 0.")
+            in_range = low <= abs(number) <= high
+        else:
+            in_range = low <= number <= high
+        if not in_range:
             raise _error(f"{key} value {number} is out of range.")
-
-
-_SIGNED = {"BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"}
 
 
 def _parse_rrule_line(value: str, *, zone: ZoneInfo, start_local: datetime) -> _RuleLine:

@@ -6,6 +6,10 @@ by locking the series row, and the unique constraint on
 retried handler or two concurrent completions create exactly one next
 occurrence. Occurrence rows are created through ``services.task_create`` so
 they carry ``task.created`` like any other task.
+
+Locks are ``FOR UPDATE OF`` the row itself: the owner joined in by
+``select_related`` is read, not locked, so generations do not queue on the
+user row (``task_create`` takes that lock briefly, for positions).
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ def series_attach(*, task_id: Any) -> TaskSeries | None:
     the task stays as it is rather than failing the handler forever.
     """
     with transaction.atomic():
-        task = Task.objects.select_for_update().filter(pk=task_id).select_related("owner").first()
+        task = Task.objects.select_for_update(of=("self",)).filter(pk=task_id).select_related("owner").first()
         if task is None or task.series_id is not None or not task.is_recurring or not task.recurrence_rule:
             return None
         try:
@@ -225,7 +229,7 @@ def _generate_after(series: TaskSeries, task: Task, *, now: datetime, mode: str,
 
 
 def _lock_series_of(task: Task) -> TaskSeries:
-    return TaskSeries.objects.select_for_update().select_related("owner").get(pk=task.series_id)
+    return TaskSeries.objects.select_for_update(of=("self",)).select_related("owner").get(pk=task.series_id)
 
 
 def occurrence_generate_next(*, task_id: Any, now: datetime | None = None) -> Task | None:
@@ -237,7 +241,7 @@ def occurrence_generate_next(*, task_id: Any, now: datetime | None = None) -> Ta
     """
     now = now or timezone.now()
     with transaction.atomic():
-        task = Task.objects.select_for_update().select_related("owner").filter(pk=task_id).first()
+        task = Task.objects.select_for_update(of=("self",)).select_related("owner").filter(pk=task_id).first()
         if task is None or not task.is_completed:
             return None
         if task.series_id is None:
@@ -254,7 +258,7 @@ def occurrence_generate_next(*, task_id: Any, now: datetime | None = None) -> Ta
 
 def _own_occurrence(*, user: Any, task_id: Any) -> Task:
     task = task_get(user=user, task_id=task_id)
-    locked = Task.objects.select_for_update().select_related("owner").filter(pk=task.pk).first()
+    locked = Task.objects.select_for_update(of=("self",)).select_related("owner").filter(pk=task.pk).first()
     if locked is None:
         raise NotFoundError("Task not found.")
     if locked.series_id is None:
@@ -315,7 +319,7 @@ def _own_series(*, user: Any, series_id: Any, lock: bool = False) -> TaskSeries:
         raise NotFoundError("Series not found.") from None
     qs = TaskSeries.objects.filter(pk=pk, owner_id=user.pk)
     if lock:
-        qs = qs.select_for_update()
+        qs = qs.select_for_update(of=("self",))
     series = qs.select_related("owner").first()
     if series is None:
         raise NotFoundError("Series not found.")
@@ -571,7 +575,7 @@ def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None)
             recurrence_rule=parsed.recurrence_rule or "",
         )
         if parsed.is_recurring:
-            locked = Task.objects.select_for_update().select_related("owner").get(pk=task.pk)
+            locked = Task.objects.select_for_update(of=("self",)).select_related("owner").get(pk=task.pk)
             series = _attach_series(locked, completion_mode=parsed.completion_mode)
             if parsed.reminder_offsets:
                 series.reminder_offsets = list(parsed.reminder_offsets)

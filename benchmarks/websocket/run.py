@@ -133,24 +133,47 @@ def writer_main(args: argparse.Namespace) -> None:
 
 
 async def _client(
-    url: str, token: str, receipts: list[tuple[str, float]], ready: asyncio.Event, stop: asyncio.Event
+    url: str,
+    token: str,
+    receipts: list[tuple[str, float]],
+    closes: list[str],
+    ready: asyncio.Event,
+    stop: asyncio.Event,
 ) -> None:
     from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
 
     async with connect(url, subprotocols=["bearer", token], compression=None, max_size=None) as ws:  # type: ignore[list-item]
         json.loads(await ws.recv())  # connected
         await ws.send(json.dumps({"type": "subscribe", "channel": "tasks"}))
         json.loads(await ws.recv())  # subscribed
         ready.set()
-        while not stop.is_set():
-            try:
-                raw = await asyncio.wait_for(ws.recv(), timeout=1.0)
-            except TimeoutError:
-                continue
-            now = time.time()
-            message = json.loads(raw)
-            if message.get("type") == "task.updated":
-                receipts.append((f"{message['data']['task_id']}:{message['version']}", now))
+
+        async def read() -> None:
+            async for raw in ws:
+                now = time.time()
+                message = json.loads(raw)
+                if message.get("type") == "task.updated":
+                    receipts.append((f"{message['data']['task_id']}:{message['version']}", now))
+
+        async def heartbeat() -> None:
+            while True:
+                await asyncio.sleep(20)
+                await ws.send(json.dumps({"type": "ping"}))
+
+        reader = asyncio.create_task(read())
+        pinger = asyncio.create_task(heartbeat())
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({reader, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if reader.done():  # the server closed before the end: count it
+            closes.append(str(ws.close_code))
+        pinger.cancel()
+        stopped.cancel()
+        try:
+            await ws.close()
+        except ConnectionClosed:
+            pass
+        reader.cancel()
 
 
 async def _run_clients(
@@ -162,6 +185,7 @@ async def _run_clients(
     log: Path,
 ) -> list[tuple[str, float]]:
     receipts: list[tuple[str, float]] = []
+    closes: list[str] = []
     stop = asyncio.Event()
     readies: list[asyncio.Event] = []
     tasks = []
@@ -169,7 +193,9 @@ async def _run_clients(
         for n in range(per_user):
             ready = asyncio.Event()
             readies.append(ready)
-            tasks.append(asyncio.create_task(_client(urls[n % len(urls)], token, receipts, ready, stop)))
+            tasks.append(
+                asyncio.create_task(_client(urls[n % len(urls)], token, receipts, closes, ready, stop))
+            )
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=60)
     print(f"{len(tasks)} connections subscribed; starting the writer", flush=True)
     with log.open("wb") as out:
@@ -187,6 +213,11 @@ async def _run_clients(
         await asyncio.sleep(3)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
+    if closes:
+        print(
+            f"{len(closes)} connection(s) closed by the server early, codes: {sorted(set(closes))}",
+            flush=True,
+        )
     return receipts
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
 
-from tasks_app.models import SavedFilter
+from tasks_app.models import SavedFilter, Task
+from tasks_app.tests.helpers import clear_events, events
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +38,69 @@ def test_it_shows_a_task_and_a_saved_filter_in_the_admin(staff_client, make_task
     assert staff_client.get(f"/admin/tasks_app/task/{task.pk}/change/").status_code == 200
     assert staff_client.get(f"/admin/tasks_app/savedfilter/{saved.pk}/change/").status_code == 200
     assert staff_client.get("/admin/tasks_app/savedfilter/?q=work").status_code == 200
+
+
+def _change_form_data(task) -> dict:
+    return {
+        "title": task.title,
+        "description": task.description,
+        "is_completed": "on" if task.is_completed else "",
+        "is_recurring": "",
+        "recurrence_rule": "",
+        "priority": task.priority,
+        "tags": json.dumps(task.tags),
+    }
+
+
+def test_it_saves_an_admin_edit_through_the_service_with_its_event(staff_client, make_task):
+    task = make_task(title="Typo", tags=["work"])
+    clear_events()
+
+    response = staff_client.post(
+        f"/admin/tasks_app/task/{task.pk}/change/", {**_change_form_data(task), "title": "Fixed"}
+    )
+
+    assert response.status_code == 302, response.content[:2000]
+    task.refresh_from_db()
+    assert (task.title, task.version) == ("Fixed", 2)
+    [event] = events()
+    assert event.type == "task.updated"
+    assert event.data["changes"] == {"title": {"old": "Typo", "new": "Fixed"}}
+
+
+def test_it_refuses_an_invalid_admin_edit(staff_client, make_task):
+    task = make_task(title="Keep")
+
+    response = staff_client.post(
+        f"/admin/tasks_app/task/{task.pk}/change/",
+        {**_change_form_data(task), "tags": json.dumps(["x" * 51])},
+    )
+
+    assert response.status_code == 200  # the form again, with the error
+    assert b"longer than 50" in response.content
+    task.refresh_from_db()
+    assert task.version == 1
+
+
+def test_it_adds_and_deletes_tasks_in_the_admin_with_events(staff_client, alice):
+    response = staff_client.post(
+        "/admin/tasks_app/task/add/",
+        {
+            "owner": alice.pk,
+            "title": "From the admin",
+            "description": "",
+            "priority": "high",
+            "tags": "[]",
+            "recurrence_rule": "",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    task = Task.objects.get(title="From the admin")
+
+    staff_client.post(f"/admin/tasks_app/task/{task.pk}/delete/", {"post": "yes"})
+
+    assert not Task.objects.exists()
+    assert [event.type for event in events()] == ["task.created", "task.deleted"]
 
 
 def test_it_documents_the_task_endpoints_parameters_and_error_shape(alice_client):

@@ -133,3 +133,27 @@ class ConsumedEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["consumer", "source", "event_id"], name="consumed_event_unique"),
         ]
+
+
+class HandlerRun(models.Model):
+    """One handler's successful run for one event.
+
+    Each handler runs in its own transaction that first inserts this row
+    (``ON CONFLICT DO NOTHING``): a failing handler rolls back only its own
+    work, a retry runs only the handlers that have not succeeded yet, and a
+    concurrent dispatch of the same event waits on the row and then skips.
+    Deleted with the outbox row by the retention purge (no FK, so the purge
+    is one plain DELETE per table).
+    """
+
+    event_id = models.UUIDField()
+    handler = models.CharField(max_length=200)
+    completed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event_id", "handler"], name="handler_run_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.handler} for {self.event_id}"

@@ -41,6 +41,11 @@ def handles(*event_types: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def handler_name(handler: Handler) -> str:
+    """The stable name a handler's runs are recorded under."""
+    return f"{handler.__module__}.{handler.__qualname__}"
+
+
 def handlers_for(event_type: str) -> list[Handler]:
     return [*_handlers.get(event_type, []), *_handlers.get(ANY, [])]
 

@@ -11,16 +11,15 @@ from todo_project.events import dispatcher, services
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=dispatcher.MAX_DISPATCH_ATTEMPTS)
-def dispatch_event_task(self, event_id: str) -> None:
-    """Run the handlers of one event; retried with the spec's backoff, then marked failed.
+@shared_task(acks_late=True)
+def dispatch_events_task(event_ids: list[str]) -> None:
+    """Run the handlers of the events one transaction committed, in order.
 
-    Idempotent: a dispatched or failed event is skipped, so a redelivered
-    message (``acks_late``) or a sweep racing this task runs handlers once.
+    Idempotent (``acks_late``): handlers that already ran for an event are
+    skipped, so a redelivered message runs nothing twice. A failed handler is
+    recorded on the event and retried by the sweep after its backoff.
     """
-    outcome = dispatcher.dispatch_event(event_id=event_id)
-    if outcome.retry_in is not None:
-        raise self.retry(countdown=outcome.retry_in)
+    dispatcher.dispatch_events(event_ids=event_ids)
 
 
 @shared_task

@@ -148,3 +148,75 @@ def test_it_redispatches_failed_events(alice, monkeypatch, django_capture_on_com
     assert event.dispatched_at is not None
     assert event.dispatch_failed_at is None
     assert event.dispatch_error == ""
+
+
+def _audit_like(seen: list[str]):
+    def audit_like(event: OutboxEvent) -> None:
+        seen.append("audit")
+        record_event(type="user.logout", user_id=event.user_id, data={"user_id": event.user_id})
+
+    return audit_like
+
+
+@pytest.mark.django_db
+def test_a_failing_handler_rolls_back_only_its_own_work_and_only_it_is_retried(alice, monkeypatch):
+    # given: one handler that writes (it records an event, as a handler may) and one that fails
+    seen: list[str] = []
+
+    def webhook_like(event: OutboxEvent) -> None:
+        seen.append("webhook")
+        if seen.count("webhook") == 1:
+            raise ConnectionError("endpoint down")
+
+    monkeypatch.setattr(registry, "_handlers", {"user.login": [_audit_like(seen), webhook_like]})
+    with transaction.atomic():
+        event = record_event(
+            type="user.login", user_id=alice.id, data={"user_id": alice.id, "username": "alice"}
+        )
+
+    # when: the first dispatch fails in one handler, then the retry runs
+    first = dispatch_event(event_id=str(event.id))
+    written_after_first = OutboxEvent.objects.filter(type="user.logout").count()
+    with time_machine.travel(timezone.now() + timedelta(seconds=2), tick=False):
+        assert dispatch_sweep() == 1
+
+    # then: the writing handler's work survived the other's failure and ran once
+    assert first.done is False
+    assert written_after_first == 1
+    assert seen == ["audit", "webhook", "webhook"]
+    assert OutboxEvent.objects.filter(type="user.logout").count() == 1
+    event.refresh_from_db()
+    assert event.dispatched_at is not None
+
+
+@pytest.mark.django_db
+def test_one_transaction_enqueues_one_dispatch_for_all_its_events(
+    alice, calls, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            events = [
+                record_event(type="user.logout", user_id=alice.id, data={"user_id": alice.id})
+                for _ in range(3)
+            ]
+
+    assert len(callbacks) == 1
+    assert calls == [str(event.id) for event in events]
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_savepoint_leaves_the_rest_of_the_batch_dispatched(
+    alice, calls, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            kept = record_event(type="user.logout", user_id=alice.id, data={"user_id": alice.id})
+            try:
+                with transaction.atomic():
+                    record_event(type="user.logout", user_id=alice.id, data={"user_id": alice.id})
+                    raise RuntimeError("abandon this part")
+            except RuntimeError:
+                pass
+
+    assert calls == [str(kept.id)]
+    assert OutboxEvent.objects.count() == 1
