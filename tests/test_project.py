@@ -78,3 +78,18 @@ def test_settings_refuse_a_non_postgres_database():
     result = _settings_import({"DEBUG": "true", "DATABASE_URL": "sqlite:///x.db", "REDIS_URL": "redis://x"})
     assert result.returncode != 0
     assert "PostgreSQL" in result.stderr
+
+
+def test_env_example_lists_every_setting_read_from_the_environment():
+    import re
+
+    read = set(
+        re.findall(
+            r'env_(?:str|bool|int|float|list)\(\s*"([A-Z0-9_]+)"',
+            (BASE_DIR / "todo_project/settings.py").read_text(),
+        )
+    )
+    documented = set(
+        re.findall(r"^#?\s*([A-Z0-9_]+?)(?:_FILE)?=", (BASE_DIR / ".env.example").read_text(), re.M)
+    )
+    assert read - documented == set()
