@@ -16,13 +16,19 @@ from todo_project.events.registry import handles
 
 @handles("task.created", "task.updated")
 def attach_series_on_task_event(event: OutboxEvent) -> None:
-    """A task that became recurring through the task API gets its series."""
+    """A task that became recurring through the task API gets its series; a rule
+    edited there on an occurrence changes (or stops) the series."""
     data = event.data
     recurring = data.get("is_recurring")
     if recurring is None:
         recurring = (data.get("task") or {}).get("is_recurring")
     task_id = data.get("task_id")
-    if recurring and task_id:
+    if not task_id:
+        return
+    if event.type == "task.updated" and {"recurrence_rule", "is_recurring"} & set(data.get("changes") or {}):
+        # An occurrence's rule edited through the plain task API follows through to its series.
+        recurrence_services.series_follow_task_edit(task_id=task_id)
+    if recurring:
         recurrence_services.series_attach(task_id=task_id)
 
 

@@ -411,6 +411,41 @@ def series_update(
     return updated
 
 
+def series_follow_task_edit(*, task_id: Any) -> None:
+    """``task.updated`` handler: the rule was edited through the plain task API.
+
+    * ``is_recurring`` turned off on an occurrence: the series stops.
+    * a new ``recurrence_rule`` on an open occurrence: the same as a "this and
+      future" rule change (``series_update``). A rule this engine refuses
+      (the task API checks rules more loosely) is logged and left alone.
+
+    Idempotent: a rule equal to the series' first RRULE changes nothing, which
+    is also what ``series_update``'s own ``task.updated`` looks like.
+    """
+    with transaction.atomic():
+        task = Task.objects.select_for_update(of=("self",)).select_related("owner").filter(pk=task_id).first()
+        if task is None or task.series_id is None:
+            return
+        series = _lock_series_of(task)
+        if series.status != SeriesStatus.ACTIVE:
+            return
+        if not task.is_recurring or not task.recurrence_rule:
+            series.status, series.ended_at = SeriesStatus.STOPPED, timezone.now()
+            series.save(update_fields=["status", "ended_at", "updated_at"])
+            return
+        if task.recurrence_rule == primary_rrule(series.rule) or task.is_completed or task.is_skipped:
+            return
+        try:
+            series_update(
+                user=task.owner,
+                task_id=task.pk,
+                scope="future",
+                values={"recurrence_rule": task.recurrence_rule},
+            )
+        except DomainError as exc:
+            logger.warning("task %s: edited rule not usable for its series: %s", task.pk, exc.message)
+
+
 def series_delete(*, user: Any, task_id: Any, scope: str, now: datetime | None = None) -> int:
     """Delete with a scope; returns the number of task rows deleted.
 

@@ -600,3 +600,29 @@ def test_it_keeps_the_rule_when_one_occurrence_is_rescheduled(
     assert nxt is not None
     assert nxt.due_at == utc(2030, 1, 14, 8)
     assert TaskSeries.objects.count() == 1
+
+
+def test_it_follows_a_rule_edited_through_the_task_api(alice_client, django_capture_on_commit_callbacks):
+    task = _create(alice_client, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.patch(
+            f"/api/tasks/{task.pk}", {"recurrence_rule": "FREQ=WEEKLY;BYDAY=FR"}, format="json"
+        )
+
+    assert response.status_code == 200
+    series = TaskSeries.objects.get()
+    assert series.rule == "RRULE:FREQ=WEEKLY;BYDAY=FR"
+    task.refresh_from_db()
+    assert task.due_at == utc(2030, 1, 11, 8)  # re-anchored on the first Friday
+
+
+def test_it_stops_the_series_when_recurrence_is_turned_off(alice_client, django_capture_on_commit_callbacks):
+    task = _create(alice_client, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.patch(f"/api/tasks/{task.pk}", {"is_recurring": False}, format="json")
+    _complete(alice_client, django_capture_on_commit_callbacks, task)
+
+    assert TaskSeries.objects.get().status == SeriesStatus.STOPPED
+    assert Task.objects.count() == 1

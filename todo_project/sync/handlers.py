@@ -16,5 +16,7 @@ def push_event_to_sockets(event: OutboxEvent) -> None:
     reaches clients twice and they drop the second copy."""
     if not event.user_id:
         return
-    message = sync_message(event, prev_seq=previous_push_seq(user_id=event.user_id, seq=event.seq))
+    message = sync_message(
+        event, prev_seq=previous_push_seq(user_id=event.user_id, seq=event.seq, event_type=event.type)
+    )
     push_to_user(user_id=event.user_id, message=message)

@@ -23,12 +23,19 @@ CHANNEL_OF_TYPE: dict[str, str] = {
 CHANNELS: tuple[str, ...] = ("tasks", "notifications")
 
 
+def types_of_channel(channel: str) -> tuple[str, ...]:
+    return tuple(t for t, c in CHANNEL_OF_TYPE.items() if c == channel)
+
+
 class SyncMessage(TypedDict):
     type: str
+    channel: str
     id: str
     seq: int
-    # seq of this user's previous pushable event (None: none retained). A client
-    # whose last applied seq is below prev_seq has missed a message.
+    # seq of this user's previous event on the same channel (None: none
+    # retained). Per channel, so a client subscribed to one channel never
+    # mistakes the other's events for a gap: a client whose last applied seq
+    # on this channel is below prev_seq has missed a message.
     prev_seq: int | None
     time: str
     version: int | None

@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from todo_project.events.models import OutboxEvent, UserEventCounter
-from todo_project.sync.messages import PUSH_EVENT_TYPES, SyncMessage
+from todo_project.sync.messages import CHANNEL_OF_TYPE, PUSH_EVENT_TYPES, SyncMessage, types_of_channel
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ def sync_message(event: OutboxEvent, *, prev_seq: int | None) -> SyncMessage:
     version = data.get("version")
     return SyncMessage(
         type=event.type,
+        channel=CHANNEL_OF_TYPE[event.type],
         id=str(event.id),
         seq=event.seq,
         prev_seq=prev_seq,
@@ -49,11 +50,14 @@ def sync_message(event: OutboxEvent, *, prev_seq: int | None) -> SyncMessage:
     )
 
 
-def previous_push_seq(*, user_id: int, seq: int) -> int | None:
-    """The seq of the user's last pushable event before ``seq`` (the unique
-    (user_id, seq) index makes this a short backwards index scan)."""
+def previous_push_seq(*, user_id: int, seq: int, event_type: str) -> int | None:
+    """The seq of the user's last event before ``seq`` on the channel of
+    ``event_type`` (the unique (user_id, seq) index makes this a short
+    backwards index scan)."""
     return (
-        OutboxEvent.objects.filter(user_id=user_id, seq__lt=seq, type__in=PUSH_EVENT_TYPES)
+        OutboxEvent.objects.filter(
+            user_id=user_id, seq__lt=seq, type__in=types_of_channel(CHANNEL_OF_TYPE[event_type])
+        )
         .order_by("-seq")
         .values_list("seq", flat=True)
         .first()
@@ -101,10 +105,15 @@ def sync_since(*, user_id: int, since: int, limit: int) -> SyncPage:
     has_more = len(events) > limit
     events = events[:limit]
     messages: list[SyncMessage] = []
-    prev = previous_push_seq(user_id=user_id, seq=events[0].seq) if events else None
+    prev_by_channel: dict[str, int | None] = {}
     for event in events:
-        messages.append(sync_message(event, prev_seq=prev))
-        prev = event.seq
+        channel = CHANNEL_OF_TYPE[event.type]
+        if channel not in prev_by_channel:  # at most one query per channel and page
+            prev_by_channel[channel] = previous_push_seq(
+                user_id=user_id, seq=event.seq, event_type=event.type
+            )
+        messages.append(sync_message(event, prev_seq=prev_by_channel[channel]))
+        prev_by_channel[channel] = event.seq
     # Without more pages the client is caught up to the counter, even when the
     # last events were of types that are not pushed (reminders, logins).
     next_since = events[-1].seq if has_more else last_seq

@@ -20,7 +20,13 @@ def alices_group(alice):
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(group_name(alice.pk), channel)
-    yield lambda: async_to_sync(layer.receive)(channel)
+
+    async def take(count: int) -> list[dict]:
+        # One event loop for all of them: channels-redis keeps delivery
+        # bookkeeping per loop, and a fresh loop per receive re-delivers.
+        return [await layer.receive(channel) for _ in range(count)]
+
+    yield lambda count=1: async_to_sync(take)(count)
     async_to_sync(layer.group_discard)(group_name(alice.pk), channel)
 
 
@@ -31,11 +37,12 @@ def test_it_pushes_after_commit_with_seq_version_and_request_id(
     with django_capture_on_commit_callbacks(execute=True):
         task = TaskChanges(request_id="req-42").create(alice)
 
-    pushed = alices_group()
+    (pushed,) = alices_group()
     event = OutboxEvent.objects.get(user_id=alice.pk, type="task.created")
     assert pushed["type"] == "sync.push"
     assert pushed["message"] == {
         "type": "task.created",
+        "channel": "tasks",
         "id": str(event.id),
         "seq": event.seq,
         "prev_seq": None,
@@ -56,7 +63,7 @@ def test_it_pushes_in_app_notifications_and_skips_unpushed_types(
             record_event(type="user.logout", user_id=alice.pk, data={"user_id": alice.pk})
             record_event(type="notification.created", user_id=alice.pk, data=notification_data(alice))
 
-    message = alices_group()["message"]  # the logout was not pushed: this is the first message
+    message = alices_group()[0]["message"]  # the logout was not pushed: this is the first message
     assert message["type"] == "notification.created"
     assert message["version"] is None
     assert message["prev_seq"] is None
@@ -76,3 +83,21 @@ def test_it_never_fails_the_dispatch_when_redis_is_down(alice, settings, django_
     event = OutboxEvent.objects.get(user_id=alice.pk, type="task.created")
     assert event.dispatched_at is not None
     assert event.dispatch_error == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_chains_prev_seq_per_channel(alice, alices_group):
+    # given a task change, a notification, then another task change (three commits)
+    changes = TaskChanges()
+    task = changes.create(alice)
+    with transaction.atomic():
+        record_event(type="notification.created", user_id=alice.pk, data=notification_data(alice))
+    changes.update(alice, task, "again")
+
+    created, notified, updated = (pushed["message"] for pushed in alices_group(3))
+
+    # then a client that only follows tasks sees no gap between the two task events
+    assert notified["channel"] == "notifications"
+    assert notified["prev_seq"] is None
+    assert updated["seq"] == notified["seq"] + 1
+    assert updated["prev_seq"] == created["seq"]

@@ -110,6 +110,23 @@ class TestSyncEndpoint:
         assert [m["data"]["task_id"] for m in body["results"]] == [str(task.id)]
         assert body["next_since"] == body["last_seq"] == _seqs(alice)[-1]
 
+    def test_it_chains_prev_seq_per_channel_across_pages(self, alice, alice_client):
+        from todo_project.sync.tests.conftest import notification_data
+
+        changes = TaskChanges()
+        task = changes.create(alice)
+        with transaction.atomic():
+            record_event(type="notification.created", user_id=alice.pk, data=notification_data(alice))
+        changes.update(alice, task, "again")
+        first_seq = _seqs(alice)[0]
+
+        body = alice_client.get("/api/sync", {"since": first_seq}).json()
+
+        assert [(m["channel"], m["prev_seq"]) for m in body["results"]] == [
+            ("notifications", None),
+            ("tasks", first_seq),
+        ]
+
     def test_it_shows_nothing_of_other_users(self, alice, bob, bob_client):
         TaskChanges().create(alice)
         body = bob_client.get("/api/sync", {"since": 0}).json()

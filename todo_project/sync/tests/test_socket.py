@@ -333,7 +333,7 @@ def test_it_does_not_let_a_slow_client_hold_up_a_fast_one(own_server, alice):
     # given a server with a small send queue, and two connections of alice:
     # one reads everything as it arrives (its client buffers without bound),
     # the other never reads (its client stops after one frame; TCP fills up)
-    srv = own_server(WS_SEND_QUEUE_SIZE="64")
+    srv = own_server(WS_SEND_QUEUE_SIZE="128")
     fast = subscribed(srv, alice, max_size=None, max_queue=None)
     slow = subscribed(srv, alice, max_size=None, max_queue=1)
     # when far more is pushed than fits in socket buffers (~40 MB of frames)
@@ -344,6 +344,7 @@ def test_it_does_not_let_a_slow_client_hold_up_a_fast_one(own_server, alice):
             user_id=alice.pk,
             message=SyncMessage(
                 type="task.updated",
+                channel="tasks",
                 id=str(uuid.uuid4()),
                 seq=seq,
                 prev_seq=seq - 1 or None,
