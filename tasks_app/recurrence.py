@@ -286,7 +286,11 @@ def _parse_rrule_line(value: str, *, zone: ZoneInfo, start_local: datetime) -> _
             if match.group(1) and (int(match.group(1)) == 0 or abs(int(match.group(1))) > 53):
                 raise _error(f'BYDAY value "{item}" has an impossible position.')
 
+    _check_rfc_combinations(parts, freq)
     _check_possible_month_days(parts)
+    _check_nth_weekday(parts, freq)
+    _check_setpos(parts, freq)
+    _check_yeardays(parts)
 
     until_local: datetime | None = None
     if "UNTIL" in parts:
@@ -297,6 +301,89 @@ def _parse_rrule_line(value: str, *, zone: ZoneInfo, start_local: datetime) -> _
         if until_local < start_local:
             raise _error("UNTIL is before the start of the series.")
     return _RuleLine(parts=parts, until_local=until_local)
+
+
+def _check_rfc_combinations(parts: dict[str, str], freq: str) -> None:
+    """RFC 5545 §3.3.10 restrictions (plus BYYEARDAY off HOURLY, which a task list never needs).
+
+    Besides being invalid, these combinations are how a rule ends up with no
+    occurrence that dateutil only proves by scanning to year 9999.
+    """
+    if "BYWEEKNO" in parts and freq != "YEARLY":
+        raise _error("BYWEEKNO can only be used with FREQ=YEARLY.")
+    if "BYYEARDAY" in parts and freq != "YEARLY":
+        raise _error("BYYEARDAY can only be used with FREQ=YEARLY.")
+    if "BYMONTHDAY" in parts and freq == "WEEKLY":
+        raise _error("BYMONTHDAY cannot be used with FREQ=WEEKLY.")
+    numbered = any(
+        (m := _BYDAY_RE.match(item)) and m.group(1) for item in parts.get("BYDAY", "").split(",") if item
+    )
+    if numbered and (freq not in {"MONTHLY", "YEARLY"} or (freq == "YEARLY" and "BYWEEKNO" in parts)):
+        raise _error("A numbered BYDAY (2TU, -1FR) needs FREQ=MONTHLY or FREQ=YEARLY (without BYWEEKNO).")
+
+
+def _check_nth_weekday(parts: dict[str, str], freq: str) -> None:
+    """A month has at most five of a weekday: MONTHLY (or YEARLY;BYMONTH) 6MO never happens."""
+    if "BYDAY" not in parts or not (freq == "MONTHLY" or (freq == "YEARLY" and "BYMONTH" in parts)):
+        return
+    for item in parts["BYDAY"].split(","):
+        match = _BYDAY_RE.match(item)
+        if match and match.group(1) and abs(int(match.group(1))) > 5:
+            raise _error(f'BYDAY value "{item}": a month has at most five of each weekday.')
+
+
+def _count(parts: dict[str, str], key: str, default: int) -> int:
+    return len(parts[key].split(",")) if key in parts else default
+
+
+def _check_setpos(parts: dict[str, str], freq: str) -> None:
+    """Refuse a BYSETPOS beyond the largest set one period can hold.
+
+    dateutil would otherwise scan every period to year 9999 looking for it
+    (minutes for an hourly rule), so the bound is checked up front.
+    """
+    if "BYSETPOS" not in parts:
+        return
+    per_time = _count(parts, "BYMINUTE", 1) * _count(parts, "BYSECOND", 1)
+    hours = 1 if freq == "HOURLY" else _count(parts, "BYHOUR", 1)
+    byday = [m for item in parts.get("BYDAY", "").split(",") if item and (m := _BYDAY_RE.match(item))]
+    months = _count(parts, "BYMONTH", 12 if freq == "YEARLY" else 1)
+    # An upper bound on the dates in one period, from the parts that pick dates.
+    if freq in {"HOURLY", "DAILY"}:
+        days = 1
+    elif freq == "WEEKLY":
+        days = len(byday) or 1
+    else:
+        per_month_byday = sum(1 if m.group(1) else 5 for m in byday)
+        if freq == "YEARLY" and "BYYEARDAY" in parts:
+            days = _count(parts, "BYYEARDAY", 1)
+        elif freq == "YEARLY" and "BYWEEKNO" in parts:
+            days = 7 * _count(parts, "BYWEEKNO", 1)
+        elif "BYMONTHDAY" in parts:
+            days = _count(parts, "BYMONTHDAY", 1) * months
+        elif byday:
+            days = per_month_byday * (months if freq == "YEARLY" else 1)
+        else:
+            days = months if freq == "YEARLY" and "BYMONTH" in parts else 1
+    largest = days * hours * per_time
+    if any(abs(int(p)) > largest for p in parts["BYSETPOS"].split(",")):
+        raise _error("The rule yields no occurrence: BYSETPOS is beyond the number of dates in one period.")
+
+
+def _check_yeardays(parts: dict[str, str]) -> None:
+    """BYYEARDAY × BYMONTH pairs that never meet (day 1 is never in March)."""
+    if "BYYEARDAY" not in parts or "BYMONTH" not in parts:
+        return
+    months = {int(m) for m in parts["BYMONTH"].split(",")}
+    for year in (2027, 2028):  # a common and a leap year
+        first = datetime(year, 1, 1)  # noqa: DTZ001 - calendar arithmetic only
+        length = 366 if year == 2028 else 365
+        for raw in parts["BYYEARDAY"].split(","):
+            day = int(raw)
+            index = day - 1 if day > 0 else length + day
+            if 0 <= index < length and (first + timedelta(days=index)).month in months:
+                return
+    raise _error("The rule yields no occurrence: no BYYEARDAY falls in BYMONTH.")
 
 
 def _check_possible_month_days(parts: dict[str, str]) -> None:
@@ -542,7 +629,7 @@ def parse_rule(
         try:
             probe = line.build(start_local, pattern_only=True)
             first = probe.after(start_local, inc=True)
-        except (ValueError, TypeError, OverflowError) as exc:
+        except (ValueError, TypeError, OverflowError, IndexError) as exc:
             raise _error(f"Cannot evaluate the RRULE: {exc}.") from exc
         if first is None:
             # Only this RRULE is empty; the set may still have others.

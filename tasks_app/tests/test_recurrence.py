@@ -119,6 +119,18 @@ def test_it_evaluates_the_rule_shape(text: str, start: datetime, expected: list[
     assert first(text, start, count=3) == expected
 
 
+def test_it_evaluates_byweekno_and_byyearday_on_a_yearly_rule() -> None:
+    # Monday of ISO week 20, and the 100th day of the year (10 April, 9 April in leap years).
+    assert first("FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO", datetime(2026, 1, 1, 9), count=2) == [
+        "Mon 2026-05-11 09:00",
+        "Mon 2027-05-17 09:00",
+    ]
+    assert first("FREQ=YEARLY;BYYEARDAY=100", datetime(2027, 1, 1, 9), count=2) == [
+        "Sat 2027-04-10 09:00",
+        "Sun 2028-04-09 09:00",
+    ]
+
+
 def test_it_respects_wkst_as_in_the_rfc_example() -> None:
     # RFC 5545 §3.8.5.3: the same rule gives different days with WKST=MO and WKST=SU.
     start = datetime(1997, 8, 5, 9, 0)
@@ -502,6 +514,15 @@ START = datetime(2026, 1, 5, 9, 0)
         ("FREQ=MONTHLY;BYMONTHDAY=0", "cannot be 0"),
         ("FREQ=DAILY;BYHOUR=24", "out of range"),
         ("FREQ=WEEKLY;WKST=XX", "WKST"),
+        # RFC 5545 §3.3.10 combinations; each would otherwise be a scan to year 9999.
+        ("FREQ=DAILY;BYWEEKNO=1", "BYWEEKNO can only be used with FREQ=YEARLY"),
+        ("FREQ=HOURLY;BYYEARDAY=100", "BYYEARDAY can only be used with FREQ=YEARLY"),
+        ("FREQ=WEEKLY;BYMONTHDAY=1", "BYMONTHDAY cannot be used with FREQ=WEEKLY"),
+        ("FREQ=WEEKLY;BYDAY=2TU", "numbered BYDAY"),
+        ("FREQ=MONTHLY;BYDAY=6MO", "at most five"),
+        ("FREQ=HOURLY;BYSETPOS=7", "BYSETPOS is beyond"),
+        ("FREQ=MONTHLY;BYMONTHDAY=30;BYSETPOS=2", "BYSETPOS is beyond"),
+        ("FREQ=YEARLY;BYYEARDAY=1;BYMONTH=3", "no BYYEARDAY falls in BYMONTH"),
         ("FREQ=DAILY;FREQ=WEEKLY", "twice"),
         ("FOO:BAR", "Unknown line"),
         ("RRULE:FREQ=DAILY;UNTIL=2026-12-31", "not an iCalendar date"),
