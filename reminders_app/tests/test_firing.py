@@ -18,6 +18,7 @@ from reminders_app.models import Reminder, ReminderStatus
 from reminders_app.services import reminder_create, reminders_fire_due
 from reminders_app.tests.factories import create_task, events_of
 from tasks_app.models import Task
+from todo_project.testing import database_url
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -146,10 +147,7 @@ def test_a_scanner_killed_after_claiming_loses_nothing_and_delivers_once_after_r
         db = connection.settings_dict
         env = {
             **os.environ,
-            "DATABASE_URL": (
-                f"postgres://{db['USER']}:{db['PASSWORD'] or ''}"
-                f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-            ),
+            "DATABASE_URL": database_url(db),
             "DEBUG": "true",
         }
         script = (

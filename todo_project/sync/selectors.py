@@ -1,7 +1,7 @@
 """Reads for resync: a user's pushable events after a sequence number.
 
-The events backbone's ``events_since`` selector had not landed when this was
-written, so the query runs against ``OutboxEvent`` directly.
+Unlike the backbone's ``events_since`` (every event type), resync returns only
+the types a socket pushes, paged, with each message's per-channel ``prev_seq``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from todo_project.events.models import OutboxEvent, UserEventCounter
+from todo_project.events.selectors import user_last_seq
 from todo_project.sync.messages import CHANNEL_OF_TYPE, PUSH_EVENT_TYPES, SyncMessage, types_of_channel
 
 
@@ -64,8 +65,7 @@ def previous_push_seq(*, user_id: int, seq: int, event_type: str) -> int | None:
     )
 
 
-def last_seq_for_user(*, user_id: int) -> int:
-    return UserEventCounter.objects.filter(user_id=user_id).values_list("last_seq", flat=True).first() or 0
+last_seq_for_user = user_last_seq
 
 
 def sync_since(*, user_id: int, since: int, limit: int) -> SyncPage:

@@ -32,6 +32,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from todo_project.events.services import record_event
+from todo_project.testing import database_url
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 RECV_TIMEOUT = 15.0
@@ -50,7 +51,7 @@ def _server_env(extra: dict[str, str]) -> dict[str, str]:
     env.update(
         {
             "DEBUG": "true",
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "DATABASE_URL": database_url(db),
             "REDIS_URL": settings.REDIS_URL,
             "JWT_PRIVATE_KEY": settings.JWT_PRIVATE_KEY,
             "JWT_PUBLIC_KEY": settings.JWT_PUBLIC_KEY,
@@ -58,10 +59,6 @@ def _server_env(extra: dict[str, str]) -> dict[str, str]:
             "LOG_LEVEL": "WARNING",
         }
     )
-    if db.get("PASSWORD"):
-        env["DATABASE_URL"] = (
-            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        )
     env.update(extra)
     return env
 
