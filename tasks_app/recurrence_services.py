@@ -65,12 +65,28 @@ def _occurrence_anchor(task: Task, zone_name: str) -> tuple[datetime | None, boo
     return None, True
 
 
-def _attach_series(task: Task, *, completion_mode: str = "scheduled", lookahead_days: int = 0) -> TaskSeries:
-    """Make ``task`` the first occurrence of a new series (caller holds its row lock)."""
+def _task_rule(task: Task) -> tuple[RecurrenceRule, ZoneInfo, datetime | None, bool]:
+    """The task's rule as its series reads it: started at the task's due
+    time, or at today's local midnight when it has none."""
     zone = user_timezone(task.owner)
     anchor, all_day = _occurrence_anchor(task, zone.key)
     start = anchor or localize(to_local(timezone.now(), zone).replace(hour=0, minute=0, second=0), zone)
-    rule = parse_rule(task.recurrence_rule, dtstart=start, tz=zone.key)
+    return parse_rule(task.recurrence_rule, dtstart=start, tz=zone.key), zone, anchor, all_day
+
+
+def task_rule_validate(*, task: Task) -> None:
+    """Refuse (400 naming ``recurrence_rule``) a rule its series could not run.
+
+    Called by the task services in the writing transaction, so a bad rule is
+    refused up front instead of leaving a recurring task without a series.
+    """
+    if task.is_recurring and task.recurrence_rule:
+        _task_rule(task)
+
+
+def _attach_series(task: Task, *, completion_mode: str = "scheduled", lookahead_days: int = 0) -> TaskSeries:
+    """Make ``task`` the first occurrence of a new series (caller holds its row lock)."""
+    rule, zone, anchor, all_day = _task_rule(task)
     offsets: list[int] = []
     if task.remind_at is not None and task.due_at is not None and task.remind_at <= task.due_at:
         offsets = [int((task.due_at - task.remind_at).total_seconds() // 60)]
@@ -94,6 +110,16 @@ def _attach_series(task: Task, *, completion_mode: str = "scheduled", lookahead_
     task.occurrence_at = anchor or rule.dtstart
     task.save(update_fields=["series", "occurrence_at"])
     return series
+
+
+def series_start(*, task: Task) -> TaskSeries:
+    """Make a task just created as recurring the first occurrence of its series.
+
+    Runs in the creating transaction (the task services call it), so the
+    response and the ``task.created`` snapshot already show the series, and
+    an unusable rule is a 400 naming ``recurrence_rule`` with nothing written.
+    """
+    return _attach_series(task)
 
 
 def series_attach(*, task_id: Any) -> TaskSeries | None:
@@ -162,11 +188,11 @@ def _create_occurrence(
                 remind_at=remind_at,
                 is_recurring=bool(rrule_line),
                 recurrence_rule=rrule_line,
+                series=series,
+                occurrence_at=at,
             )
-            Task.objects.filter(pk=task.pk).update(series=series, occurrence_at=at)
     except IntegrityError:
         return None
-    task.series, task.occurrence_at = series, at
     record_event(
         type="task.occurrence.generated",
         user_id=series.owner_id,
@@ -581,7 +607,7 @@ def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None)
     """Quick add: create exactly what ``POST /api/tasks/parse`` previews for ``text``.
 
     A recurring result becomes the first occurrence of a new series with the
-    parsed completion mode (the ``task.created`` handler then finds it attached).
+    parsed completion mode.
     """
     from tasks_app.quickadd import parse_quick_add
 
@@ -610,10 +636,14 @@ def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None)
             recurrence_rule=parsed.recurrence_rule or "",
         )
         if parsed.is_recurring:
-            locked = Task.objects.select_for_update(of=("self",)).select_related("owner").get(pk=task.pk)
-            series = _attach_series(locked, completion_mode=parsed.completion_mode)
+            # task_create started the series; quick add also sets how it counts
+            # (every / every!) and the reminder offsets its occurrences carry.
+            series = TaskSeries.objects.select_for_update().get(pk=task.series_id)
+            series.completion_mode = parsed.completion_mode
+            fields = ["completion_mode", "updated_at"]
             if parsed.reminder_offsets:
                 series.reminder_offsets = list(parsed.reminder_offsets)
-                series.save(update_fields=["reminder_offsets", "updated_at"])
-            task = locked
+                fields.append("reminder_offsets")
+            series.save(update_fields=fields)
+            task.series = series
     return task

@@ -22,7 +22,17 @@ from todo_project.errors import DomainError
 # Fields of the task representation a client may send back but that the
 # server maintains: accepted and ignored, so a client can PUT what it GOT.
 READ_ONLY_FIELDS = frozenset(
-    {"id", "completed_at", "position", "created_at", "updated_at", "series_id", "occurrence_at", "is_skipped"}
+    {
+        "id",
+        "completed_at",
+        "position",
+        "created_at",
+        "updated_at",
+        "series_id",
+        "occurrence_at",
+        "is_skipped",
+        "series",
+    }
 )
 # Optimistic-concurrency controls, not task fields.
 CONTROL_FIELDS = frozenset({"version", "client_updated_at"})
@@ -201,6 +211,12 @@ class TaskOutputSerializer(serializers.Serializer):
     series_id = serializers.UUIDField(allow_null=True, help_text="The recurring series this task occurs in.")
     occurrence_at = serializers.DateTimeField(allow_null=True, help_text="Its scheduled time in the series.")
     is_skipped = serializers.BooleanField(help_text="A skipped occurrence of its series.")
+    series = serializers.JSONField(
+        allow_null=True,
+        required=False,
+        help_text="Single-task responses only: the series (rule, summary, next_occurrence, status); "
+        "see GET /api/series/{id}.",
+    )
 
 
 class TagOutputSerializer(serializers.Serializer):

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from dateutil.rrule import rrule, rrulestr
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
@@ -104,31 +103,20 @@ def normalize_tags(values: Sequence[Any]) -> tuple[list[str], list[str]]:
 
 
 def validate_recurrence_rule(value: str) -> str:
-    """One RFC 5545 RRULE (``FREQ=…;…``, an ``RRULE:`` prefix is accepted and dropped).
+    """Normalise an RFC 5545 rule text: one RRULE (``FREQ=…``; an ``RRULE:``
+    prefix is accepted) or a rule set of RRULE/RDATE/EXDATE lines.
 
-    Only the rule itself: the series starts at the task's due time, so DTSTART
-    and other properties are refused.
+    Only the shape is checked here; what the rule means (too frequent, no
+    occurrence, UNTIL before the start, …) is checked by the recurrence engine
+    against the task's start and zone when the task is written.
     """
-    rule = (value or "").strip()
-    if not rule:
-        return ""
-    if rule.upper().startswith("RRULE:"):
-        rule = rule[6:].strip()
+    rule = "\n".join(line.strip() for line in (value or "").strip().splitlines() if line.strip())
     if len(rule) > MAX_RULE_LENGTH:
         raise DomainError(
             f"recurrence_rule must be at most {MAX_RULE_LENGTH} characters.", field="recurrence_rule"
         )
-    if "\n" in rule or "\r" in rule or ":" in rule:
-        raise DomainError(
-            "recurrence_rule must be a single RRULE such as FREQ=WEEKLY;BYDAY=MO (no DTSTART).",
-            field="recurrence_rule",
-        )
-    try:
-        parsed = rrulestr(rule, dtstart=timezone.now())
-    except (ValueError, TypeError, IndexError, KeyError) as exc:
-        raise DomainError(f"recurrence_rule is not a valid RRULE: {exc}", field="recurrence_rule") from None
-    if not isinstance(parsed, rrule):
-        raise DomainError("recurrence_rule must be a single RRULE.", field="recurrence_rule")
+    if rule.upper().startswith("RRULE:") and "\n" not in rule:
+        rule = rule[6:].strip()
     return rule
 
 
@@ -183,6 +171,21 @@ def _resolve_recurrence(
     if rule and not flag:
         raise DomainError("recurrence_rule is set but is_recurring is false.", field="is_recurring")
     return flag, rule
+
+
+def _start_series_of(task: Task) -> None:
+    from tasks_app.recurrence_services import series_start
+
+    series_start(task=task)
+
+
+def _validate_rule_of(task: Task) -> None:
+    # The recurrence engine checks what a plain RRULE parse cannot (too
+    # frequent, no occurrence, UNTIL before the start, …) against the task's
+    # own start and its owner's zone. Imported here: it builds on this module.
+    from tasks_app.recurrence_services import task_rule_validate
+
+    task_rule_validate(task=task)
 
 
 # --- tasks ---------------------------------------------------------------------------
@@ -322,11 +325,16 @@ def task_create(
     is_recurring: bool | None = None,
     recurrence_rule: str = "",
     is_completed: bool = False,
+    series: Any = None,
+    occurrence_at: datetime | None = None,
 ) -> Task:
     """Create a task at the end of the owner's manual order and record ``task.created``.
 
     ``is_recurring`` left as ``None`` follows ``recurrence_rule``. A task
-    created already completed also records ``task.completed``.
+    created already completed also records ``task.completed``. A recurring
+    task starts its own series, unless it is an occurrence of ``series`` at
+    ``occurrence_at`` (the recurrence services generating the next one; the
+    unique (series, occurrence_at) constraint refuses a duplicate).
     """
     values: dict[str, Any] = {
         "description": description or "",
@@ -364,7 +372,11 @@ def task_create(
             completed_at=now if is_completed else None,
             position=0 if last is None else last + 1,
             version=1,
+            series=series,
+            occurrence_at=occurrence_at,
         )
+        if task.is_recurring and series is None:
+            _start_series_of(task)
         _record_created(task)
         if is_completed:
             _record_completed(task, task_to_dict(task))
@@ -425,6 +437,8 @@ def task_update(
         before = task_to_dict(task)
         now = timezone.now()
         written = _apply(task, values, now=now)
+        if {"recurrence_rule", "is_recurring", "due_at", "due_date"} & set(written):
+            _validate_rule_of(task)
         if written:
             task.version += 1
             task.save(update_fields=[*written, "version", "updated_at"])

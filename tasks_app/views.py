@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tasks_app import selectors, services
+from tasks_app.recurrence_selectors import task_series_info
 from tasks_app.serializers import (
     ErrorSerializer,
     ReorderOutputSerializer,
@@ -108,7 +109,11 @@ def _task_response(result: services.TaskWriteResult, status_code: int = status.H
     if task is None:
         response = Response(status=status.HTTP_204_NO_CONTENT)
     else:
-        response = Response(selectors.task_to_dict(task), status=status_code)
+        # A single task carries its series block (rule, summary, next
+        # occurrence, status); list items carry only ``series_id``.
+        response = Response(
+            {**selectors.task_to_dict(task), "series": task_series_info(task=task)}, status=status_code
+        )
         response["ETag"] = f'"{task.version}"'
     if result.conflict:
         response["Taskbeat-Conflict"] = result.conflict

@@ -626,3 +626,65 @@ def test_it_stops_the_series_when_recurrence_is_turned_off(alice_client, django_
 
     assert TaskSeries.objects.get().status == SeriesStatus.STOPPED
     assert Task.objects.count() == 1
+
+
+def test_a_created_recurring_task_shows_its_series_in_the_response(alice_client):
+    response = alice_client.post(
+        "/api/tasks",
+        {"title": "Standup", "due_at": DUE, "recurrence_rule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    series = response.json()["series"]
+    assert series["summary"] == "every weekday at 09:00"
+    assert series["is_active"] is True
+    assert series["next_occurrence"] is not None
+    assert response.json()["series_id"] == series["id"]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=MINUTELY",
+        "FREQ=DAILY;COUNT=0",
+        "FREQ=DAILY;COUNT=3;UNTIL=20310101T000000Z",
+        "FREQ=DAILY;INTERVAL=1001",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+        "EVERY DAY",
+    ],
+)
+def test_the_task_api_refuses_a_rule_its_series_could_not_run(alice_client, rule):
+    response = alice_client.post(
+        "/api/tasks", {"title": "Bad", "due_at": DUE, "recurrence_rule": rule}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "recurrence_rule" in response.json()["error"]["fields"]
+    assert not Task.objects.exists()
+    assert not TaskSeries.objects.exists()
+
+
+def test_the_task_api_accepts_a_rule_set(alice_client):
+    rule = "RRULE:FREQ=YEARLY;BYMONTH=1;BYMONTHDAY=14\nRDATE:20300615T090000\nEXDATE:20310114T090000"
+
+    response = alice_client.post(
+        "/api/tasks",
+        {"title": "Estimated tax", "due_at": "2030-01-14T08:00:00Z", "recurrence_rule": rule},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["series"] is not None
+
+
+def test_changing_the_rule_of_a_task_to_one_too_frequent_is_refused(alice_client):
+    task_id = alice_client.post("/api/tasks", {"title": "Plain", "due_at": DUE}, format="json").json()["id"]
+
+    response = alice_client.patch(
+        f"/api/tasks/{task_id}", {"recurrence_rule": "FREQ=SECONDLY"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "recurrence_rule" in response.json()["error"]["fields"]
+    assert Task.objects.get(pk=task_id).recurrence_rule == ""
