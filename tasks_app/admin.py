@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from tasks_app import services
-from tasks_app.models import SavedFilter, Task
+from tasks_app.models import SavedFilter, Task, TaskSeries
 from todo_project.errors import DomainError
 
 
@@ -95,3 +95,29 @@ class SavedFilterAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     raw_id_fields = ("owner",)
     readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(TaskSeries)
+class TaskSeriesAdmin(admin.ModelAdmin):
+    """Read-only: series change through the recurrence services (events, occurrences)."""
+
+    list_display = ("title", "owner", "rule", "timezone", "completion_mode", "status", "created_at")
+    list_filter = ("status", "completion_mode", "all_day")
+    search_fields = ("title", "rule", "owner__username", "owner__email")
+    list_select_related = ("owner",)
+    ordering = ("-created_at",)
+    actions = ("stop_series",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Stop the selected series (no new occurrences)")
+    def stop_series(self, request: HttpRequest, queryset: QuerySet[TaskSeries]) -> None:
+        from tasks_app.recurrence_services import series_stop
+
+        for series in queryset.select_related("owner"):
+            series_stop(user=series.owner, series_id=series.pk)
+        self.message_user(request, f"Stopped {queryset.count()} series.")

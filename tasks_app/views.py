@@ -182,11 +182,28 @@ class TaskListCreateView(APIView):
         responses={201: TaskOutputSerializer, **_ERRORS},
     )
     def post(self, request: Request) -> Response:
+        if isinstance(request.data, dict) and "text" in request.data:
+            return self._create_from_text(request)
         serializer = TaskWriteSerializer(
             data=request.data, context={"tz": selectors.user_timezone(request.user)}
         )
         serializer.is_valid(raise_exception=True)
         task = services.task_create(owner=request.user, **serializer.task_values())
+        return _task_response(services.TaskWriteResult(task=task), status.HTTP_201_CREATED)
+
+    def _create_from_text(self, request: Request) -> Response:
+        """Quick add (docs/quickadd.md): creates exactly what POST /api/tasks/parse previews."""
+        from tasks_app.recurrence_services import task_create_from_text
+        from tasks_app.recurrence_views import QuickAddInput
+
+        others = sorted(set(request.data) - {"text"})
+        if others:
+            raise DomainError(
+                f"text cannot be combined with explicit fields ({', '.join(others)}).", field=others[0]
+            )
+        data = QuickAddInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        task = task_create_from_text(owner=request.user, text=data.validated_data["text"])
         return _task_response(services.TaskWriteResult(task=task), status.HTTP_201_CREATED)
 
 

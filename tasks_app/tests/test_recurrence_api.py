@@ -688,3 +688,19 @@ def test_changing_the_rule_of_a_task_to_one_too_frequent_is_refused(alice_client
     assert response.status_code == 400
     assert "recurrence_rule" in response.json()["error"]["fields"]
     assert Task.objects.get(pk=task_id).recurrence_rule == ""
+
+
+def test_staff_can_list_and_stop_series_in_the_admin(alice_client, admin_client):
+    series_id = alice_client.post(
+        "/api/tasks", {"title": "Standup", "due_at": DUE, "recurrence_rule": "FREQ=DAILY"}, format="json"
+    ).json()["series_id"]
+
+    listing = admin_client.get("/admin/tasks_app/taskseries/")
+    stopped = admin_client.post(
+        "/admin/tasks_app/taskseries/", {"action": "stop_series", "_selected_action": [series_id]}
+    )
+
+    assert listing.status_code == 200
+    assert b"Standup" in listing.content
+    assert stopped.status_code == 302
+    assert TaskSeries.objects.get(pk=series_id).status == SeriesStatus.STOPPED
