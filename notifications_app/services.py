@@ -143,10 +143,18 @@ def preferences_update(*, user_id: int, **fields: Any) -> tuple[NotificationPref
         prefs.save()
         if before != (prefs.default_reminder_minutes, prefs.priority_boost_enabled):
             # Automatic reminders follow the new rules on the user's open timed tasks.
-            from reminders_app.tasks import reminders_resync_user_task
-
-            transaction.on_commit(lambda: reminders_resync_user_task.delay(user_id))
+            transaction.on_commit(lambda: _enqueue_reminders_resync(user_id))
     return prefs, new_secret
+
+
+def _enqueue_reminders_resync(user_id: int) -> None:
+    # The preferences are saved; a broker outage must not turn that into a 500.
+    from reminders_app.tasks import reminders_resync_user_task
+
+    try:
+        reminders_resync_user_task.delay(user_id)
+    except Exception:  # noqa: BLE001
+        logger.warning("could not enqueue the reminder resync of user %s", user_id, exc_info=True)
 
 
 def webhook_rotate_secret(*, user_id: int) -> str:

@@ -475,6 +475,9 @@ def _fire_batch(*, now: datetime, batch_size: int) -> int:
         )
         if not due:
             return 0
+        # Record events user by user (counter rows in user order), so two
+        # overlapping scans never take two users' counters in opposite orders.
+        due.sort(key=lambda reminder: (reminder.owner_id, reminder.fire_at))
         tasks = {
             t.id: t
             for t in Task.objects.filter(id__in={r.task_ref for r in due}).only(

@@ -213,6 +213,18 @@ def _create_occurrence(
     return task
 
 
+def _lock_rows(tasks: Any) -> None:
+    """Lock the occurrence rows a series operation will change, in pk order,
+    before it records its first event.
+
+    Writers take a user's locks as: task rows, then the user's event counter
+    (record_event). A loop that recorded an event and then locked the next
+    row would take them the other way round and could deadlock with a plain
+    PATCH or the reminders handler on one of those rows.
+    """
+    list(tasks.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
+
+
 def parse_zone(name: str) -> ZoneInfo:
     return get_zone(name)
 
@@ -400,6 +412,7 @@ def series_update(
         later_open = series.occurrences.filter(
             occurrence_at__gt=task.occurrence_at, is_completed=False, is_skipped=False
         ).exclude(pk=task.pk)
+        _lock_rows(later_open)
         if "recurrence_rule" in values:
             anchor = task.occurrence_at or now
             rule = parse_rule(str(values["recurrence_rule"] or ""), dtstart=anchor, tz=series.timezone)
@@ -500,6 +513,7 @@ def series_delete(*, user: Any, task_id: Any, scope: str, now: datetime | None =
             )
             if task.pk not in doomed:
                 doomed.append(task.pk)
+            _lock_rows(Task.objects.filter(pk__in=doomed))
             for pk in doomed:
                 services.task_delete(user=user, task_id=pk)
             if series.status == SeriesStatus.ACTIVE:
@@ -507,6 +521,7 @@ def series_delete(*, user: Any, task_id: Any, scope: str, now: datetime | None =
                 series.save(update_fields=["status", "ended_at", "updated_at"])
             return len(doomed)
         doomed = list(series.occurrences.values_list("pk", flat=True))
+        _lock_rows(Task.objects.filter(pk__in=doomed))
         for pk in doomed:
             services.task_delete(user=user, task_id=pk)
         series.delete()

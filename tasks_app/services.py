@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -35,7 +34,7 @@ from tasks_app.selectors import (
     task_to_dict,
 )
 from todo_project.errors import ConflictError, DomainError, NotFoundError
-from todo_project.events.services import record_event
+from todo_project.events.services import record_event, user_events_lock
 
 # The fields a client may write; everything else in the representation is
 # maintained here (id, completed_at, position, version, timestamps).
@@ -177,6 +176,12 @@ def _start_series_of(task: Task) -> None:
     from tasks_app.recurrence_services import series_start
 
     series_start(task=task)
+
+
+def _in_active_series(task: Task) -> bool:
+    from tasks_app.models import SeriesStatus
+
+    return task.series_id is not None and task.series.status == SeriesStatus.ACTIVE
 
 
 def _validate_rule_of(task: Task) -> None:
@@ -351,9 +356,9 @@ def task_create(
     clean_tags, tag_keys = normalize_tags(list(tags))
     flag, rule = _resolve_recurrence(False, "", values)
     with transaction.atomic():
-        # Serialise creates per owner on the user row so two concurrent
-        # creates do not take the same "end" position.
-        get_user_model().objects.select_for_update().filter(pk=owner.pk).values_list("pk").first()
+        # Serialise creates per owner so two concurrent creates do not take
+        # the same "end" position, on the lock record_event takes anyway.
+        user_events_lock(user_id=owner.pk)
         last = Task.objects.filter(owner_id=owner.pk).aggregate(m=Max("position"))["m"]
         now = timezone.now()
         task = Task.objects.create(
@@ -438,7 +443,13 @@ def task_update(
         now = timezone.now()
         written = _apply(task, values, now=now)
         if {"recurrence_rule", "is_recurring", "due_at", "due_date"} & set(written):
-            _validate_rule_of(task)
+            if task.is_recurring and not _in_active_series(task):
+                # Recurring again (or for the first time) with no live series:
+                # it starts one now, as a created recurring task does.
+                written += [name for name in ("series", "occurrence_at") if name not in written]
+                _start_series_of(task)
+            else:
+                _validate_rule_of(task)
         if written:
             task.version += 1
             task.save(update_fields=[*written, "version", "updated_at"])

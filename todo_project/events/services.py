@@ -34,6 +34,28 @@ _ALLOCATE_SEQ_SQL = """
 """
 
 
+_LOCK_USER_SQL = """
+    INSERT INTO events_usereventcounter (user_id, last_seq) VALUES (%s, 0)
+    ON CONFLICT (user_id) DO UPDATE SET last_seq = events_usereventcounter.last_seq
+"""
+
+
+def user_events_lock(*, user_id: int) -> None:
+    """Take the user's per-user write lock: their event counter row.
+
+    ``record_event`` takes this row anyway, so it is THE per-user lock: work
+    that must serialise per user before it records anything (e.g. choosing a
+    new task's position) takes it first, and every writer then takes the
+    user's locks in one order — counter first — which rules out deadlocks
+    between a writer and, say, the reminder scan (counter, then inserts whose
+    foreign keys share-lock the user row). Held until the transaction ends.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("user_events_lock must be called inside transaction.atomic()")
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_USER_SQL, [user_id or 0])
+
+
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     """Round-trip through JSON so datetimes/UUIDs are stored exactly as sent."""
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))

@@ -47,6 +47,9 @@ def _error(status: int, code: str, message: str, fields: dict[str, list[str]] | 
     return JsonResponse(error_body(code, message, fields), status=status)
 
 
+_NOT_APPLIED = frozenset({401, 403, 429})
+
+
 class IdempotencyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -82,9 +85,12 @@ class IdempotencyMiddleware:
         except Exception:
             services.idempotency_key_release(user_id=user_id, key=key)
             raise
-        if response.status_code >= 500 or response.streaming:
+        if response.status_code >= 500 or response.status_code in _NOT_APPLIED or response.streaming:
             # Nothing was applied (one transaction per service call), so a
-            # retry should run again rather than replay a server error.
+            # retry should run again rather than replay a server error, a
+            # throttled request (429) or one refused before the view ran
+            # (401/403: expired token, CSRF): an offline client's queue that
+            # hits the rate limit must not turn into 24 h of replayed 429s.
             services.idempotency_key_release(user_id=user_id, key=key)
             return response
         headers = {name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)}

@@ -148,3 +148,27 @@ def test_it_never_applies_two_concurrent_duplicates(alice, alice_client):
     # and a later retry gets the first answer
     assert _post(alice_client, "/api/test/held-tasks", {"title": "once"}, key).status_code == 201
     assert Task.objects.filter(owner=alice).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_throttled_write_is_not_replayed_so_its_retry_applies(alice, alice_client, monkeypatch):
+    from django.core.cache import cache
+    from rest_framework.throttling import UserRateThrottle
+
+    # given a user over the rate limit
+    cache.clear()
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "1/min", "anon": "1/min"})
+    _post(alice_client, "/api/tasks", {"title": "First"}, str(uuid.uuid4()))
+    key = str(uuid.uuid4())
+    throttled = _post(alice_client, "/api/tasks", {"title": "Queued offline"}, key)
+
+    # when the limit has passed and the client retries with the same key
+    cache.clear()
+    retry = _post(alice_client, "/api/tasks", {"title": "Queued offline"}, key)
+
+    # then the retry is applied, not a replay of the 429
+    assert throttled.status_code == 429
+    assert retry.status_code == 201
+    assert not retry.has_header("Idempotent-Replayed")
+    assert Task.objects.filter(owner=alice, title="Queued offline").count() == 1
+    cache.clear()
