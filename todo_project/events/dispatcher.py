@@ -34,6 +34,8 @@ MAX_DISPATCH_ATTEMPTS = len(RETRY_DELAYS_SECONDS) + 1
 # An event not dispatched this long after it was recorded is assumed to have
 # lost its enqueue (Redis down at commit, worker killed mid-task).
 SWEEP_GRACE = timedelta(seconds=20)
+# How long a sweep owns the events it took before another may take them.
+SWEEP_LEASE = timedelta(seconds=120)
 
 _CLAIM_SQL = """
     INSERT INTO events_handlerrun (event_id, handler, completed_at) VALUES (%s, %s, now())
@@ -132,15 +134,24 @@ def dispatch_sweep(*, batch_size: int = 500) -> int:
     """Dispatch events recorded a while ago but never dispatched. Returns how many were tried.
 
     Events waiting out a retry delay are left alone until it has passed, so
-    the sweep makes every retry as well as picking up lost enqueues.
+    the sweep makes every retry as well as picking up lost enqueues. Each run
+    first leases its batch (``next_dispatch_at`` moved ahead, rows taken with
+    SKIP LOCKED), so overlapping sweeps split the work instead of walking the
+    same events in lockstep and counting one failure twice; a sweep that dies
+    leaves its lease to expire and the events are picked up again.
     """
     now = timezone.now()
-    ids = list(
-        OutboxEvent.objects.filter(dispatched_at__isnull=True, dispatch_failed_at__isnull=True)
-        .filter(Q(next_dispatch_at__isnull=True, time__lt=now - SWEEP_GRACE) | Q(next_dispatch_at__lte=now))
-        .order_by("time")
-        .values_list("id", flat=True)[:batch_size]
-    )
+    with transaction.atomic():
+        ids = list(
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(dispatched_at__isnull=True, dispatch_failed_at__isnull=True)
+            .filter(
+                Q(next_dispatch_at__isnull=True, time__lt=now - SWEEP_GRACE) | Q(next_dispatch_at__lte=now)
+            )
+            .order_by("time")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        OutboxEvent.objects.filter(id__in=ids).update(next_dispatch_at=now + SWEEP_LEASE)
     for event_id in ids:
         dispatch_event(event_id=str(event_id))
     return len(ids)

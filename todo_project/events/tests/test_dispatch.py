@@ -220,3 +220,24 @@ def test_a_rolled_back_savepoint_leaves_the_rest_of_the_batch_dispatched(
 
     assert calls == [str(kept.id)]
     assert OutboxEvent.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_sweep_leases_its_events_so_an_overlapping_sweep_skips_them(alice, monkeypatch):
+    from todo_project.events import dispatcher
+
+    # given an event whose enqueue was lost, and a sweep that dies after claiming it
+    event = _logout(alice)
+    taken: list[str] = []
+    monkeypatch.setattr(dispatcher, "dispatch_event", lambda *, event_id: taken.append(event_id))
+    later = timezone.now() + dispatcher.SWEEP_GRACE + timedelta(seconds=1)
+
+    with time_machine.travel(later, tick=False):
+        first = dispatch_sweep()
+        overlapping = dispatch_sweep()
+    with time_machine.travel(later + dispatcher.SWEEP_LEASE + timedelta(seconds=1), tick=False):
+        after_lease = dispatch_sweep()
+
+    # then only one sweep took it until the lease ran out
+    assert (first, overlapping, after_lease) == (1, 0, 1)
+    assert taken == [str(event.id), str(event.id)]
