@@ -39,7 +39,7 @@ from notifications_app.selectors import (
     webhook_active,
 )
 from todo_project.errors import DomainError, NotFoundError
-from todo_project.events.services import record_event
+from todo_project.events.services import NewEvent, record_event, record_events
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,11 @@ def _enqueue_delivery(notification_id: uuid.UUID) -> None:
 
 
 def _record_created(n: Notification) -> None:
-    record_event(
+    record_events([_created_event(n)])
+
+
+def _created_event(n: Notification) -> NewEvent:
+    return NewEvent(
         type="notification.created",
         user_id=n.user_id,
         subject=f"notifications/{n.id}",
@@ -253,8 +257,7 @@ def in_app_notifications_for_fired(*, fired: list[dict[str, Any]]) -> int:
             )
         )
     Notification.objects.bulk_create(rows)
-    for n in rows:
-        _record_created(n)
+    record_events([_created_event(n) for n in rows])
     return len(rows)
 
 

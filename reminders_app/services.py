@@ -29,7 +29,7 @@ from reminders_app.models import (
 )
 from tasks_app.models import Priority, Task
 from todo_project.errors import ConflictError, DomainError, NotFoundError
-from todo_project.events.services import record_event
+from todo_project.events.services import NewEvent, record_event, record_events
 
 PAST_MESSAGE = "Reminder time must be in the future"
 # Lead time assumed for the FR-PR-005 extra reminder when the task has no
@@ -503,27 +503,29 @@ def _fire_batch(*, now: datetime, batch_size: int) -> int:
                 attempts=F("attempts") + 1,
                 updated_at=now,
             )
-        fired: list[dict[str, Any]] = []
+        events = []
         for reminder in fire:
             task = tasks[reminder.task_ref]
-            event = record_event(
-                type="reminder.triggered",
-                user_id=reminder.owner_id,
-                subject=_subject(reminder),
-                data={
-                    **_base(reminder),
-                    "kind": reminder.kind,
-                    "task_title": task.title,
-                    "task_priority": task.priority,
-                    "due_at": _iso(task.due_at),
-                    "due_date": task.due_date.isoformat() if task.due_date else None,
-                    "channels": enabled_channels(prefs[reminder.owner_id], reminder.channels),
-                    "scheduled_for": _iso(reminder.fire_at),
-                    "fired_at": _iso(now),
-                    "lag_seconds": round((now - reminder.fire_at).total_seconds(), 3),
-                },
+            events.append(
+                NewEvent(
+                    type="reminder.triggered",
+                    user_id=reminder.owner_id,
+                    subject=_subject(reminder),
+                    data={
+                        **_base(reminder),
+                        "kind": reminder.kind,
+                        "task_title": task.title,
+                        "task_priority": task.priority,
+                        "due_at": _iso(task.due_at),
+                        "due_date": task.due_date.isoformat() if task.due_date else None,
+                        "channels": enabled_channels(prefs[reminder.owner_id], reminder.channels),
+                        "scheduled_for": _iso(reminder.fire_at),
+                        "fired_at": _iso(now),
+                        "lag_seconds": round((now - reminder.fire_at).total_seconds(), 3),
+                    },
+                )
             )
-            fired.append(event.data)
+        fired = [event.data for event in record_events(events)]
         # The in-app inbox entries commit with the trigger (see the function's docstring).
         in_app_notifications_for_fired(fired=fired)
         return len(due)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -27,10 +29,12 @@ _SOURCES = {
     "user": "/auth",
 }
 
-_ALLOCATE_SEQ_SQL = """
-    INSERT INTO events_usereventcounter (user_id, last_seq) VALUES (%s, 1)
-    ON CONFLICT (user_id) DO UPDATE SET last_seq = events_usereventcounter.last_seq + 1
-    RETURNING last_seq
+_ALLOCATE_SEQS_SQL = """
+    INSERT INTO events_usereventcounter (user_id, last_seq)
+    SELECT user_id, amount FROM unnest(%s::bigint[], %s::bigint[]) AS wanted(user_id, amount)
+    ORDER BY user_id
+    ON CONFLICT (user_id) DO UPDATE SET last_seq = events_usereventcounter.last_seq + EXCLUDED.last_seq
+    RETURNING user_id, last_seq
 """
 
 
@@ -66,6 +70,16 @@ def event_source(event_type: str) -> str:
     return settings.EVENT_SOURCE_PREFIX + _SOURCES.get(family, "/" + family)
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """One event to record with ``record_events``."""
+
+    type: str
+    user_id: int | None
+    data: dict[str, Any]
+    subject: str = ""
+
+
 def record_event(
     *,
     type: str,  # noqa: A002 - the CloudEvents attribute name
@@ -73,34 +87,55 @@ def record_event(
     data: dict[str, Any],
     subject: str = "",
 ) -> OutboxEvent:
-    """Write one event to the outbox in the caller's transaction.
+    """Write one event to the outbox in the caller's transaction (see ``record_events``)."""
+    return record_events([NewEvent(type=type, user_id=user_id, data=data, subject=subject)])[0]
 
-    Must be called inside ``transaction.atomic()``: the event commits or rolls
-    back with the change it describes. The per-user sequence number is taken
-    from the user's counter row, which stays locked until commit, so concurrent
-    writers for one user serialise here and numbers follow commit order.
-    After commit the event is handed to the dispatcher (see ``tasks.py``).
+
+def record_events(new_events: Sequence[NewEvent]) -> list[OutboxEvent]:
+    """Write events to the outbox in the caller's transaction, in the given order.
+
+    Must be called inside ``transaction.atomic()``: the events commit or roll
+    back with the change they describe. Sequence numbers come from each
+    user's counter row, which stays locked until commit, so concurrent writers
+    for one user serialise here and numbers follow commit order. All counters
+    are taken in one statement, in user-id order (a fixed lock order between
+    batches spanning many users), and the rows are inserted in one statement:
+    the reminder scan records thousands of events per transaction. After
+    commit the events are handed to the dispatcher (see ``tasks.py``).
     """
     if not connection.in_atomic_block:
         raise RuntimeError("record_event must be called inside transaction.atomic()")
-    key = user_id or 0
+    if not new_events:
+        return []
+    per_user = Counter(event.user_id or 0 for event in new_events)
+    users = sorted(per_user)
     with connection.cursor() as cursor:
-        cursor.execute(_ALLOCATE_SEQ_SQL, [key])
-        (seq,) = cursor.fetchone()
+        cursor.execute(_ALLOCATE_SEQS_SQL, [users, [per_user[user] for user in users]])
+        last_seq = dict(cursor.fetchall())
+    next_seq = {user: last_seq[user] - per_user[user] + 1 for user in users}
     context = current_context()
-    event = OutboxEvent.objects.create(
-        id=uuid.uuid4(),
-        user_id=key,
-        seq=seq,
-        type=type,
-        source=event_source(type),
-        subject=subject,
-        time=timezone.now(),
-        data=_jsonable(data),
-        context=context,
-    )
-    _dispatch_on_commit(event.id)
-    return event
+    now = timezone.now()
+    rows = []
+    for new in new_events:
+        key = new.user_id or 0
+        rows.append(
+            OutboxEvent(
+                id=uuid.uuid4(),
+                user_id=key,
+                seq=next_seq[key],
+                type=new.type,
+                source=event_source(new.type),
+                subject=new.subject,
+                time=now,
+                data=_jsonable(new.data),
+                context=context,
+            )
+        )
+        next_seq[key] += 1
+    OutboxEvent.objects.bulk_create(rows)
+    for row in rows:
+        _dispatch_on_commit(row.id)
+    return rows
 
 
 def _dispatch_on_commit(event_id: uuid.UUID) -> None:

@@ -165,3 +165,26 @@ def test_it_purges_only_rows_that_did_their_job_past_the_retention(alice, settin
     settings.KAFKA_BOOTSTRAP_SERVERS = None
     assert outbox_purge() == 1
     assert not OutboxEvent.objects.filter(id=unpublished.id).exists()
+
+
+@pytest.mark.django_db
+def test_record_events_numbers_each_users_events_contiguously_in_the_given_order(alice, bob):
+    from todo_project.events.services import NewEvent, record_events
+
+    with transaction.atomic():
+        before = record_event(type="user.logout", user_id=alice.id, data={"user_id": alice.id})
+        batch = record_events(
+            [
+                NewEvent(type="user.logout", user_id=user.id, data={"user_id": user.id})
+                for user in (bob, alice, bob, alice, alice)
+            ]
+        )
+
+    assert [(event.user_id, event.seq) for event in batch] == [
+        (bob.id, 1),
+        (alice.id, before.seq + 1),
+        (bob.id, 2),
+        (alice.id, before.seq + 2),
+        (alice.id, before.seq + 3),
+    ]
+    assert all(event.pk for event in batch)
