@@ -25,13 +25,12 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from todo_project.events.services import record_event
+from tasks_app import services as task_services
 from todo_project.testing import database_url
 
 BASE_DIR = Path(__file__).resolve().parents[3]
@@ -225,32 +224,6 @@ def close_code(ws: ClientConnection, timeout: float = RECV_TIMEOUT) -> int | Non
 # --- driving changes through the event backbone --------------------------------------
 
 
-def task_snapshot(task: Any) -> dict[str, Any]:
-    """The JSON the task API returns for one task (the events' ``task`` field)."""
-
-    def iso(value: Any) -> Any:
-        return value.isoformat().replace("+00:00", "Z") if value else None
-
-    return {
-        "id": str(task.id),
-        "title": task.title,
-        "description": task.description,
-        "is_completed": task.is_completed,
-        "completed_at": iso(task.completed_at),
-        "due_date": task.due_date.isoformat() if task.due_date else None,
-        "due_at": iso(task.due_at),
-        "remind_at": iso(task.remind_at),
-        "is_recurring": task.is_recurring,
-        "recurrence_rule": task.recurrence_rule or None,
-        "priority": task.priority,
-        "tags": list(task.tags),
-        "position": task.position,
-        "version": task.version,
-        "created_at": iso(task.created_at),
-        "updated_at": iso(task.updated_at),
-    }
-
-
 def notification_data(user: Any) -> dict[str, Any]:
     """The data of a notification.created event for an in-app reminder."""
     now = timezone.now().isoformat()
@@ -270,114 +243,37 @@ def notification_data(user: Any) -> dict[str, Any]:
 
 
 class TaskChanges:
-    """Makes task changes the way the task services do: rows and event in one
-    transaction, dispatched on commit (Celery is eager in the test process)."""
+    """Task changes through the task services (rows and events in one
+    transaction, dispatched on commit; Celery is eager in the test process),
+    made as if by a REST call carrying ``request_id``."""
 
     def __init__(self, request_id: str | None = None) -> None:
         self.request_id = request_id
 
-    def _record(self, type_: str, user: Any, data: dict[str, Any], subject: str = "") -> Any:
+    def _context(self) -> Any:
         from todo_project.events.context import request_context
 
-        with request_context({"request_id": self.request_id or str(uuid.uuid4())}):
-            return record_event(type=type_, user_id=user.pk, data=data, subject=subject)
+        return request_context({"request_id": self.request_id or str(uuid.uuid4())})
 
     def create(self, user: Any, title: str = "Buy milk") -> Any:
-        from tasks_app.models import Task
-
-        with transaction.atomic():
-            task = Task.objects.create(owner=user, title=title)
-            snap = task_snapshot(task)
-            self._record(
-                "task.created",
-                user,
-                {
-                    "task_id": snap["id"],
-                    "user_id": user.pk,
-                    **{
-                        k: snap[k]
-                        for k in (
-                            "title",
-                            "description",
-                            "priority",
-                            "tags",
-                            "due_date",
-                            "due_at",
-                            "remind_at",
-                            "is_recurring",
-                            "recurrence_rule",
-                            "created_at",
-                            "version",
-                        )
-                    },
-                    "task": snap,
-                },
-                f"tasks/{task.id}",
-            )
-        return task
+        with self._context():
+            return task_services.task_create(owner=user, title=title)
 
     def update(self, user: Any, task: Any, title: str) -> Any:
-        with transaction.atomic():
-            old = task.title
-            task.title = title
-            task.version += 1
-            task.save(update_fields=["title", "version", "updated_at"])
-            snap = task_snapshot(task)
-            self._record(
-                "task.updated",
-                user,
-                {
-                    "task_id": snap["id"],
-                    "user_id": user.pk,
-                    "changes": {"title": {"old": old, "new": title}},
-                    "updated_at": snap["updated_at"],
-                    "version": task.version,
-                    "task": snap,
-                },
-                f"tasks/{task.id}",
-            )
-        return task
+        with self._context():
+            return task_services.task_update(user=user, task_id=task.id, values={"title": title}).task
 
     def complete(self, user: Any, task: Any) -> Any:
-        with transaction.atomic():
-            task.is_completed = True
-            task.completed_at = timezone.now()
-            task.version += 1
-            task.save(update_fields=["is_completed", "completed_at", "version", "updated_at"])
-            snap = task_snapshot(task)
-            self._record(
-                "task.completed",
-                user,
-                {
-                    "task_id": snap["id"],
-                    "user_id": user.pk,
-                    "completed_at": snap["completed_at"],
-                    "is_recurring": task.is_recurring,
-                    "recurrence_rule": snap["recurrence_rule"],
-                    "version": task.version,
-                    "task": snap,
-                },
-                f"tasks/{task.id}",
-            )
-        return task
+        with self._context():
+            return task_services.task_complete(user=user, task_id=task.id).task
 
     def delete(self, user: Any, task: Any) -> None:
-        with transaction.atomic():
-            task_id, version = str(task.id), task.version
-            task.delete()
-            self._record(
-                "task.deleted",
-                user,
-                {"task_id": task_id, "user_id": user.pk, "version": version + 1},
-                f"tasks/{task_id}",
-            )
+        with self._context():
+            task_services.task_delete(user=user, task_id=task.id)
 
     def reorder(self, user: Any, tasks: list[Any]) -> None:
-        with transaction.atomic():
-            for position, task in enumerate(tasks):
-                task.position = position
-                task.save(update_fields=["position", "updated_at"])
-            self._record("task.reordered", user, {"user_id": user.pk, "task_ids": [str(t.id) for t in tasks]})
+        with self._context():
+            task_services.task_reorder(user=user, task_ids=[task.id for task in tasks])
 
 
 @pytest.fixture
