@@ -152,15 +152,27 @@ def _dispatch_on_commit(event_id: uuid.UUID) -> None:
     if (
         pending is None
         or pending.flushed
-        # Only within the savepoint that started the batch: its callback
-        # commits or rolls back with everything recorded inside it.
-        or savepoints[: len(pending.savepoints)] != pending.savepoints
+        # The batch's callback is gone when a savepoint it was registered in
+        # rolled back.
         or not any(func == pending.flush for _, func, _ in connection.run_on_commit)
+        # Join only along one line of nesting: deeper inside the savepoint
+        # that started the batch, or back out of savepoints since released
+        # (their callbacks moved to the parent). A sibling savepoint starts a
+        # batch of its own, which keeps test capture blocks (one per
+        # savepoint inside the test's transaction) dispatching what they see.
+        or not _on_one_line(savepoints, pending.savepoints)
     ):
         pending = _DispatchBatch(savepoints)
         connection._taskbeat_dispatch_batch = pending
         transaction.on_commit(pending.flush)
+    elif len(savepoints) < len(pending.savepoints):
+        pending.savepoints = savepoints
     pending.event_ids.append(str(event_id))
+
+
+def _on_one_line(current: tuple[str, ...], batch: tuple[str, ...]) -> bool:
+    shorter = min(len(current), len(batch))
+    return current[:shorter] == batch[:shorter]
 
 
 class _DispatchBatch:

@@ -241,3 +241,21 @@ def test_a_sweep_leases_its_events_so_an_overlapping_sweep_skips_them(alice, mon
     # then only one sweep took it until the lease ran out
     assert (first, overlapping, after_lease) == (1, 0, 1)
     assert taken == [str(event.id), str(event.id)]
+
+
+@pytest.mark.django_db
+def test_events_recorded_inside_and_after_released_savepoints_share_one_dispatch(
+    alice, calls, django_capture_on_commit_callbacks
+):
+    # given a service that records inside nested savepoints, then after them (as
+    # generating an occurrence does: task.created deep inside, the occurrence event after)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            with transaction.atomic():
+                with transaction.atomic():
+                    inner = record_event(type="user.logout", user_id=alice.id, data={"user_id": alice.id})
+            outer = record_event(type="user.logout", user_id=alice.id, data={"user_id": alice.id})
+
+    # then one dispatch task carries both, in order
+    assert len(callbacks) == 1
+    assert calls == [str(inner.id), str(outer.id)]
