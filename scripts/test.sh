@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 export DEBUG="${DEBUG:-true}"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 exec .venv/bin/python -m todo_project.embedded -- .venv/bin/python -m pytest "$@"
