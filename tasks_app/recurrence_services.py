@@ -567,7 +567,9 @@ def series_repair(*, now: datetime | None = None, batch_size: int = 500) -> int:
             if not claimed:
                 break
             last_id = claimed[-1].pk
-            for series in claimed:
+            # Owner order: a batch takes its users' event counters in the same
+            # order as any concurrent batch, so two sweeps cannot deadlock.
+            for series in sorted(claimed, key=lambda item: (item.owner_id, item.pk)):
                 created += _repair_one(series, now=now)
     created += _fill_lookahead(now=now, batch_size=batch_size)
     return created
@@ -604,7 +606,7 @@ def _fill_lookahead(*, now: datetime, batch_size: int) -> int:
             if not claimed:
                 return created
             last_id = claimed[-1].pk
-            for series in claimed:
+            for series in sorted(claimed, key=lambda item: (item.owner_id, item.pk)):
                 horizon = now + timedelta(days=series.lookahead_days)
                 last = series.occurrences.exclude(occurrence_at=None).order_by("-occurrence_at").first()
                 rule = series_rule(series)
