@@ -12,7 +12,7 @@ from typing import Any
 from django.urls import path
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +24,7 @@ from tasks_app.models import MAX_LOOKAHEAD_DAYS
 from tasks_app.quickadd import MAX_TEXT_LENGTH, parse_quick_add
 from tasks_app.recurrence import MAX_PREVIEW
 from tasks_app.selectors import user_timezone
+from tasks_app.serializers import TaskOutputSerializer
 from todo_project.errors import DomainError
 from todo_project.pagination import PagePagination
 from todo_project.pagination import _positive_int as positive_int_param
@@ -56,6 +57,101 @@ class SeriesEditInput(serializers.Serializer):
     lookahead_days = serializers.IntegerField(required=False, min_value=0, max_value=MAX_LOOKAHEAD_DAYS)
 
 
+# --- response shapes, for the OpenAPI schema -----------------------------------
+
+
+class SeriesOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    rule = serializers.CharField(help_text="The RFC 5545 rule set, with DTSTART.")
+    summary = serializers.CharField(help_text='Human-readable, e.g. "every weekday at 09:00".')
+    dtstart = serializers.DateTimeField()
+    timezone = serializers.CharField()
+    all_day = serializers.BooleanField()
+    completion_mode = serializers.ChoiceField(choices=["scheduled", "completion"])
+    lookahead_days = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["active", "stopped", "ended"])
+    is_active = serializers.BooleanField()
+    ended_at = serializers.DateTimeField(allow_null=True)
+    next_occurrence = serializers.DateTimeField(allow_null=True)
+    title = serializers.CharField()
+    description = serializers.CharField()
+    priority = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    reminder_offsets = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Minutes before due."
+    )
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class OccurrenceOutput(TaskOutputSerializer):
+    occurrence_status = serializers.ChoiceField(choices=["open", "completed", "skipped"])
+
+
+class OccurrenceWithSeriesOutput(OccurrenceOutput):
+    series = SeriesOutput(allow_null=True)
+
+
+class SkipOutput(serializers.Serializer):
+    skipped = OccurrenceOutput()
+    next = OccurrenceOutput(allow_null=True)
+
+
+class UpcomingOutput(serializers.Serializer):
+    task_id = serializers.UUIDField()
+    series_id = serializers.UUIDField(allow_null=True)
+    summary = serializers.CharField()
+    timezone = serializers.CharField()
+    occurrences = serializers.ListField(child=serializers.DateTimeField())
+
+
+class PreviewOutput(serializers.Serializer):
+    rule = serializers.CharField()
+    summary = serializers.CharField()
+    dtstart = serializers.DateTimeField()
+    timezone = serializers.CharField()
+    occurrences = serializers.ListField(child=serializers.DateTimeField())
+
+
+class SpanOutput(serializers.Serializer):
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+    kind = serializers.CharField()
+    text = serializers.CharField()
+
+
+class QuickAddPreviewOutput(serializers.Serializer):
+    title = serializers.CharField()
+    due_date = serializers.DateField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    is_recurring = serializers.BooleanField()
+    recurrence_rule = serializers.CharField(allow_null=True)
+    recurrence_summary = serializers.CharField(allow_null=True)
+    completion_mode = serializers.ChoiceField(choices=["scheduled", "completion"])
+    priority = serializers.CharField(allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    reminder_offsets = serializers.ListField(child=serializers.IntegerField())
+    reminder_times = serializers.ListField(child=serializers.DateTimeField())
+    spans = SpanOutput(many=True)
+    unrecognised = serializers.ListField(child=serializers.CharField())
+    timezone = serializers.CharField()
+
+
+class OccurrencePageOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = OccurrenceOutput(many=True)
+
+
+class DeletedOutput(serializers.Serializer):
+    deleted = serializers.IntegerField(help_text="Task rows deleted.")
+
+
+_COUNT = OpenApiParameter("count", int, description=f"How many (1–{MAX_PREVIEW}, default 5).")
+_SCOPE = OpenApiParameter("scope", str, enum=["this", "future", "all"], required=True)
+
+
 def _parse_start(raw: str | None) -> datetime | None:
     if not raw:
         return None
@@ -69,7 +165,12 @@ def _parse_start(raw: str | None) -> datetime | None:
 
 
 class QuickAddParseView(APIView):
-    @extend_schema(tags=TAGS, summary="Parse quick-add text (preview, nothing saved)", request=QuickAddInput)
+    @extend_schema(
+        tags=TAGS,
+        summary="Parse quick-add text (preview, nothing saved)",
+        request=QuickAddInput,
+        responses=QuickAddPreviewOutput,
+    )
     def post(self, request: Request) -> Response:
         data = QuickAddInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -80,7 +181,12 @@ class QuickAddParseView(APIView):
 
 
 class QuickAddCreateView(APIView):
-    @extend_schema(tags=TAGS, summary="Create a task from quick-add text", request=QuickAddInput)
+    @extend_schema(
+        tags=TAGS,
+        summary="Create a task from quick-add text",
+        request=QuickAddInput,
+        responses={201: OccurrenceWithSeriesOutput},
+    )
     def post(self, request: Request) -> Response:
         data = QuickAddInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -95,7 +201,9 @@ def _task_with_series(task: Any) -> dict[str, Any]:
 
 
 class RecurrencePreviewView(APIView):
-    @extend_schema(tags=TAGS, summary="Preview an unsaved rule", request=PreviewInput)
+    @extend_schema(
+        tags=TAGS, summary="Preview an unsaved rule", request=PreviewInput, responses=PreviewOutput
+    )
     def post(self, request: Request) -> Response:
         data = PreviewInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -112,14 +220,24 @@ class RecurrencePreviewView(APIView):
 
 
 class TaskOccurrencesView(APIView):
-    @extend_schema(tags=TAGS, summary="Upcoming occurrences of a recurring task (no rows created)")
+    @extend_schema(
+        tags=TAGS,
+        summary="Upcoming occurrences of a recurring task (no rows created)",
+        parameters=[_COUNT],
+        responses=UpcomingOutput,
+    )
     def get(self, request: Request, task_id: str) -> Response:
         count = positive_int_param(request, "count", 5, MAX_PREVIEW)
         return Response(selectors.task_occurrence_preview(user=request.user, task_id=task_id, count=count))
 
 
 class TaskSkipView(APIView):
-    @extend_schema(tags=TAGS, summary="Skip this occurrence and generate the following one")
+    @extend_schema(
+        tags=TAGS,
+        summary="Skip this occurrence and generate the following one",
+        request=None,
+        responses=SkipOutput,
+    )
     def post(self, request: Request, task_id: str) -> Response:
         skipped, following = services.occurrence_skip(user=request.user, task_id=task_id)
         return Response(
@@ -131,7 +249,7 @@ class TaskSkipView(APIView):
 
 
 class TaskSeriesView(APIView):
-    @extend_schema(tags=TAGS, summary="The series of a recurring task")
+    @extend_schema(tags=TAGS, summary="The series of a recurring task", responses=SeriesOutput)
     def get(self, request: Request, task_id: str) -> Response:
         from tasks_app.selectors import task_get
 
@@ -141,7 +259,12 @@ class TaskSeriesView(APIView):
             raise DomainError("This task has no series.", field="task_id", code="not_recurring")
         return Response(info)
 
-    @extend_schema(tags=TAGS, summary="Edit this occurrence or this and future ones", request=SeriesEditInput)
+    @extend_schema(
+        tags=TAGS,
+        summary="Edit this occurrence or this and future ones",
+        request=SeriesEditInput,
+        responses=OccurrenceWithSeriesOutput,
+    )
     def patch(self, request: Request, task_id: str) -> Response:
         data = SeriesEditInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -151,7 +274,12 @@ class TaskSeriesView(APIView):
         task.refresh_from_db()
         return Response(_task_with_series(task))
 
-    @extend_schema(tags=TAGS, summary="Delete this occurrence, this and future ones, or the whole series")
+    @extend_schema(
+        tags=TAGS,
+        summary="Delete this occurrence, this and future ones, or the whole series",
+        parameters=[_SCOPE],
+        responses=DeletedOutput,
+    )
     def delete(self, request: Request, task_id: str) -> Response:
         scope = request.query_params.get("scope", "")
         deleted = services.series_delete(user=request.user, task_id=task_id, scope=scope)
@@ -159,7 +287,7 @@ class TaskSeriesView(APIView):
 
 
 class SeriesDetailView(APIView):
-    @extend_schema(tags=TAGS, summary="A series")
+    @extend_schema(tags=TAGS, summary="A series", responses=SeriesOutput)
     def get(self, request: Request, series_id: str) -> Response:
         return Response(
             selectors.series_to_dict(selectors.series_get(user=request.user, series_id=series_id))
@@ -167,14 +295,24 @@ class SeriesDetailView(APIView):
 
 
 class SeriesStopView(APIView):
-    @extend_schema(tags=TAGS, summary="Stop a series (existing occurrences stay)")
+    @extend_schema(
+        tags=TAGS, summary="Stop a series (existing occurrences stay)", request=None, responses=SeriesOutput
+    )
     def post(self, request: Request, series_id: str) -> Response:
         series = services.series_stop(user=request.user, series_id=series_id)
         return Response(selectors.series_to_dict(series))
 
 
 class SeriesHistoryView(APIView):
-    @extend_schema(tags=TAGS, summary="Every occurrence of a series, oldest first")
+    @extend_schema(
+        tags=TAGS,
+        summary="Every occurrence of a series, oldest first",
+        parameters=[
+            OpenApiParameter("page", int),
+            OpenApiParameter("limit", int, description="1–100, default 20"),
+        ],
+        responses=OccurrencePageOutput,
+    )
     def get(self, request: Request, series_id: str) -> Response:
         rows = selectors.series_history(user=request.user, series_id=series_id)
         paginator = PagePagination()

@@ -370,6 +370,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"PriorityEnum": "tasks_app.models.Priority.choices"},
 }
 
 # --- Internationalisation and time ----------------------------------------
