@@ -371,6 +371,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"PriorityEnum": "tasks_app.models.Priority.choices"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "todo_project.sync.schema.add_idempotency_key_header",
+    ],
 }
 
 # --- Internationalisation and time ----------------------------------------
