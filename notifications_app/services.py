@@ -431,10 +431,14 @@ def _record_outcome(notification_id: uuid.UUID, result: senders.SendResult) -> i
             return None
         n.last_error = result.error[:2000]
         if result.transient and n.attempts <= len(RETRY_BACKOFF_SECONDS):
-            wait = RETRY_BACKOFF_SECONDS[n.attempts - 1]
-            n.next_attempt_at = now + timedelta(seconds=wait)
+            retry_at = now + timedelta(seconds=RETRY_BACKOFF_SECONDS[n.attempts - 1])
+            # A retry that would land in the user's quiet hours waits for their end too.
+            quiet_end = quiet_hours_end(
+                prefs=preferences_get(user_id=n.user_id), tz=user_timezone(user_id=n.user_id), at=retry_at
+            )
+            n.next_attempt_at = quiet_end or retry_at
             n.save(update_fields=["last_error", "next_attempt_at", "claimed_until", "updated_at"])
-            return wait
+            return max(1, int((n.next_attempt_at - now).total_seconds()))
         n.status, n.failed_at = NotificationStatus.FAILED, now
         n.save(update_fields=["status", "failed_at", "last_error", "claimed_until", "updated_at"])
         record_event(

@@ -128,3 +128,25 @@ def test_outside_quiet_hours_email_goes_at_once(alice, alice_client, sendgrid, f
     )
     reminder = fire_reminder(alice, at=datetime(2026, 3, 2, 12, 0, tzinfo=UTC) + timedelta(minutes=1))
     assert Notification.objects.get(reminder=reminder, channel="email").status == "sent"
+
+
+def test_a_retry_that_would_land_in_quiet_hours_waits_for_their_end(
+    alice, alice_client, sendgrid, fire_reminder
+):
+    # given quiet hours from 22:00 Berlin (21:00 UTC), and an email that fails
+    # transiently seconds before they start
+    alice_client.patch(
+        "/api/notifications/preferences",
+        {"quiet_hours_start": "22:00", "quiet_hours_end": "07:00"},
+        format="json",
+    )
+    sendgrid.statuses = [503]
+    at = datetime(2026, 3, 2, 20, 59, 59, 500000, tzinfo=UTC)
+
+    # when the reminder fires and the first attempt fails
+    reminder = fire_reminder(alice, at=at)
+
+    # then the 1 s retry is held until quiet hours end (07:00 Berlin = 06:00 UTC)
+    email = Notification.objects.get(reminder=reminder, channel="email")
+    assert (email.status, email.attempts) == ("pending", 1)
+    assert email.next_attempt_at == datetime(2026, 3, 3, 6, 0, tzinfo=UTC)
