@@ -21,9 +21,10 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from todo_project.errors import error_body
+from todo_project.events.selectors import user_last_seq
 from todo_project.sync import shutdown
 from todo_project.sync.messages import CHANNEL_OF_TYPE, CHANNELS, group_name
-from todo_project.sync.selectors import SyncPage, last_seq_for_user, sync_since
+from todo_project.sync.selectors import SyncPage, sync_since
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
             self.background.append(loop.create_task(self._expire_at(float(token_exp))))
         shutdown.register(self)
 
-        last_seq = await database_sync_to_async(last_seq_for_user)(user_id=self.user_id)
+        last_seq = await database_sync_to_async(user_last_seq)(user_id=self.user_id)
         self._reply(
             {
                 "type": "connected",

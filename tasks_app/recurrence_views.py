@@ -26,8 +26,7 @@ from tasks_app.recurrence import MAX_PREVIEW
 from tasks_app.selectors import user_timezone
 from tasks_app.serializers import TaskOutputSerializer
 from todo_project.errors import DomainError
-from todo_project.pagination import PagePagination
-from todo_project.pagination import _positive_int as positive_int_param
+from todo_project.pagination import PagePagination, positive_int_param
 
 TAGS = ["recurrence"]
 

@@ -27,8 +27,7 @@ from tasks_app.serializers import (
     ToggleSerializer,
 )
 from todo_project.errors import DomainError
-from todo_project.pagination import MAX_LIMIT, PagePagination
-from todo_project.pagination import _positive_int as positive_int_param
+from todo_project.pagination import MAX_LIMIT, PagePagination, positive_int_param
 
 TAGS = ["tasks"]
 _ERRORS = {

@@ -14,7 +14,7 @@ from todo_project.errors import DomainError
 MAX_LIMIT = 100
 
 
-def _positive_int(request: Request, name: str, default: int, maximum: int | None = None) -> int:
+def positive_int_param(request: Request, name: str, default: int, maximum: int | None = None) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -40,8 +40,8 @@ class PagePagination(BasePagination):
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list:
         self.request = request
-        self.page = _positive_int(request, "page", 1)
-        self.limit = _positive_int(request, "limit", self.default_limit, MAX_LIMIT)
+        self.page = positive_int_param(request, "page", 1)
+        self.limit = positive_int_param(request, "limit", self.default_limit, MAX_LIMIT)
         self.count = queryset.count()
         start = (self.page - 1) * self.limit
         return list(queryset[start : start + self.limit])

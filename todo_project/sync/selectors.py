@@ -15,7 +15,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from todo_project.events.models import OutboxEvent, UserEventCounter
-from todo_project.events.selectors import user_last_seq
 from todo_project.sync.messages import CHANNEL_OF_TYPE, PUSH_EVENT_TYPES, SyncMessage, types_of_channel
 
 
@@ -63,9 +62,6 @@ def previous_push_seq(*, user_id: int, seq: int, event_type: str) -> int | None:
         .values_list("seq", flat=True)
         .first()
     )
-
-
-last_seq_for_user = user_last_seq
 
 
 def sync_since(*, user_id: int, since: int, limit: int) -> SyncPage:

@@ -10,7 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from todo_project.errors import DomainError
-from todo_project.sync.selectors import last_seq_for_user, sync_since
+from todo_project.events.selectors import user_last_seq
+from todo_project.sync.selectors import sync_since
 
 DEFAULT_LIMIT = 100
 
@@ -79,4 +80,4 @@ class SyncCursorView(APIView):
 
     @extend_schema(responses=inline_serializer("SyncCursor", {"last_seq": serializers.IntegerField()}))
     def get(self, request: Request) -> Response:
-        return Response({"last_seq": last_seq_for_user(user_id=request.user.pk)})
+        return Response({"last_seq": user_last_seq(user_id=request.user.pk)})
