@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from audit_app.services import audit_entry_record
+from audit_app.services import audit_entries_record
 from todo_project.events.registry import ANY, handles
 
 if TYPE_CHECKING:
     from todo_project.events.models import OutboxEvent
 
 
-@handles(ANY)
-def write_audit_entry(event: OutboxEvent) -> None:
-    audit_entry_record(event=event)
+@handles(ANY, batch=True)
+def write_audit_entry(events: list[OutboxEvent]) -> None:
+    audit_entries_record(events=events)

@@ -31,13 +31,12 @@ def _actor_type(event: OutboxEvent) -> str:
     return ActorType.SYSTEM
 
 
-def _actor_email(event: OutboxEvent, actor_id: int | None) -> str:
+def _actor_email(event: OutboxEvent, actor_id: int | None, emails: dict[int, str]) -> str:
     if event.type == "user.registered" and isinstance(event.data.get("email"), str):
         return event.data["email"]
     if actor_id is None:
         return ""
-    email = get_user_model().objects.filter(pk=actor_id).values_list("email", flat=True).first()
-    return email or ""
+    return emails.get(actor_id) or ""
 
 
 def _resource(event: OutboxEvent) -> tuple[str, str]:
@@ -71,32 +70,42 @@ def _metadata(event: OutboxEvent) -> dict[str, Any]:
 
 
 def audit_entry_record(*, event: OutboxEvent) -> bool:
-    """Make the audit entry for one event; ``False`` if it already exists.
+    """Make the audit entry for one event; ``False`` if it already exists."""
+    return audit_entries_record(events=[event]) == 1
+
+
+def audit_entries_record(*, events: list[OutboxEvent]) -> int:
+    """Make the audit entries for these events; returns how many were new.
 
     Idempotent by the unique ``event_id``: a re-dispatched event (retry,
-    sweep) is a no-op. Runs inside the dispatcher's transaction, so the entry
-    commits together with the event's ``dispatched_at`` mark.
+    sweep) is skipped by the insert (ON CONFLICT DO NOTHING), so two
+    dispatches racing also end with one entry and no error. Runs inside the
+    dispatcher's transaction, so the entries commit with the handler's claim.
+    One query for the actors' e-mail addresses and one insert per batch.
     """
-    actor_id = event.user_id or None
-    resource_type, resource_id = _resource(event)
-    # get_or_create inserts inside a savepoint and re-reads on a unique
-    # violation, so a re-dispatched event, or two dispatches racing, end with
-    # one entry and no error.
-    _, created = AuditLog.objects.get_or_create(
-        event_id=event.id,
-        defaults={
-            "action": event.type[:100],
-            "actor_type": _actor_type(event),
-            "actor_id": actor_id,
-            "actor_email": _actor_email(event, actor_id)[:254],
-            "resource_type": resource_type,
-            "resource_id": resource_id,
-            "timestamp": event.time,
-            "metadata": _metadata(event),
-            "source": event.source[:200],
-        },
-    )
-    return created
+    actor_ids = {event.user_id for event in events if event.user_id}
+    emails = dict(get_user_model().objects.filter(pk__in=actor_ids).values_list("pk", "email"))
+    entries = []
+    for event in events:
+        actor_id = event.user_id or None
+        resource_type, resource_id = _resource(event)
+        entries.append(
+            AuditLog(
+                event_id=event.id,
+                action=event.type[:100],
+                actor_type=_actor_type(event),
+                actor_id=actor_id,
+                actor_email=_actor_email(event, actor_id, emails)[:254],
+                resource_type=resource_type,
+                resource_id=resource_id,
+                timestamp=event.time,
+                metadata=_metadata(event),
+                source=event.source[:200],
+            )
+        )
+    before = AuditLog.objects.filter(event_id__in=[event.id for event in events]).count()
+    AuditLog.objects.bulk_create(entries, ignore_conflicts=True)
+    return AuditLog.objects.filter(event_id__in=[event.id for event in events]).count() - before
 
 
 def audit_purge(*, older_than: datetime, batch_size: int = 5000) -> int:

@@ -8,6 +8,7 @@ tasks without locking them, so it can never close a cycle with the services.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.db.models import DurationField, ExpressionWrapper, F, Value
 from django.utils import timezone
 
 from notifications_app.models import ALL_CHANNELS
-from notifications_app.selectors import enabled_channels, preferences_for_users, preferences_get
+from notifications_app.selectors import enabled_channels, preferences_for_users
 from notifications_app.services import in_app_notifications_for_fired
 from reminders_app.models import (
     MAX_REMINDERS_PER_TASK,
@@ -57,7 +58,11 @@ def _base(reminder: Reminder) -> dict[str, Any]:
 
 
 def _record_scheduled(reminder: Reminder, task: Task) -> None:
-    record_event(
+    record_events([_scheduled_event(reminder, task)])
+
+
+def _scheduled_event(reminder: Reminder, task: Task) -> NewEvent:
+    return NewEvent(
         type="reminder.scheduled",
         user_id=reminder.owner_id,
         subject=_subject(reminder),
@@ -385,64 +390,92 @@ def _reconcile(reminder: Reminder, task: Task, desired: datetime | None, reason:
 
 
 def reminders_sync_task(*, task_id: uuid.UUID | str) -> None:
-    """Apply a task's current state to its reminders (idempotent; run by task event handlers).
+    """Apply a task's current state to its reminders (see ``reminders_sync_tasks``)."""
+    reminders_sync_tasks(task_ids=[task_id])
 
-    Reads the task row as it is now rather than the event's snapshot, so
-    events handled late or twice converge on the same result.
+
+def reminders_sync_tasks(*, task_ids: Iterable[uuid.UUID | str]) -> None:
+    """Apply each task's current state to its reminders, in one transaction
+    (idempotent; run by the task event handlers with a batch of events).
+
+    Reads the task rows as they are now rather than the events' snapshots, so
+    events handled late or twice converge on the same result. Locks the tasks,
+    then their reminders (each by id), before any event is recorded; the
+    automatic reminders a batch creates go in with one insert and one outbox
+    write.
     """
     now = timezone.now()
+    ids = sorted({str(task_id) for task_id in task_ids})
     with transaction.atomic():
-        task = Task.objects.select_for_update().filter(id=task_id).first()
-        reminders = list(Reminder.objects.select_for_update().filter(task_ref=task_id).order_by("id"))
-        if task is None:
-            for reminder in reminders:
-                if reminder.status == ReminderStatus.PENDING:
-                    _cancel(reminder, CancelReason.TASK_DELETED, now)
-            return
-        by_kind = {r.kind: r for r in reminders if r.kind != ReminderKind.CUSTOM}
-        prefs = preferences_get(user_id=task.owner_id)
-        remind_lead = None
-        if task.due_at and task.remind_at and task.remind_at < task.due_at:
-            remind_lead = int((task.due_at - task.remind_at).total_seconds() // 60) or None
-        default_off, extra_off = priority_offsets(
-            priority=task.priority,
-            default_minutes=prefs.default_reminder_minutes,
-            boost=prefs.priority_boost_enabled,
-            remind_lead_minutes=remind_lead,
-        )
-        wanted: dict[str, tuple[int | None, datetime | None, str]] = {
-            ReminderKind.TASK_REMIND_AT: (None, task.remind_at, CancelReason.REMIND_AT_CLEARED),
-        }
-        for kind, offset in ((ReminderKind.DEFAULT, default_off), (ReminderKind.PRIORITY_BOOST, extra_off)):
-            at = task.due_at - timedelta(minutes=offset) if (task.due_at and offset) else None
-            wanted[kind] = (offset, at, CancelReason.NOT_APPLICABLE)
-
-        for reminder in reminders:
-            if task.is_completed:
-                _reconcile(reminder, task, None, CancelReason.TASK_COMPLETED, now)
-            elif reminder.kind == ReminderKind.CUSTOM:
-                if reminder.is_relative:
-                    desired = (
-                        task.due_at - timedelta(minutes=reminder.offset_minutes or 0) if task.due_at else None
-                    )
-                    _reconcile(reminder, task, desired, CancelReason.DUE_REMOVED, now)
-                else:
-                    _reconcile(reminder, task, reminder.base_at, CancelReason.DUE_REMOVED, now)
-            else:
-                offset, at, reason = wanted[reminder.kind]
-                if offset is not None and reminder.offset_minutes != offset:
-                    reminder.offset_minutes = offset
-                    reminder.save(update_fields=["offset_minutes"])
-                _reconcile(reminder, task, at, reason, now)
-        if task.is_completed:
-            return
-        # Automatic reminders that do not exist yet, while the task has room.
-        for kind, (offset, at, _reason) in wanted.items():
-            if kind in by_kind or at is None or at <= now:
+        locked = Task.objects.select_for_update().filter(id__in=ids).order_by("id")
+        tasks = {str(task.id): task for task in locked}
+        held: dict[str, list[Reminder]] = {task_id: [] for task_id in ids}
+        for reminder in Reminder.objects.select_for_update().filter(task_ref__in=ids).order_by("id"):
+            held[str(reminder.task_ref)].append(reminder)
+        prefs = preferences_for_users(user_ids={task.owner_id for task in tasks.values()})
+        created: list[tuple[Reminder, Task]] = []
+        for task_id in ids:
+            task = tasks.get(task_id)
+            if task is None:
+                for reminder in held[task_id]:
+                    if reminder.status == ReminderStatus.PENDING:
+                        _cancel(reminder, CancelReason.TASK_DELETED, now)
                 continue
-            if _pending_count(task.id) >= MAX_REMINDERS_PER_TASK:
-                break
-            reminder = Reminder.objects.create(
+            needed = _sync_one(task, held[task_id], prefs[task.owner_id], now)
+            created += [(reminder, task) for reminder in needed]
+        Reminder.objects.bulk_create([reminder for reminder, _ in created])
+        record_events([_scheduled_event(reminder, task) for reminder, task in created])
+
+
+def _sync_one(task: Task, reminders: list[Reminder], prefs: Any, now: datetime) -> list[Reminder]:
+    """Reconcile one task's reminders (saved as it goes); returns the automatic
+    reminders it still needs, unsaved."""
+    by_kind = {r.kind: r for r in reminders if r.kind != ReminderKind.CUSTOM}
+    remind_lead = None
+    if task.due_at and task.remind_at and task.remind_at < task.due_at:
+        remind_lead = int((task.due_at - task.remind_at).total_seconds() // 60) or None
+    default_off, extra_off = priority_offsets(
+        priority=task.priority,
+        default_minutes=prefs.default_reminder_minutes,
+        boost=prefs.priority_boost_enabled,
+        remind_lead_minutes=remind_lead,
+    )
+    wanted: dict[str, tuple[int | None, datetime | None, str]] = {
+        ReminderKind.TASK_REMIND_AT: (None, task.remind_at, CancelReason.REMIND_AT_CLEARED),
+    }
+    for kind, offset in ((ReminderKind.DEFAULT, default_off), (ReminderKind.PRIORITY_BOOST, extra_off)):
+        at = task.due_at - timedelta(minutes=offset) if (task.due_at and offset) else None
+        wanted[kind] = (offset, at, CancelReason.NOT_APPLICABLE)
+
+    for reminder in reminders:
+        if task.is_completed:
+            _reconcile(reminder, task, None, CancelReason.TASK_COMPLETED, now)
+        elif reminder.kind == ReminderKind.CUSTOM:
+            if reminder.is_relative:
+                offset = timedelta(minutes=reminder.offset_minutes or 0)
+                desired = task.due_at - offset if task.due_at else None
+                _reconcile(reminder, task, desired, CancelReason.DUE_REMOVED, now)
+            else:
+                _reconcile(reminder, task, reminder.base_at, CancelReason.DUE_REMOVED, now)
+        else:
+            offset, at, reason = wanted[reminder.kind]
+            if offset is not None and reminder.offset_minutes != offset:
+                reminder.offset_minutes = offset
+                reminder.save(update_fields=["offset_minutes"])
+            _reconcile(reminder, task, at, reason, now)
+    if task.is_completed:
+        return []
+    # Automatic reminders that do not exist yet, while the task has room.
+    pending = sum(1 for reminder in reminders if reminder.status == ReminderStatus.PENDING)
+    new: list[Reminder] = []
+    for kind, (offset, at, _reason) in wanted.items():
+        if kind in by_kind or at is None or at <= now:
+            continue
+        if pending + len(new) >= MAX_REMINDERS_PER_TASK:
+            break
+        new.append(
+            Reminder(
+                id=uuid.uuid4(),
                 owner_id=task.owner_id,
                 task=task,
                 task_ref=task.id,
@@ -451,7 +484,8 @@ def reminders_sync_task(*, task_id: uuid.UUID | str) -> None:
                 base_at=at,
                 fire_at=at,
             )
-            _record_scheduled(reminder, task)
+        )
+    return new
 
 
 # --- firing -----------------------------------------------------------------

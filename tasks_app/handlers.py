@@ -14,27 +14,43 @@ from todo_project.events.models import OutboxEvent
 from todo_project.events.registry import handles
 
 
-@handles("task.created", "task.updated")
-def attach_series_on_task_event(event: OutboxEvent) -> None:
+@handles("task.created", "task.updated", batch=True)
+def attach_series_on_task_event(events: list[OutboxEvent]) -> None:
     """A task that became recurring through the task API gets its series; a rule
-    edited there on an occurrence changes (or stops) the series."""
-    data = event.data
-    recurring = data.get("is_recurring")
-    if recurring is None:
-        recurring = (data.get("task") or {}).get("is_recurring")
-    task_id = data.get("task_id")
-    if not task_id:
-        return
-    if event.type == "task.updated" and {"recurrence_rule", "is_recurring"} & set(data.get("changes") or {}):
-        # An occurrence's rule edited through the plain task API follows through to its series.
-        recurrence_services.series_follow_task_edit(task_id=task_id)
-    if recurring:
-        recurrence_services.series_attach(task_id=task_id)
+    edited there on an occurrence changes (or stops) the series.
+
+    Most task events need nothing here (not recurring, or an occurrence the
+    recurrence services created already linked), and that is read from the
+    event's snapshot without touching the database.
+    """
+    for event in events:
+        data = event.data
+        task_id = data.get("task_id")
+        if not task_id:
+            continue
+        snapshot = data.get("task") or {}
+        recurring = data.get("is_recurring")
+        if recurring is None:
+            recurring = snapshot.get("is_recurring")
+        rule_edited = {"recurrence_rule", "is_recurring"} & set(data.get("changes") or {})
+        if event.type == "task.updated" and rule_edited:
+            # An occurrence's rule edited through the plain task API follows through to its series.
+            recurrence_services.series_follow_task_edit(task_id=task_id)
+        if recurring and not (event.type == "task.created" and snapshot.get("series_id")):
+            recurrence_services.series_attach(task_id=task_id)
 
 
-@handles("task.completed")
-def generate_next_occurrence_on_completion(event: OutboxEvent) -> None:
-    """FR-RT-003: completing an occurrence creates the next one (exactly once)."""
-    task_id = event.data.get("task_id")
-    if task_id and (event.data.get("is_recurring") or (event.data.get("task") or {}).get("is_recurring")):
-        recurrence_services.occurrence_generate_next(task_id=task_id)
+@handles("task.completed", batch=True)
+def generate_next_occurrence_on_completion(events: list[OutboxEvent]) -> None:
+    """FR-RT-003: completing an occurrence creates the next one (exactly once).
+
+    A batch handler: a burst of completions is generated in one transaction.
+    """
+    task_ids = [
+        event.data["task_id"]
+        for event in events
+        if event.data.get("task_id")
+        and (event.data.get("is_recurring") or (event.data.get("task") or {}).get("is_recurring"))
+    ]
+    if task_ids:
+        recurrence_services.occurrences_generate_next(task_ids=task_ids)

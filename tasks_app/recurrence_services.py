@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db import transaction
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from tasks_app import services
@@ -30,7 +31,7 @@ from tasks_app.models import MAX_LOOKAHEAD_DAYS, SeriesStatus, Task, TaskSeries
 from tasks_app.recurrence import COMPLETION_MODES, RecurrenceRule, get_zone, localize, parse_rule, to_local
 from tasks_app.selectors import task_get, user_timezone
 from todo_project.errors import ConflictError, DomainError, NotFoundError
-from todo_project.events.services import record_event
+from todo_project.events.services import NewEvent, record_event, record_events, users_events_lock
 
 logger = logging.getLogger(__name__)
 
@@ -141,76 +142,105 @@ def series_attach(*, task_id: Any) -> TaskSeries | None:
 
 
 @dataclass(frozen=True)
-class _Template:
-    title: str
-    description: str
-    priority: str
-    tags: list[str]
-    reminder_offsets: list[int]
+class _Occurrence:
+    """An occurrence to insert: ``series`` at ``at``, following ``previous``."""
+
+    series: TaskSeries
+    at: datetime
+    reason: str
+    previous: Task | None
 
 
-def _create_occurrence(
-    series: TaskSeries,
-    at: datetime,
-    *,
-    reason: str,
-    previous: Task | None,
-    template: _Template | None = None,
-    checked: bool = False,
-) -> Task | None:
-    """One occurrence row at ``at`` unless the series has it already (caller locks the series).
-
-    ``checked``: the caller already knows no row at ``at`` exists (saves a query).
-    """
-    if not checked and Task.objects.filter(series=series, occurrence_at=at).exists():
-        return None
-    tmpl = template or _Template(
-        series.title, series.description, series.priority, list(series.tags), list(series.reminder_offsets)
-    )
-    zone = series.timezone
+def _occurrence_task(item: _Occurrence, *, position: int) -> Task:
+    """The new row: the series' template at ``item.at``, reminder offset kept."""
+    series, at = item.series, item.at
     due_at = None if series.all_day else at
-    due_date = to_local(at, parse_zone(zone)).date() if series.all_day else None
+    due_date = to_local(at, parse_zone(series.timezone)).date() if series.all_day else None
     remind_at = None
-    if due_at is not None and tmpl.reminder_offsets:
+    if due_at is not None and series.reminder_offsets:
         # The task has one reminder time: the earliest of the offsets.
-        remind_at = due_at - timedelta(minutes=max(tmpl.reminder_offsets))
+        remind_at = due_at - timedelta(minutes=max(series.reminder_offsets))
+    tags, tag_keys = services.normalize_tags(list(series.tags))
     rrule_line = primary_rrule(series.rule)
-    try:
-        with transaction.atomic():  # savepoint: a lost race leaves the outer transaction usable
-            task = services.task_create(
-                owner=series.owner,
-                title=tmpl.title,
-                description=tmpl.description,
-                priority=tmpl.priority,
-                tags=tmpl.tags,
-                due_date=due_date,
-                due_at=due_at,
-                remind_at=remind_at,
-                is_recurring=bool(rrule_line),
-                recurrence_rule=rrule_line,
-                series=series,
-                occurrence_at=at,
-            )
-    except IntegrityError:
-        return None
-    record_event(
+    return Task(
+        id=uuid.uuid4(),
+        owner_id=series.owner_id,
+        title=series.title,
+        description=series.description,
+        priority=series.priority,
+        tags=tags,
+        tag_keys=tag_keys,
+        due_date=due_date,
+        due_at=due_at,
+        remind_at=remind_at,
+        is_recurring=bool(rrule_line),
+        recurrence_rule=rrule_line,
+        position=position,
+        version=1,
+        series=series,
+        occurrence_at=at,
+    )
+
+
+def _generated_event(item: _Occurrence, task: Task) -> NewEvent:
+    series = item.series
+    return NewEvent(
         type="task.occurrence.generated",
         user_id=series.owner_id,
         subject=f"tasks/{task.pk}",
         data={
             "series_id": str(series.pk),
             "task_id": str(task.pk),
-            "previous_task_id": str(previous.pk) if previous is not None else None,
+            "previous_task_id": str(item.previous.pk) if item.previous is not None else None,
             "user_id": series.owner_id,
-            "occurrence_at": _iso(at),
-            "due_date": due_date.isoformat() if due_date else None,
-            "due_at": _iso(due_at) if due_at else None,
+            "occurrence_at": _iso(item.at),
+            "due_date": task.due_date.isoformat() if task.due_date else None,
+            "due_at": _iso(task.due_at) if task.due_at else None,
             "recurrence_rule": series.rule,
             "completion_mode": series.completion_mode,
-            "reason": reason,
+            "reason": item.reason,
         },
     )
-    return task
+
+
+def _insert_occurrences(items: list[_Occurrence]) -> list[Task]:
+    """Insert occurrence rows and record their events; returns the rows inserted.
+
+    The caller holds the series locks. One statement per step whatever the
+    number of rows: the owners' event locks (then positions at the end of
+    their manual order), one multi-row insert, one outbox write. A row whose
+    (series, occurrence_at) exists already is left out by the unique
+    constraint (ON CONFLICT DO NOTHING) and gets no events. Each new task
+    records ``task.created`` (carrying its ``series_id``) followed by
+    ``task.occurrence.generated``.
+    """
+    if not items:
+        return []
+    owner_ids = sorted({item.series.owner_id for item in items})
+    users_events_lock(user_ids=owner_ids)
+    positions = services.next_positions(owner_ids=owner_ids)
+    rows = []
+    for item in items:
+        rows.append(_occurrence_task(item, position=positions[item.series.owner_id]))
+        positions[item.series.owner_id] += 1
+    Task.objects.bulk_create(rows, ignore_conflicts=True)
+    # created_at/updated_at are set by auto_now(_add) in Python, so the rows
+    # are complete as built; only which of them went in needs asking.
+    inserted = set(Task.objects.filter(pk__in=[row.pk for row in rows]).values_list("pk", flat=True))
+    made = [(item, row) for item, row in zip(items, rows, strict=True) if row.pk in inserted]
+    events: list[NewEvent] = []
+    for item, row in made:
+        events += [services.task_created_event(row), _generated_event(item, row)]
+    record_events(events)
+    return [row for _, row in made]
+
+
+def _create_occurrence(
+    series: TaskSeries, at: datetime, *, reason: str, previous: Task | None
+) -> Task | None:
+    """One occurrence row at ``at`` unless the series has it already (caller locks the series)."""
+    made = _insert_occurrences([_Occurrence(series, at, reason, previous)])
+    return made[0] if made else None
 
 
 def _lock_rows(tasks: Any) -> None:
@@ -238,15 +268,16 @@ def _end_series(series: TaskSeries, now: datetime) -> None:
     series.save(update_fields=["status", "ended_at", "updated_at"])
 
 
-def _generate_after(series: TaskSeries, task: Task, *, now: datetime, mode: str, reason: str) -> Task | None:
-    """The occurrence following ``task`` (caller holds the series lock)."""
+def _next_after(
+    series: TaskSeries, task: Task, *, now: datetime, mode: str, latest: datetime | None
+) -> datetime | None:
+    """When the occurrence following ``task`` falls, or None when there is none
+    to make: the series is not active, a later occurrence (``latest``) exists
+    already (idempotency per source occurrence), or the rule is exhausted (the
+    series is then marked ended). The caller holds the series lock."""
     if series.status != SeriesStatus.ACTIVE:
         return None
-    # Idempotency per source occurrence: a later occurrence already exists.
-    if (
-        task.occurrence_at is not None
-        and series.occurrences.filter(occurrence_at__gt=task.occurrence_at).exists()
-    ):
+    if task.occurrence_at is not None and latest is not None and latest > task.occurrence_at:
         return None
     rule = series_rule(series)
     # Only completion mode with COUNT needs the number of rows so far.
@@ -260,10 +291,26 @@ def _generate_after(series: TaskSeries, task: Task, *, now: datetime, mode: str,
     )
     if following is None:
         _end_series(series, now)
+    return following
+
+
+def _latest_occurrences(series_ids: Any) -> dict[Any, datetime]:
+    return dict(
+        Task.objects.filter(series_id__in=list(series_ids), occurrence_at__isnull=False)
+        .values("series_id")
+        .annotate(latest=Max("occurrence_at"))
+        .values_list("series_id", "latest")
+    )
+
+
+def _generate_after(series: TaskSeries, task: Task, *, now: datetime, mode: str, reason: str) -> Task | None:
+    """The occurrence following ``task`` (caller holds the series lock)."""
+    following = _next_after(
+        series, task, now=now, mode=mode, latest=_latest_occurrences([series.pk]).get(series.pk)
+    )
+    if following is None:
         return None
-    # No row after task.occurrence_at exists (checked above), so none at ``following``.
-    checked = task.occurrence_at is not None and following > task.occurrence_at
-    return _create_occurrence(series, following, reason=reason, previous=task, checked=checked)
+    return _create_occurrence(series, following, reason=reason, previous=task)
 
 
 def _lock_series_of(task: Task) -> TaskSeries:
@@ -273,25 +320,59 @@ def _lock_series_of(task: Task) -> TaskSeries:
 def occurrence_generate_next(*, task_id: Any, now: datetime | None = None) -> Task | None:
     """After ``task.completed``: create the next occurrence of the task's series.
 
-    Idempotent (see the module docstring). A recurring task created without a
-    series gets one first. Returns the new task, or None when nothing was made
-    (not recurring, series stopped or ended, successor already there).
+    Returns the new task, or None when nothing was made (see
+    ``occurrences_generate_next``).
+    """
+    made = occurrences_generate_next(task_ids=[task_id], now=now)
+    return made[0] if made else None
+
+
+def occurrences_generate_next(*, task_ids: Sequence[Any], now: datetime | None = None) -> list[Task]:
+    """After ``task.completed`` (the handler passes a batch): the next occurrence
+    of each completed task's series, in one transaction.
+
+    Idempotent (see the module docstring): a task not completed, not
+    recurring, on a stopped or ended series, or already followed by a later
+    occurrence yields nothing. A recurring task created without a series gets
+    one first. Locks, in one order for every batch: the completed tasks, then
+    their series (both by pk), then the owners' event counters. Two completed
+    occurrences of one series in a batch are taken in schedule order, as if
+    one after the other. Returns the tasks created.
     """
     now = now or timezone.now()
     with transaction.atomic():
-        task = Task.objects.select_for_update(of=("self",)).select_related("owner").filter(pk=task_id).first()
-        if task is None or not task.is_completed:
-            return None
-        if task.series_id is None:
-            if not task.is_recurring or not task.recurrence_rule:
-                return None
-            try:
-                _attach_series(task)
-            except DomainError as exc:
-                logger.warning("task %s: recurrence rule not usable: %s", task.pk, exc.message)
-                return None
-        series = _lock_series_of(task)
-        return _generate_after(series, task, now=now, mode=series.completion_mode, reason="completed")
+        tasks = list(
+            Task.objects.select_for_update(of=("self",))
+            .filter(pk__in=list(task_ids), is_completed=True)
+            .order_by("pk")
+        )
+        for task in tasks:
+            if task.series_id is None and task.is_recurring and task.recurrence_rule:
+                try:
+                    _attach_series(task)
+                except DomainError as exc:
+                    logger.warning("task %s: recurrence rule not usable: %s", task.pk, exc.message)
+        tasks = [task for task in tasks if task.series_id is not None]
+        if not tasks:
+            return []
+        series_by_id = {
+            series.pk: series
+            for series in TaskSeries.objects.select_for_update(of=("self",))
+            .filter(pk__in={task.series_id for task in tasks})
+            .order_by("pk")
+        }
+        latest = _latest_occurrences(series_by_id)
+        items: list[_Occurrence] = []
+        for task in sorted(tasks, key=lambda t: (str(t.series_id), t.occurrence_at or now)):
+            series = series_by_id[task.series_id]
+            following = _next_after(
+                series, task, now=now, mode=series.completion_mode, latest=latest.get(series.pk)
+            )
+            if following is None:
+                continue
+            items.append(_Occurrence(series, following, "completed", task))
+            latest[series.pk] = max(following, latest.get(series.pk) or following)
+        return _insert_occurrences(items)
 
 
 def _own_occurrence(*, user: Any, task_id: Any) -> Task:

@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from tasks_app.models import (
@@ -34,7 +33,7 @@ from tasks_app.selectors import (
     task_to_dict,
 )
 from todo_project.errors import ConflictError, DomainError, NotFoundError
-from todo_project.events.services import record_event, user_events_lock
+from todo_project.events.services import NewEvent, record_event, record_events, user_events_lock
 
 # The fields a client may write; everything else in the representation is
 # maintained here (id, completed_at, position, version, timestamps).
@@ -259,6 +258,11 @@ def _snapshot_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str
 
 
 def _record_created(task: Task) -> None:
+    record_events([task_created_event(task)])
+
+
+def task_created_event(task: Task) -> NewEvent:
+    """The ``task.created`` event of a task just inserted (also for bulk inserts)."""
     snapshot = task_to_dict(task)
     data = {
         "task_id": snapshot["id"],
@@ -281,7 +285,7 @@ def _record_created(task: Task) -> None:
         },
         "task": snapshot,
     }
-    record_event(type="task.created", user_id=task.owner_id, data=data, subject=f"tasks/{task.pk}")
+    return NewEvent(type="task.created", user_id=task.owner_id, data=data, subject=f"tasks/{task.pk}")
 
 
 def _record_completed(task: Task, snapshot: dict[str, Any]) -> None:
@@ -315,6 +319,23 @@ def _record_updated(task: Task, changes: dict[str, Any], snapshot: dict[str, Any
             "task": snapshot,
         },
     )
+
+
+_NEXT_POSITIONS_SQL = """
+    SELECT owner_id, (SELECT max(position) FROM tasks_app_task WHERE owner_id = owners.owner_id)
+    FROM unnest(%s::bigint[]) AS owners(owner_id)
+"""
+
+
+def next_positions(*, owner_ids: Sequence[int]) -> dict[int, int]:
+    """The position at the end of each owner's manual order.
+
+    The caller holds the owners' ``user_events_lock`` so no concurrent create
+    takes the same slot. One index descent per owner (task_owner_position_idx).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_NEXT_POSITIONS_SQL, [list(owner_ids)])
+        return {owner_id: 0 if last is None else last + 1 for owner_id, last in cursor.fetchall()}
 
 
 def task_create(
@@ -359,7 +380,7 @@ def task_create(
         # Serialise creates per owner so two concurrent creates do not take
         # the same "end" position, on the lock record_event takes anyway.
         user_events_lock(user_id=owner.pk)
-        last = Task.objects.filter(owner_id=owner.pk).aggregate(m=Max("position"))["m"]
+        position = next_positions(owner_ids=[owner.pk])[owner.pk]
         now = timezone.now()
         task = Task.objects.create(
             owner_id=owner.pk,
@@ -375,7 +396,7 @@ def task_create(
             recurrence_rule=rule,
             is_completed=is_completed,
             completed_at=now if is_completed else None,
-            position=0 if last is None else last + 1,
+            position=position,
             version=1,
             series=series,
             occurrence_at=occurrence_at,

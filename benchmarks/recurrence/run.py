@@ -6,10 +6,16 @@ Run (needs PostgreSQL and Redis; uses its own throw-away database):
     REDIS_URL=redis://127.0.0.1:6379/4 \
     .venv/bin/python benchmarks/recurrence/run.py [--completions 10000] [--series 100000]
 
-1. Generation: N completed occurrences of N daily series; one process calls
-   ``occurrence_generate_next`` for each, as one worker would (each call is a
-   transaction: lock, rule evaluation, task insert, outbox events, commit,
-   and the on-commit enqueue of the event dispatch to Redis).
+1. Generation, two ways, over N completions (daily series spread over
+   500 users, each completed in its own transaction through the task
+   service, as N API calls would):
+   a. the generator alone: ``occurrences_generate_next`` over the completed
+      tasks in batches of 500 (what the batch handler does with a batch);
+   b. one real Celery worker (``--pool solo``) started on the N queued
+      dispatch messages: every handler of every event runs (reminders, the
+      generator, WebSocket push, audit; then the same for the generated
+      tasks' events), timed by the database's clock from the worker's first
+      handler run to the last next occurrence inserted.
 2. Repair scan: S active series, all but 100 with an open occurrence; one
    ``series_repair`` run must find the 100 and generate their occurrences.
    Prints the claim query's EXPLAIN ANALYZE.
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import subprocess
 import sys
 import time
 import uuid
@@ -39,27 +46,35 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import Max, Min  # noqa: E402
 
+from tasks_app import services  # noqa: E402
 from tasks_app.models import Task, TaskSeries  # noqa: E402
 from tasks_app.recurrence_services import (  # noqa: E402
-    occurrence_generate_next,
+    occurrences_generate_next,
     repair_claim_queryset,
     series_repair,
 )
 from todo_project.accounts.models import Profile  # noqa: E402
 from todo_project.celery import app as celery_app  # noqa: E402
+from todo_project.events.models import HandlerRun, OutboxEvent  # noqa: E402
+from todo_project.testing import database_url  # noqa: E402
 
 START = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)  # 09:00 Berlin, in the future
+USERS = 500
+BATCH = 500
 
 
-def make_series(owner, count: int, *, completed: bool, open_every: int = 1) -> list[Task]:
-    """``count`` daily series, each with one first occurrence (bulk, no events)."""
+def make_series(owners, count: int, *, completed: bool) -> list[Task]:
+    """``count`` daily series spread over ``owners``, each with one first
+    occurrence (bulk, no events)."""
     series = [
         TaskSeries(
             id=uuid.uuid4(),
-            owner=owner,
+            owner=owners[i % len(owners)],
             rule="RRULE:FREQ=DAILY",
             dtstart=START,
             timezone="Europe/Berlin",
@@ -70,57 +85,137 @@ def make_series(owner, count: int, *, completed: bool, open_every: int = 1) -> l
         for i in range(count)
     ]
     TaskSeries.objects.bulk_create(series, batch_size=5000)
-    tasks = []
-    for i, s in enumerate(series):
-        done = completed or (i % open_every != 0)
-        tasks.append(
-            Task(
-                owner=owner,
-                title=s.title,
-                due_at=START,
-                remind_at=START - timedelta(minutes=15),
-                is_recurring=True,
-                recurrence_rule="FREQ=DAILY",
-                series=s,
-                occurrence_at=START,
-                is_completed=done,
-                completed_at=START + timedelta(hours=1) if done else None,
-                tags=["bench"],
-                tag_keys=["bench"],
-            )
+    tasks = [
+        Task(
+            owner=s.owner,
+            title=s.title,
+            due_at=START,
+            remind_at=START - timedelta(minutes=15),
+            is_recurring=True,
+            recurrence_rule="FREQ=DAILY",
+            series=s,
+            occurrence_at=START,
+            is_completed=completed,
+            completed_at=START + timedelta(hours=1) if completed else None,
+            tags=["bench"],
+            tag_keys=["bench"],
+            position=i,
         )
+        for i, s in enumerate(series)
+    ]
     Task.objects.bulk_create(tasks, batch_size=5000)
     return tasks
 
 
-def bench_generation(owner, n: int) -> None:
-    tasks = make_series(owner, n, completed=True)
+def complete_each(tasks: list[Task]) -> None:
+    """Complete each task in its own transaction through the service (records
+    ``task.completed``; the on-commit dispatch message goes to Redis)."""
+    for task in tasks:
+        services.task_complete(user=task.owner, task_id=task.pk)
+
+
+def reset() -> None:
+    HandlerRun.objects.all().delete()
+    OutboxEvent.objects.all().delete()
+    Task.objects.all().delete()
+    TaskSeries.objects.all().delete()
+    celery_app.control.purge()
+
+
+def bench_generator(owners, n: int) -> None:
+    reset()
+    tasks = make_series(owners, n, completed=False)
+    complete_each(tasks)
+    celery_app.control.purge()  # the generator alone: no worker runs these
     ids = [t.pk for t in tasks]
     now = START + timedelta(hours=2)
     started = time.perf_counter()
-    made = sum(1 for task_id in ids if occurrence_generate_next(task_id=task_id, now=now) is not None)
+    made = 0
+    for first in range(0, n, BATCH):
+        made += len(occurrences_generate_next(task_ids=ids[first : first + BATCH], now=now))
     elapsed = time.perf_counter() - started
     print(
-        f"generation: {made} next occurrences from {n} completions "
-        f"in {elapsed:.2f} s = {made / elapsed:,.0f}/s"
+        f"generator: {made} next occurrences from {n} completions "
+        f"in {elapsed:.2f} s = {made / elapsed:,.0f}/s (batches of {BATCH})"
     )
     assert made == n
     again = time.perf_counter()
     repeats = sum(
-        1 for task_id in ids[:1000] if occurrence_generate_next(task_id=task_id, now=now) is not None
+        len(occurrences_generate_next(task_ids=ids[first : first + BATCH], now=now))
+        for first in range(0, 1000, BATCH)
     )
     print(
         f"  re-handling 1,000 of the same completions created {repeats} rows "
         f"({1000 / (time.perf_counter() - again):,.0f}/s)"
     )
+    assert repeats == 0
+
+
+def bench_worker(owners, n: int) -> None:
+    reset()
+    tasks = make_series(owners, n, completed=False)
+    complete_each(tasks)  # n dispatch messages wait in Redis
+    series_ids = [t.series_id for t in tasks]
+    env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict), "DEBUG": "false"}
+    env.pop("DATABASE_TEST_NAME", None)
+    # Production settings, as a deployed worker runs (no DEBUG query log).
+    env.setdefault("SECRET_KEY", "bench-" + "k7Qp2" * 12)
+    env.setdefault("JWT_PRIVATE_KEY", settings.JWT_PRIVATE_KEY)
+    env.setdefault("JWT_PUBLIC_KEY", settings.JWT_PUBLIC_KEY)
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "todo_project",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 600
+        while Task.objects.filter(series_id__in=series_ids, is_completed=False).count() < n:
+            assert worker.poll() is None, "the worker died"
+            assert time.monotonic() < deadline, "the worker did not finish in 10 minutes"
+            time.sleep(0.2)
+        while OutboxEvent.objects.filter(dispatched_at__isnull=True).exists():
+            assert time.monotonic() < deadline, "the worker did not drain the outbox in 10 minutes"
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    first_run = HandlerRun.objects.aggregate(t=Min("completed_at"))["t"]
+    last_made = Task.objects.filter(series_id__in=series_ids, is_completed=False).aggregate(
+        t=Max("created_at")
+    )["t"]
+    last_run = HandlerRun.objects.aggregate(t=Max("completed_at"))["t"]
+    generation = (last_made - first_run).total_seconds()
+    total = (last_run - first_run).total_seconds()
+    events = OutboxEvent.objects.count()
+    print(
+        f"worker: {n} next occurrences in {generation:.2f} s = {n / generation:,.0f}/s "
+        f"(first handler run to last occurrence inserted, database clock)"
+    )
+    print(
+        f"  every event dispatched ({events:,} events, {HandlerRun.objects.count():,} handler runs) "
+        f"in {total:.2f} s"
+    )
 
 
 def bench_repair(owner, n: int) -> None:
-    Task.objects.all().delete()
-    TaskSeries.objects.all().delete()
+    reset()
     # Every (n // 100)-th series has an open occurrence missing... inverted:
     # open_every=1 means all open; we want 100 missing, so complete 100 of them.
-    make_series(owner, n, completed=False)
+    make_series([owner], n, completed=False)
     missing = list(Task.objects.order_by("?").values_list("pk", flat=True)[:100])
     Task.objects.filter(pk__in=missing).update(is_completed=True, completed_at=START + timedelta(hours=1))
     with connection.cursor() as cursor:
@@ -152,10 +247,14 @@ def main() -> None:
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
         print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs")
-        owner = get_user_model().objects.create_user(username="bench", password="bench-Secret-123")  # noqa: S106
-        Profile.objects.create(user=owner, timezone="Europe/Berlin")
-        bench_generation(owner, args.completions)
-        bench_repair(owner, args.series)
+        owners = []
+        for i in range(USERS):
+            owner = get_user_model().objects.create_user(username=f"bench{i}")
+            Profile.objects.create(user=owner, timezone="Europe/Berlin")
+            owners.append(owner)
+        bench_generator(owners, args.completions)
+        bench_worker(owners, args.completions)
+        bench_repair(owners[0], args.series)
     finally:
         celery_app.control.purge()
         connection.creation.destroy_test_db(old_name, verbosity=0)

@@ -194,6 +194,77 @@ def test_it_creates_exactly_one_next_occurrence_for_two_concurrent_completions(a
     assert Task.objects.filter(occurrence_at=utc(2030, 1, 8, 8)).count() == 1
 
 
+def test_a_burst_of_completions_is_generated_in_one_batch(
+    alice, bob, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given three daily series each for alice (Berlin) and bob (New York)
+    from tasks_app import services
+    from todo_project.events.dispatcher import dispatch_ready
+
+    firsts = []
+    for owner in (alice, bob):
+        for n in range(3):
+            with django_capture_on_commit_callbacks(execute=True):
+                firsts.append(
+                    services.task_create(
+                        owner=owner,
+                        title=f"Chore {n}",
+                        due_at=utc(2030, 1, 7, 14),
+                        recurrence_rule="FREQ=DAILY",
+                    )
+                )
+    calls: list[list[str]] = []
+    generate = recurrence_services.occurrences_generate_next
+
+    def spy(*, task_ids, now=None):
+        calls.append([str(task_id) for task_id in task_ids])
+        return generate(task_ids=task_ids, now=now)
+
+    monkeypatch.setattr(recurrence_services, "occurrences_generate_next", spy)
+
+    # when all six are completed, each in its own transaction, before a worker runs
+    for task in firsts:
+        services.task_complete(user=task.owner, task_id=task.pk)
+    dispatch_ready()
+
+    # then one handler call generated all six next occurrences
+    assert len(calls) == 1
+    assert sorted(calls[0]) == sorted(str(task.pk) for task in firsts)
+    for task in firsts:
+        nxt = Task.objects.get(series=task.series_id, is_completed=False)
+        assert nxt.due_at == utc(2030, 1, 8, 14)
+        assert nxt.title == task.title
+    for owner in (alice, bob):
+        positions = list(Task.objects.filter(owner=owner).values_list("position", flat=True))
+        assert len(positions) == len(set(positions)) == 6
+        seqs = [event.seq for event in events() if event.user_id == owner.pk]
+        assert seqs == list(range(1, len(seqs) + 1))
+    generated = events("task.occurrence.generated")
+    created_ids = {event.data["task_id"] for event in events("task.created")}
+    assert len(generated) == 6
+    assert {event.data["task_id"] for event in generated} <= created_ids
+
+
+def test_two_completed_occurrences_of_one_series_in_a_batch_make_one_next(
+    alice_client, django_capture_on_commit_callbacks
+):
+    # given Monday's occurrence completed (Tuesday's generated), then Tuesday's
+    # completed too without its handler having run yet
+    monday = _create(alice_client, django_capture_on_commit_callbacks)
+    _complete(alice_client, django_capture_on_commit_callbacks, monday)
+    tuesday = Task.objects.get(series=monday.series_id, is_completed=False)
+    Task.objects.filter(pk=tuesday.pk).update(is_completed=True, completed_at=utc(2030, 1, 8, 9))
+
+    # when both completions reach the generator in one batch (e.g. a redelivery)
+    made = recurrence_services.occurrences_generate_next(
+        task_ids=[tuesday.pk, monday.pk], now=utc(2030, 1, 8, 9)
+    )
+
+    # then only Tuesday's successor is made, as if they had come one by one
+    assert [task.occurrence_at for task in made] == [utc(2030, 1, 9, 8)]
+    assert Task.objects.filter(series=monday.series_id).count() == 3
+
+
 # -- skip -------------------------------------------------------------------------------------
 
 

@@ -7,6 +7,16 @@ audit entry, the socket push). The event is marked dispatched once every
 handler has a run. Retries are made by the sweep, which picks up events whose
 ``next_dispatch_at`` has passed: one mechanism for a lost enqueue, a killed
 worker and a failed handler alike.
+
+Every dispatch first *leases* its events (rows taken with SKIP LOCKED,
+``next_dispatch_at`` moved ahead), whether it is the on-commit task for one
+transaction's events, a worker draining whatever else is ready, or the sweep;
+so two of them never work on one event at once, and one that dies leaves its
+lease to run out. Events are dispatched in batches: each handler sees the
+batch's events in recorded order (per user, by sequence), and a handler
+registered with ``batch=True`` gets all of them in one transaction. Under a
+burst of small transactions the first worker to run drains the backlog in
+batches, so per-event overhead does not cap throughput.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from todo_project.events.models import OutboxEvent
-from todo_project.events.registry import Handler, handler_name, handlers_for
+from todo_project.events.registry import Handler, handler_name, handlers_for, takes_batch
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +44,25 @@ MAX_DISPATCH_ATTEMPTS = len(RETRY_DELAYS_SECONDS) + 1
 # An event not dispatched this long after it was recorded is assumed to have
 # lost its enqueue (Redis down at commit, worker killed mid-task).
 SWEEP_GRACE = timedelta(seconds=20)
-# How long a sweep owns the events it took before another may take them.
+# How long a dispatch owns the events it leased before another may take them.
 SWEEP_LEASE = timedelta(seconds=120)
+# Events per lease: one batch handler call, one "dispatched" update.
+BATCH_SIZE = 500
+# A worker draining ready events stops after this many batches so one task
+# never runs unbounded; what is left is taken by the next task or the sweep.
+DRAIN_MAX_BATCHES = 20
 
 _CLAIM_SQL = """
     INSERT INTO events_handlerrun (event_id, handler, completed_at) VALUES (%s, %s, now())
     ON CONFLICT (event_id, handler) DO NOTHING
     RETURNING id
+"""
+
+_CLAIM_MANY_SQL = """
+    INSERT INTO events_handlerrun (event_id, handler, completed_at)
+    SELECT event_id, %s, now() FROM unnest(%s::uuid[]) AS claimed(event_id)
+    ON CONFLICT (event_id, handler) DO NOTHING
+    RETURNING event_id
 """
 
 
@@ -56,7 +78,7 @@ def retry_delay(attempts: int) -> int:
 
 
 def _run_handler(event: OutboxEvent, handler: Handler) -> None:
-    """Run one handler in its own transaction, unless it already ran.
+    """Run one handler for one event in its own transaction, unless it already ran.
 
     The claim insert blocks while a concurrent dispatch runs the same handler
     and then finds the row: the handler runs once per event.
@@ -66,42 +88,124 @@ def _run_handler(event: OutboxEvent, handler: Handler) -> None:
             cursor.execute(_CLAIM_SQL, [event.id, handler_name(handler)])
             claimed = cursor.fetchone() is not None
         if claimed:
-            handler(event)
+            handler([event] if takes_batch(handler) else event)
+
+
+def _run_batch_handler(events: list[OutboxEvent], handler: Handler) -> None:
+    """Run a batch handler once for the events it has not seen, in one transaction."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM_MANY_SQL, [handler_name(handler), [event.id for event in events]])
+            claimed = {row[0] for row in cursor.fetchall()}
+        todo = [event for event in events if event.id in claimed]
+        if todo:
+            handler(todo)
+
+
+def _failure_text(handler: Handler, exc: Exception) -> str:
+    error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return f"{handler_name(handler)}: {error}"
+
+
+def _dispatch_leased(events: list[OutboxEvent]) -> dict[str, DispatchOutcome]:
+    """Run every handler of these leased events; mark those whose handlers all ran."""
+    by_handler: dict[Handler, list[OutboxEvent]] = {}
+    for event in events:
+        for handler in handlers_for(event.type):
+            by_handler.setdefault(handler, []).append(event)
+    failures: dict[str, list[str]] = {}
+    for handler, handled in by_handler.items():
+        if takes_batch(handler) and len(handled) > 1:
+            try:
+                _run_batch_handler(handled, handler)
+                continue
+            except Exception:  # noqa: BLE001 - retried one event at a time below
+                logger.warning(
+                    "batch handler %s failed for %d events; running them one by one",
+                    handler_name(handler),
+                    len(handled),
+                    exc_info=True,
+                )
+        for event in handled:
+            try:
+                _run_handler(event, handler)
+            except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then recorded
+                failures.setdefault(str(event.id), []).append(_failure_text(handler, exc))
+                logger.warning(
+                    "handler %s failed for event %s (%s)",
+                    handler_name(handler),
+                    event.id,
+                    event.type,
+                    exc_info=True,
+                )
+    done = [event.id for event in events if str(event.id) not in failures]
+    OutboxEvent.objects.filter(id__in=done, dispatched_at__isnull=True).update(
+        dispatched_at=timezone.now(), next_dispatch_at=None, dispatch_attempts=F("dispatch_attempts") + 1
+    )
+    outcomes = {str(event_id): DispatchOutcome(done=True) for event_id in done}
+    for event_id, errors in failures.items():
+        outcomes[event_id] = _record_failure(event_id, "\n".join(errors)[:4000])
+    return outcomes
+
+
+def _lease(condition: Q, *, limit: int = BATCH_SIZE) -> list[OutboxEvent]:
+    """Take up to ``limit`` undispatched events matching ``condition`` for this dispatch.
+
+    Rows another dispatch holds are skipped (SKIP LOCKED) and so are rows it
+    leased earlier (their ``next_dispatch_at`` is ahead), so the caller owns
+    what it gets until the lease runs out.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        events = list(
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(dispatched_at__isnull=True, dispatch_failed_at__isnull=True)
+            .filter(condition)
+            .order_by("time", "user_id", "seq")[:limit]
+        )
+        if events:
+            OutboxEvent.objects.filter(id__in=[event.id for event in events]).update(
+                next_dispatch_at=now + SWEEP_LEASE
+            )
+    return events
+
+
+def _due(now) -> Q:
+    """Not leased and not waiting out a retry delay."""
+    return Q(next_dispatch_at__isnull=True) | Q(next_dispatch_at__lte=now)
 
 
 def dispatch_event(*, event_id: str) -> DispatchOutcome:
     """Run every handler of the event that has not run yet; mark it dispatched when all have."""
-    event = OutboxEvent.objects.filter(
-        id=event_id, dispatched_at__isnull=True, dispatch_failed_at__isnull=True
-    ).first()
-    if event is None:
-        return DispatchOutcome(done=True)
-    failures: list[str] = []
-    for handler in handlers_for(event.type):
-        try:
-            _run_handler(event, handler)
-        except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then recorded
-            error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            failures.append(f"{handler_name(handler)}: {error}")
-            logger.warning(
-                "handler %s failed for event %s (%s)",
-                handler_name(handler),
-                event.id,
-                event.type,
-                exc_info=True,
-            )
-    if failures:
-        return _record_failure(event_id, "\n".join(failures)[:4000])
-    OutboxEvent.objects.filter(id=event.id, dispatched_at__isnull=True).update(
-        dispatched_at=timezone.now(), next_dispatch_at=None, dispatch_attempts=F("dispatch_attempts") + 1
-    )
-    return DispatchOutcome(done=True)
+    outcomes = _dispatch_leased(_lease(Q(id=event_id) & _due(timezone.now())))
+    return outcomes.get(str(event_id), DispatchOutcome(done=True))
 
 
 def dispatch_events(*, event_ids: Iterable[str]) -> None:
     """Dispatch the events of one committed transaction, in the order recorded."""
-    for event_id in event_ids:
-        dispatch_event(event_id=event_id)
+    ids = list(event_ids)
+    for start in range(0, len(ids), BATCH_SIZE):
+        chunk = ids[start : start + BATCH_SIZE]
+        _dispatch_leased(_lease(Q(id__in=chunk) & _due(timezone.now())))
+
+
+def dispatch_ready(*, max_batches: int = DRAIN_MAX_BATCHES) -> int:
+    """Drain events that are ready now (committed, not leased, not waiting out a
+    retry), in batches; returns how many were taken.
+
+    Called by the dispatch task after its own events: under a burst of small
+    transactions their own tasks then find their events done and return.
+    """
+    taken = 0
+    for _ in range(max_batches):
+        events = _lease(Q(next_dispatch_at__isnull=True))
+        if not events:
+            break
+        taken += len(events)
+        _dispatch_leased(events)
+        if len(events) < BATCH_SIZE:
+            break
+    return taken
 
 
 def _record_failure(event_id: str, error: str) -> DispatchOutcome:
@@ -130,28 +234,19 @@ def _record_failure(event_id: str, error: str) -> DispatchOutcome:
         return DispatchOutcome(done=False, retry_in=retry_delay(event.dispatch_attempts))
 
 
-def dispatch_sweep(*, batch_size: int = 500) -> int:
+def dispatch_sweep(*, batch_size: int = BATCH_SIZE) -> int:
     """Dispatch events recorded a while ago but never dispatched. Returns how many were tried.
 
     Events waiting out a retry delay are left alone until it has passed, so
-    the sweep makes every retry as well as picking up lost enqueues. Each run
-    first leases its batch (``next_dispatch_at`` moved ahead, rows taken with
-    SKIP LOCKED), so overlapping sweeps split the work instead of walking the
-    same events in lockstep and counting one failure twice; a sweep that dies
-    leaves its lease to expire and the events are picked up again.
+    the sweep makes every retry as well as picking up lost enqueues and
+    expired leases. Overlapping sweeps split the work (see ``_lease``)
+    instead of walking the same events in lockstep and counting one failure
+    twice.
     """
     now = timezone.now()
-    with transaction.atomic():
-        ids = list(
-            OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(dispatched_at__isnull=True, dispatch_failed_at__isnull=True)
-            .filter(
-                Q(next_dispatch_at__isnull=True, time__lt=now - SWEEP_GRACE) | Q(next_dispatch_at__lte=now)
-            )
-            .order_by("time")
-            .values_list("id", flat=True)[:batch_size]
-        )
-        OutboxEvent.objects.filter(id__in=ids).update(next_dispatch_at=now + SWEEP_LEASE)
-    for event_id in ids:
-        dispatch_event(event_id=str(event_id))
-    return len(ids)
+    events = _lease(
+        Q(next_dispatch_at__isnull=True, time__lt=now - SWEEP_GRACE) | Q(next_dispatch_at__lte=now),
+        limit=batch_size,
+    )
+    _dispatch_leased(events)
+    return len(events)

@@ -9,6 +9,16 @@ Register with::
 
 Handlers must be idempotent by ``event.id``: an event may be dispatched more
 than once (a retried task, the sweep racing a late enqueue).
+
+A handler whose work is cheaper in bulk registers with ``batch=True`` and
+takes a list of events (in recorded order) instead of one::
+
+    @handles("task.completed", batch=True)
+    def generate_next_occurrences(events: list[OutboxEvent]) -> None: ...
+
+The dispatcher hands it every event of its types in the batch it dispatches,
+in one transaction; if that fails it runs it once per event, so one bad event
+cannot hold back the others.
 """
 
 from __future__ import annotations
@@ -21,18 +31,22 @@ from typing import TYPE_CHECKING
 from django.apps import apps
 
 if TYPE_CHECKING:
-    from todo_project.events.models import OutboxEvent
+    pass
 
-Handler = Callable[["OutboxEvent"], None]
+Handler = Callable[..., None]
 
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 ANY = "*"
 
 
-def handles(*event_types: str) -> Callable[[Handler], Handler]:
-    """Register the decorated function for these types (``"*"`` = every event)."""
+def handles(*event_types: str, batch: bool = False) -> Callable[[Handler], Handler]:
+    """Register the decorated function for these types (``"*"`` = every event).
+
+    ``batch``: the function takes ``list[OutboxEvent]`` (see the module docstring).
+    """
 
     def register(func: Handler) -> Handler:
+        func.takes_batch = batch  # type: ignore[attr-defined]
         for event_type in event_types:
             if func not in _handlers[event_type]:
                 _handlers[event_type].append(func)
@@ -44,6 +58,10 @@ def handles(*event_types: str) -> Callable[[Handler], Handler]:
 def handler_name(handler: Handler) -> str:
     """The stable name a handler's runs are recorded under."""
     return f"{handler.__module__}.{handler.__qualname__}"
+
+
+def takes_batch(handler: Handler) -> bool:
+    return bool(getattr(handler, "takes_batch", False))
 
 
 def handlers_for(event_type: str) -> list[Handler]:

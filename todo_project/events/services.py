@@ -38,8 +38,9 @@ _ALLOCATE_SEQS_SQL = """
 """
 
 
-_LOCK_USER_SQL = """
-    INSERT INTO events_usereventcounter (user_id, last_seq) VALUES (%s, 0)
+_LOCK_USERS_SQL = """
+    INSERT INTO events_usereventcounter (user_id, last_seq)
+    SELECT user_id, 0 FROM unnest(%s::bigint[]) AS wanted(user_id) ORDER BY user_id
     ON CONFLICT (user_id) DO UPDATE SET last_seq = events_usereventcounter.last_seq
 """
 
@@ -54,10 +55,15 @@ def user_events_lock(*, user_id: int) -> None:
     between a writer and, say, the reminder scan (counter, then inserts whose
     foreign keys share-lock the user row). Held until the transaction ends.
     """
+    users_events_lock(user_ids=[user_id])
+
+
+def users_events_lock(*, user_ids: Iterable[int | None]) -> None:
+    """``user_events_lock`` for many users at once, taken in user-id order."""
     if not connection.in_atomic_block:
         raise RuntimeError("user_events_lock must be called inside transaction.atomic()")
     with connection.cursor() as cursor:
-        cursor.execute(_LOCK_USER_SQL, [user_id or 0])
+        cursor.execute(_LOCK_USERS_SQL, [sorted({user_id or 0 for user_id in user_ids})])
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

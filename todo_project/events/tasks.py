@@ -13,13 +13,15 @@ logger = logging.getLogger(__name__)
 
 @shared_task(acks_late=True)
 def dispatch_events_task(event_ids: list[str]) -> None:
-    """Run the handlers of the events one transaction committed, in order.
+    """Run the handlers of the events one transaction committed, in order, then
+    drain whatever else is ready (see ``dispatcher.dispatch_ready``).
 
     Idempotent (``acks_late``): handlers that already ran for an event are
     skipped, so a redelivered message runs nothing twice. A failed handler is
     recorded on the event and retried by the sweep after its backoff.
     """
     dispatcher.dispatch_events(event_ids=event_ids)
+    dispatcher.dispatch_ready()
 
 
 @shared_task

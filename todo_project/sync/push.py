@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 # The consumer method that receives a push (``sync.push`` → ``sync_push``).
 PUSH_HANDLER_TYPE = "sync.push"
 PUSH_TIMEOUT_SECONDS = 5.0
+# A batch gets this much longer per message (one group_send is ~0.3 ms).
+PUSH_TIMEOUT_PER_MESSAGE = 0.05
 
 
 class _PushLoop:
@@ -62,24 +64,43 @@ _push_loop = _PushLoop()
 
 
 def push_to_user(*, user_id: int, message: SyncMessage) -> None:
-    """Send ``message`` to every connection of the user, on every ASGI process.
+    """Send ``message`` to every connection of the user (see ``push_to_users``)."""
+    push_to_users([(user_id, message)])
 
-    The payload is round-tripped through JSON here (style rule 4), so a value
+
+def push_to_users(messages: list[tuple[int, SyncMessage]]) -> None:
+    """Send each (user id, message) to every connection of that user, on every
+    ASGI process, one after the other in the given order (so each user's
+    messages arrive in sequence), in one trip to the push loop.
+
+    Payloads are round-tripped through JSON here (style rule 4), so a value
     that cannot be serialised fails at the call site, not inside a consumer.
     channels-redis' group_send never waits for a slow connection: a channel
     whose buffer is full drops the message, and that client resyncs by seq.
     """
-    payload = json.loads(json.dumps(message, cls=DjangoJSONEncoder))
+    if not messages:
+        return
+    payloads = [
+        (user_id, json.loads(json.dumps(message, cls=DjangoJSONEncoder))) for user_id, message in messages
+    ]
     layer = get_channel_layer()
     if layer is None:
-        logger.warning("no channel layer configured; push of seq %s dropped", message["seq"])
+        logger.warning("no channel layer configured; %d pushes dropped", len(payloads))
         return
+
+    async def send_all() -> None:
+        for user_id, payload in payloads:
+            await layer.group_send(group_name(user_id), {"type": PUSH_HANDLER_TYPE, "message": payload})
+
     try:
-        _push_loop.run(
-            layer.group_send(group_name(user_id), {"type": PUSH_HANDLER_TYPE, "message": payload}),
-            PUSH_TIMEOUT_SECONDS,
-        )
+        _push_loop.run(send_all(), PUSH_TIMEOUT_SECONDS + PUSH_TIMEOUT_PER_MESSAGE * len(payloads))
     except Exception:  # noqa: BLE001 - at-most-once by design; see below
-        # Redis down: the push is lost, not retried. Retrying the dispatch would
-        # rerun every other handler for nothing; clients recover by resync.
-        logger.warning("push of seq %s to user %s failed", message["seq"], user_id, exc_info=True)
+        # Redis down: the pushes are lost, not retried. Retrying the dispatch
+        # would rerun every other handler for nothing; clients recover by resync.
+        logger.warning(
+            "push of %d messages (from seq %s of user %s) failed",
+            len(payloads),
+            payloads[0][1]["seq"],
+            payloads[0][0],
+            exc_info=True,
+        )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -48,6 +49,37 @@ def sync_message(event: OutboxEvent, *, prev_seq: int | None) -> SyncMessage:
         request_id=(event.context or {}).get("request_id") or None,
         data=data,
     )
+
+
+_PREVIOUS_SEQS_SQL = """
+    SELECT wanted.user_id, wanted.seq, (
+        SELECT o.seq FROM events_outboxevent o
+        WHERE o.user_id = wanted.user_id AND o.seq < wanted.seq AND o.type = ANY(%s)
+        ORDER BY o.seq DESC LIMIT 1
+    )
+    FROM unnest(%s::bigint[], %s::bigint[]) AS wanted(user_id, seq)
+"""
+
+
+def previous_push_seqs(events: list[OutboxEvent]) -> dict[tuple[int, int], int | None]:
+    """``previous_push_seq`` for many events: one query per channel among them,
+    keyed by (user id, seq)."""
+    by_channel: dict[str, list[OutboxEvent]] = {}
+    for event in events:
+        by_channel.setdefault(CHANNEL_OF_TYPE[event.type], []).append(event)
+    found: dict[tuple[int, int], int | None] = {}
+    with connection.cursor() as cursor:
+        for channel, members in by_channel.items():
+            cursor.execute(
+                _PREVIOUS_SEQS_SQL,
+                [
+                    list(types_of_channel(channel)),
+                    [event.user_id for event in members],
+                    [event.seq for event in members],
+                ],
+            )
+            found.update(((user_id, seq), prev) for user_id, seq, prev in cursor.fetchall())
+    return found
 
 
 def previous_push_seq(*, user_id: int, seq: int, event_type: str) -> int | None:

@@ -9,9 +9,14 @@ import time_machine
 from django.db import transaction
 from django.utils import timezone
 
-from todo_project.events import registry
-from todo_project.events.dispatcher import MAX_DISPATCH_ATTEMPTS, dispatch_event, dispatch_sweep
-from todo_project.events.models import OutboxEvent
+from todo_project.events import dispatcher, registry
+from todo_project.events.dispatcher import (
+    MAX_DISPATCH_ATTEMPTS,
+    dispatch_event,
+    dispatch_ready,
+    dispatch_sweep,
+)
+from todo_project.events.models import HandlerRun, OutboxEvent
 from todo_project.events.services import events_redispatch, record_event
 
 
@@ -224,12 +229,12 @@ def test_a_rolled_back_savepoint_leaves_the_rest_of_the_batch_dispatched(
 
 @pytest.mark.django_db
 def test_a_sweep_leases_its_events_so_an_overlapping_sweep_skips_them(alice, monkeypatch):
-    from todo_project.events import dispatcher
-
     # given an event whose enqueue was lost, and a sweep that dies after claiming it
     event = _logout(alice)
     taken: list[str] = []
-    monkeypatch.setattr(dispatcher, "dispatch_event", lambda *, event_id: taken.append(event_id))
+    monkeypatch.setattr(
+        dispatcher, "_dispatch_leased", lambda events: taken.extend(str(event.id) for event in events)
+    )
     later = timezone.now() + dispatcher.SWEEP_GRACE + timedelta(seconds=1)
 
     with time_machine.travel(later, tick=False):
@@ -259,3 +264,75 @@ def test_events_recorded_inside_and_after_released_savepoints_share_one_dispatch
     # then one dispatch task carries both, in order
     assert len(callbacks) == 1
     assert calls == [str(inner.id), str(outer.id)]
+
+
+@pytest.mark.django_db
+def test_a_batch_handler_gets_the_batch_in_one_call_in_recorded_order(alice, bob, monkeypatch):
+    # given a batch handler and events from several transactions whose enqueue has not run
+    batches: list[list[str]] = []
+
+    def batch_handler(events: list[OutboxEvent]) -> None:
+        batches.append([str(event.id) for event in events])
+
+    batch_handler.takes_batch = True
+    monkeypatch.setattr(registry, "_handlers", {"user.logout": [batch_handler]})
+    recorded = [_logout(user) for user in (alice, bob, alice)]
+
+    # when a worker drains what is ready
+    taken = dispatch_ready()
+
+    # then one call saw all of them, in the order recorded, and they are done
+    assert taken == 3
+    assert batches == [[str(event.id) for event in recorded]]
+    assert OutboxEvent.objects.filter(dispatched_at__isnull=True).count() == 0
+    assert dispatch_ready() == 0
+
+
+@pytest.mark.django_db
+def test_a_failing_batch_is_retried_event_by_event_so_only_the_bad_one_fails(alice, monkeypatch):
+    # given a batch handler that chokes on one event
+    seen: list[str] = []
+    poison: list[str] = []
+
+    def batch_handler(events: list[OutboxEvent]) -> None:
+        for event in events:
+            if str(event.id) in poison:
+                raise ValueError("cannot handle this one")
+            seen.append(str(event.id))
+
+    batch_handler.takes_batch = True
+    monkeypatch.setattr(registry, "_handlers", {"user.logout": [batch_handler]})
+    good, bad, also_good = (_logout(alice) for _ in range(3))
+    poison.append(str(bad.id))
+
+    # when
+    dispatch_ready()
+
+    # then the batch's partial work rolled back and each good event ran exactly once
+    assert sorted(seen[-2:]) == sorted([str(good.id), str(also_good.id)])
+    assert seen.count(str(good.id)) == 2  # once in the rolled-back batch, once on its own
+    for event in (good, also_good):
+        event.refresh_from_db()
+        assert event.dispatched_at is not None
+    bad.refresh_from_db()
+    assert bad.dispatched_at is None
+    assert bad.dispatch_attempts == 1
+    assert "ValueError: cannot handle this one" in bad.dispatch_error
+    assert HandlerRun.objects.filter(event_id=bad.id).count() == 0
+    assert HandlerRun.objects.filter(event_id__in=[good.id, also_good.id]).count() == 2
+
+
+@pytest.mark.django_db
+def test_an_event_leased_by_another_dispatch_is_left_to_it(alice, calls):
+    # given an event a draining worker has leased (and is still working on)
+    event = _logout(alice)
+    OutboxEvent.objects.filter(id=event.id).update(next_dispatch_at=timezone.now() + dispatcher.SWEEP_LEASE)
+
+    # when its own on-commit dispatch arrives
+    outcome = dispatch_event(event_id=str(event.id))
+
+    # then it does not run the handlers a second time alongside
+    assert outcome.done is True
+    assert calls == []
+    event.refresh_from_db()
+    assert event.dispatched_at is None
