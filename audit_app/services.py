@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from audit_app.models import ActorType, AuditLog
+from todo_project.bulk import copy_insert
 
 if TYPE_CHECKING:
     from todo_project.events.models import OutboxEvent
@@ -77,12 +78,18 @@ def audit_entry_record(*, event: OutboxEvent) -> bool:
 def audit_entries_record(*, events: list[OutboxEvent]) -> int:
     """Make the audit entries for these events; returns how many were new.
 
-    Idempotent by the unique ``event_id``: a re-dispatched event (retry,
-    sweep) is skipped by the insert (ON CONFLICT DO NOTHING), so two
-    dispatches racing also end with one entry and no error. Runs inside the
-    dispatcher's transaction, so the entries commit with the handler's claim.
-    One query for the actors' e-mail addresses and one insert per batch.
+    Idempotent by the unique ``event_id``: an event with an entry is skipped.
+    Two dispatches never write one event's entry at once: the dispatcher's
+    claim row for (event, handler) serialises them, and this runs inside the
+    claiming transaction, so the entries commit with the claim. Three
+    statements per batch: existing entries, the actors' e-mail addresses, COPY.
     """
+    existing = set(
+        AuditLog.objects.filter(event_id__in=[event.id for event in events]).values_list(
+            "event_id", flat=True
+        )
+    )
+    events = [event for event in events if event.id not in existing]
     actor_ids = {event.user_id for event in events if event.user_id}
     emails = dict(get_user_model().objects.filter(pk__in=actor_ids).values_list("pk", "email"))
     entries = []
@@ -103,9 +110,8 @@ def audit_entries_record(*, events: list[OutboxEvent]) -> int:
                 source=event.source[:200],
             )
         )
-    before = AuditLog.objects.filter(event_id__in=[event.id for event in events]).count()
-    AuditLog.objects.bulk_create(entries, ignore_conflicts=True)
-    return AuditLog.objects.filter(event_id__in=[event.id for event in events]).count() - before
+    copy_insert(AuditLog, entries)
+    return len(entries)
 
 
 def audit_purge(*, older_than: datetime, batch_size: int = 5000) -> int:

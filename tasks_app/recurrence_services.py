@@ -30,6 +30,7 @@ from tasks_app import services
 from tasks_app.models import MAX_LOOKAHEAD_DAYS, SeriesStatus, Task, TaskSeries
 from tasks_app.recurrence import COMPLETION_MODES, RecurrenceRule, get_zone, localize, parse_rule, to_local
 from tasks_app.selectors import task_get, user_timezone
+from todo_project.bulk import copy_insert
 from todo_project.errors import ConflictError, DomainError, NotFoundError
 from todo_project.events.services import NewEvent, record_event, record_events, users_events_lock
 
@@ -42,7 +43,7 @@ MAX_LOOKAHEAD_ROWS = 400
 
 
 def series_rule(series: TaskSeries) -> RecurrenceRule:
-    return parse_rule(series.rule, dtstart=series.dtstart, tz=series.timezone)
+    return parse_rule(series.rule, dtstart=series.dtstart, tz=series.timezone, trusted=True)
 
 
 def primary_rrule(rule_text: str) -> str:
@@ -206,33 +207,41 @@ def _generated_event(item: _Occurrence, task: Task) -> NewEvent:
 def _insert_occurrences(items: list[_Occurrence]) -> list[Task]:
     """Insert occurrence rows and record their events; returns the rows inserted.
 
-    The caller holds the series locks. One statement per step whatever the
-    number of rows: the owners' event locks (then positions at the end of
-    their manual order), one multi-row insert, one outbox write. A row whose
-    (series, occurrence_at) exists already is left out by the unique
-    constraint (ON CONFLICT DO NOTHING) and gets no events. Each new task
-    records ``task.created`` (carrying its ``series_id``) followed by
-    ``task.occurrence.generated``.
+    The caller holds the series locks, and every writer of occurrence rows
+    takes its series' lock first, so which (series, occurrence_at) slots are
+    taken can be read here and cannot change before the insert: those items
+    are left out (no row, no events). A fixed number of statements whatever
+    the number of rows: the taken slots, the owners' event locks (then
+    positions at the end of their manual order), one COPY of the rows, one
+    outbox write. Each new task records ``task.created`` (carrying its
+    ``series_id``) followed by ``task.occurrence.generated``. The unique
+    constraint on (series, occurrence_at) stays the backstop.
     """
-    if not items:
+    taken = set(
+        Task.objects.filter(
+            series_id__in={item.series.pk for item in items}, occurrence_at__in={item.at for item in items}
+        ).values_list("series_id", "occurrence_at")
+    )
+    wanted: list[_Occurrence] = []
+    for item in items:
+        if (item.series.pk, item.at) not in taken:
+            taken.add((item.series.pk, item.at))
+            wanted.append(item)
+    if not wanted:
         return []
-    owner_ids = sorted({item.series.owner_id for item in items})
+    owner_ids = sorted({item.series.owner_id for item in wanted})
     users_events_lock(user_ids=owner_ids)
     positions = services.next_positions(owner_ids=owner_ids)
     rows = []
-    for item in items:
+    for item in wanted:
         rows.append(_occurrence_task(item, position=positions[item.series.owner_id]))
         positions[item.series.owner_id] += 1
-    Task.objects.bulk_create(rows, ignore_conflicts=True)
-    # created_at/updated_at are set by auto_now(_add) in Python, so the rows
-    # are complete as built; only which of them went in needs asking.
-    inserted = set(Task.objects.filter(pk__in=[row.pk for row in rows]).values_list("pk", flat=True))
-    made = [(item, row) for item, row in zip(items, rows, strict=True) if row.pk in inserted]
+    copy_insert(Task, rows)
     events: list[NewEvent] = []
-    for item, row in made:
+    for item, row in zip(wanted, rows, strict=True):
         events += [services.task_created_event(row), _generated_event(item, row)]
     record_events(events)
-    return [row for _, row in made]
+    return rows
 
 
 def _create_occurrence(

@@ -153,21 +153,27 @@ def _lease(condition: Q, *, limit: int = BATCH_SIZE) -> list[OutboxEvent]:
 
     Rows another dispatch holds are skipped (SKIP LOCKED) and so are rows it
     leased earlier (their ``next_dispatch_at`` is ahead), so the caller owns
-    what it gets until the lease runs out.
+    what it gets until the lease runs out. One statement: the claim is the
+    UPDATE's subquery.
     """
-    now = timezone.now()
+    candidates = (
+        OutboxEvent.objects.select_for_update(skip_locked=True)
+        .filter(dispatched_at__isnull=True, dispatch_failed_at__isnull=True)
+        .filter(condition)
+        .order_by("time", "user_id", "seq")
+        .values("id")[:limit]
+    )
+    table = connection.ops.quote_name(OutboxEvent._meta.db_table)
     with transaction.atomic():
+        select_sql, params = candidates.query.sql_with_params()
         events = list(
-            OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(dispatched_at__isnull=True, dispatch_failed_at__isnull=True)
-            .filter(condition)
-            .order_by("time", "user_id", "seq")[:limit]
-        )
-        if events:
-            OutboxEvent.objects.filter(id__in=[event.id for event in events]).update(
-                next_dispatch_at=now + SWEEP_LEASE
+            OutboxEvent.objects.raw(
+                # Table name from the model, subquery compiled by Django with its params kept apart.
+                f"UPDATE {table} SET next_dispatch_at = %s WHERE id IN ({select_sql}) RETURNING *",  # noqa: S608
+                [timezone.now() + SWEEP_LEASE, *params],
             )
-    return events
+        )
+    return sorted(events, key=lambda event: (event.time, event.user_id, event.seq))
 
 
 def _due(now) -> Q:

@@ -16,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from todo_project.bulk import copy_insert
 from todo_project.events.context import current_context
 from todo_project.events.models import HandlerRun, OutboxEvent
 
@@ -138,7 +139,7 @@ def record_events(new_events: Sequence[NewEvent]) -> list[OutboxEvent]:
             )
         )
         next_seq[key] += 1
-    OutboxEvent.objects.bulk_create(rows)
+    copy_insert(OutboxEvent, rows)
     for row in rows:
         _dispatch_on_commit(row.id)
     return rows

@@ -70,8 +70,8 @@ def push_to_user(*, user_id: int, message: SyncMessage) -> None:
 
 def push_to_users(messages: list[tuple[int, SyncMessage]]) -> None:
     """Send each (user id, message) to every connection of that user, on every
-    ASGI process, one after the other in the given order (so each user's
-    messages arrive in sequence), in one trip to the push loop.
+    ASGI process, in one trip to the push loop; each user's messages are sent
+    one after the other in the given order, so they arrive in sequence.
 
     Payloads are round-tripped through JSON here (style rule 4), so a value
     that cannot be serialised fails at the call site, not inside a consumer.
@@ -88,9 +88,18 @@ def push_to_users(messages: list[tuple[int, SyncMessage]]) -> None:
         logger.warning("no channel layer configured; %d pushes dropped", len(payloads))
         return
 
-    async def send_all() -> None:
-        for user_id, payload in payloads:
+    per_user: dict[int, list[dict[str, Any]]] = {}
+    for user_id, payload in payloads:
+        per_user.setdefault(user_id, []).append(payload)
+
+    async def send_in_order(user_id: int, queue: list[dict[str, Any]]) -> None:
+        for payload in queue:
             await layer.group_send(group_name(user_id), {"type": PUSH_HANDLER_TYPE, "message": payload})
+
+    async def send_all() -> None:
+        # Users' queues overlap their Redis round trips; each user's own
+        # messages still go one after the other.
+        await asyncio.gather(*(send_in_order(user_id, queue) for user_id, queue in per_user.items()))
 
     try:
         _push_loop.run(send_all(), PUSH_TIMEOUT_SECONDS + PUSH_TIMEOUT_PER_MESSAGE * len(payloads))

@@ -336,3 +336,18 @@ def test_an_event_leased_by_another_dispatch_is_left_to_it(alice, calls):
     assert calls == []
     event.refresh_from_db()
     assert event.dispatched_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_drains_ready_events_outside_any_transaction(alice, calls, monkeypatch):
+    # A worker runs in autocommit, unlike the tests around it (each wrapped in a
+    # transaction). Given three committed events whose enqueue was lost:
+    from todo_project.events import services
+
+    monkeypatch.setattr(services, "_enqueue_dispatch", lambda event_ids: None)
+    events = [_logout(alice) for _ in range(3)]
+
+    assert dispatch_ready() == 3
+
+    assert calls == [str(event.id) for event in events]
+    assert OutboxEvent.objects.filter(dispatched_at__isnull=True).count() == 0
