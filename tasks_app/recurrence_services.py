@@ -4,12 +4,14 @@ Each public function is one transaction. Generation is serialised per series
 by locking the series row, and the unique constraint on
 (series, occurrence_at) backs that up: a repeated ``task.completed``, a
 retried handler or two concurrent completions create exactly one next
-occurrence. Occurrence rows are created through ``services.task_create`` so
-they carry ``task.created`` like any other task.
+occurrence. Every occurrence row is inserted by ``_insert_occurrences``
+(generation, skip, repair, look-ahead), under its series' lock, and records
+``task.created`` like any other task, then ``task.occurrence.generated``.
 
 Locks are ``FOR UPDATE OF`` the row itself: the owner joined in by
-``select_related`` is read, not locked, so generations do not queue on the
-user row (``task_create`` takes that lock briefly, for positions).
+``select_related`` is read, not locked. A user's event counter
+(``users_events_lock``) is taken after the task and series rows, and also
+guards the end-of-order positions of the new rows.
 """
 
 from __future__ import annotations

@@ -151,7 +151,7 @@ def bench_generator(owners, n: int) -> None:
     assert repeats == 0
 
 
-def bench_worker(owners, n: int) -> None:
+def bench_worker(owners, n: int, *, pool: list[str]) -> None:
     reset()
     tasks = make_series(owners, n, completed=False)
     complete_each(tasks)  # n dispatch messages wait in Redis
@@ -170,8 +170,7 @@ def bench_worker(owners, n: int) -> None:
             "-A",
             "todo_project",
             "worker",
-            "--pool",
-            "solo",
+            *pool,
             "--loglevel",
             "WARNING",
             "--without-heartbeat",
@@ -202,7 +201,7 @@ def bench_worker(owners, n: int) -> None:
     total = (last_run - first_run).total_seconds()
     events = OutboxEvent.objects.count()
     print(
-        f"worker: {n} next occurrences in {generation:.2f} s = {n / generation:,.0f}/s "
+        f"worker ({' '.join(pool)}): {n} next occurrences in {generation:.2f} s = {n / generation:,.0f}/s "
         f"(first handler run to last occurrence inserted, database clock)"
     )
     print(
@@ -224,6 +223,21 @@ def bench_worker(owners, n: int) -> None:
             f"  {len(starts)} generation batches; time from one to the next: "
             f"median {sorted(gaps)[len(gaps) // 2] * 1000:.0f} ms, max {max(gaps) * 1000:.0f} ms"
         )
+    if "solo" not in pool:
+        return  # with several processes the batches interleave
+    # Each handler's share of a completion batch: from its claim to the next
+    # claim (the last one of a batch also carries the batch's bookkeeping and
+    # the next lease).
+    claims = sorted(
+        set(HandlerRun.objects.filter(completed_at__lte=last_made).values_list("completed_at", "handler"))
+    )
+    spent: dict[str, list[float]] = {}
+    for (start, handler), (following, _) in zip(claims, claims[1:], strict=False):
+        spent.setdefault(handler.rsplit(".", 1)[-1], []).append((following - start).total_seconds())
+    print(
+        "  per completion batch, median ms: "
+        + ", ".join(f"{name} {sorted(v)[len(v) // 2] * 1000:.0f}" for name, v in spent.items())
+    )
 
 
 def bench_repair(owner, n: int) -> None:
@@ -268,7 +282,9 @@ def main() -> None:
             Profile.objects.create(user=owner, timezone="Europe/Berlin")
             owners.append(owner)
         bench_generator(owners, args.completions)
-        bench_worker(owners, args.completions)
+        bench_worker(owners, args.completions, pool=["--pool", "solo"])
+        # The default worker: prefork, one process per CPU.
+        bench_worker(owners, args.completions, pool=["--concurrency", str(os.cpu_count() or 1)])
         bench_repair(owners[0], args.series)
     finally:
         celery_app.control.purge()
