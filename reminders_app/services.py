@@ -30,7 +30,7 @@ from reminders_app.models import (
 )
 from tasks_app.models import Priority, Task
 from todo_project.errors import ConflictError, DomainError, NotFoundError
-from todo_project.events.services import NewEvent, record_event, record_events
+from todo_project.events.services import NewEvent, record_event, record_events, users_events_lock
 
 PAST_MESSAGE = "Reminder time must be in the future"
 # Lead time assumed for the FR-PR-005 extra reminder when the task has no
@@ -400,18 +400,25 @@ def reminders_sync_tasks(*, task_ids: Iterable[uuid.UUID | str]) -> None:
 
     Reads the task rows as they are now rather than the events' snapshots, so
     events handled late or twice converge on the same result. Locks the tasks,
-    then their reminders (each by id), before any event is recorded; the
-    automatic reminders a batch creates go in with one insert and one outbox
-    write.
+    then their reminders (each by id), then the owners' event counters, before
+    any event is recorded; the automatic reminders a batch creates go in with
+    one insert and one outbox write.
     """
     now = timezone.now()
-    ids = sorted({str(task_id) for task_id in task_ids})
+    ids = sorted({uuid.UUID(str(task_id)) for task_id in task_ids})
     with transaction.atomic():
         locked = Task.objects.select_for_update().filter(id__in=ids).order_by("id")
-        tasks = {str(task.id): task for task in locked}
-        held: dict[str, list[Reminder]] = {task_id: [] for task_id in ids}
+        tasks = {task.id: task for task in locked}
+        held: dict[uuid.UUID, list[Reminder]] = {task_id: [] for task_id in ids}
         for reminder in Reminder.objects.select_for_update().filter(task_ref__in=ids).order_by("id"):
-            held[str(reminder.task_ref)].append(reminder)
+            held[reminder.task_ref].append(reminder)
+        # Every owner's event lock now, in user-id order, before the first
+        # event: the per-task steps below record as they go, and taking the
+        # counters in task order would invert another batch's order.
+        users_events_lock(
+            user_ids={task.owner_id for task in tasks.values()}
+            | {reminder.owner_id for reminders in held.values() for reminder in reminders}
+        )
         prefs = preferences_for_users(user_ids={task.owner_id for task in tasks.values()})
         created: list[tuple[Reminder, Task]] = []
         for task_id in ids:

@@ -14,30 +14,32 @@ from todo_project.events.models import OutboxEvent
 from todo_project.events.registry import handles
 
 
-@handles("task.created", "task.updated", batch=True)
-def attach_series_on_task_event(events: list[OutboxEvent]) -> None:
+@handles("task.created", "task.updated")
+def attach_series_on_task_event(event: OutboxEvent) -> None:
     """A task that became recurring through the task API gets its series; a rule
     edited there on an occurrence changes (or stops) the series.
 
-    Most task events need nothing here (not recurring, or an occurrence the
-    recurrence services created already linked), and that is read from the
-    event's snapshot without touching the database.
+    Most task events need nothing here (not recurring, or already in a series
+    when recorded), and that is read from the event's snapshot without
+    touching the database. Deliberately not a batch handler: the rare event
+    that does work locks a task row after recording events (a rule edit), so
+    several of them in one transaction would hold a user's event counter
+    while waiting for another task row, the reverse of every writer's order.
     """
-    for event in events:
-        data = event.data
-        task_id = data.get("task_id")
-        if not task_id:
-            continue
-        snapshot = data.get("task") or {}
-        recurring = data.get("is_recurring")
-        if recurring is None:
-            recurring = snapshot.get("is_recurring")
-        rule_edited = {"recurrence_rule", "is_recurring"} & set(data.get("changes") or {})
-        if event.type == "task.updated" and rule_edited:
-            # An occurrence's rule edited through the plain task API follows through to its series.
-            recurrence_services.series_follow_task_edit(task_id=task_id)
-        if recurring and not (event.type == "task.created" and snapshot.get("series_id")):
-            recurrence_services.series_attach(task_id=task_id)
+    data = event.data
+    task_id = data.get("task_id")
+    if not task_id:
+        return
+    snapshot = data.get("task") or {}
+    recurring = data.get("is_recurring")
+    if recurring is None:
+        recurring = snapshot.get("is_recurring")
+    rule_edited = {"recurrence_rule", "is_recurring"} & set(data.get("changes") or {})
+    if event.type == "task.updated" and rule_edited:
+        # An occurrence's rule edited through the plain task API follows through to its series.
+        recurrence_services.series_follow_task_edit(task_id=task_id)
+    if recurring and not snapshot.get("series_id"):
+        recurrence_services.series_attach(task_id=task_id)
 
 
 @handles("task.completed", batch=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -168,7 +168,7 @@ def _occurrence_task(item: _Occurrence, *, position: int) -> Task:
     return Task(
         id=uuid.uuid4(),
         owner_id=series.owner_id,
-        title=series.title,
+        title=services.normalize_title(series.title),
         description=series.description,
         priority=series.priority,
         tags=tags,
@@ -347,8 +347,8 @@ def occurrences_generate_next(*, task_ids: Sequence[Any], now: datetime | None =
     occurrence yields nothing. A recurring task created without a series gets
     one first. Locks, in one order for every batch: the completed tasks, then
     their series (both by pk), then the owners' event counters. Two completed
-    occurrences of one series in a batch are taken in schedule order, as if
-    one after the other. Returns the tasks created.
+    occurrences of one series in a batch give what they would one after the
+    other: one next occurrence. Returns the tasks created.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -374,20 +374,34 @@ def occurrences_generate_next(*, task_ids: Sequence[Any], now: datetime | None =
         }
         latest = _latest_occurrences(series_by_id)
         items: list[_Occurrence] = []
-        for task in sorted(tasks, key=lambda t: (str(t.series_id), t.occurrence_at or now)):
+        for task in tasks:
             series = series_by_id[task.series_id]
             following = _next_after(
                 series, task, now=now, mode=series.completion_mode, latest=latest.get(series.pk)
             )
-            if following is None:
-                continue
-            items.append(_Occurrence(series, following, "completed", task))
-            latest[series.pk] = max(following, latest.get(series.pk) or following)
+            if following is not None:
+                items.append(_Occurrence(series, following, "completed", task))
+        # Of two completed occurrences of one series only the latest can have
+        # no later occurrence; _insert_occurrences drops a slot asked twice.
         return _insert_occurrences(items)
 
 
-def _own_occurrence(*, user: Any, task_id: Any) -> Task:
+def _own_occurrence(*, user: Any, task_id: Any, with_rows: Callable[[Task], Any] | None = None) -> Task:
+    """The caller's occurrence, locked; with ``with_rows``, the other occurrences
+    the operation will change are locked with it, all in pk order, before the
+    caller locks the series.
+
+    That is the order every writer takes occurrence rows in (the generator,
+    the reminder sync's batches): rows by pk, then the series, then the
+    owner's event counter. Locking this row first and the others later could
+    deadlock with a batch holding some of them. Rows a generation inserts
+    after this read are new and are locked by the caller after the series.
+    """
     task = task_get(user=user, task_id=task_id)
+    pks = [task.pk]
+    if with_rows is not None and task.series_id is not None:
+        pks += list(with_rows(task).values_list("pk", flat=True))
+    _lock_rows(Task.objects.filter(pk__in=pks))
     locked = Task.objects.select_for_update(of=("self",)).select_related("owner").filter(pk=task.pk).first()
     if locked is None:
         raise NotFoundError("Task not found.")
@@ -396,6 +410,24 @@ def _own_occurrence(*, user: Any, task_id: Any) -> Task:
             raise DomainError("This task is not recurring.", field="task_id", code="not_recurring")
         _attach_series(locked)
     return locked
+
+
+def _later_open_occurrences(task: Task) -> Any:
+    """Open occurrences of the task's series scheduled after it."""
+    return _open_occurrences_from(task).exclude(pk=task.pk)
+
+
+def _open_occurrences_from(task: Task) -> Any:
+    """Open occurrences of the task's series from its scheduled time on (all
+    open ones when it has none)."""
+    rows = Task.objects.filter(series_id=task.series_id, is_completed=False, is_skipped=False)
+    if task.occurrence_at is None:
+        return rows
+    return rows.filter(occurrence_at__gte=task.occurrence_at)
+
+
+def _all_occurrences(task: Task) -> Any:
+    return Task.objects.filter(series_id=task.series_id)
 
 
 def occurrence_skip(*, user: Any, task_id: Any, now: datetime | None = None) -> tuple[Task, Task | None]:
@@ -488,7 +520,9 @@ def series_update(
         raise DomainError("Nothing to change.", field="non_field_errors")
     task_values = {k: v for k, v in values.items() if k in TEMPLATE_FIELDS}
     with transaction.atomic():
-        task = _own_occurrence(user=user, task_id=task_id)
+        task = _own_occurrence(
+            user=user, task_id=task_id, with_rows=None if scope == "this" else _later_open_occurrences
+        )
         if scope == "this":
             return services.task_update(user=user, task_id=task.pk, values=task_values).task  # type: ignore[return-value]
         series = _lock_series_of(task)
@@ -501,9 +535,7 @@ def series_update(
                     f"lookahead_days must be a whole number from 0 to {MAX_LOOKAHEAD_DAYS}.",
                     field="lookahead_days",
                 )
-        later_open = series.occurrences.filter(
-            occurrence_at__gt=task.occurrence_at, is_completed=False, is_skipped=False
-        ).exclude(pk=task.pk)
+        later_open = _later_open_occurrences(task)
         _lock_rows(later_open)
         if "recurrence_rule" in values:
             anchor = task.occurrence_at or now
@@ -589,7 +621,8 @@ def series_delete(*, user: Any, task_id: Any, scope: str, now: datetime | None =
     if scope not in {"this", "future", "all"}:
         raise DomainError('scope must be "this", "future" or "all".', field="scope")
     with transaction.atomic():
-        task = _own_occurrence(user=user, task_id=task_id)
+        doomed_rows = {"this": None, "future": _open_occurrences_from, "all": _all_occurrences}[scope]
+        task = _own_occurrence(user=user, task_id=task_id, with_rows=doomed_rows)
         series = _lock_series_of(task)
         if scope == "this":
             was_open = not task.is_completed and not task.is_skipped
@@ -598,11 +631,7 @@ def series_delete(*, user: Any, task_id: Any, scope: str, now: datetime | None =
             services.task_delete(user=user, task_id=task.pk)
             return 1
         if scope == "future":
-            doomed = list(
-                series.occurrences.filter(
-                    occurrence_at__gte=task.occurrence_at, is_completed=False, is_skipped=False
-                ).values_list("pk", flat=True)
-            )
+            doomed = list(_open_occurrences_from(task).values_list("pk", flat=True))
             if task.pk not in doomed:
                 doomed.append(task.pk)
             _lock_rows(Task.objects.filter(pk__in=doomed))

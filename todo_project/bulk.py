@@ -1,7 +1,8 @@
-"""Bulk inserts for the hot write paths (outbox, audit)."""
+"""Bulk inserts for the hot write paths (outbox, audit, generated occurrences)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from django.db import connection, models
@@ -16,17 +17,35 @@ def copy_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
     document; for event-sized JSON that was the largest single cost of a
     dispatch batch (cProfile, benchmarks/recurrence). COPY has no ON CONFLICT:
     callers insert only rows that cannot conflict (fresh ids) or have checked
-    under a lock. Database-generated primary keys are left to the database and
-    not read back; ``auto_now_add`` and defaults are applied as ``save`` would.
+    under a lock. Otherwise it behaves like ``bulk_create``: ``auto_now_add``
+    and defaults are applied as ``save`` would, errors arrive as Django's
+    (``IntegrityError`` …), the statement shows in ``connection.queries``
+    when queries are logged, and the objects count as saved afterwards.
+    Database-generated primary keys are left to the database and not read
+    back; models with ``db_default`` fields are refused rather than written
+    without them.
     """
     if not objs:
         return
-    fields = [field for field in model._meta.concrete_fields if not field.db_returning]
+    meta = model._meta
+    if any(field.has_db_default() for field in meta.concrete_fields):
+        raise NotImplementedError(f"copy_insert does not handle db_default fields ({meta.label})")
+    fields = [field for field in meta.concrete_fields if not field.db_returning]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    table = connection.ops.quote_name(model._meta.db_table)
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row(
-                    [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
-                )
+    sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
+    started = time.monotonic()
+    try:
+        with connection.cursor() as cursor, connection.wrap_database_errors:
+            with cursor.cursor.copy(sql) as copy:
+                for obj in objs:
+                    copy.write_row(
+                        [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+                    )
+    finally:
+        if connection.queries_logged:
+            connection.queries_log.append(
+                {"sql": f"{sql} -- {len(objs)} rows", "time": f"{time.monotonic() - started:.3f}"}
+            )
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias

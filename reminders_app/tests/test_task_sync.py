@@ -237,3 +237,31 @@ def test_the_task_event_handler_is_idempotent(alice, on_commit):
     assert sorted((r.kind, r.status, r.fire_at) for r in Reminder.objects.filter(task_ref=task.id)) == before
     assert len(events_of("reminder.scheduled")) == scheduled
     assert ReminderKind.PRIORITY_BOOST in {k for k, _s, _f in before}
+
+
+def test_one_batch_syncs_each_task_as_it_would_alone(alice, bob):
+    # given tasks changed while no worker ran: one new, one completed, one
+    # deleted, bob's new one — their events handled as one dispatch batch
+    from reminders_app.services import reminders_sync_tasks
+    from todo_project.events.dispatcher import dispatch_ready
+
+    with time_machine.travel(NOW, tick=False):
+        fresh = create_task(alice, remind_at=NOW + timedelta(hours=1))
+        done = create_task(alice, remind_at=NOW + timedelta(hours=2))
+        gone = create_task(alice, remind_at=NOW + timedelta(hours=3))
+        bobs = create_task(bob, remind_at=NOW + timedelta(hours=4))
+        dispatch_ready()  # their reminders exist
+        complete_task(done)
+        delete_task(gone)
+        update_task(fresh, remind_at=NOW + timedelta(hours=5))
+
+        # when one batch syncs them all, with ids in any spelling
+        reminders_sync_tasks(task_ids=[str(fresh.id).upper(), done.id, gone.id, bobs.id.hex])
+
+    # then each ends as a sync of its own would leave it
+    assert _states(fresh) == {"task_remind_at": ("pending", NOW + timedelta(hours=5))}
+    assert _states(done)["task_remind_at"][0] == "cancelled"
+    assert _states(gone)["task_remind_at"][0] == "cancelled"
+    assert _states(bobs) == {"task_remind_at": ("pending", NOW + timedelta(hours=4))}
+    reasons = {e["task_id"]: e["reason"] for e in events_of("reminder.cancelled")}
+    assert reasons == {str(done.id): "task_completed", str(gone.id): "task_deleted"}

@@ -105,3 +105,108 @@ def test_turning_recurrence_off_and_on_again_starts_a_live_series(alice):
     assert task.series_id != first_series
     assert task.series.status == SeriesStatus.ACTIVE
     assert Task.objects.filter(owner=alice, series_id=task.series_id).count() == 2
+
+
+def _with_stale_reminder(owner, title: str):
+    """A task whose reminder must be re-armed by a sync (which records an event)."""
+    from reminders_app.models import Reminder, ReminderKind
+
+    remind_at = timezone.now() + timedelta(days=2)
+    task = services.task_create(owner=owner, title=title, due_at=remind_at + timedelta(hours=1))
+    Task.objects.filter(pk=task.pk).update(remind_at=remind_at)
+    Reminder.objects.create(
+        owner=owner,
+        task=task,
+        task_ref=task.id,
+        kind=ReminderKind.TASK_REMIND_AT,
+        base_at=remind_at - timedelta(minutes=5),
+        fire_at=remind_at - timedelta(minutes=5),
+    )
+    return task
+
+
+def test_two_reminder_sync_batches_over_the_same_users_do_not_deadlock(alice, bob, monkeypatch):
+    # given two batches, each with a task of bob's and one of alice's, in opposite
+    # task order; each pauses after its first task has recorded an event
+    from reminders_app import services as reminder_services
+
+    monkeypatch.setattr("todo_project.events.services._enqueue_dispatch", lambda ids: None)
+    tasks = sorted(
+        [_with_stale_reminder(owner, f"{owner.username} {n}") for owner in (alice, bob) for n in (1, 2)],
+        key=lambda task: task.pk,
+    )
+    mine = {owner.pk: [task for task in tasks if task.owner_id == owner.pk] for owner in (alice, bob)}
+    first_batch = [mine[alice.pk][0].pk, mine[bob.pk][1].pk]
+    second_batch = [mine[bob.pk][0].pk, mine[alice.pk][1].pk]
+    # Each pauses until the other has got as far, or 2 s (a batch that waits on
+    # a lock before its first task never gets there).
+    barrier = threading.Barrier(2, timeout=2)
+    sync_one = reminder_services._sync_one
+    paused = threading.local()
+
+    def pausing_sync_one(*args, **kwargs):
+        made = sync_one(*args, **kwargs)
+        if not getattr(paused, "done", False):
+            paused.done = True
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                pass
+        return made
+
+    monkeypatch.setattr(reminder_services, "_sync_one", pausing_sync_one)
+
+    def first():
+        reminder_services.reminders_sync_tasks(task_ids=first_batch)
+
+    def second():
+        reminder_services.reminders_sync_tasks(task_ids=second_batch)
+
+    # when both run at once, then neither is a deadlock victim
+    assert _run_together(first, second) == []
+
+
+def test_a_series_edit_and_a_reminder_batch_over_its_occurrences_do_not_deadlock(alice, monkeypatch):
+    # given a look-ahead series with open occurrences, an edit "this and future"
+    # from one whose pk is higher than a later one's, and a reminder batch over both
+    from reminders_app import services as reminder_services
+    from tasks_app import recurrence_services
+
+    monkeypatch.setattr("todo_project.events.services._enqueue_dispatch", lambda ids: None)
+    first = services.task_create(
+        owner=alice, title="Daily", due_at=timezone.now() + timedelta(days=1), recurrence_rule="FREQ=DAILY"
+    )
+    recurrence_services.series_update(
+        user=alice, task_id=first.pk, scope="future", values={"lookahead_days": 7}
+    )
+    recurrence_services.series_repair()
+    open_rows = list(
+        Task.objects.filter(series=first.series_id, is_completed=False).order_by("occurrence_at")
+    )
+    own, later = next(
+        (row, other)
+        for row in open_rows
+        for other in open_rows
+        if other.occurrence_at > row.occurrence_at and other.pk < row.pk
+    )
+    series_locked = threading.Event()
+    lock_series_of = recurrence_services._lock_series_of
+
+    def pausing_lock_series_of(task):
+        series = lock_series_of(task)
+        series_locked.set()
+        time.sleep(1.0)
+        return series
+
+    monkeypatch.setattr(recurrence_services, "_lock_series_of", pausing_lock_series_of)
+
+    def edit():
+        recurrence_services.series_update(user=alice, task_id=own.pk, scope="future", values={"title": "New"})
+
+    def batch():
+        series_locked.wait(10)
+        reminder_services.reminders_sync_tasks(task_ids=[own.pk, later.pk])
+
+    # when both run at once, then neither is a deadlock victim and the edit applied
+    assert _run_together(edit, batch) == []
+    assert Task.objects.get(pk=later.pk).title == "New"

@@ -173,7 +173,9 @@ def _lease(condition: Q, *, limit: int = BATCH_SIZE) -> list[OutboxEvent]:
                 [timezone.now() + SWEEP_LEASE, *params],
             )
         )
-    return sorted(events, key=lambda event: (event.time, event.user_id, event.seq))
+    # Oldest first was for choosing the batch; within it, each user's events
+    # go by sequence (the recording hosts' clocks may disagree).
+    return sorted(events, key=lambda event: (event.user_id, event.seq))
 
 
 def _due(now) -> Q:

@@ -267,7 +267,7 @@ def test_events_recorded_inside_and_after_released_savepoints_share_one_dispatch
 
 
 @pytest.mark.django_db
-def test_a_batch_handler_gets_the_batch_in_one_call_in_recorded_order(alice, bob, monkeypatch):
+def test_a_batch_handler_gets_the_batch_in_one_call_each_user_by_sequence(alice, bob, monkeypatch):
     # given a batch handler and events from several transactions whose enqueue has not run
     batches: list[list[str]] = []
 
@@ -281,9 +281,10 @@ def test_a_batch_handler_gets_the_batch_in_one_call_in_recorded_order(alice, bob
     # when a worker drains what is ready
     taken = dispatch_ready()
 
-    # then one call saw all of them, in the order recorded, and they are done
+    # then one call saw all of them, each user's in sequence, and they are done
     assert taken == 3
-    assert batches == [[str(event.id) for event in recorded]]
+    by_user = sorted(recorded, key=lambda event: (event.user_id, event.seq))
+    assert batches == [[str(event.id) for event in by_user]]
     assert OutboxEvent.objects.filter(dispatched_at__isnull=True).count() == 0
     assert dispatch_ready() == 0
 
@@ -351,3 +352,21 @@ def test_a_worker_drains_ready_events_outside_any_transaction(alice, calls, monk
 
     assert calls == [str(event.id) for event in events]
     assert OutboxEvent.objects.filter(dispatched_at__isnull=True).count() == 0
+
+
+@pytest.mark.django_db
+def test_a_users_events_go_by_sequence_even_when_the_hosts_clocks_disagree(alice, monkeypatch):
+    seen: list[int] = []
+
+    def batch_handler(events: list[OutboxEvent]) -> None:
+        seen.extend(event.seq for event in events)
+
+    batch_handler.takes_batch = True
+    monkeypatch.setattr(registry, "_handlers", {"user.logout": [batch_handler]})
+    first, second = _logout(alice), _logout(alice)
+    # the second transaction ran on a host whose clock is 5 ms behind
+    OutboxEvent.objects.filter(id=second.id).update(time=first.time - timedelta(milliseconds=5))
+
+    dispatch_ready()
+
+    assert seen == [first.seq, second.seq]
