@@ -14,32 +14,39 @@ from todo_project.events.models import OutboxEvent
 from todo_project.events.registry import handles
 
 
-@handles("task.created", "task.updated")
+def _series_work(event: OutboxEvent) -> tuple[bool, bool]:
+    """(the series follows a rule edit, the task needs a series), from the event alone."""
+    data = event.data
+    if not data.get("task_id"):
+        return False, False
+    snapshot = data.get("task") or {}
+    recurring = data.get("is_recurring")
+    if recurring is None:
+        recurring = snapshot.get("is_recurring")
+    rule_edited = event.type == "task.updated" and bool(
+        {"recurrence_rule", "is_recurring"} & set(data.get("changes") or {})
+    )
+    return rule_edited, bool(recurring) and not snapshot.get("series_id")
+
+
+@handles("task.created", "task.updated", when=lambda event: any(_series_work(event)))
 def attach_series_on_task_event(event: OutboxEvent) -> None:
     """A task that became recurring through the task API gets its series; a rule
     edited there on an occurrence changes (or stops) the series.
 
     Most task events need nothing here (not recurring, or already in a series
-    when recorded), and that is read from the event's snapshot without
-    touching the database. Deliberately not a batch handler: the rare event
-    that does work locks a task row after recording events (a rule edit), so
-    several of them in one transaction would hold a user's event counter
-    while waiting for another task row, the reverse of every writer's order.
+    when recorded); the ``when`` test reads that from the event's snapshot, so
+    they cost no transaction. Deliberately not a batch handler: an event that
+    does work locks a task row after recording events (a rule edit), so
+    several in one transaction would hold a user's event counter while
+    waiting for another task row, the reverse of every writer's order.
     """
-    data = event.data
-    task_id = data.get("task_id")
-    if not task_id:
-        return
-    snapshot = data.get("task") or {}
-    recurring = data.get("is_recurring")
-    if recurring is None:
-        recurring = snapshot.get("is_recurring")
-    rule_edited = {"recurrence_rule", "is_recurring"} & set(data.get("changes") or {})
-    if event.type == "task.updated" and rule_edited:
+    rule_edited, needs_series = _series_work(event)
+    if rule_edited:
         # An occurrence's rule edited through the plain task API follows through to its series.
-        recurrence_services.series_follow_task_edit(task_id=task_id)
-    if recurring and not snapshot.get("series_id"):
-        recurrence_services.series_attach(task_id=task_id)
+        recurrence_services.series_follow_task_edit(task_id=event.data["task_id"])
+    if needs_series:
+        recurrence_services.series_attach(task_id=event.data["task_id"])
 
 
 @handles("task.completed", batch=True)

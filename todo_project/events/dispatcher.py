@@ -32,7 +32,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from todo_project.events.models import OutboxEvent
-from todo_project.events.registry import Handler, handler_name, handlers_for, takes_batch
+from todo_project.events.registry import Handler, handler_name, handlers_for, takes_batch, wants
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +112,8 @@ def _dispatch_leased(events: list[OutboxEvent]) -> dict[str, DispatchOutcome]:
     by_handler: dict[Handler, list[OutboxEvent]] = {}
     for event in events:
         for handler in handlers_for(event.type):
-            by_handler.setdefault(handler, []).append(event)
+            if wants(handler, event):
+                by_handler.setdefault(handler, []).append(event)
     failures: dict[str, list[str]] = {}
     for handler, handled in by_handler.items():
         if takes_batch(handler) and len(handled) > 1:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from django.apps import apps
 
 if TYPE_CHECKING:
-    pass
+    from todo_project.events.models import OutboxEvent
 
 Handler = Callable[..., None]
 
@@ -39,14 +39,19 @@ _handlers: dict[str, list[Handler]] = defaultdict(list)
 ANY = "*"
 
 
-def handles(*event_types: str, batch: bool = False) -> Callable[[Handler], Handler]:
+def handles(
+    *event_types: str, batch: bool = False, when: Callable[[OutboxEvent], bool] | None = None
+) -> Callable[[Handler], Handler]:
     """Register the decorated function for these types (``"*"`` = every event).
 
     ``batch``: the function takes ``list[OutboxEvent]`` (see the module docstring).
+    ``when``: a test on the event alone (no database); events it refuses are
+    not handed to the function and cost no transaction or claim row.
     """
 
     def register(func: Handler) -> Handler:
         func.takes_batch = batch  # type: ignore[attr-defined]
+        func.wants_event = when  # type: ignore[attr-defined]
         for event_type in event_types:
             if func not in _handlers[event_type]:
                 _handlers[event_type].append(func)
@@ -62,6 +67,11 @@ def handler_name(handler: Handler) -> str:
 
 def takes_batch(handler: Handler) -> bool:
     return bool(getattr(handler, "takes_batch", False))
+
+
+def wants(handler: Handler, event: OutboxEvent) -> bool:
+    test = getattr(handler, "wants_event", None)
+    return test is None or bool(test(event))
 
 
 def handlers_for(event_type: str) -> list[Handler]:

@@ -370,3 +370,23 @@ def test_a_users_events_go_by_sequence_even_when_the_hosts_clocks_disagree(alice
     dispatch_ready()
 
     assert seen == [first.seq, second.seq]
+
+
+@pytest.mark.django_db
+def test_a_handler_skips_events_its_when_test_refuses_without_a_claim(alice, monkeypatch):
+    seen: list[str] = []
+    monkeypatch.setattr(registry, "_handlers", {"user.logout": []})  # registered below, for this test only
+
+    @registry.handles("user.logout", when=lambda event: event.data.get("reason") == "expired")
+    def on_expired_logout(event: OutboxEvent) -> None:
+        seen.append(str(event.id))
+
+    with transaction.atomic():
+        plain = record_event(type="user.logout", user_id=alice.id, data={"user_id": alice.id})
+
+    dispatch_ready()
+
+    assert seen == []
+    assert HandlerRun.objects.filter(event_id=plain.id).count() == 0
+    plain.refresh_from_db()
+    assert plain.dispatched_at is not None
