@@ -309,6 +309,10 @@ if not (JWT_PRIVATE_KEY and JWT_PUBLIC_KEY):
         _missing.append("JWT_PRIVATE_KEY and JWT_PUBLIC_KEY (PEM, or *_FILE paths)")
 JWT_ISSUER = env_str("JWT_ISSUER", "taskbeat")
 JWT_AUDIENCE = env_str("JWT_AUDIENCE", "taskbeat-api")
+# API requests trust the access token for who the caller is; whether the account
+# still exists and is active is re-read from the database at most this often per
+# user and process (0: on every request). See todo_project/accounts/authentication.py.
+JWT_USER_CHECK_SECONDS = env_int("JWT_USER_CHECK_SECONDS", 30, minimum=0)
 
 SIMPLE_JWT = {
     "ALGORITHM": "RS256",
@@ -335,7 +339,7 @@ if _missing:
 # --- REST framework --------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "todo_project.accounts.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -243,7 +243,8 @@ def test_it_makes_the_same_number_of_queries_whatever_the_page_size(
     for i in range(60):
         make_task(title=f"t{i}", tags=["work", f"t{i}"], due_date=date(2026, 2, 1 + i % 28))
 
-    # when a page is listed — then: the JWT user, the page and the COUNT.
+    # when a page is listed — then: the token's account check (first request of this
+    # user in the process; cached after it), the page and the COUNT.
     with django_assert_num_queries(3):
         response = alice_client.get(f"{URL}?limit={limit}&tags=work&sort_by=due_at")
 
@@ -258,7 +259,7 @@ def test_it_counts_search_results_within_the_page_query(
     for i in range(60):
         make_task(title=f"report {i}")
 
-    with django_assert_num_queries(2):  # the JWT user and the ranked page with its total
+    with django_assert_num_queries(2):  # the account check and the ranked page with its total
         response = alice_client.get(f"{URL}?q=report&limit={limit}")
 
     assert len(response.json()["results"]) == limit
