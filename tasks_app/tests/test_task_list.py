@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 import time_machine
 from django.db import connection
+from django.db.models import Count, Window
 
 from tasks_app.models import Task
 
@@ -315,3 +316,68 @@ def test_it_uses_the_gin_indexes_for_search_and_tags(alice, make_task):
         assert index in plan, plan
         assert "Seq Scan" not in plan, plan
         assert [row["title"] for row in queryset] == ["Quarterly report"]
+
+
+# --- the compiled page (selectors.task_list_page) ----------------------------------
+
+PAGE_SHAPES = [
+    {},
+    {"status": "active", "sort_by": "due_at"},
+    {"status": "completed", "sort_by": "title", "sort_order": "desc"},
+    {"priority": "high,low", "sort_by": "priority"},
+    {"tags": "work,home"},
+    {"tags": "work,errands", "tags_mode": "any", "sort_by": "created_at"},
+    {"q": "report"},
+    {"q": "report", "sort_by": "due_at", "sort_order": "desc"},
+    {"due_after": "2026-02-03", "due_before": "2026-02-20T12:00:00", "is_recurring": "false"},
+    {"sort_by": "position", "sort_order": "desc"},
+]
+
+
+@pytest.mark.parametrize("raw", PAGE_SHAPES, ids=lambda raw: "&".join(f"{k}={v}" for k, v in raw.items()))
+def test_the_compiled_page_answers_exactly_what_the_queryset_does(alice, bob, make_task, raw):
+    from tasks_app import selectors
+    from tasks_app.selectors import parse_task_list_params, task_list, task_list_page
+
+    for i in range(30):
+        make_task(
+            title=f"{'report ' if i % 3 == 0 else ''}task {i:02}",
+            tags=[["work", "home"], ["Work"], ["errands"]][i % 3],
+            priority=["high", "medium", "low"][i % 3],
+            is_completed=i % 4 == 0,
+            due_date=date(2026, 2, 1 + i % 28) if i % 2 else None,
+            due_at=_at(f"2026-02-{1 + i % 27:02}T{i % 24:02}:30:00+00:00") if i % 5 == 1 else None,
+        )
+        make_task(owner=bob, title=f"report bob {i}", tags=["work", "home"])
+    params = parse_task_list_params(raw)
+    queryset = task_list(user=alice, params=params)
+
+    for offset, limit in ((0, 7), (5, 7), (28, 7), (40, 5)):
+        for with_total in (False, True):
+            expected = queryset.annotate(total_count=Window(Count("*"))) if with_total else queryset
+            # twice: compiled on the first call, from the per-process table on the second
+            for _ in range(2):
+                page = task_list_page(
+                    user=alice, params=params, offset=offset, limit=limit, with_total=with_total
+                )
+                assert page == list(expected[offset : offset + limit])
+    # (and it was the compiled path, not the ORM fallback)
+    compiled = [page for key, page in selectors._compiled_pages.items() if key[0] == params]
+    assert len(compiled) == 2  # with and without the total
+    assert all(compiled)
+    # the same shape for another user lists that user's tasks
+    bob_page = task_list_page(user=bob, params=params, offset=0, limit=100)
+    assert bob_page == list(task_list(user=bob, params=params))
+
+
+def test_the_compiled_page_applies_each_users_time_zone(alice, bob, make_task):
+    from tasks_app.selectors import parse_task_list_params, task_list_page
+
+    # 23:30 UTC on 1 Feb is 00:30 on 2 Feb in Berlin (alice) and 18:30 on 1 Feb in New York (bob)
+    make_task(title="alice late", due_at=_at("2026-02-01T23:30:00+00:00"))
+    make_task(owner=bob, title="bob late", due_at=_at("2026-02-01T23:30:00+00:00"))
+    params = parse_task_list_params({"due_before": "2026-02-01"})
+
+    assert task_list_page(user=alice, params=params, offset=0, limit=10) == []
+    bobs = task_list_page(user=bob, params=params, offset=0, limit=10)
+    assert [row["title"] for row in bobs] == ["bob late"]
