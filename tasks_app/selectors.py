@@ -20,12 +20,12 @@ from typing import Any
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
-from django.db.models import Case, Count, DateTimeField, F, IntegerField, Q, QuerySet, Value, When, Window
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.expressions import OrderBy
-from django.db.models.functions import Cast, Coalesce, Lower
+from django.db.models.functions import Lower
 from django.utils.dateparse import parse_datetime
 
-from tasks_app.models import SEARCH_VECTOR, Priority, SavedFilter, Task
+from tasks_app.models import DUE_SORT_EXPR, PRIORITY_RANK_EXPR, SEARCH_VECTOR, Priority, SavedFilter, Task
 from todo_project.errors import DomainError, NotFoundError
 
 # The task representation: exactly these keys, in this order, everywhere
@@ -80,13 +80,6 @@ DEFAULT_SORT_ORDER = {
 }
 MAX_QUERY_LENGTH = 500
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-PRIORITY_RANK_EXPR = Case(
-    When(priority=Priority.HIGH, then=Value(3)),
-    When(priority=Priority.MEDIUM, then=Value(2)),
-    default=Value(1),
-    output_field=IntegerField(),
-)
 
 
 def format_datetime(value: datetime | None) -> str | None:
@@ -433,7 +426,7 @@ def _task_list_queryset(*, owner_id: Any, params: TaskListParams, tz: zoneinfo.Z
             ordering.append(_order_by(Lower("title"), descending))
         elif sort_by == "due_at":
             # Date-only tasks sort with the timed ones, at 00:00 UTC of their date.
-            ordering.append(_order_by(Coalesce("due_at", Cast("due_date", DateTimeField())), descending))
+            ordering.append(_order_by(DUE_SORT_EXPR, descending))
         else:
             ordering.append(_order_by(F(sort_by), descending))
     if sort_by != "priority":

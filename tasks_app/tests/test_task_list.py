@@ -312,7 +312,7 @@ def test_it_uses_the_gin_indexes_for_search_and_tags(alice, make_task):
         plan = queryset.explain()
 
         # then the planner uses the GIN index (the filter spells the index's expression)
-        index = "task_fulltext_gin" if "q" in params else "task_tag_keys_gin"
+        index = "task_fulltext_gin" if "q" in params else "task_owner_tag_keys_gin"
         assert index in plan, plan
         assert "Seq Scan" not in plan, plan
         assert [row["title"] for row in queryset] == ["Quarterly report"]
@@ -381,3 +381,21 @@ def test_the_compiled_page_applies_each_users_time_zone(alice, bob, make_task):
     assert task_list_page(user=alice, params=params, offset=0, limit=10) == []
     bobs = task_list_page(user=bob, params=params, offset=0, limit=10)
     assert [row["title"] for row in bobs] == ["bob late"]
+
+
+def test_the_due_date_sort_is_read_from_its_index_without_sorting(alice, make_task):
+    from tasks_app.selectors import parse_task_list_params, task_list
+
+    for i in range(20):
+        make_task(title=f"t{i}", due_date=date(2026, 2, 1 + i) if i % 2 else None)
+    queryset = task_list(user=alice, params=parse_task_list_params({"status": "active", "sort_by": "due_at"}))
+
+    with connection.cursor() as cursor:
+        # Sorting is made prohibitively expensive: a plan without a Sort node
+        # exists only if the ORDER BY spells task_owner_due_sort_idx exactly.
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = queryset[:20].explain()
+
+    assert "task_owner_due_sort_idx" in plan, plan
+    assert "Sort" not in plan, plan
