@@ -144,3 +144,13 @@ def test_the_api_answers_429_with_retry_after_per_user(rates, alice_client, bob_
     assert response.json()["error"]["code"] == "throttled"
     # another user has a bucket of their own
     assert bob_client.get(URL).status_code == 200
+
+
+def test_a_key_left_by_drfs_throttle_counts_as_an_empty_bucket(rates):
+    # DRF's throttle kept a pickled list of timestamps under the same key; an
+    # upgrade must not turn those into errors.
+    rates(anon="2/min")
+    cache.set("throttle_anon_192.0.2.1", [1764000000.0, 1764000001.0], 60)
+    request = _anon_request()
+
+    assert [_allowed(AnonRateThrottle, request)[0] for _ in range(3)] == [True, True, False]

@@ -46,7 +46,9 @@ local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local period = tonumber(ARGV[3])
 local slack = math.min(1, interval / 2)
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+-- A value that is no number (the pickled timestamp list DRF's throttle kept
+-- under the same key before an upgrade) counts as an empty bucket.
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
 local new_tat = tat + interval
 local wait = new_tat - period - now
