@@ -197,9 +197,15 @@ def _percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
+BREAKDOWN_USER_ID = 3  # one of the 20-task users
+
+
 def measure_in_process(requests: int) -> dict:
     """Server-side latency: the full Django stack, called in-process."""
     import django
+
+    # bench_urls reads the baseline's owner when the URLconf is first imported.
+    os.environ["BENCH_BASELINE_OWNER_ID"] = str(BREAKDOWN_USER_ID)
 
     django.setup()
     from django.contrib.auth import get_user_model
@@ -265,20 +271,21 @@ def _breakdown(client_class: Any, token_class: Any, requests: int) -> dict[str, 
 
     "api_tasks_without_throttle" is a diagnostic only: the same endpoint with
     its throttle classes removed in this process, to separate the product's
-    rate limiting (two Redis round trips) from the list code.
+    rate limiting from the list code.
     """
     from django.contrib.auth import get_user_model
 
     from tasks_app import views
 
-    client = client_class(
-        HTTP_AUTHORIZATION=f"Bearer {token_class.for_user(get_user_model().objects.get(pk=3)).access_token}"
-    )
+    user = get_user_model().objects.get(pk=BREAKDOWN_USER_ID)
+    client = client_class(HTTP_AUTHORIZATION=f"Bearer {token_class.for_user(user).access_token}")
     variants = {
         "plain_values": "/bench/plain-values",
         "plain_values_jwt": "/bench/plain-values-jwt",
         "api_tasks": "/api/tasks?limit=20",
     }
+    for url in variants.values():  # each answers the same 20 rows
+        assert len(client.get(url).json()["results"]) == SMALL_TASKS, url
     timings: dict[str, list[float]] = {name: [] for name in [*variants, "api_tasks_without_throttle"]}
     for _ in range(3):
         for name, url in [*variants.items(), ("api_tasks_without_throttle", variants["api_tasks"])]:
