@@ -9,6 +9,7 @@ per row was the measured bottleneck of the list endpoint (see
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 import zoneinfo
 from collections.abc import Iterable, Mapping
@@ -17,13 +18,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db import connection
-from django.db.models import Case, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, connections
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.expressions import OrderBy
-from django.db.models.functions import Cast, Coalesce, Lower
+from django.db.models.functions import Lower
 from django.utils.dateparse import parse_datetime
 
-from tasks_app.models import SEARCH_VECTOR, Priority, SavedFilter, Task
+from tasks_app.models import DUE_SORT_EXPR, PRIORITY_RANK_EXPR, SEARCH_VECTOR, Priority, SavedFilter, Task
 from todo_project.errors import DomainError, NotFoundError
 
 # The task representation: exactly these keys, in this order, everywhere
@@ -78,13 +80,6 @@ DEFAULT_SORT_ORDER = {
 }
 MAX_QUERY_LENGTH = 500
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-PRIORITY_RANK_EXPR = Case(
-    When(priority=Priority.HIGH, then=Value(3)),
-    When(priority=Priority.MEDIUM, then=Value(2)),
-    default=Value(1),
-    output_field=IntegerField(),
-)
 
 
 def format_datetime(value: datetime | None) -> str | None:
@@ -266,9 +261,126 @@ def _order_by(expr: Any, descending: bool) -> OrderBy:
     return OrderBy(expr, descending=descending, nulls_last=True)
 
 
+def _needs_timezone(params: TaskListParams) -> bool:
+    return params.due_after is not None or params.due_before is not None
+
+
 def task_list(*, user: Any, params: TaskListParams) -> QuerySet:
     """The caller's tasks as ``.values()`` rows, filtered and sorted as ``params`` say."""
-    qs = Task.objects.filter(owner_id=user.pk)
+    tz = user_timezone(user) if _needs_timezone(params) else None
+    return _task_list_queryset(owner_id=user.pk, params=params, tz=tz)
+
+
+# --- the list page without the ORM's per-request compilation ---------------------
+#
+# Building and compiling the list query costs more than running it (measured
+# on a 20-task page: ~0.6 ms of Python per request next to ~0.45 ms for the
+# SQL round trip). The SQL depends only on the parameters' shape and values,
+# not on the caller, so it is compiled once per distinct (parameters, time
+# zone, total) with a placeholder owner id, kept in a small per-process table,
+# and run with the caller's id, LIMIT and OFFSET filled in. The rows go through
+# the same converters Django applies to ``.values()`` rows, so they are
+# identical to ``task_list(...)[offset:offset + limit]`` (tested).
+
+_OWNER_PLACEHOLDER = -7_366_021_519_436_581  # never a user id; located in the compiled params
+_MAX_COMPILED = 256
+
+
+@dataclass(frozen=True)
+class _CompiledPage:
+    sql: str
+    params: tuple[Any, ...]
+    owner_slots: tuple[int, ...]
+    names: tuple[str, ...]
+    converters: tuple[tuple[int, tuple[list[Any], Any]], ...]
+
+
+_compiled_pages: dict[tuple[Any, ...], _CompiledPage | None] = {}
+_compiled_lock = threading.Lock()
+
+
+def _compile_page(
+    params: TaskListParams, tz: zoneinfo.ZoneInfo | None, with_total: bool
+) -> _CompiledPage | None:
+    qs = _task_list_queryset(owner_id=_OWNER_PLACEHOLDER, params=params, tz=tz)
+    if with_total:
+        qs = qs.annotate(total_count=Window(Count("*")))
+    query = qs.query
+    compiler = query.get_compiler(using=qs.db)
+    try:
+        sql, sql_params = compiler.as_sql()
+    except EmptyResultSet:
+        return None
+    owner_slots = tuple(
+        i for i, value in enumerate(sql_params) if type(value) is int and value == _OWNER_PLACEHOLDER
+    )
+    if not owner_slots:
+        return None
+    if query.selected:
+        names = tuple(query.selected)
+    else:
+        names = (*query.extra_select, *query.values_select, *query.annotation_select)
+    fields = [selected[0] for selected in compiler.select[0 : compiler.col_count]]
+    if len(fields) != len(names) or compiler.has_composite_fields(fields):
+        return None
+    return _CompiledPage(
+        sql=f"{sql} LIMIT %s OFFSET %s",
+        params=tuple(sql_params),
+        owner_slots=owner_slots,
+        names=names,
+        converters=tuple(compiler.get_converters(fields).items()),
+    )
+
+
+def task_list_page(
+    *, user: Any, params: TaskListParams, offset: int, limit: int, with_total: bool = False
+) -> list[dict[str, Any]]:
+    """``list(task_list(user=user, params=params)[offset:offset + limit])``, compiled once per shape.
+
+    ``with_total`` adds ``total_count`` (``COUNT(*) OVER ()``, the number of
+    matching tasks) to every row.
+    """
+    tz = user_timezone(user) if _needs_timezone(params) else None
+    key = (params, tz.key if tz is not None else None, with_total)
+    try:
+        compiled = _compiled_pages[key]
+    except KeyError:
+        compiled = _compile_page(params, tz, with_total)
+        with _compiled_lock:
+            while len(_compiled_pages) >= _MAX_COMPILED:
+                del _compiled_pages[next(iter(_compiled_pages))]
+            _compiled_pages[key] = compiled
+    if compiled is None:  # a shape this shortcut does not handle: the ORM as usual
+        qs = task_list(user=user, params=params)
+        if with_total:
+            qs = qs.annotate(total_count=Window(Count("*")))
+        return list(qs[offset : offset + limit])
+
+    args = list(compiled.params)
+    for slot in compiled.owner_slots:
+        args[slot] = user.pk
+    args += [limit, offset]
+    db = connections[Task.objects.db]
+    with db.cursor() as cursor:
+        cursor.execute(compiled.sql, args)
+        rows = cursor.fetchall()
+    names = compiled.names
+    if compiled.converters:
+        converted = []
+        for row in rows:
+            values = list(row)
+            for pos, (converters, expression) in compiled.converters:
+                value = values[pos]
+                for converter in converters:
+                    value = converter(value, expression, db)
+                values[pos] = value
+            converted.append(dict(zip(names, values, strict=True)))
+        return converted
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _task_list_queryset(*, owner_id: Any, params: TaskListParams, tz: zoneinfo.ZoneInfo | None) -> QuerySet:
+    qs = Task.objects.filter(owner_id=owner_id)
 
     if params.status == "active":
         qs = qs.filter(is_completed=False)
@@ -292,7 +404,8 @@ def task_list(*, user: Any, params: TaskListParams) -> QuerySet:
             and params.due_after > params.due_before  # type: ignore[operator]
         ):
             raise DomainError("due_after must not be later than due_before.", field="due_after")
-        qs = qs.filter(_due_filter(params, user_timezone(user)))
+        assert tz is not None
+        qs = qs.filter(_due_filter(params, tz))
 
     ordering: list[Any] = []
     if params.q:
@@ -313,7 +426,7 @@ def task_list(*, user: Any, params: TaskListParams) -> QuerySet:
             ordering.append(_order_by(Lower("title"), descending))
         elif sort_by == "due_at":
             # Date-only tasks sort with the timed ones, at 00:00 UTC of their date.
-            ordering.append(_order_by(Coalesce("due_at", Cast("due_date", DateTimeField())), descending))
+            ordering.append(_order_by(DUE_SORT_EXPR, descending))
         else:
             ordering.append(_order_by(F(sort_by), descending))
     if sort_by != "priority":

@@ -309,6 +309,10 @@ if not (JWT_PRIVATE_KEY and JWT_PUBLIC_KEY):
         _missing.append("JWT_PRIVATE_KEY and JWT_PUBLIC_KEY (PEM, or *_FILE paths)")
 JWT_ISSUER = env_str("JWT_ISSUER", "taskbeat")
 JWT_AUDIENCE = env_str("JWT_AUDIENCE", "taskbeat-api")
+# API requests trust the access token for who the caller is; whether the account
+# still exists and is active is re-read from the database at most this often per
+# user and process (0: on every request). See todo_project/accounts/authentication.py.
+JWT_USER_CHECK_SECONDS = env_int("JWT_USER_CHECK_SECONDS", 30, minimum=0)
 
 SIMPLE_JWT = {
     "ALGORITHM": "RS256",
@@ -335,7 +339,7 @@ if _missing:
 # --- REST framework --------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "todo_project.accounts.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -344,9 +348,11 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's anon/user throttles with a one-round-trip Redis bucket (GCRA)
+    # instead of a timestamp list per client in the cache: todo_project/throttling.py.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "todo_project.throttling.AnonRateThrottle",
+        "todo_project.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("THROTTLE_ANON_RATE", "60/min"),

@@ -1,9 +1,8 @@
 """Settings for the benchmark server: the product's, plus the comparison URLs.
 
 The product's throttle rates stay as they are (the load is spread over 200
-users, each below the per-user limit): DRF's throttle keeps one timestamp per
-request in the cache entry, so an inflated rate would measure a huge history
-list being pickled on every request rather than the product.
+users, each below the per-user limit), so the product is measured as
+configured.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import os
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from rest_framework.request import Request
-from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework.settings import api_settings
 
 from tasks_app.models import Task
 from todo_project.urls import urlpatterns as product_urlpatterns
@@ -26,8 +26,8 @@ def plain_values_list(request: HttpRequest) -> JsonResponse:
 
 
 def plain_values_list_jwt(request: HttpRequest) -> JsonResponse:
-    """The baseline plus the same JWT authentication (token check and user row)."""
-    authenticated = JWTAuthentication().authenticate(Request(request))
+    """The baseline plus the product's JWT authentication (its first authentication class)."""
+    authenticated = api_settings.DEFAULT_AUTHENTICATION_CLASSES[0]().authenticate(Request(request))
     if authenticated is None:
         return JsonResponse({"detail": "unauthenticated"}, status=401)
     user, _ = authenticated

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 import time_machine
 from django.db import connection
+from django.db.models import Count, Window
 
 from tasks_app.models import Task
 
@@ -243,7 +244,8 @@ def test_it_makes_the_same_number_of_queries_whatever_the_page_size(
     for i in range(60):
         make_task(title=f"t{i}", tags=["work", f"t{i}"], due_date=date(2026, 2, 1 + i % 28))
 
-    # when a page is listed — then: the JWT user, the page and the COUNT.
+    # when a page is listed — then: the token's account check (first request of this
+    # user in the process; cached after it), the page and the COUNT.
     with django_assert_num_queries(3):
         response = alice_client.get(f"{URL}?limit={limit}&tags=work&sort_by=due_at")
 
@@ -258,7 +260,7 @@ def test_it_counts_search_results_within_the_page_query(
     for i in range(60):
         make_task(title=f"report {i}")
 
-    with django_assert_num_queries(2):  # the JWT user and the ranked page with its total
+    with django_assert_num_queries(2):  # the account check and the ranked page with its total
         response = alice_client.get(f"{URL}?q=report&limit={limit}")
 
     assert len(response.json()["results"]) == limit
@@ -303,6 +305,9 @@ def test_it_uses_the_gin_indexes_for_search_and_tags(alice, make_task):
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE tasks_app_task")
+        # migration 0004: (owner_id, tag_keys) where the server has btree_gin, else tag_keys alone
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'task%%tag_keys_gin'")
+        (tag_index,) = (name for (name,) in cursor.fetchall())
 
     # when the list is searched and filtered by tag
     for params in ({"q": "quarterly"}, {"tags": "work"}):
@@ -310,7 +315,104 @@ def test_it_uses_the_gin_indexes_for_search_and_tags(alice, make_task):
         plan = queryset.explain()
 
         # then the planner uses the GIN index (the filter spells the index's expression)
-        index = "task_fulltext_gin" if "q" in params else "task_tag_keys_gin"
+        index = "task_fulltext_gin" if "q" in params else tag_index
         assert index in plan, plan
         assert "Seq Scan" not in plan, plan
         assert [row["title"] for row in queryset] == ["Quarterly report"]
+
+
+# --- the compiled page (selectors.task_list_page) ----------------------------------
+
+PAGE_SHAPES = [
+    {},
+    {"status": "active", "sort_by": "due_at"},
+    {"status": "completed", "sort_by": "title", "sort_order": "desc"},
+    {"priority": "high,low", "sort_by": "priority"},
+    {"tags": "work,home"},
+    {"tags": "work,errands", "tags_mode": "any", "sort_by": "created_at"},
+    {"q": "report"},
+    {"q": "report", "sort_by": "due_at", "sort_order": "desc"},
+    {"due_after": "2026-02-03", "due_before": "2026-02-20T12:00:00", "is_recurring": "false"},
+    {"sort_by": "position", "sort_order": "desc"},
+]
+
+
+@pytest.mark.parametrize("raw", PAGE_SHAPES, ids=lambda raw: "&".join(f"{k}={v}" for k, v in raw.items()))
+def test_the_compiled_page_answers_exactly_what_the_queryset_does(alice, bob, make_task, raw):
+    from tasks_app import selectors
+    from tasks_app.selectors import parse_task_list_params, task_list, task_list_page
+
+    for i in range(30):
+        make_task(
+            title=f"{'report ' if i % 3 == 0 else ''}task {i:02}",
+            tags=[["work", "home"], ["Work"], ["errands"]][i % 3],
+            priority=["high", "medium", "low"][i % 3],
+            is_completed=i % 4 == 0,
+            due_date=date(2026, 2, 1 + i % 28) if i % 2 else None,
+            due_at=_at(f"2026-02-{1 + i % 27:02}T{i % 24:02}:30:00+00:00") if i % 5 == 1 else None,
+        )
+        make_task(owner=bob, title=f"report bob {i}", tags=["work", "home"])
+    params = parse_task_list_params(raw)
+    queryset = task_list(user=alice, params=params)
+
+    for offset, limit in ((0, 7), (5, 7), (28, 7), (40, 5)):
+        for with_total in (False, True):
+            expected = queryset.annotate(total_count=Window(Count("*"))) if with_total else queryset
+            # twice: compiled on the first call, from the per-process table on the second
+            for _ in range(2):
+                page = task_list_page(
+                    user=alice, params=params, offset=offset, limit=limit, with_total=with_total
+                )
+                assert page == list(expected[offset : offset + limit])
+    # (and it was the compiled path, not the ORM fallback)
+    compiled = [page for key, page in selectors._compiled_pages.items() if key[0] == params]
+    assert len(compiled) == 2  # with and without the total
+    assert all(compiled)
+    # the same shape for another user lists that user's tasks
+    bob_page = task_list_page(user=bob, params=params, offset=0, limit=100)
+    assert bob_page == list(task_list(user=bob, params=params))
+
+
+def test_the_compiled_page_applies_each_users_time_zone(alice, bob, make_task):
+    from tasks_app.selectors import parse_task_list_params, task_list_page
+
+    # 23:30 UTC on 1 Feb is 00:30 on 2 Feb in Berlin (alice) and 18:30 on 1 Feb in New York (bob)
+    make_task(title="alice late", due_at=_at("2026-02-01T23:30:00+00:00"))
+    make_task(owner=bob, title="bob late", due_at=_at("2026-02-01T23:30:00+00:00"))
+    params = parse_task_list_params({"due_before": "2026-02-01"})
+
+    assert task_list_page(user=alice, params=params, offset=0, limit=10) == []
+    bobs = task_list_page(user=bob, params=params, offset=0, limit=10)
+    assert [row["title"] for row in bobs] == ["bob late"]
+
+
+def test_the_due_date_sort_is_read_from_its_index_without_sorting(alice, make_task):
+    from tasks_app.selectors import parse_task_list_params, task_list
+
+    for i in range(20):
+        make_task(title=f"t{i}", due_date=date(2026, 2, 1 + i) if i % 2 else None)
+    queryset = task_list(user=alice, params=parse_task_list_params({"status": "active", "sort_by": "due_at"}))
+
+    with connection.cursor() as cursor:
+        # Sorting is made prohibitively expensive: a plan without a Sort node
+        # exists only if the ORDER BY spells task_owner_due_sort_idx exactly.
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = queryset[:20].explain()
+
+    assert "task_owner_due_sort_idx" in plan, plan
+    assert "Sort" not in plan, plan
+
+
+def test_where_the_server_has_btree_gin_tag_filters_get_the_owner_and_tags_index():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'btree_gin'")
+        available = cursor.fetchone() is not None
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'tasks_app_task'")
+        indexes = {name for (name,) in cursor.fetchall()}
+
+    if available:
+        assert "task_owner_tag_keys_gin" in indexes
+        assert "task_tag_keys_gin" not in indexes
+    else:  # e.g. the embedded pgserver of scripts/test.sh
+        assert "task_tag_keys_gin" in indexes

@@ -1,4 +1,7 @@
-"""The stricter rate for the credential endpoints (``auth`` in DEFAULT_THROTTLE_RATES)."""
+"""The stricter rate for the credential endpoints (``auth`` in DEFAULT_THROTTLE_RATES).
+
+Same one-round-trip Redis bucket as the API-wide throttles (todo_project/throttling.py).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,12 @@ from typing import Any
 
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 
 from todo_project.events.context import client_ip
+from todo_project.throttling import GcraRateThrottle
 
 
-class AuthRateThrottle(SimpleRateThrottle):
+class AuthRateThrottle(GcraRateThrottle):
     """One bucket per client IP shared by register, login, refresh and logout.
 
     Keyed by the peer address (the same one the audit log records), never by

@@ -3,9 +3,10 @@
 Why a Django middleware and not a DRF hook: it has to wrap the whole view
 (the service's transaction and the rendered response) for every mutating
 endpoint of every app, without each view opting in. Django middleware runs
-before DRF authenticates, so the user is taken from the same JWT with
-simplejwt's ``JWTAuthentication`` (or from the session); DRF authenticates
-the request again in the view, which costs one more signature check.
+before DRF authenticates, so the user is taken from the same JWT with the
+API's ``JWTAuthentication`` (or from the session); DRF authenticates the
+request again in the view, which costs one more signature check (the
+account check is cached, see todo_project/accounts/authentication.py).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.exceptions import APIException
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from todo_project.accounts.authentication import JWTAuthentication
 from todo_project.errors import error_body
 from todo_project.sync import services
 from todo_project.sync.models import IdempotencyKey

@@ -1,0 +1,175 @@
+"""JWT authentication without a user-row query on every request.
+
+simplejwt's ``JWTAuthentication`` loads the user row for every API call (one
+query, ~0.4 ms idle, a good share of a 20-task list request). Here the access
+token, whose signature, expiry, issuer and audience are checked as before,
+is enough to know *who* calls:
+
+- ``request.user`` is a :class:`JWTUser`: ``pk``/``id``, ``is_authenticated``
+  and ``bool()`` come from the token; the real ``User`` row (with its profile)
+  is loaded the first time anything else is used — a service writing an owner
+  foreign key, ``/api/me``, the user's time zone. It then behaves as the
+  model instance (``isinstance`` included).
+- Whether the account still exists and is active is checked against the
+  database at most once per ``JWT_USER_CHECK_SECONDS`` (default 30) per user
+  and process, and at once in the process where the user row is saved or
+  deleted (signals). A deactivated or deleted user is refused (``401``) within
+  that many seconds at the latest (and their token expires anyway within
+  ``JWT_ACCESS_TTL_SECONDS``), and can no longer refresh. Reading the row on
+  every request, as simplejwt does, refused them at once;
+  ``JWT_USER_CHECK_SECONDS=0`` restores that.
+
+See docs/auth.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models.signals import post_delete, post_save
+from django.utils.functional import SimpleLazyObject, empty
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework_simplejwt import authentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import Token
+
+# Per process: user id -> (is_active, or None when the row is gone; time.time() of the check).
+_checked: dict[Any, tuple[bool | None, float]] = {}
+_MAX_CHECKED = 50_000
+_prune_lock = threading.Lock()
+
+
+def _check_seconds() -> float:
+    return float(getattr(settings, "JWT_USER_CHECK_SECONDS", 30))
+
+
+def user_state(user_id: Any) -> bool | None:
+    """The account's ``is_active`` (None when it no longer exists), cached per process."""
+    ttl = _check_seconds()
+    now = time.time()
+    if ttl > 0:
+        hit = _checked.get(user_id)
+        if hit is not None and 0 <= now - hit[1] < ttl:
+            return hit[0]
+    state = (
+        get_user_model()
+        ._default_manager.filter(**{api_settings.USER_ID_FIELD: user_id})
+        .values_list("is_active", flat=True)
+        .first()
+    )
+    if ttl > 0:
+        if len(_checked) >= _MAX_CHECKED:
+            with _prune_lock:
+                for key, (_, checked_at) in list(_checked.items()):
+                    if not 0 <= now - checked_at < ttl:
+                        _checked.pop(key, None)
+                if len(_checked) >= _MAX_CHECKED:
+                    _checked.clear()
+        _checked[user_id] = (state, now)
+    return state
+
+
+def forget_user_state(user_id: Any = None) -> None:
+    """Drop the cached check of one user (all users without an argument)."""
+    if user_id is None:
+        _checked.clear()
+    else:
+        _checked.pop(user_id, None)
+
+
+def _refuse(state: bool | None) -> None:
+    if state is None:
+        raise AuthenticationFailed("User not found", code="user_not_found")
+    if api_settings.CHECK_USER_IS_ACTIVE and not state:
+        raise AuthenticationFailed("User is inactive", code="user_inactive")
+
+
+def _load_user(user_id: Any) -> Any:
+    user = (
+        get_user_model()
+        ._default_manager.select_related("profile")
+        .filter(**{api_settings.USER_ID_FIELD: user_id})
+        .first()
+    )
+    state = None if user is None else user.is_active
+    _refuse(state)
+    if _check_seconds() > 0:
+        _checked[user_id] = (state, time.time())
+    return user
+
+
+class JWTUser(SimpleLazyObject):
+    """``request.user`` of a JWT request: the id from the token, the row on first other use."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, user_id: Any) -> None:
+        super().__init__(functools.partial(_load_user, user_id))
+        self.__dict__["_user_id"] = user_id
+
+    @property
+    def pk(self) -> Any:
+        return self.__dict__["_user_id"]
+
+    @property
+    def id(self) -> Any:
+        return self.__dict__["_user_id"]
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __copy__(self) -> Any:
+        if self.__dict__["_wrapped"] is empty:
+            return type(self)(self.__dict__["_user_id"])
+        return copy.copy(self.__dict__["_wrapped"])
+
+    def __deepcopy__(self, memo: dict) -> Any:
+        if self.__dict__["_wrapped"] is empty:
+            return type(self)(self.__dict__["_user_id"])
+        return copy.deepcopy(self.__dict__["_wrapped"], memo)
+
+    def __repr__(self) -> str:
+        return f"<JWTUser {self.__dict__['_user_id']!r}>"
+
+
+class JWTAuthentication(authentication.JWTAuthentication):
+    """simplejwt's token checks; the user as a :class:`JWTUser` (see the module docstring)."""
+
+    def get_user(self, validated_token: Token) -> Any:
+        if api_settings.CHECK_REVOKE_TOKEN:
+            # Comparing the token with the password hash needs the row anyway.
+            return super().get_user(validated_token)
+        try:
+            raw_id = validated_token[api_settings.USER_ID_CLAIM]
+        except KeyError as exc:
+            raise InvalidToken("Token contained no recognizable user identification") from exc
+        try:
+            user_id = self.user_model._meta.get_field(api_settings.USER_ID_FIELD).to_python(raw_id)
+        except Exception as exc:  # noqa: BLE001 - ValidationError or a type error: a token we did not sign
+            raise InvalidToken("Token contained no recognizable user identification") from exc
+        _refuse(user_state(user_id))
+        return JWTUser(user_id)
+
+
+def _user_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    forget_user_state(instance.pk)
+
+
+def connect_signals() -> None:
+    user_model = get_user_model()
+    post_save.connect(_user_changed, sender=user_model, dispatch_uid="jwt-user-state-save")
+    post_delete.connect(_user_changed, sender=user_model, dispatch_uid="jwt-user-state-delete")
+
+
+class JWTScheme(SimpleJWTScheme):
+    """OpenAPI: the same bearer scheme (``jwtAuth``) as simplejwt's class."""
+
+    target_class = JWTAuthentication

@@ -1,0 +1,138 @@
+"""JWT authentication without a user query per request (todo_project/accounts/authentication.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.test import APIRequestFactory
+from rest_framework_simplejwt.tokens import AccessToken
+
+from tasks_app.models import Task
+from todo_project.accounts.authentication import JWTAuthentication, JWTUser, forget_user_state
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/tasks"
+
+
+@pytest.fixture(autouse=True)
+def _forget_checks():
+    forget_user_state()
+    yield
+    forget_user_state()
+
+
+def _queries(client, url: str = URL) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return [query["sql"] for query in captured]
+
+
+def _user_queries(sql: list[str]) -> list[str]:
+    return [query for query in sql if 'FROM "auth_user"' in query]
+
+
+def test_a_request_reads_the_account_once_then_trusts_the_token(alice_client, settings):
+    settings.JWT_USER_CHECK_SECONDS = 30
+
+    first = _queries(alice_client)
+    second = _queries(alice_client)
+
+    # the first request checks that the account exists and is active ...
+    assert len(_user_queries(first)) == 1
+    assert '"auth_user"."is_active"' in _user_queries(first)[0]
+    # ... the next ones within JWT_USER_CHECK_SECONDS only list the tasks
+    assert _user_queries(second) == []
+    assert len(second) == len(first) - 1
+
+
+def test_with_zero_seconds_every_request_checks_the_account(alice_client, settings):
+    settings.JWT_USER_CHECK_SECONDS = 0
+
+    assert len(_user_queries(_queries(alice_client))) == 1
+    assert len(_user_queries(_queries(alice_client))) == 1
+
+
+def test_a_deactivated_user_is_refused_at_once_in_the_process_that_saved_it(alice, alice_client):
+    assert alice_client.get(URL).status_code == 200
+
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    response = alice_client.get(URL)
+
+    assert response.status_code == 401
+    assert response.json()["error"] == {"code": "authentication_failed", "message": "User is inactive"}
+
+
+def test_a_deleted_user_is_refused(alice, alice_client):
+    assert alice_client.get(URL).status_code == 200
+
+    alice.delete()
+    response = alice_client.get(URL)
+
+    assert response.status_code == 401
+    assert response.json()["error"] == {"code": "authentication_failed", "message": "User not found"}
+
+
+def test_a_user_deactivated_elsewhere_is_refused_within_the_check_interval(alice, alice_client, settings):
+    # given a checked account, deactivated by another process (no signal reaches this one)
+    settings.JWT_USER_CHECK_SECONDS = 30
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        assert alice_client.get(URL).status_code == 200
+    get_user_model().objects.filter(pk=alice.pk).update(is_active=False)
+
+    # then the token still works until the check is due, and not after
+    with time_machine.travel(start + timedelta(seconds=29), tick=False):
+        assert alice_client.get(URL).status_code == 200
+    with time_machine.travel(start + timedelta(seconds=30), tick=False):
+        assert alice_client.get(URL).status_code == 401
+
+
+def test_the_request_user_carries_the_id_without_a_query_and_loads_the_row_when_used(alice):
+    request = APIRequestFactory().get(URL, HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(alice)}")
+    JWTAuthentication().authenticate(request)  # the account check, now cached
+
+    with CaptureQueriesContext(connection) as captured:
+        user, _ = JWTAuthentication().authenticate(request)
+        assert isinstance(user, JWTUser)
+        assert (user.pk, user.id, user.is_authenticated, user.is_anonymous, bool(user)) == (
+            alice.pk,
+            alice.pk,
+            True,
+            False,
+            True,
+        )
+    assert len(captured) == 0
+
+    with CaptureQueriesContext(connection) as captured:
+        assert user.username == "alice"
+        assert user.profile.timezone == "Europe/Berlin"  # loaded with the row
+        assert isinstance(user, get_user_model())
+        assert user == alice
+    assert len(captured) == 1
+
+
+def test_writes_that_need_the_user_row_still_work(alice, alice_client):
+    response = alice_client.post(URL, {"title": "Buy milk", "due_date": "2026-03-01"}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert Task.objects.get(pk=response.json()["id"]).owner == alice
+    assert alice_client.patch("/api/me", {"first_name": "Al"}, format="json").json()["first_name"] == "Al"
+
+
+def test_a_user_deactivated_between_the_check_and_the_row_load_is_refused(alice, alice_client):
+    assert alice_client.get(URL).status_code == 200  # checked and cached
+    get_user_model().objects.filter(pk=alice.pk).update(is_active=False)  # no signal
+
+    # /api/me needs the row: loading it re-checks the account
+    response = alice_client.get("/api/me")
+
+    assert response.status_code == 401
+    assert response.json()["error"] == {"code": "authentication_failed", "message": "User is inactive"}
