@@ -141,7 +141,7 @@ export class Outbox {
       if (!real) return null;
       path = path.replace(match, real);
     }
-    if (taskRef && isTempId(taskRef)) {
+    if (taskRef && isTempId(taskRef) && taskRef !== entry.createsTempId) {
       const real = await this.resolveId(taskRef);
       if (!real) return null;
       taskRef = real;
