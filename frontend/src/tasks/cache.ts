@@ -38,8 +38,15 @@ export function upsertTask(qc: QueryClient, task: Task, options: { replaces?: st
     if (present && !newer(task, present)) continue;
     const matches = taskMatches(task, params);
     if (present) {
+      // The first copy (the temporary one, or the push that beat the answer) becomes the task; others go.
+      let placed = !matches;
       qc.setQueryData<TaskPages>(query.queryKey, mapPages(data, (tasks) =>
-        matches ? tasks.map((t) => (ids.has(t.id) ? task : t)) : tasks.filter((t) => !ids.has(t.id)),
+        tasks.flatMap((t) => {
+          if (!ids.has(t.id)) return [t];
+          if (placed) return [];
+          placed = true;
+          return [task];
+        }),
       ));
     } else if (matches && (needsServerPlacement(params) || !options.created)) {
       // Where it goes is the server's call (a search, a date range, a reopened task's slot).

@@ -187,7 +187,11 @@ export class Engine {
       case "task.created":
       case "task.updated":
       case "task.completed":
-        if (data.task) upsertTask(this.qc, data.task as Task, { created: event.type === "task.created" });
+        if (data.task) {
+          // Our own create, pushed before its HTTP answer: it replaces the temporary row.
+          const mine = this.pending.get().find((p) => p.key === event.request_id);
+          upsertTask(this.qc, data.task as Task, { created: event.type === "task.created", replaces: mine?.createsTempId });
+        }
         void this.qc.invalidateQueries({ queryKey: ["counts"] });
         break;
       case "task.deleted":

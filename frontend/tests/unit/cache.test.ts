@@ -55,3 +55,13 @@ describe("task cache", () => {
     expect(reorderList(tasks, ["c", "b", "a"]).map((t) => t.id)).toEqual(["c", "b", "a", "d", "e"]);
   });
 });
+
+describe("task cache, races", () => {
+  it("keeps one row when the push of our create beats its HTTP answer", () => {
+    const qc = new QueryClient();
+    const list = seed(qc, { status: "active" }, [task("tmp-1", { version: 0 })]);
+    upsertTask(qc, task("real"), { created: true }); // the push, not yet known as ours
+    upsertTask(qc, task("real"), { replaces: "tmp-1", created: true }); // the answer
+    expect(list()).toEqual(["real@1"]);
+  });
+});
