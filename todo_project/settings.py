@@ -64,6 +64,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "todo_project.events.context.RequestContextMiddleware",
+    # Inside the request context: a NUL byte in the query string is a 400,
+    # an unhandled exception a JSON 500 carrying the request id.
+    "todo_project.inputs.RejectNulQueryMiddleware",
+    "todo_project.errors.UnhandledErrorMiddleware",
     # Innermost, so a replayed response still gets X-Request-ID and the claim
     # wraps exactly the view (see todo_project/sync/middleware.py).
     "todo_project.sync.middleware.IdempotencyMiddleware",
@@ -347,7 +351,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON that is too deeply nested or carries a NUL character is a 400.
+    "DEFAULT_PARSER_CLASSES": ["todo_project.inputs.JSONParser"],
     # DRF's anon/user throttles with a one-round-trip Redis bucket (GCRA)
     # instead of a timestamp list per client in the cache: todo_project/throttling.py.
     "DEFAULT_THROTTLE_CLASSES": [

@@ -4,6 +4,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from todo_project import health, metrics
 
+# Anything failing outside a view still answers the JSON error shape.
+handler500 = "todo_project.errors.server_error"
+
 urlpatterns = [
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
