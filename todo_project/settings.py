@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from todo_project.env import env_bool, env_float, env_int, env_list, env_str
 from todo_project.keys import load_or_create_local_keypair
+from todo_project.proxies import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("TASKBEAT_DATA_DIR", str(BASE_DIR / ".data")))
@@ -55,6 +56,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-Proto counts only from FORWARDED_ALLOW_IPS (the
+    # SecurityMiddleware's SSL redirect already asks request.is_secure()).
+    "todo_project.proxies.ForwardedProtoMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -410,6 +414,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Believed only from the trusted proxies (todo_project/proxies.py), the same
+# FORWARDED_ALLOW_IPS list gunicorn and uvicorn read. Addresses or networks.
+FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", ["127.0.0.1", "::1"])
+parse_networks(FORWARDED_ALLOW_IPS)  # fail at start-up on a bad entry
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
