@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    # Swagger UI and ReDoc from our own static files, not a CDN.
+    "drf_spectacular_sidecar",
+    "csp",
     "channels",
     "todo_project",
     "todo_project.accounts",
@@ -60,6 +63,7 @@ MIDDLEWARE = [
     # SecurityMiddleware's SSL redirect already asks request.is_secure()).
     "todo_project.proxies.ForwardedProtoMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -384,6 +388,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Tasks, recurrence, reminders and notifications; see README.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Served by whitenoise from drf-spectacular-sidecar's files (pinned in
+    # requirements.txt): the docs work offline and load no third-party script.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"PriorityEnum": "tasks_app.models.Priority.choices"},
     "POSTPROCESSING_HOOKS": [
@@ -408,6 +417,39 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Security headers ----------------------------------------------------------
+# Interactive API docs (/api/docs/, /api/redoc/) and the schema (/api/schema/);
+# off answers 404 for all three.
+API_DOCS_ENABLED = env_bool("API_DOCS_ENABLED", True)
+
+# Content-Security-Policy (django-csp). Scripts only from our own origin (no
+# inline script, no eval): the admin, the API docs (Swagger UI's split view,
+# ReDoc) and a same-origin single-page app built by Vite all load theirs
+# from /static/ or /assets/. Inline *styles* stay allowed: Swagger UI, ReDoc
+# and the admin set style attributes. 'self' in connect-src covers ws:/wss:
+# to the same host in CSP Level 3 browsers; CSP_CONNECT_SRC adds origins
+# (e.g. a separate API or WebSocket host: wss://ws.example.com).
+_CSP_DIRECTIVES: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'", *env_list("CSP_CONNECT_SRC", [])],
+    # ReDoc runs its search in a worker made from a blob: URL.
+    "worker-src": ["'self'", "blob:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+if _csp_report_uri := env_str("CSP_REPORT_URI", ""):
+    _CSP_DIRECTIVES["report-uri"] = [_csp_report_uri]
+# CSP_REPORT_ONLY=true sends the same policy as Content-Security-Policy-Report-Only.
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _CSP_DIRECTIVES}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _CSP_DIRECTIVES}
+
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
