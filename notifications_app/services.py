@@ -40,6 +40,7 @@ from notifications_app.selectors import (
 )
 from todo_project.errors import DomainError, NotFoundError
 from todo_project.events.services import NewEvent, record_event, record_events
+from todo_project.faultpoints import fault_point
 
 logger = logging.getLogger(__name__)
 
@@ -392,6 +393,7 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
     now = timezone.now()
     if not _claim(notification_id, now):
         return None
+    fault_point("notifications.after_claim")
     n = Notification.objects.get(id=notification_id)
     prefs = preferences_get(user_id=n.user_id)
     if n.channel == Channel.EMAIL:
@@ -408,6 +410,8 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
         )
     else:
         result = senders.SendResult(ok=False, error="webhook endpoint disabled or removed")
+    if result.ok:
+        fault_point("notifications.after_provider_call")
     return _record_outcome(n.id, result)
 
 
