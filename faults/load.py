@@ -22,6 +22,10 @@ class Call:
     body: Any = None
     error: str = ""
 
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
 
 @dataclass
 class Writer:
