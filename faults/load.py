@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +34,9 @@ class Writer:
 
     users: list[User]
     reads: bool = True
+    # Every other write carries an Idempotency-Key (the middleware's claim is a
+    # database write of its own, before the view).
+    idempotency: bool = True
     calls: list[Call] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -49,14 +53,15 @@ class Writer:
         while not self._stop.is_set():
             user = self.users[turn % len(self.users)]
             turn += threads
-            self._call(user, "POST", "/api/tasks", {"title": f"fault write {turn}"})
+            headers = {"Idempotency-Key": str(uuid.uuid4())} if self.idempotency and turn % 2 else None
+            self._call(user, "POST", "/api/tasks", {"title": f"fault write {turn}"}, headers)
             if self.reads:
                 self._call(user, "GET", "/api/tasks?page_size=5", None)
 
-    def _call(self, user: User, method: str, path: str, body: Any) -> None:
+    def _call(self, user: User, method: str, path: str, body: Any, headers: dict | None = None) -> None:
         started = time.monotonic()
         try:
-            status, data, _ = user.client.call(method, path, body, timeout=30)
+            status, data, _ = user.client.call(method, path, body, timeout=30, headers=headers)
             error = ""
         except OSError as exc:  # the web process itself unreachable: recorded, not raised
             status, data, error = 0, None, repr(exc)
@@ -72,6 +77,15 @@ class Writer:
 
     def count(self) -> int:
         return len(self.calls)
+
+    def created(self) -> list[Call]:
+        return [c for c in self.calls if c.method == "POST" and c.status == 201]
+
+
+def rate_per_second(calls: list[Call], start: float, end: float) -> float:
+    """Successful writes per second among calls started in [start, end)."""
+    done = [c for c in calls if c.method == "POST" and c.ok and start <= c.started < end]
+    return len(done) / max(end - start, 1e-9)
 
 
 def iso(moment: datetime) -> str:
