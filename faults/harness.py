@@ -341,10 +341,9 @@ class Cluster:
             "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
             "WEBHOOK_TIMEOUT_SECONDS": "3",
             "SENDGRID_TIMEOUT_SECONDS": "3",
-            "NOTIFICATION_LEASE_SECONDS": "10",
-            "EVENTS_DISPATCH_LEASE_SECONDS": "10",
-            "EVENTS_SWEEP_GRACE_SECONDS": "5",
             "PYTHONUNBUFFERED": "1",
+            # A fault point kills the process's group (the suite starts each in its own session).
+            "TASKBEAT_FAULT_SCOPE": "group",
             **self.extra_env,
         }
         if self.broker is not None:

@@ -147,3 +147,17 @@ def webhook_deliveries(receiver: Any) -> list[tuple[str, str]]:
 
 def owners(expected: dict[int, list[str]]) -> dict[str, int]:
     return {item: user for user, items in expected.items() for item in items}
+
+
+def email_deliveries(sendgrid: Any) -> list[tuple[str, str]]:
+    """(recipient, taskbeat_delivery_id) of every accepted-shape request the fake SendGrid got."""
+    out = []
+    for request in list(sendgrid.requests):
+        body = request.json()
+        out.append(
+            (
+                body["personalizations"][0]["to"][0]["email"],
+                body.get("custom_args", {}).get("taskbeat_delivery_id", ""),
+            )
+        )
+    return out

@@ -401,7 +401,11 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
             result = senders.SendResult(ok=False, error="email channel disabled (no SENDGRID_API_KEY)")
         else:
             result = senders.send_email(
-                to=n.recipient, subject=n.payload["subject"], text=n.payload["text"], html=n.payload["html"]
+                to=n.recipient,
+                subject=n.payload["subject"],
+                text=n.payload["text"],
+                html=n.payload["html"],
+                delivery_id=f"msg_{n.id.hex}",
             )
     elif webhook_active(prefs):
         # The current URL and secret: a rotation applies to pending retries.

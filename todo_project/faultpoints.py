@@ -6,8 +6,11 @@ that does nothing, unless the process was started with
 ``os._exit(137)`` (what a SIGKILL looks like to its parent: no cleanup, no
 atexit, no transaction commit, no Celery ack), right after the step.
 ``TASKBEAT_FAULT_POINT=name@N`` crashes at the N-th time the point is reached
-(default 1). ``TASKBEAT_FAULT_HOLD=name:seconds`` instead sleeps there (to hold
-a transaction open while others commit).
+(default 1). ``TASKBEAT_FAULT_SCOPE=group`` kills the process's whole process
+group instead (SIGKILL): a Celery prefork child's death would otherwise just be
+replaced by its parent, where the fault suite means "the worker died" (the
+suite starts each process in a session of its own). ``TASKBEAT_FAULT_HOLD=name:seconds``
+instead sleeps there (to hold a transaction open while others commit).
 
 With neither variable set (production), ``fault_point`` is bound at import to
 an empty function: no lookup, no branch, nothing to configure by mistake.
@@ -28,6 +31,7 @@ Points (grep for ``fault_point(`` to see where):
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -37,7 +41,7 @@ def _noop(name: str) -> None:
     return None
 
 
-def _make_fault_point(crash: str, hold: str):  # pragma: no cover - exercised in subprocesses by faults/
+def _make_fault_point(crash: str, hold: str, scope: str):  # pragma: no cover - used by faults/
     crash_name, _, nth = crash.partition("@")
     crash_at = int(nth or "1")
     hold_name, _, hold_seconds = hold.partition(":")
@@ -53,8 +57,10 @@ def _make_fault_point(crash: str, hold: str):  # pragma: no cover - exercised in
             seen["count"] += 1
             hit = seen["count"] == crash_at
         if hit:
-            sys.stderr.write(f"fault point {name!r} reached: exiting with 137\n")
+            sys.stderr.write(f"fault point {name!r} reached: exiting with 137 ({scope or 'process'})\n")
             sys.stderr.flush()
+            if scope == "group":
+                os.killpg(os.getpgrp(), signal.SIGKILL)
             os._exit(137)
 
     return fault_point
@@ -62,4 +68,5 @@ def _make_fault_point(crash: str, hold: str):  # pragma: no cover - exercised in
 
 _CRASH = os.environ.get("TASKBEAT_FAULT_POINT", "")
 _HOLD = os.environ.get("TASKBEAT_FAULT_HOLD", "")
-fault_point = _make_fault_point(_CRASH, _HOLD) if (_CRASH or _HOLD) else _noop
+_SCOPE = os.environ.get("TASKBEAT_FAULT_SCOPE", "")
+fault_point = _make_fault_point(_CRASH, _HOLD, _SCOPE) if (_CRASH or _HOLD) else _noop

@@ -163,7 +163,7 @@ RECURRENCE_REPAIR_SECONDS = env_int("RECURRENCE_REPAIR_SECONDS", 3600, minimum=6
 # dispatch of a batch (handlers make no network calls; a batch of 500 takes
 # well under a second); one that runs out early costs a wasted second
 # dispatch, never a repeated handler (each handler run is claimed once).
-EVENTS_DISPATCH_LEASE_SECONDS = env_int("EVENTS_DISPATCH_LEASE_SECONDS", 15, minimum=5)
+EVENTS_DISPATCH_LEASE_SECONDS = env_int("EVENTS_DISPATCH_LEASE_SECONDS", 10, minimum=5)
 EVENTS_SWEEP_SECONDS = env_int("EVENTS_SWEEP_SECONDS", 5, minimum=1)
 # Events whose on-commit enqueue was lost (Redis away, worker killed before
 # it leased them) are dispatched by the sweep this long after they were recorded.
@@ -324,7 +324,7 @@ WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", Fals
 # A worker claiming a delivery holds it this long; past it, the sweep retries.
 # It must outlast one send (the provider timeouts above), or a slow send that
 # still succeeds would be sent twice.
-NOTIFICATION_LEASE_SECONDS = env_int("NOTIFICATION_LEASE_SECONDS", 20, minimum=5)
+NOTIFICATION_LEASE_SECONDS = env_int("NOTIFICATION_LEASE_SECONDS", 15, minimum=5)
 if NOTIFICATION_LEASE_SECONDS <= max(SENDGRID_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS) + 2:
     raise ImproperlyConfigured(
         "NOTIFICATION_LEASE_SECONDS must exceed SENDGRID_TIMEOUT_SECONDS and WEBHOOK_TIMEOUT_SECONDS "
