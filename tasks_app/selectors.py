@@ -47,7 +47,7 @@ TASK_FIELDS: tuple[str, ...] = (
     "version",
     "created_at",
     "updated_at",
-    # An occurrence of a recurring series (tasks_app/recurrence.py); null/false otherwise.
+    # An occurrence of a recurring series (tasks_app/recurrence/); null/false otherwise.
     "series_id",
     "occurrence_at",
     "is_skipped",

@@ -177,7 +177,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # series rows are claimed with SKIP LOCKED and inserts hit a unique
     # constraint, so a doubled or missed run is harmless.
     "recurrence-repair": {
-        "task": "tasks_app.recurrence_tasks.series_repair_task",
+        "task": "tasks_app.tasks.series_repair_task",
         "schedule": schedule(timedelta(seconds=RECURRENCE_REPAIR_SECONDS)),
         "options": {"expires": RECURRENCE_REPAIR_SECONDS},
     },
@@ -295,7 +295,7 @@ METRICS_TOKEN = env_str("METRICS_TOKEN")
 # Audit entries are kept this long (FR-AL-005: 90 days minimum), then purged by beat.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 90, minimum=90)
 
-# --- Real-time sync (todo_project/sync, tasks_app/consumers.py) ------------
+# --- Real-time sync (todo_project/sync, todo_project/sync/consumers.py) ------------
 # Retried writes with the same Idempotency-Key within this window replay the first response.
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24, minimum=24)
 # A claimed key whose request never finished (process killed) is reclaimable after this.
