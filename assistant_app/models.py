@@ -12,6 +12,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Conversation(models.Model):
@@ -59,7 +60,9 @@ class ChatMessage(models.Model):
     # The event a proactive message answers (reminder.triggered): unique, so a
     # re-dispatched event adds one message.
     source_event_id = models.UUIDField(null=True, blank=True, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the services, strictly after the conversation's previous message,
+    # so history order is the order things were said even within a clock tick.
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -89,11 +89,27 @@ def _message_event_data(message: ChatMessage, **extra: Any) -> dict[str, Any]:
     }
 
 
+def _next_time(conversation: Conversation) -> datetime:
+    """Now, or just after the conversation's latest message if the clock has not moved on."""
+    now = timezone.now()
+    latest = (
+        ChatMessage.objects.filter(conversation=conversation)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return max(now, latest + timedelta(microseconds=1)) if latest else now
+
+
 def user_message_store(*, user: Any, conversation: Conversation, text: str, via: str) -> ChatMessage:
     """Store what the user said and record ``chat.message.received``."""
     with transaction.atomic():
         message = ChatMessage.objects.create(
-            owner_id=user.pk, conversation=conversation, role=MessageRole.USER, text=text
+            owner_id=user.pk,
+            conversation=conversation,
+            role=MessageRole.USER,
+            text=text,
+            created_at=_next_time(conversation),
         )
         record_event(
             type="chat.message.received",
@@ -148,6 +164,7 @@ def assistant_message_store(
                 question=question,
                 engine=engine,
                 source_event_id=source_event_id,
+                created_at=_next_time(conversation),
             )
             fields = ["updated_at"]
             if context is not None:
