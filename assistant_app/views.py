@@ -6,6 +6,7 @@ import uuid
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -100,6 +101,15 @@ class ChatHistoryView(APIView):
         return Response({"deleted": services.chat_history_clear(user=request.user)})
 
 
+def _no_token_auth(request: Request) -> None:
+    """Tokens are managed with a login (JWT or session), never with a token: a leaked
+    token must not be able to mint or revoke others."""
+    from assistant_app.models import PersonalAccessToken
+
+    if isinstance(request.auth, PersonalAccessToken):
+        raise PermissionDenied("Manage access tokens with your login, not with a token.")
+
+
 class TokenListView(APIView):
     @extend_schema(
         tags=["tokens"],
@@ -108,6 +118,7 @@ class TokenListView(APIView):
         responses={200: TokenOutput(many=True), **_ERRORS},
     )
     def get(self, request: Request) -> Response:
+        _no_token_auth(request)
         return Response([selectors.pat_to_dict(t) for t in selectors.pat_list(user=request.user)])
 
     @extend_schema(
@@ -118,6 +129,7 @@ class TokenListView(APIView):
         responses={201: TokenCreatedOutput, **_ERRORS},
     )
     def post(self, request: Request) -> Response:
+        _no_token_auth(request)
         data = TokenInput(data=request.data)
         data.is_valid(raise_exception=True)
         token, raw = services.pat_create(
@@ -138,4 +150,5 @@ class TokenDetailView(APIView):
         responses={200: TokenOutput, **_ERRORS},
     )
     def delete(self, request: Request, token_id: str) -> Response:
+        _no_token_auth(request)
         return Response(selectors.pat_to_dict(services.pat_revoke(user=request.user, token_id=token_id)))
