@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from assistant_app.models import Conversation
-from tasks_app.quickadd import parse_quick_add
+from tasks_app.quickadd.parser import parse_quick_add
 from tasks_app.selectors import user_timezone
 from todo_project.errors import DomainError
 
