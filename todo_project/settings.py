@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "reminders_app",
     "notifications_app",
     "audit_app",
+    "assistant_app",
 ]
 
 MIDDLEWARE = [
@@ -279,6 +280,7 @@ KAFKA_TOPICS = {
     "notification-events": env_str("KAFKA_TOPIC_NOTIFICATION_EVENTS", "notification-events"),
     "audit-events": env_str("KAFKA_TOPIC_AUDIT_EVENTS", "audit-events"),
     "dlq-events": env_str("KAFKA_TOPIC_DLQ_EVENTS", "dlq-events"),
+    "chat-events": env_str("KAFKA_TOPIC_CHAT_EVENTS", "chat-events"),
 }
 # -1 = the broker's default.replication.factor (the spec's production value is 3).
 KAFKA_REPLICATION_FACTOR = env_int("KAFKA_REPLICATION_FACTOR", -1, minimum=-1)
@@ -318,6 +320,17 @@ SENDGRID_API_HOST = env_str("SENDGRID_API_HOST", "https://api.sendgrid.com")
 SENDGRID_FROM_EMAIL = env_str("SENDGRID_FROM_EMAIL", "reminders@taskbeat.local")
 SENDGRID_TIMEOUT_SECONDS = env_float("SENDGRID_TIMEOUT_SECONDS", 10.0)
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+
+# The assistant (assistant_app, docs/assistant.md). The model engine is off
+# unless both ASSISTANT_MODEL and OPENAI_BASE_URL are set; any failure of it
+# falls back to the local engine.
+ASSISTANT_MODEL = env_str("ASSISTANT_MODEL", "") or ""
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "") or ""
+OPENAI_API_KEY = env_str("OPENAI_API_KEY", "") or ""
+ASSISTANT_MODEL_TIMEOUT_SECONDS = env_float("ASSISTANT_MODEL_TIMEOUT_SECONDS", 20.0)
+ASSISTANT_MODEL_RETRIES = env_int("ASSISTANT_MODEL_RETRIES", 1, minimum=0)
+ASSISTANT_MODEL_MAX_TOOL_ROUNDS = env_int("ASSISTANT_MODEL_MAX_TOOL_ROUNDS", 5, minimum=1)
+ASSISTANT_MODEL_HISTORY = env_int("ASSISTANT_MODEL_HISTORY", 20, minimum=0)
 # SSRF guard: webhook URLs resolving to private/loopback/link-local addresses
 # are refused unless this is on (tests, local development only).
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
@@ -378,6 +391,8 @@ if _missing:
 # --- REST framework --------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Personal access tokens (tbp_…) first: the JWT class would refuse them as bad JWTs.
+        "assistant_app.authentication.PersonalAccessTokenAuthentication",
         "todo_project.accounts.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],

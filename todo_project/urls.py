@@ -19,4 +19,5 @@ urlpatterns = [
     path("api/", include("audit_app.urls")),
     path("api/", include("todo_project.events.urls")),
     path("api/", include("todo_project.sync.urls")),
+    path("api/", include("assistant_app.urls")),
 ]
