@@ -451,6 +451,13 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# The web app's build (frontend/dist, made by `scripts/run.sh`): WhiteNoise
+# serves its files from the site root, todo_project/web.py its index.html for
+# every app route.
+FRONTEND_DIST_DIR = BASE_DIR / "frontend" / "dist"
+WHITENOISE_ROOT = FRONTEND_DIST_DIR if FRONTEND_DIST_DIR.is_dir() else None
+# Vite puts a content hash in every name under /assets/: cache those for a year.
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^/assets/"
 
 # --- Security headers ----------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
