@@ -5,10 +5,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from todo_project import health, metrics
+from todo_project import health, metrics, web
 
 
 def _docs(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -47,4 +47,7 @@ urlpatterns = [
     path("api/", include("audit_app.urls")),
     path("api/", include("todo_project.events.urls")),
     path("api/", include("todo_project.sync.urls")),
+    path("api/", include("assistant_app.urls")),
+    # Last: every other path is a route of the web app (frontend/).
+    re_path(web.SERVER_PATHS + r"(?P<path>.*)$", web.spa_index, name="web-app"),
 ]

@@ -30,7 +30,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from tasks_app import recurrence  # noqa: E402
+from tasks_app.recurrence import rules as recurrence  # noqa: E402
 from todo_project.errors import DomainError  # noqa: E402
 
 

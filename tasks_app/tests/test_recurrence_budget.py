@@ -16,8 +16,9 @@ import pytest
 from dateutil import rrule as dateutil_rrule
 from dateutil.rrule import rrulestr
 
-from tasks_app import recurrence, recurrence_services
 from tasks_app.models import Task, TaskSeries
+from tasks_app.recurrence import rules as recurrence
+from tasks_app.recurrence import services as recurrence_services
 from todo_project.errors import DomainError
 
 # The rule: the 5th Monday of a month that is also its 1st day.

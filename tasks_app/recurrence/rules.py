@@ -254,7 +254,7 @@ class _MeteredIterinfo(_dateutil_rrule._iterinfo):  # type: ignore[name-defined,
 
 # dateutil's own rrule iterator (python-dateutil is pinned), with its global
 # ``_iterinfo`` resolved to the metered one: the same code, the same answers,
-# a bounded cost. tests/test_recurrence_budget.py pins that it still meters.
+# a bounded cost. tasks_app/tests/test_recurrence_budget.py pins that it meters.
 _metered_rrule_iter = types.FunctionType(
     _dateutil_rrule.rrule._iter.__code__,
     {**vars(_dateutil_rrule), "_iterinfo": _MeteredIterinfo},
