@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
 from django.db import connection, connections
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.expressions import OrderBy
@@ -115,7 +115,10 @@ def user_timezone(user: Any) -> zoneinfo.ZoneInfo:
     """The user's profile time zone (UTC when they have no profile yet)."""
     try:
         name = user.profile.timezone
-    except Exception:  # noqa: BLE001 - RelatedObjectDoesNotExist has no importable base
+    except ObjectDoesNotExist:
+        # No profile yet (RelatedObjectDoesNotExist is one). Anything else — an
+        # account deactivated or deleted while the request ran (401) — must
+        # not be swallowed into a UTC answer.
         name = "UTC"
     try:
         return zoneinfo.ZoneInfo(name)

@@ -111,7 +111,7 @@ def test_it_logs_in_with_username_and_returns_rs256_tokens_with_iss_and_aud(anon
 
     assert response.status_code == 200, response.content
     tokens = response.json()
-    assert set(tokens) == {"access", "refresh"}
+    assert set(tokens) == {"access", "refresh", "device_token"}
     assert jwt.get_unverified_header(tokens["access"])["alg"] == "RS256"
     claims = jwt.decode(
         tokens["access"],
@@ -153,7 +153,7 @@ def test_it_refuses_bad_credentials_and_records_user_login_failed(
     }
     assert not _events("user.login")
     (event,) = _events("user.login_failed")
-    assert event.data == {"username": username, "reason": reason}
+    assert event.data == {"username": username, "reason": reason, "via": "api"}
     assert event.user_id == (alice.pk if username == "alice" else 0)
 
 
