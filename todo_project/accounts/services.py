@@ -640,6 +640,44 @@ def email_verification_request(*, user_id: int, email: str, purpose: str) -> boo
     return True
 
 
+def email_verification_request_unverified(*, batch_size: int = 500) -> int:
+    """Ask every active account whose e-mail is unverified for a verification mail, once.
+
+    For accounts from before verification existed (``manage.py
+    accounts_request_verification``). Users who have a pending request are
+    skipped, so running it twice sends nothing new. Returns how many were asked.
+    """
+    User = get_user_model()
+    from todo_project.events.models import OutboxEvent
+
+    asked = 0
+    last_pk = 0
+    while True:
+        users = list(
+            User.objects.filter(is_active=True, pk__gt=last_pk).exclude(email="").order_by("pk")[:batch_size]
+        )
+        if not users:
+            return asked
+        last_pk = users[-1].pk
+        verified = {
+            (user_id, email.lower())
+            for user_id, email in EmailVerification.objects.filter(
+                user_id__in=[u.pk for u in users]
+            ).values_list("user_id", "email")
+        }
+        pending = set(
+            OutboxEvent.objects.filter(
+                type="user.email_verification_requested", user_id__in=[u.pk for u in users]
+            ).values_list("user_id", flat=True)
+        )
+        with transaction.atomic():
+            for user in users:
+                if (user.pk, user.email.lower()) in verified or user.pk in pending:
+                    continue
+                _request_verification(user_id=user.pk, email=user.email, purpose="account")
+                asked += 1
+
+
 def email_verification_resend(*, user: AbstractUser) -> None:
     """Mail the account e-mail's verification link again (400 when it is verified already)."""
     if EmailVerification.objects.filter(user_id=user.pk, email__iexact=user.email).exists():
