@@ -47,7 +47,7 @@ TASK_FIELDS: tuple[str, ...] = (
     "version",
     "created_at",
     "updated_at",
-    # An occurrence of a recurring series (tasks_app/recurrence.py); null/false otherwise.
+    # An occurrence of a recurring series (tasks_app/recurrence/); null/false otherwise.
     "series_id",
     "occurrence_at",
     "is_skipped",
@@ -113,12 +113,13 @@ def task_to_dict(task: Task | Mapping[str, Any]) -> dict[str, Any]:
 
 def user_timezone(user: Any) -> zoneinfo.ZoneInfo:
     """The user's profile time zone (UTC when they have no profile yet)."""
+    # Only "no profile" (RelatedObjectDoesNotExist is an ObjectDoesNotExist; an
+    # AnonymousUser has no attribute) means UTC. A database error propagates:
+    # swallowing it made a write wait out the pool timeout here, then again in
+    # the service, before failing anyway.
     try:
         name = user.profile.timezone
-    except ObjectDoesNotExist:
-        # No profile yet (RelatedObjectDoesNotExist is one). Anything else — an
-        # account deactivated or deleted while the request ran (401) — must
-        # not be swallowed into a UTC answer.
+    except (ObjectDoesNotExist, AttributeError):
         name = "UTC"
     try:
         return zoneinfo.ZoneInfo(name)
