@@ -44,6 +44,8 @@ class DomainError(Exception):
     # Extra machine-readable context rendered as ``error.details`` (e.g. the
     # current task of a version conflict); absent when ``None``.
     details: dict[str, Any] | None = None
+    # Response headers (e.g. Retry-After of a 429); none when ``None``.
+    headers: dict[str, str] | None = None
 
     def __init__(
         self,
@@ -210,7 +212,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         body = error_body(exc.code, exc.message, exc.fields())
         if exc.details is not None:
             body["error"]["details"] = exc.details
-        return Response(body, status=exc.status_code)
+        return Response(body, status=exc.status_code, headers=exc.headers)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
