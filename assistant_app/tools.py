@@ -34,8 +34,9 @@ from reminders_app.models import Reminder, ReminderStatus
 from tasks_app import services as task_services
 from tasks_app.models import Priority, Task
 from tasks_app.quickadd.parser import parse_quick_add
+from tasks_app.quickadd.services import task_create_from_text
 from tasks_app.recurrence.selectors import task_series_info
-from tasks_app.recurrence.services import occurrence_skip, series_stop, task_create_from_text
+from tasks_app.recurrence.services import occurrence_skip, series_stop
 from tasks_app.selectors import TaskListParams, task_get, task_list, task_to_dict, user_timezone
 from todo_project.errors import DomainError, NotFoundError
 

@@ -42,6 +42,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
+from todo_project.faultpoints import fault_point
+
 logger = logging.getLogger(__name__)
 
 # Spec §5.1: partitions and retention per topic.
@@ -525,6 +527,7 @@ class Bridge:
             # round is delivered behind the resend; the rows stay unpublished.
             producer.purge(in_queue=True, in_flight=False)
             producer.poll(0)
+        fault_point("bridge.after_produce")
         self._poison.update(poison_now)
         if fatal:
             logger.error("kafka producer hit a fatal error; starting a new producer")
