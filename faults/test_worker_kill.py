@@ -44,7 +44,7 @@ def running(cluster):
     cluster.kill("worker")
 
 
-def _burst(cluster, receiver, users_count: int = 4, per_user: int = 6, due_in: float = 4):
+def _burst(cluster, receiver, users_count: int = 4, per_user: int = 6, due_in: float | None = None):
     users = [cluster.new_user("wk") for _ in range(users_count)]
     for user in users:
         register_webhook(user, receiver.url + "/hook")
