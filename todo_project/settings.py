@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from todo_project.env import env_bool, env_float, env_int, env_list, env_str
 from todo_project.keys import load_or_create_local_keypair
+from todo_project.proxies import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("TASKBEAT_DATA_DIR", str(BASE_DIR / ".data")))
@@ -43,6 +44,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    # Swagger UI and ReDoc from our own static files, not a CDN.
+    "drf_spectacular_sidecar",
+    "csp",
     "channels",
     "todo_project",
     "todo_project.accounts",
@@ -52,10 +56,15 @@ INSTALLED_APPS = [
     "reminders_app",
     "notifications_app",
     "audit_app",
+    "assistant_app",
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-Proto counts only from FORWARDED_ALLOW_IPS (the
+    # SecurityMiddleware's SSL redirect already asks request.is_secure()).
+    "todo_project.proxies.ForwardedProtoMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -64,6 +73,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "todo_project.events.context.RequestContextMiddleware",
+    # Inside the request context: a NUL byte in the query string is a 400,
+    # an unhandled exception a JSON 500 carrying the request id.
+    "todo_project.inputs.RejectNulQueryMiddleware",
+    "todo_project.errors.UnhandledErrorMiddleware",
     # Innermost, so a replayed response still gets X-Request-ID and the claim
     # wraps exactly the view (see todo_project/sync/middleware.py).
     "todo_project.sync.middleware.IdempotencyMiddleware",
@@ -95,9 +108,15 @@ if not DATABASE_URL:
         "DATABASE_URL is not set. Use scripts/run.sh or scripts/test.sh, which start an "
         "embedded PostgreSQL when it is unset, or point it at a PostgreSQL server."
     )
-_db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+# CONN_HEALTH_CHECKS: a connection is checked (an empty query) before a request
+# uses it, so after a PostgreSQL restart the pool drops its dead connections
+# instead of handing one to the first request (which then failed).
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
 if _db["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...)")
+# libpq's connect timeout (whole seconds, at least 2): an unreachable server
+# fails a new connection after this instead of the kernel's minutes.
+_db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 2, minimum=2)
 # psycopg's pool shares connections between threads (gunicorn gthread, the ASGI
 # server's sync_to_async threads); persistent per-thread connections exhausted
 # PostgreSQL's connection limit under ASGI in our measurements.
@@ -105,7 +124,10 @@ if env_bool("DATABASE_POOL", True):
     _db.setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0),
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
-        "timeout": env_float("DATABASE_POOL_TIMEOUT", 10.0),
+        # How long a request waits for a pooled connection. With PostgreSQL
+        # down, this is how long a request takes to answer 503
+        # (docs/operations.md); 2 s also bounds a wait when the pool is busy.
+        "timeout": env_float("DATABASE_POOL_TIMEOUT", 2.0),
     }
 _db_test_name = env_str("DATABASE_TEST_NAME")
 if _db_test_name:
@@ -130,13 +152,36 @@ CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task unacknowledged for this long is redelivered by Redis; it must be
 # longer than the longest task (notification retries use countdown, not sleep).
+# Delivery does not depend on it: the row state (outbox leases, notification
+# leases, pending reminders) is the truth and the sweeps re-enqueue whatever a
+# killed worker held, so a redelivered message finds its work done.
+# REDIS_SOCKET_TIMEOUT bounds a publish (the on-commit dispatch enqueue) when
+# Redis is away: the request does not wait for it, the sweep dispatches later.
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 1.0)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
 }
+# One quick retry of a publish, not kombu's default of three; a lost enqueue is
+# the sweep's (EVENTS_SWEEP_GRACE_SECONDS).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_TIMEOUT
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 REMINDER_SCAN_SECONDS = env_int("REMINDER_SCAN_SECONDS", 5, minimum=1)
 RECURRENCE_REPAIR_SECONDS = env_int("RECURRENCE_REPAIR_SECONDS", 3600, minimum=60)
+# Crash recovery (docs/operations.md): a killed worker's outbox events are
+# taken again when their lease runs out, by the sweep; so the time to recover
+# is at most the lease plus one sweep period. A lease must outlast one
+# dispatch of a batch (handlers make no network calls; a batch of 500 takes
+# well under a second); one that runs out early costs a wasted second
+# dispatch, never a repeated handler (each handler run is claimed once).
+EVENTS_DISPATCH_LEASE_SECONDS = env_int("EVENTS_DISPATCH_LEASE_SECONDS", 10, minimum=5)
+EVENTS_SWEEP_SECONDS = env_int("EVENTS_SWEEP_SECONDS", 5, minimum=1)
+# Events whose on-commit enqueue was lost (Redis away, worker killed before
+# it leased them) are dispatched by the sweep this long after they were recorded.
+EVENTS_SWEEP_GRACE_SECONDS = env_int("EVENTS_SWEEP_GRACE_SECONDS", 10, minimum=1)
+NOTIFICATION_SWEEP_SECONDS = env_int("NOTIFICATION_SWEEP_SECONDS", 5, minimum=1)
 # One schedule, made of sweeps over database state that are harmless when run
 # twice or missed; ``expires`` keeps an outage from piling up stale runs.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
@@ -176,8 +221,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # roughly; an indexed query over undispatched rows only; idempotent.
     "events-dispatch-sweep": {
         "task": "todo_project.events.tasks.dispatch_sweep_task",
-        "schedule": schedule(timedelta(seconds=5)),
-        "options": {"expires": 5},
+        "schedule": schedule(timedelta(seconds=EVENTS_SWEEP_SECONDS)),
+        "options": {"expires": EVENTS_SWEEP_SECONDS},
     },
     # Delete outbox rows past OUTBOX_RETENTION_HOURS (dispatched and, with
     # Kafka configured, published). Hourly; deletes in batches; idempotent.
@@ -200,8 +245,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # delivery claims the row conditionally, so a doubled sweep is harmless.
     "notifications-delivery-sweep": {
         "task": "notifications_app.tasks.notifications_sweep_task",
-        "schedule": schedule(timedelta(seconds=15)),
-        "options": {"expires": 15},
+        "schedule": schedule(timedelta(seconds=NOTIFICATION_SWEEP_SECONDS)),
+        "options": {"expires": NOTIFICATION_SWEEP_SECONDS},
     },
 }
 
@@ -247,6 +292,7 @@ KAFKA_TOPICS = {
     "notification-events": env_str("KAFKA_TOPIC_NOTIFICATION_EVENTS", "notification-events"),
     "audit-events": env_str("KAFKA_TOPIC_AUDIT_EVENTS", "audit-events"),
     "dlq-events": env_str("KAFKA_TOPIC_DLQ_EVENTS", "dlq-events"),
+    "chat-events": env_str("KAFKA_TOPIC_CHAT_EVENTS", "chat-events"),
 }
 # -1 = the broker's default.replication.factor (the spec's production value is 3).
 KAFKA_REPLICATION_FACTOR = env_int("KAFKA_REPLICATION_FACTOR", -1, minimum=-1)
@@ -286,11 +332,29 @@ SENDGRID_API_HOST = env_str("SENDGRID_API_HOST", "https://api.sendgrid.com")
 SENDGRID_FROM_EMAIL = env_str("SENDGRID_FROM_EMAIL", "reminders@taskbeat.local")
 SENDGRID_TIMEOUT_SECONDS = env_float("SENDGRID_TIMEOUT_SECONDS", 10.0)
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+
+# The assistant (assistant_app, docs/assistant.md). The model engine is off
+# unless both ASSISTANT_MODEL and OPENAI_BASE_URL are set; any failure of it
+# falls back to the local engine.
+ASSISTANT_MODEL = env_str("ASSISTANT_MODEL", "") or ""
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "") or ""
+OPENAI_API_KEY = env_str("OPENAI_API_KEY", "") or ""
+ASSISTANT_MODEL_TIMEOUT_SECONDS = env_float("ASSISTANT_MODEL_TIMEOUT_SECONDS", 20.0)
+ASSISTANT_MODEL_RETRIES = env_int("ASSISTANT_MODEL_RETRIES", 1, minimum=0)
+ASSISTANT_MODEL_MAX_TOOL_ROUNDS = env_int("ASSISTANT_MODEL_MAX_TOOL_ROUNDS", 5, minimum=1)
+ASSISTANT_MODEL_HISTORY = env_int("ASSISTANT_MODEL_HISTORY", 20, minimum=0)
 # SSRF guard: webhook URLs resolving to private/loopback/link-local addresses
 # are refused unless this is on (tests, local development only).
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
 # A worker claiming a delivery holds it this long; past it, the sweep retries.
-NOTIFICATION_LEASE_SECONDS = env_int("NOTIFICATION_LEASE_SECONDS", 120, minimum=10)
+# It must outlast one send (the provider timeouts above), or a slow send that
+# still succeeds would be sent twice.
+NOTIFICATION_LEASE_SECONDS = env_int("NOTIFICATION_LEASE_SECONDS", 15, minimum=5)
+if NOTIFICATION_LEASE_SECONDS <= max(SENDGRID_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS) + 2:
+    raise ImproperlyConfigured(
+        "NOTIFICATION_LEASE_SECONDS must exceed SENDGRID_TIMEOUT_SECONDS and WEBHOOK_TIMEOUT_SECONDS "
+        "by more than 2 s (a send still running when its lease ends would be sent again)."
+    )
 
 # --- Auth ------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -313,6 +377,17 @@ JWT_AUDIENCE = env_str("JWT_AUDIENCE", "taskbeat-api")
 # still exists and is active is re-read from the database at most this often per
 # user and process (0: on every request). See todo_project/accounts/authentication.py.
 JWT_USER_CHECK_SECONDS = env_int("JWT_USER_CHECK_SECONDS", 30, minimum=0)
+# Per-account login delay (todo_project/accounts/lockout.py): this many failures
+# are free, then each attempt waits 1 s, 2 s, 4 s, … up to the maximum.
+LOGIN_FREE_FAILURES = env_int("LOGIN_FREE_FAILURES", 5, minimum=1)
+LOGIN_LOCKOUT_MAX_SECONDS = env_int("LOGIN_LOCKOUT_MAX_SECONDS", 300, minimum=1)
+# Password-reset and verification mails per account and kind (N/period); more
+# requests are accepted but send nothing, so strangers cannot mail-bomb a user.
+ACCOUNT_EMAIL_RATE = env_str("ACCOUNT_EMAIL_RATE", "3/hour") or "3/hour"
+# Lifetime of a password-reset link (Django's PASSWORD_RESET_TIMEOUT) and of an
+# e-mail verification link.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3600, minimum=60)
+EMAIL_VERIFICATION_TTL_SECONDS = env_int("EMAIL_VERIFICATION_TTL_SECONDS", 3 * 24 * 3600, minimum=60)
 
 SIMPLE_JWT = {
     "ALGORITHM": "RS256",
@@ -339,6 +414,8 @@ if _missing:
 # --- REST framework --------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Personal access tokens (tbp_…) first: the JWT class would refuse them as bad JWTs.
+        "assistant_app.authentication.PersonalAccessTokenAuthentication",
         "todo_project.accounts.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -347,7 +424,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON that is too deeply nested or carries a NUL character is a 400.
+    "DEFAULT_PARSER_CLASSES": ["todo_project.inputs.JSONParser"],
     # DRF's anon/user throttles with a one-round-trip Redis bucket (GCRA)
     # instead of a timestamp list per client in the cache: todo_project/throttling.py.
     "DEFAULT_THROTTLE_CLASSES": [
@@ -375,6 +453,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Tasks, recurrence, reminders and notifications; see README.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Served by whitenoise from drf-spectacular-sidecar's files (pinned in
+    # requirements.txt): the docs work offline and load no third-party script.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"PriorityEnum": "tasks_app.models.Priority.choices"},
     "POSTPROCESSING_HOOKS": [
@@ -406,12 +489,49 @@ WHITENOISE_ROOT = FRONTEND_DIST_DIR if FRONTEND_DIST_DIR.is_dir() else None
 WHITENOISE_IMMUTABLE_FILE_TEST = r"^/assets/"
 
 # --- Security headers ----------------------------------------------------------
+# Interactive API docs (/api/docs/, /api/redoc/) and the schema (/api/schema/);
+# off answers 404 for all three.
+API_DOCS_ENABLED = env_bool("API_DOCS_ENABLED", True)
+
+# Content-Security-Policy (django-csp). Scripts only from our own origin (no
+# inline script, no eval): the admin, the API docs (Swagger UI's split view,
+# ReDoc) and a same-origin single-page app built by Vite all load theirs
+# from /static/ or /assets/. Inline *styles* stay allowed: Swagger UI, ReDoc
+# and the admin set style attributes. 'self' in connect-src covers ws:/wss:
+# to the same host in CSP Level 3 browsers; CSP_CONNECT_SRC adds origins
+# (e.g. a separate API or WebSocket host: wss://ws.example.com).
+_CSP_DIRECTIVES: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'", *env_list("CSP_CONNECT_SRC", [])],
+    # ReDoc runs its search in a worker made from a blob: URL.
+    "worker-src": ["'self'", "blob:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+if _csp_report_uri := env_str("CSP_REPORT_URI", ""):
+    _CSP_DIRECTIVES["report-uri"] = [_csp_report_uri]
+# CSP_REPORT_ONLY=true sends the same policy as Content-Security-Policy-Report-Only.
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _CSP_DIRECTIVES}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _CSP_DIRECTIVES}
+
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Believed only from the trusted proxies (todo_project/proxies.py), the same
+# FORWARDED_ALLOW_IPS list gunicorn and uvicorn read. Addresses or networks.
+FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", ["127.0.0.1", "::1"])
+parse_networks(FORWARDED_ALLOW_IPS)  # fail at start-up on a bad entry
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

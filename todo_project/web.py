@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 
 # The paths the SPA fallback must leave to their own views (or to a 404).
-SERVER_PATHS = r"^(?!(?:api|admin|ws|static)(?:/|$)|(?:health|ready|metrics)/?$)"
+SERVER_PATHS = r"^(?!(?:api|admin|ws|static|mcp)(?:/|$)|(?:health|ready|metrics)/?$)"
 
 
 @lru_cache(maxsize=1)
