@@ -188,6 +188,10 @@ test("edit with a recurrence preview, delete with undo, keyboard and palette, in
   await expect(page.getByTestId("chat").locator(".chat-assistant")).toHaveCount(1);
   await expectAccessible(page, "assistant");
   await page.keyboard.press("g");
+  await page.keyboard.press("y");
+  await expect(page.getByTestId("activity")).toContainText("task.created");
+  await expectAccessible(page, "activity");
+  await page.keyboard.press("g");
   await page.keyboard.press("n");
   await expect(page.getByRole("heading", { name: "Notifications" })).toBeVisible();
   await expectAccessible(page, "notifications");
