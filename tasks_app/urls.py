@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from tasks_app import recurrence_views, views
+from tasks_app.projects import views as project_views
 
 # Ids are matched as plain strings and parsed by the selectors, so a malformed
 # id answers the API's JSON 404 rather than the URL resolver's HTML one.
@@ -14,6 +15,32 @@ urlpatterns = [
     path("tasks/reorder", views.TaskReorderView.as_view(), name="task-reorder"),
     path("tasks/<str:task_id>", views.TaskDetailView.as_view(), name="task-detail"),
     path("tasks/<str:task_id>/toggle", views.TaskToggleView.as_view(), name="task-toggle"),
+    path("tasks/<str:task_id>/move", project_views.TaskMoveView.as_view(), name="task-move"),
+    # Projects and sections (tasks_app/projects/, docs/projects.md).
+    path("projects", project_views.ProjectListCreateView.as_view(), name="project-list"),
+    path("projects/reorder", project_views.ProjectReorderView.as_view(), name="project-reorder"),
+    path("projects/<str:project_id>", project_views.ProjectDetailView.as_view(), name="project-detail"),
+    path(
+        "projects/<str:project_id>/archive",
+        project_views.ProjectArchiveView.as_view(),
+        name="project-archive",
+    ),
+    path(
+        "projects/<str:project_id>/unarchive",
+        project_views.ProjectUnarchiveView.as_view(),
+        name="project-unarchive",
+    ),
+    path(
+        "projects/<str:project_id>/sections",
+        project_views.SectionListCreateView.as_view(),
+        name="project-sections",
+    ),
+    path(
+        "projects/<str:project_id>/sections/reorder",
+        project_views.SectionReorderView.as_view(),
+        name="section-reorder",
+    ),
+    path("sections/<str:section_id>", project_views.SectionDetailView.as_view(), name="section-detail"),
     path("tags", views.TagListView.as_view(), name="tag-list"),
     path("filters", views.SavedFilterListCreateView.as_view(), name="filter-list"),
     path("filters/<str:filter_id>", views.SavedFilterDetailView.as_view(), name="filter-detail"),

@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 # Which component produced an event type, as the CloudEvents ``source``.
 _SOURCES = {
     "task": "/tasks",
+    "project": "/projects",
+    "section": "/projects",
     "reminder": "/reminders",
     "notification": "/notifications",
     "user": "/auth",

@@ -13,6 +13,17 @@ PUSH_EVENT_TYPES: tuple[str, ...] = (
     "task.completed",
     "task.deleted",
     "task.reordered",
+    "task.moved",
+    "project.created",
+    "project.updated",
+    "project.archived",
+    "project.unarchived",
+    "project.reordered",
+    "project.deleted",
+    "section.created",
+    "section.updated",
+    "section.reordered",
+    "section.deleted",
     "notification.created",
 )
 
