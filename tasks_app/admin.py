@@ -116,7 +116,7 @@ class TaskSeriesAdmin(admin.ModelAdmin):
 
     @admin.action(description="Stop the selected series (no new occurrences)")
     def stop_series(self, request: HttpRequest, queryset: QuerySet[TaskSeries]) -> None:
-        from tasks_app.recurrence_services import series_stop
+        from tasks_app.recurrence.services import series_stop
 
         for series in queryset.select_related("owner"):
             series_stop(user=series.owner, series_id=series.pk)

@@ -8,8 +8,7 @@ events lives with the real-time code, not here.
 
 from __future__ import annotations
 
-from tasks_app import recurrence_services
-from tasks_app import recurrence_tasks as _recurrence_tasks  # noqa: F401 - registers the beat task with Celery
+from tasks_app.recurrence import services as recurrence_services
 from todo_project.events.models import OutboxEvent
 from todo_project.events.registry import handles
 

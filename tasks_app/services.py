@@ -172,7 +172,7 @@ def _resolve_recurrence(
 
 
 def _start_series_of(task: Task) -> None:
-    from tasks_app.recurrence_services import series_start
+    from tasks_app.recurrence.services import series_start
 
     series_start(task=task)
 
@@ -187,7 +187,7 @@ def _validate_rule_of(task: Task) -> None:
     # The recurrence engine checks what a plain RRULE parse cannot (too
     # frequent, no occurrence, UNTIL before the start, …) against the task's
     # own start and its owner's zone. Imported here: it builds on this module.
-    from tasks_app.recurrence_services import task_rule_validate
+    from tasks_app.recurrence.services import task_rule_validate
 
     task_rule_validate(task=task)
 

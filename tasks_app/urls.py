@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tasks_app import recurrence_views, views
+from tasks_app import views
 from tasks_app.projects import views as project_views
+from tasks_app.recurrence import views as recurrence_views
 
 # Ids are matched as plain strings and parsed by the selectors, so a malformed
 # id answers the API's JSON 404 rather than the URL resolver's HTML one.

@@ -145,7 +145,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # series rows are claimed with SKIP LOCKED and inserts hit a unique
     # constraint, so a doubled or missed run is harmless.
     "recurrence-repair": {
-        "task": "tasks_app.recurrence_tasks.series_repair_task",
+        "task": "tasks_app.tasks.series_repair_task",
         "schedule": schedule(timedelta(seconds=RECURRENCE_REPAIR_SECONDS)),
         "options": {"expires": RECURRENCE_REPAIR_SECONDS},
     },

@@ -170,7 +170,7 @@ def test_a_series_edit_and_a_reminder_batch_over_its_occurrences_do_not_deadlock
     # given a look-ahead series with open occurrences, an edit "this and future"
     # from one whose pk is higher than a later one's, and a reminder batch over both
     from reminders_app import services as reminder_services
-    from tasks_app import recurrence_services
+    from tasks_app.recurrence import services as recurrence_services
 
     monkeypatch.setattr("todo_project.events.services._enqueue_dispatch", lambda ids: None)
     first = services.task_create(

@@ -30,7 +30,14 @@ from django.utils import timezone
 
 from tasks_app import services
 from tasks_app.models import MAX_LOOKAHEAD_DAYS, SeriesStatus, Task, TaskSeries
-from tasks_app.recurrence import COMPLETION_MODES, RecurrenceRule, get_zone, localize, parse_rule, to_local
+from tasks_app.recurrence.rules import (
+    COMPLETION_MODES,
+    RecurrenceRule,
+    get_zone,
+    localize,
+    parse_rule,
+    to_local,
+)
 from tasks_app.selectors import task_get, user_timezone
 from todo_project.bulk import copy_insert
 from todo_project.errors import ConflictError, DomainError, NotFoundError
@@ -747,7 +754,7 @@ def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None)
     A recurring result becomes the first occurrence of a new series with the
     parsed completion mode.
     """
-    from tasks_app.quickadd import parse_quick_add
+    from tasks_app.quickadd.parser import parse_quick_add
 
     now = now or timezone.now()
     zone = user_timezone(owner)

@@ -18,11 +18,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tasks_app import recurrence_selectors as selectors
-from tasks_app import recurrence_services as services
 from tasks_app.models import MAX_LOOKAHEAD_DAYS
-from tasks_app.quickadd import MAX_TEXT_LENGTH, parse_quick_add
-from tasks_app.recurrence import MAX_PREVIEW
+from tasks_app.quickadd.parser import MAX_TEXT_LENGTH, parse_quick_add
+from tasks_app.recurrence import selectors, services
+from tasks_app.recurrence.rules import MAX_PREVIEW
 from tasks_app.selectors import user_timezone
 from tasks_app.serializers import TaskOutputSerializer
 from todo_project.errors import DomainError
