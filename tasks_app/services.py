@@ -286,6 +286,14 @@ def _check_depth(*, user_id: int, task: Task, parent_id: uuid.UUID | None) -> No
         raise DomainError(f"Subtasks nest at most {MAX_TASK_DEPTH} levels deep.", field="parent_id")
 
 
+def _check_new_subtask_depth(parent_id: uuid.UUID) -> None:
+    from tasks_app.models import MAX_TASK_DEPTH
+    from tasks_app.projects.selectors import task_depth
+
+    if task_depth(task_id=parent_id) + 1 > MAX_TASK_DEPTH:
+        raise DomainError(f"Subtasks nest at most {MAX_TASK_DEPTH} levels deep.", field="parent_id")
+
+
 def _placement_dict(placement: Placement) -> dict[str, str | None]:
     return {name: (str(value) if value is not None else None) for name, value in placement._asdict().items()}
 
@@ -608,6 +616,8 @@ def task_create(
     inbox_id = _inbox_id(owner.pk)
     with transaction.atomic():
         placement = resolve_placement(user_id=owner.pk, task=None, sent=placement_sent, inbox_id=inbox_id)
+        if placement.parent_id is not None:
+            _check_new_subtask_depth(placement.parent_id)
         _lock_placement(owner.pk, placement)
         # Serialise creates per owner so two concurrent creates do not take
         # the same "end" position, on the lock record_event takes anyway.
