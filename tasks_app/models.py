@@ -130,6 +130,10 @@ class Section(models.Model):
         return self.name
 
 
+# An open task: what the everyday views show (status=active in the list).
+OPEN_TASK = models.Q(is_completed=False, is_skipped=False)
+
+
 class Task(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No index of its own: every index below starts with owner_id and serves
@@ -223,6 +227,22 @@ class Task(models.Model):
                 models.F("created_at").asc(),
                 models.F("id").asc(),
                 name="task_owner_due_sort_idx",
+            ),
+            # The everyday views (tasks_app/agenda/): open tasks of one owner in
+            # due order (Today, Upcoming, Overdue are ranges of it) ...
+            models.Index(
+                models.F("owner"),
+                DUE_SORT_EXPR.asc(nulls_last=True),
+                PRIORITY_RANK_EXPR.desc(nulls_last=True),
+                models.F("created_at").asc(),
+                models.F("id").asc(),
+                name="task_open_due_idx",
+                condition=OPEN_TASK,
+            ),
+            # ... and by project in manual order (the Inbox view, the sidebar's
+            # per-project counts as an index-only scan).
+            models.Index(
+                fields=["owner", "project", "position"], name="task_open_project_idx", condition=OPEN_TASK
             ),
             # GET /api/tasks?project=… and the project views, in manual order.
             models.Index(fields=["owner", "project", "position"], name="task_owner_project_idx"),

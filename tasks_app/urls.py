@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from tasks_app import views
+from tasks_app.agenda import views as agenda_views
 from tasks_app.projects import views as project_views
 from tasks_app.recurrence import views as recurrence_views
 
@@ -41,6 +42,12 @@ urlpatterns = [
         project_views.SectionReorderView.as_view(),
         name="section-reorder",
     ),
+    # The everyday views (tasks_app/agenda/).
+    path("views/today", agenda_views.TodayView.as_view(), name="view-today"),
+    path("views/upcoming", agenda_views.UpcomingView.as_view(), name="view-upcoming"),
+    path("views/overdue", agenda_views.OverdueView.as_view(), name="view-overdue"),
+    path("views/inbox", agenda_views.InboxView.as_view(), name="view-inbox"),
+    path("views/counts", agenda_views.CountsView.as_view(), name="view-counts"),
     path("sections/<str:section_id>", project_views.SectionDetailView.as_view(), name="section-detail"),
     path("tags", views.TagListView.as_view(), name="tag-list"),
     path("filters", views.SavedFilterListCreateView.as_view(), name="filter-list"),
