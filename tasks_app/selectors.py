@@ -20,7 +20,7 @@ from typing import Any
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
-from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When, Window
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import Lower
 from django.utils.dateparse import parse_datetime
@@ -302,6 +302,23 @@ def _due_filter(params: TaskListParams, tz: zoneinfo.ZoneInfo) -> Q:
     return query
 
 
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+_WEBSEARCH_OPERATORS = re.compile(r'["]|(^|\s)-|\bor\b', re.IGNORECASE)
+
+
+def prefix_search_query(q: str) -> SearchQuery | None:
+    """``word & word & last:*`` for a plain query (None when it uses websearch operators
+    such as quotes, ``-word`` or ``or``, which mean exactly what they say)."""
+    if _WEBSEARCH_OPERATORS.search(q):
+        return None
+    words = _WORD_RE.findall(q)
+    if not words:
+        return None
+    # Only word characters reach to_tsquery, so no tsquery syntax can be injected.
+    terms = [*words[:-1], f"{words[-1]}:*"]
+    return SearchQuery(" & ".join(terms), config="english", search_type="raw")
+
+
 def _order_by(expr: Any, descending: bool) -> OrderBy:
     return OrderBy(expr, descending=descending, nulls_last=True)
 
@@ -494,11 +511,22 @@ def _task_list_queryset(*, owner_id: Any, params: TaskListParams, tz: zoneinfo.Z
     ordering: list[Any] = []
     if params.q:
         query = SearchQuery(params.q, config="english", search_type="websearch")
+        # As-you-type: the last word is also a prefix ("groc" finds "Buy
+        # groceries"). Whole-word matches rank above prefix-only ones.
+        prefix = prefix_search_query(params.q)
+        matched = query if prefix is None else query | prefix
         # The filter is spelled with SEARCH_VECTOR itself so the expression
         # matches the GIN index's and PostgreSQL can use it.
-        qs = qs.annotate(search=SEARCH_VECTOR).filter(search=query)
+        qs = qs.annotate(search=SEARCH_VECTOR).filter(search=matched)
         if not params.sort_by:
-            qs = qs.annotate(rank=SearchRank(SEARCH_VECTOR, query))
+            if prefix is not None:
+                qs = qs.annotate(
+                    whole_word=Case(
+                        When(search=query, then=Value(1)), default=Value(0), output_field=IntegerField()
+                    )
+                )
+                ordering.append(F("whole_word").desc())
+            qs = qs.annotate(rank=SearchRank(SEARCH_VECTOR, matched))
             ordering.append(F("rank").desc())
 
     sort_by = params.sort_by or ("" if params.q else "position")
