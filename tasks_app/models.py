@@ -151,6 +151,9 @@ class Task(models.Model):
     due_date = models.DateField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
     remind_at = models.DateTimeField(null=True, blank=True)
+    # A relative reminder: when set, remind_at is kept at due_at minus this many
+    # minutes ("remind me 15 minutes before" follows the task when it moves).
+    remind_offset_minutes = models.PositiveIntegerField(null=True, blank=True)
     is_recurring = models.BooleanField(default=False)
     recurrence_rule = models.CharField(max_length=1000, blank=True, default="")
     priority = models.CharField(max_length=20, choices=Priority.choices, default=Priority.MEDIUM)

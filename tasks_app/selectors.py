@@ -56,6 +56,8 @@ TASK_FIELDS: tuple[str, ...] = (
     "project_id",
     "section_id",
     "parent_id",
+    # A relative reminder (minutes before due_at) that remind_at follows; null: remind_at is absolute.
+    "remind_offset_minutes",
 )
 _UUID_FIELDS = ("series_id", "project_id", "section_id", "parent_id")
 _DATETIME_FIELDS = ("completed_at", "due_at", "remind_at", "created_at", "updated_at", "occurrence_at")

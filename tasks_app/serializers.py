@@ -111,6 +111,13 @@ class TaskWriteSerializer(serializers.Serializer):
     due_date = StrictDateField(allow_null=True, required=False)
     due_at = LocalDateTimeField(allow_null=True, required=False)
     remind_at = LocalDateTimeField(allow_null=True, required=False)
+    remind_offset_minutes = serializers.IntegerField(
+        min_value=0,
+        max_value=40320,
+        allow_null=True,
+        required=False,
+        help_text="A relative reminder: remind_at follows due_at, this many minutes before it.",
+    )
     is_recurring = StrictBooleanField(required=False)
     recurrence_rule = StrictCharField(
         max_length=1000, allow_blank=True, allow_null=True, required=False, help_text="RFC 5545 RRULE"
@@ -211,6 +218,9 @@ class TaskOutputSerializer(serializers.Serializer):
     due_date = serializers.DateField(allow_null=True)
     due_at = serializers.DateTimeField(allow_null=True)
     remind_at = serializers.DateTimeField(allow_null=True)
+    remind_offset_minutes = serializers.IntegerField(
+        allow_null=True, help_text="Set: remind_at is due_at minus this many minutes and follows it."
+    )
     is_recurring = serializers.BooleanField()
     recurrence_rule = serializers.CharField(allow_null=True)
     priority = serializers.ChoiceField(choices=Priority.choices)

@@ -44,6 +44,7 @@ WRITABLE_FIELDS: tuple[str, ...] = (
     "due_date",
     "due_at",
     "remind_at",
+    "remind_offset_minutes",
     "is_recurring",
     "recurrence_rule",
     "priority",
@@ -56,12 +57,14 @@ FIELD_DEFAULTS: dict[str, Any] = {
     "due_date": None,
     "due_at": None,
     "remind_at": None,
+    "remind_offset_minutes": None,
     "is_recurring": False,
     "recurrence_rule": "",
     "priority": Priority.MEDIUM.value,
     "tags": [],
 }
 MAX_RULE_LENGTH = 1000
+MAX_REMIND_OFFSET = 60 * 24 * 28  # four weeks before
 # A client clock this far ahead of ours is wrong, not "later": it would win
 # every last-write-wins comparison for as long as it stays ahead.
 CLIENT_CLOCK_TOLERANCE = timedelta(minutes=5)
@@ -144,6 +147,25 @@ def _check_field_types(values: Mapping[str, Any]) -> None:
             raise DomainError(f"{name} must be an aware datetime.", field=name)
     if "due_date" in values and values["due_date"] is not None and not isinstance(values["due_date"], date):
         raise DomainError("due_date must be a date.", field="due_date")
+
+
+def _relative_remind_at(
+    due_at: datetime | None, offset: int | None, remind_at: datetime | None
+) -> datetime | None:
+    """remind_at for a relative reminder (``offset`` minutes before ``due_at``).
+
+    With an offset, remind_at is derived (a remind_at sent alongside is ignored:
+    a client PUTting back what it read sends both). No due time → no reminder
+    time, the offset waits for one.
+    """
+    if offset is None:
+        return remind_at
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_REMIND_OFFSET:
+        raise DomainError(
+            f"remind_offset_minutes must be an integer from 0 to {MAX_REMIND_OFFSET}.",
+            field="remind_offset_minutes",
+        )
+    return None if due_at is None else due_at - timedelta(minutes=offset)
 
 
 def _resolve_recurrence(
@@ -577,6 +599,7 @@ def task_create(
     due_date: date | None = None,
     due_at: datetime | None = None,
     remind_at: datetime | None = None,
+    remind_offset_minutes: int | None = None,
     is_recurring: bool | None = None,
     recurrence_rule: str = "",
     is_completed: bool = False,
@@ -605,6 +628,7 @@ def task_create(
     if is_recurring is not None:
         values["is_recurring"] = is_recurring
     _check_field_types(values)
+    remind_at = _relative_remind_at(due_at, remind_offset_minutes, remind_at)
     clean_title = normalize_title(title)
     clean_tags, tag_keys = normalize_tags(list(tags))
     flag, rule = _resolve_recurrence(False, "", values)
@@ -634,6 +658,7 @@ def task_create(
             due_date=due_date,
             due_at=due_at,
             remind_at=remind_at,
+            remind_offset_minutes=remind_offset_minutes,
             is_recurring=flag,
             recurrence_rule=rule,
             is_completed=is_completed,
@@ -668,6 +693,16 @@ def _apply(task: Task, values: Mapping[str, Any], *, now: datetime) -> list[str]
         values["is_recurring"], values["recurrence_rule"] = _resolve_recurrence(
             task.is_recurring, task.recurrence_rule, values
         )
+    if "remind_offset_minutes" in values or ("due_at" in values and task.remind_offset_minutes is not None):
+        offset = values.get("remind_offset_minutes", task.remind_offset_minutes)
+        if "remind_at" in values and "remind_offset_minutes" not in values:
+            offset = None  # an explicit time makes the reminder absolute again
+            values["remind_offset_minutes"] = None
+        if offset is not None:
+            due = values.get("due_at", task.due_at)
+            values["remind_at"] = _relative_remind_at(due, offset, None)
+    elif "remind_at" in values and task.remind_offset_minutes is not None:
+        values["remind_offset_minutes"] = None
     if "is_completed" in values:
         values["is_completed"] = bool(values["is_completed"])
         if values["is_completed"] != task.is_completed:

@@ -167,9 +167,11 @@ def _occurrence_task(item: _Occurrence, *, position: int) -> Task:
     due_at = None if series.all_day else at
     due_date = to_local(at, parse_zone(series.timezone)).date() if series.all_day else None
     remind_at = None
+    remind_offset = None
     if due_at is not None and series.reminder_offsets:
         # The task has one reminder time: the earliest of the offsets.
-        remind_at = due_at - timedelta(minutes=max(series.reminder_offsets))
+        remind_offset = max(series.reminder_offsets)
+        remind_at = due_at - timedelta(minutes=remind_offset)
     tags, tag_keys = services.normalize_tags(list(series.tags))
     rrule_line = primary_rrule(series.rule)
     return Task(
@@ -183,6 +185,7 @@ def _occurrence_task(item: _Occurrence, *, position: int) -> Task:
         due_date=due_date,
         due_at=due_at,
         remind_at=remind_at,
+        remind_offset_minutes=remind_offset,
         is_recurring=bool(rrule_line),
         recurrence_rule=rrule_line,
         position=position,
@@ -869,10 +872,12 @@ def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None)
             "The text has no title left once the date, tags and so on are taken out.", field="text"
         )
     remind_at = None
+    remind_offset = None
     if parsed.reminder_times:
         remind_at = min(parsed.reminder_times)
     elif parsed.reminder_offsets and parsed.due_at is not None:
-        remind_at = parsed.due_at - timedelta(minutes=max(parsed.reminder_offsets))
+        # "remind me 15 minutes before" stays relative: it follows due_at.
+        remind_offset = max(parsed.reminder_offsets)
     with transaction.atomic():
         task = services.task_create(
             owner=owner,
@@ -882,6 +887,7 @@ def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None)
             due_date=parsed.due_date,
             due_at=parsed.due_at,
             remind_at=remind_at,
+            remind_offset_minutes=remind_offset,
             is_recurring=parsed.is_recurring,
             recurrence_rule=parsed.recurrence_rule or "",
         )
