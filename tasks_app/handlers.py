@@ -1,7 +1,7 @@
 """Recurrence handlers: task events → series attachment and next occurrences.
 
 Both are idempotent by state, not by event id: re-running one re-checks the
-rows under the series lock (see recurrence_services), so a re-dispatched
+rows under the series lock (see tasks_app.recurrence.services), so a re-dispatched
 event does nothing the second time. The WebSocket push handler for task
 events lives with the real-time code, not here.
 """
