@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from todo_project import health, metrics, web
+from todo_project import admin_site, health, metrics, web  # noqa: F401 - admin_site brands the admin
 
 urlpatterns = [
     path("health", health.health, name="health"),

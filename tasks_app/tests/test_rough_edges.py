@@ -144,3 +144,37 @@ def test_quick_add_answers_the_one_task_representation(alice_client):
     assert quick.status_code == 201
     assert list(quick.json()) == list(plain.json()) == [*TASK_FIELDS, "series"]
     assert quick["ETag"] == f'"{quick.json()["version"]}"'
+
+
+# --- the list's default status: versioned, existing clients unchanged -------------------------
+
+
+def test_the_list_default_stays_all_and_version_2_defaults_to_open_tasks(alice_client):
+    alice_client.post("/api/tasks", {"title": "Open"}, format="json")
+    alice_client.post("/api/tasks", {"title": "Done", "is_completed": True}, format="json")
+
+    v1 = alice_client.get("/api/tasks").json()
+    v2 = alice_client.get("/api/tasks", HTTP_TASKBEAT_API_VERSION="2").json()
+    v2_explicit = alice_client.get("/api/tasks?status=all", HTTP_TASKBEAT_API_VERSION="2").json()
+    bad = alice_client.get("/api/tasks", HTTP_TASKBEAT_API_VERSION="9")
+
+    assert sorted(t["title"] for t in v1["results"]) == ["Done", "Open"]
+    assert [t["title"] for t in v2["results"]] == ["Open"]
+    assert v2_explicit["count"] == 2
+    assert bad.status_code == 400
+    assert "Taskbeat-API-Version" in bad.json()["error"]["fields"]
+
+
+# --- the admin is branded -----------------------------------------------------------------------
+
+
+def test_the_admin_is_branded_and_apps_have_names(admin_client):
+    response = admin_client.get("/admin/")
+    page = response.content.decode()
+
+    assert response.status_code == 200
+    assert "Taskbeat administration" in page
+    assert "Django administration" not in page
+    for name in ("Tasks", "Reminders", "Notifications", "Audit log"):
+        assert f"Models in the {name} application" in page
+    assert "Audit_App" not in page
