@@ -362,3 +362,22 @@ class TaskSeries(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.rule})"
+
+
+class CalendarFeed(models.Model):
+    """A user's secret iCalendar feed URL (docs/portability.md).
+
+    Only a SHA-256 of the token is stored: the URL is shown once, when it is
+    made or rotated, like a webhook secret. Rotating replaces the token, so the
+    old URL stops working at once.
+    """
+
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"calendar feed of user {self.owner_id}"

@@ -4,6 +4,7 @@ from django.urls import path
 
 from tasks_app import views
 from tasks_app.agenda import views as agenda_views
+from tasks_app.calendar import views as calendar_views
 from tasks_app.projects import views as project_views
 from tasks_app.recurrence import views as recurrence_views
 
@@ -41,6 +42,13 @@ urlpatterns = [
         "projects/<str:project_id>/sections/reorder",
         project_views.SectionReorderView.as_view(),
         name="section-reorder",
+    ),
+    # The iCalendar feed (tasks_app/calendar/).
+    path("calendar/feed", calendar_views.CalendarFeedView.as_view(), name="calendar-feed"),
+    path(
+        "calendar/feed/<str:token>.ics",
+        calendar_views.CalendarFeedIcsView.as_view(),
+        name="calendar-feed-ics",
     ),
     # The everyday views (tasks_app/agenda/).
     path("views/today", agenda_views.TodayView.as_view(), name="view-today"),

@@ -29,6 +29,7 @@ _SOURCES = {
     "task": "/tasks",
     "project": "/projects",
     "section": "/projects",
+    "calendar": "/calendar",
     "reminder": "/reminders",
     "notification": "/notifications",
     "user": "/auth",
