@@ -5,6 +5,7 @@ from django.urls import path
 from tasks_app import views
 from tasks_app.agenda import views as agenda_views
 from tasks_app.calendar import views as calendar_views
+from tasks_app.portability import views as portability_views
 from tasks_app.projects import views as project_views
 from tasks_app.recurrence import views as recurrence_views
 
@@ -50,6 +51,10 @@ urlpatterns = [
         calendar_views.CalendarFeedIcsView.as_view(),
         name="calendar-feed-ics",
     ),
+    # Export and import (tasks_app/portability/).
+    path("export", portability_views.ExportView.as_view(), name="export"),
+    path("export/tasks.csv", portability_views.TasksCsvExportView.as_view(), name="export-tasks-csv"),
+    path("import/todoist", portability_views.TodoistImportView.as_view(), name="import-todoist"),
     # The everyday views (tasks_app/agenda/).
     path("views/today", agenda_views.TodayView.as_view(), name="view-today"),
     path("views/upcoming", agenda_views.UpcomingView.as_view(), name="view-upcoming"),
