@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from notifications_app.models import Notification, NotificationPreference
+from todo_project.accounts.selectors import email_is_verified
 
 
 class NotificationOutput(serializers.ModelSerializer):
@@ -46,6 +47,7 @@ class ChannelStateOutput(serializers.Serializer):
 
 class PreferencesOutput(serializers.ModelSerializer):
     email_address = serializers.SerializerMethodField()
+    email_address_verified = serializers.SerializerMethodField()
     webhook_secret_set = serializers.SerializerMethodField()
     channels = serializers.SerializerMethodField(
         help_text="Per channel (in_app, email, webhook): enabled, available, delivering, unavailable_reason. "
@@ -59,6 +61,7 @@ class PreferencesOutput(serializers.ModelSerializer):
             "in_app_enabled",
             "email_enabled",
             "email_address",
+            "email_address_verified",
             "webhook_enabled",
             "webhook_url",
             "webhook_secret_set",
@@ -81,6 +84,10 @@ class PreferencesOutput(serializers.ModelSerializer):
         if obj.email_address:
             return obj.email_address
         return get_user_model().objects.filter(id=obj.user_id).values_list("email", flat=True).first() or ""
+
+    def get_email_address_verified(self, obj: NotificationPreference) -> bool:
+        # Reminder mail goes only to a verified address (docs/notifications.md).
+        return email_is_verified(user_id=obj.user_id, email=self.get_email_address(obj))
 
     def get_webhook_secret_set(self, obj: NotificationPreference) -> bool:
         return bool(obj.webhook_secret)

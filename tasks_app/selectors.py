@@ -26,6 +26,7 @@ from django.db.models.functions import Lower
 from django.utils.dateparse import parse_datetime
 
 from tasks_app.models import DUE_SORT_EXPR, PRIORITY_RANK_EXPR, SEARCH_VECTOR, Priority, SavedFilter, Task
+from todo_project import fields as safe_fields
 from todo_project.errors import DomainError, NotFoundError
 
 # The task representation: exactly these keys, in this order, everywhere
@@ -190,19 +191,27 @@ def _parse_due_bound(name: str, value: str) -> date | datetime:
     value = value.strip()
     if _DATE_RE.match(value):
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            return _in_range(name, day)
     else:
         try:
             parsed = parse_datetime(value)
         except ValueError:
             parsed = None
         if parsed is not None:
-            return parsed
+            return _in_range(name, parsed)
     raise DomainError(
         f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 datetime, got {value!r}.", field=name
     )
+
+
+def _in_range(name: str, value: date | datetime) -> date | datetime:
+    if not safe_fields.in_range(value):
+        raise DomainError(f"{name} {safe_fields.OUT_OF_RANGE}", field=name)
+    return value
 
 
 def parse_task_list_params(raw: Mapping[str, str]) -> TaskListParams:
@@ -211,6 +220,20 @@ def parse_task_list_params(raw: Mapping[str, str]) -> TaskListParams:
     Unknown parameters are ignored here (query strings carry cache busters and
     DRF's own ``format``); saved filters reject them before calling this.
     """
+    # An enum or typed parameter sent empty ("status=") is refused rather than
+    # read as absent: the schema gives no empty value for them.
+    for name in (
+        "status",
+        "priority",
+        "tags_mode",
+        "due_after",
+        "due_before",
+        "is_recurring",
+        "sort_by",
+        "sort_order",
+    ):
+        if name in raw and not str(raw[name]).strip():
+            raise DomainError(f"{name} must not be empty; leave it out instead.", field=name)
     q = raw.get("q", "").strip()
     if len(q) > MAX_QUERY_LENGTH:
         raise DomainError(f"q must be at most {MAX_QUERY_LENGTH} characters.", field="q")

@@ -17,6 +17,7 @@ from rest_framework import serializers
 
 from tasks_app.models import MAX_DESCRIPTION_LENGTH, MAX_TAG_LENGTH, MAX_TITLE_LENGTH, Priority
 from tasks_app.services import PLACEMENT_FIELDS, WRITABLE_FIELDS, validate_recurrence_rule
+from todo_project import fields as safe
 from todo_project.errors import DomainError
 
 # Fields of the task representation a client may send back but that the
@@ -56,11 +57,12 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
-class StrictDateField(serializers.DateField):
+class StrictDateField(safe.DateField):
     """A calendar date (YYYY-MM-DD); a datetime is refused rather than truncated."""
 
     default_error_messages = {
         "invalid": "Date has wrong format. Use YYYY-MM-DD (a date without a time; use due_at for a time).",
+        "out_of_range": f"Date {safe.OUT_OF_RANGE}",
     }
 
     def to_internal_value(self, value: Any) -> Any:
@@ -69,7 +71,7 @@ class StrictDateField(serializers.DateField):
         return super().to_internal_value(value)
 
 
-class LocalDateTimeField(serializers.DateTimeField):
+class LocalDateTimeField(safe.DateTimeField):
     """An ISO 8601 datetime; without an offset it is read in the user's time zone.
 
     A bare date is refused: turning it into midnight would silently invent a
@@ -78,6 +80,7 @@ class LocalDateTimeField(serializers.DateTimeField):
 
     default_error_messages = {
         "invalid": "Datetime has wrong format. Use ISO 8601 with a time, e.g. 2026-02-15T17:00:00Z.",
+        "out_of_range": f"Datetime {safe.OUT_OF_RANGE}",
     }
 
     def to_internal_value(self, value: Any) -> datetime:
@@ -86,6 +89,8 @@ class LocalDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
     def enforce_timezone(self, value: datetime) -> datetime:
+        if not safe.in_range(value):
+            self.fail("out_of_range")
         if timezone.is_naive(value):
             tz = self.context.get("tz") or zoneinfo.ZoneInfo("UTC")
             value = value.replace(tzinfo=tz)

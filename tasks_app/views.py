@@ -28,7 +28,7 @@ from tasks_app.serializers import (
     ToggleSerializer,
 )
 from todo_project.errors import DomainError
-from todo_project.pagination import MAX_LIMIT, PagePagination, positive_int_param
+from todo_project.pagination import MAX_LIMIT, MAX_PAGE, PagePagination, positive_int_param
 
 TAGS = ["tasks"]
 _ERRORS = {
@@ -172,7 +172,7 @@ class TaskPagePagination(PagePagination):
 
     def paginate_task_list(self, request: Request, user: Any, params: selectors.TaskListParams) -> list:
         self.request = request
-        self.page = positive_int_param(request, "page", 1)
+        self.page = positive_int_param(request, "page", 1, MAX_PAGE)
         self.limit = positive_int_param(request, "limit", self.default_limit, MAX_LIMIT)
         start = (self.page - 1) * self.limit
         if self.count_in_page:
@@ -360,12 +360,8 @@ class TagListView(APIView):
     )
     def get(self, request: Request) -> Response:
         prefix = request.query_params.get("prefix", "").strip()
-        raw_limit = request.query_params.get("limit") or "50"
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-            raise DomainError(f"limit must be an integer from 1 to {MAX_LIMIT}.", field="limit")
-        return Response(
-            {"results": selectors.tag_list(user=request.user, prefix=prefix, limit=int(raw_limit))}
-        )
+        limit = positive_int_param(request, "limit", 50, MAX_LIMIT)
+        return Response({"results": selectors.tag_list(user=request.user, prefix=prefix, limit=limit)})
 
 
 class SavedFilterListCreateView(APIView):

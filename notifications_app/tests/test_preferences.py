@@ -29,6 +29,7 @@ def test_it_answers_the_defaults(alice_client, settings):
         "in_app_enabled": True,
         "email_enabled": True,
         "email_address": "alice@example.com",
+        "email_address_verified": True,
         "webhook_enabled": False,
         "webhook_url": "",
         "webhook_secret_set": False,

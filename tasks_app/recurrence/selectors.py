@@ -9,7 +9,7 @@ from django.db.models import Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from tasks_app.models import SeriesStatus, Task, TaskSeries
-from tasks_app.recurrence.rules import MAX_PREVIEW, parse_rule
+from tasks_app.recurrence.rules import MAX_PREVIEW, RULE_FIELD, parse_rule
 from tasks_app.recurrence.services import _own_series, series_rule
 from tasks_app.selectors import task_get, task_to_dict, user_timezone
 from todo_project.errors import DomainError
@@ -131,13 +131,20 @@ def recurrence_preview(
         raise DomainError(f"count must be between 1 and {MAX_PREVIEW}.", field="count")
     now = now or timezone.now()
     zone_name = tz or user_timezone(user).key
-    parsed = parse_rule(rule, dtstart=start or now, tz=zone_name)
+    try:
+        parsed = parse_rule(rule, dtstart=start or now, tz=zone_name)
+        occurrences = parsed.occurrences(count=count)
+    except DomainError as exc:
+        # The engine names the task field; here the rule travels as ``rule``.
+        if exc.field == RULE_FIELD:
+            exc.field = "rule"
+        raise
     return {
         "rule": parsed.text,
         "summary": parsed.summary(),
         "dtstart": _iso(parsed.dtstart),
         "timezone": parsed.tz,
-        "occurrences": [_iso(m) for m in parsed.occurrences(count=count)],
+        "occurrences": [_iso(m) for m in occurrences],
     }
 
 

@@ -26,6 +26,7 @@ from tasks_app.recurrence import selectors, services
 from tasks_app.recurrence.rules import MAX_PREVIEW
 from tasks_app.selectors import task_get, user_timezone
 from tasks_app.serializers import TaskOutputSerializer
+from todo_project import fields as safe_fields
 from todo_project.errors import DomainError
 from todo_project.pagination import PagePagination, positive_int_param
 
@@ -156,6 +157,8 @@ def _parse_start(raw: str | None) -> datetime | None:
         parsed = None
     if parsed is None:
         raise DomainError("start must be an ISO 8601 date-time, e.g. 2026-01-07T09:00:00.", field="start")
+    if not safe_fields.in_range(parsed):
+        raise DomainError(f"start {safe_fields.OUT_OF_RANGE}", field="start")
     return parsed
 
 
