@@ -30,7 +30,7 @@ from assistant_app.models import ChatMessage, Conversation, MessageRole, Persona
 from assistant_app.tools import AmbiguousTask, ToolContext, run_tool
 from tasks_app.selectors import user_timezone
 from todo_project.errors import DomainError, NotFoundError
-from todo_project.events.services import record_event
+from todo_project.events.services import NewEvent, record_event, record_events
 
 logger = logging.getLogger(__name__)
 
@@ -46,19 +46,20 @@ def _iso(value: datetime | None) -> str | None:
 # --- conversations and messages ----------------------------------------------------
 
 
-def conversation_for(*, user: Any, conversation_id: Any = None) -> Conversation:
+def conversation_for(*, user: Any, conversation_id: Any = None, lock: bool = False) -> Conversation:
     """The caller's conversation by id (another user's is a 404), else their latest,
-    else a new one."""
+    else a new one. ``lock``: row-locked (see ``_lock_conversation``)."""
+    rows = Conversation.objects.select_for_update() if lock else Conversation.objects
     if conversation_id:
         try:
             wanted = uuid.UUID(str(conversation_id))
         except ValueError:
             raise NotFoundError("Conversation not found.", field="conversation_id") from None
-        conversation = Conversation.objects.filter(owner_id=user.pk, pk=wanted).first()
+        conversation = rows.filter(owner_id=user.pk, pk=wanted).first()
         if conversation is None:
             raise NotFoundError("Conversation not found.", field="conversation_id")
         return conversation
-    conversation = Conversation.objects.filter(owner_id=user.pk).order_by("-updated_at").first()
+    conversation = rows.filter(owner_id=user.pk).order_by("-updated_at").first()
     if conversation is None:
         conversation = Conversation.objects.create(owner_id=user.pk)
     return conversation
@@ -117,7 +118,7 @@ def user_message_store(
 ) -> ChatMessage:
     """Store what the user said and (unless ``record=False``: the caller records it
     later in the same transaction) record ``chat.message.received``."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         message = ChatMessage.objects.create(
             owner_id=user.pk,
             conversation=conversation,
@@ -165,6 +166,7 @@ def assistant_message_store(
     source_event_id: Any = None,
     reminder_id: str | None = None,
     record_received_via: str | None = None,
+    locked: bool = False,
 ) -> ChatMessage | None:
     """Store the assistant's message, update the conversation's memory and record
     ``chat.message.created`` (pushed to every socket of the user).
@@ -178,7 +180,12 @@ def assistant_message_store(
         # (it must not break the caller's transaction); a chat turn's reply joins
         # the turn's transaction, so its events go to the dispatcher together.
         with transaction.atomic(savepoint=source_event_id is not None):
-            _lock_conversation(conversation)
+            if not locked:
+                _lock_conversation(conversation)
+            if in_reply_to is not None:
+                at = max(timezone.now(), in_reply_to.created_at + timedelta(microseconds=1))
+            else:
+                at = _next_time(conversation)
             message = ChatMessage.objects.create(
                 owner_id=user.pk if hasattr(user, "pk") else user,
                 conversation=conversation,
@@ -188,7 +195,7 @@ def assistant_message_store(
                 question=question,
                 engine=engine,
                 source_event_id=source_event_id,
-                created_at=_next_time(conversation),
+                created_at=at,
             )
             fields = ["updated_at"]
             if context is not None:
@@ -199,24 +206,28 @@ def assistant_message_store(
                 conversation.pending = pending
                 fields.append("pending")
             conversation.save(update_fields=fields)
+            events = []
             if record_received_via is not None and in_reply_to is not None:
                 # The local engine's one-transaction turn: the user's message
                 # is announced here, after the tool's own events (lock order:
                 # task rows before the user's event counter; see docs/events.md).
-                record_event(**_received_event(in_reply_to, record_received_via))
-            record_event(
-                type="chat.message.created",
-                user_id=message.owner_id,
-                subject=f"chat/{conversation.pk}",
-                data=_message_event_data(
-                    message,
-                    engine=engine,
-                    in_reply_to=str(in_reply_to.pk) if in_reply_to else None,
-                    actions=[_compact_action(a) for a in actions],
-                    question=question,
-                    reminder_id=reminder_id,
-                ),
+                events.append(NewEvent(**_received_event(in_reply_to, record_received_via)))
+            events.append(
+                NewEvent(
+                    type="chat.message.created",
+                    user_id=message.owner_id,
+                    subject=f"chat/{conversation.pk}",
+                    data=_message_event_data(
+                        message,
+                        engine=engine,
+                        in_reply_to=str(in_reply_to.pk) if in_reply_to else None,
+                        actions=[_compact_action(a) for a in actions],
+                        question=question,
+                        reminder_id=reminder_id,
+                    ),
+                )
             )
+            record_events(events)
     except IntegrityError:
         if (
             source_event_id is not None
@@ -307,9 +318,9 @@ def chat_send(*, user: Any, text: Any, conversation_id: Any = None, via: str = "
     text = text.strip()
     if len(text) > MAX_MESSAGE_LENGTH:
         raise DomainError(f"The message is longer than {MAX_MESSAGE_LENGTH} characters.", field="message")
-    conversation = conversation_for(user=user, conversation_id=conversation_id)
     now = timezone.now()
     if model_engine.enabled():
+        conversation = conversation_for(user=user, conversation_id=conversation_id)
         # The model may take seconds: no transaction (and no lock on the
         # user's event counter) is held across its calls.
         incoming = user_message_store(user=user, conversation=conversation, text=text, via=via)
@@ -328,11 +339,14 @@ def chat_send(*, user: Any, text: Any, conversation_id: Any = None, via: str = "
         # The local engine is instant: the whole turn is one transaction, so it
         # commits (and hands its events to the dispatcher) once.
         with transaction.atomic():
+            # Locked first: turns in one conversation go one at a time, and its
+            # context and pending question are read under the lock.
+            conversation = conversation_for(user=user, conversation_id=conversation_id, lock=True)
             incoming = user_message_store(
                 user=user, conversation=conversation, text=text, via=via, record=False
             )
             reply = local_engine.reply(user=user, conversation=conversation, text=text, now=now)
-            message = _store_reply(user, conversation, reply, incoming, record_received_via=via)
+            message = _store_reply(user, conversation, reply, incoming, record_received_via=via, locked=True)
     return {
         "conversation_id": str(conversation.pk),
         "message": message_to_dict(message),
@@ -347,6 +361,7 @@ def _store_reply(
     incoming: ChatMessage,
     *,
     record_received_via: str | None,
+    locked: bool = False,
 ) -> ChatMessage:
     message = assistant_message_store(
         user=user,
@@ -359,6 +374,7 @@ def _store_reply(
         context=reply.context,
         in_reply_to=incoming,
         record_received_via=record_received_via,
+        locked=locked,
     )
     assert message is not None
     return message

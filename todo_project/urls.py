@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from todo_project import health, metrics, web
+from todo_project import admin_site, health, metrics, web  # noqa: F401 - admin_site brands the admin
 from todo_project.accounts.views import admin_login
 
 

@@ -35,6 +35,7 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 SCRIPT = [
     "Remind me to exercise every Monday",
@@ -64,6 +65,10 @@ def main() -> None:
     args = parser.parse_args()
 
     setup_test_environment()
+    # A name of its own, so a test run on the same server is not disturbed.
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = (
+        "bench_assistant_" + connection.settings_dict["NAME"]
+    )
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         from assistant_app.services import chat_send
@@ -84,6 +89,31 @@ def main() -> None:
                     samples[text].append((time.perf_counter() - start) * 1000)
         every = sorted(s for values in samples.values() for s in values)
 
+        # The recogniser alone: the same messages through the local engine with
+        # a tool caller that records the call and answers "not found", so only
+        # intent matching and argument building are timed (no database).
+        from assistant_app.engine import reply as engine_reply
+        from assistant_app.models import Conversation
+
+        def refuse(name: str, arguments: dict) -> dict:
+            return {
+                "tool": name,
+                "arguments": arguments,
+                "ok": False,
+                "error": {"code": "not_found", "message": "-"},
+            }
+
+        conversation = Conversation(owner=users[0])
+        recognise: list[float] = []
+        for _ in range(args.rounds * 20):
+            for text in SCRIPT:
+                start = time.perf_counter()
+                engine_reply(
+                    user=users[0], conversation=conversation, text=text, now=timezone.now(), call=refuse
+                )
+                recognise.append((time.perf_counter() - start) * 1000)
+        recognise.sort()
+
         def pct(values: list[float], p: float) -> float:
             return values[min(len(values) - 1, int(len(values) * p))]
 
@@ -94,6 +124,12 @@ def main() -> None:
             "p99_ms": round(pct(every, 0.99), 2),
             "max_ms": round(every[-1], 2),
             "mean_ms": round(statistics.fmean(every), 2),
+            "recogniser_only": {
+                "messages": len(recognise),
+                "p50_ms": round(pct(recognise, 0.50), 3),
+                "p95_ms": round(pct(recognise, 0.95), 3),
+                "max_ms": round(recognise[-1], 3),
+            },
             "slowest_p95": sorted(
                 ((text, round(pct(sorted(v), 0.95), 2)) for text, v in samples.items()), key=lambda kv: -kv[1]
             )[:3],

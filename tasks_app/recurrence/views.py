@@ -182,14 +182,19 @@ class QuickAddCreateView(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Create a task from quick-add text",
+        description="Answers the one task representation, as POST /api/tasks does.",
         request=QuickAddInput,
-        responses={201: OccurrenceWithSeriesOutput},
+        responses={201: TaskOutputSerializer},
     )
     def post(self, request: Request) -> Response:
+        # Imported here: tasks_app.views imports this module's input serializer.
+        from tasks_app.services import TaskWriteResult
+        from tasks_app.views import _task_response
+
         data = QuickAddInput(data=request.data)
         data.is_valid(raise_exception=True)
         task = task_create_from_text(owner=request.user, text=data.validated_data["text"])
-        return Response(_task_with_series(task), status=status.HTTP_201_CREATED)
+        return _task_response(TaskWriteResult(task=task), status.HTTP_201_CREATED)
 
 
 def _task_with_series(task: Any) -> dict[str, Any]:
