@@ -109,11 +109,31 @@ def sign_webhook(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> st
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
+# IPv6 ranges that carry an IPv4 address inside them and reach it through a
+# translator or tunnel: a webhook there may land on any IPv4 host, private or
+# loopback included (2002:7f00:1:: is 127.0.0.1 over 6to4, and Python calls
+# it global). No webhook receiver needs one; they are refused outright.
+_TRANSLATED_V6 = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "2002::/16",  # 6to4 (RFC 3056)
+        "2001::/32",  # Teredo (RFC 4380)
+        "64:ff9b::/96",  # NAT64, well-known prefix (RFC 6052)
+        "64:ff9b:1::/48",  # NAT64, local use (RFC 8215)
+        "::/96",  # IPv4-compatible (deprecated, RFC 4291)
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT, RFC 2765)
+    )
+)
+
+
 def _ip_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
         return True
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:  # ::ffff:a.b.c.d is that IPv4 host itself
+            ip = ip.ipv4_mapped
+        elif any(ip in net for net in _TRANSLATED_V6):
+            return False
     return ip.is_global and not (ip.is_multicast or ip.is_reserved)
 
 

@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class AccountsConfig(AppConfig):
     name = "todo_project.accounts"
+    verbose_name = "Accounts"
     label = "accounts"
     default_auto_field = "django.db.models.BigAutoField"
 
