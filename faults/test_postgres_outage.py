@@ -143,3 +143,27 @@ def test_backends_terminated_several_times_a_second_never_hang_or_answer_html(cl
     wait_until(lambda: cluster.outbox_unpublished() == 0, timeout=60, what="the outbox published")
     assert {name: cluster.procs[name].starts for name in starts} == starts, "a process was restarted"
     assert all(cluster.procs[name].alive for name in starts)
+
+
+def test_a_bridge_and_a_worker_started_while_postgres_is_down_come_up_when_it_returns(cluster):
+    """Found by the chaos run: a bridge restarted during a PostgreSQL outage exited at start."""
+    for name in ("web", "worker"):
+        if not cluster.procs[name].alive:
+            cluster.procs[name].start()
+    user = cluster.new_user("late")
+    cluster.kill("bridge", "worker")
+    cluster.postgres.stop("immediate")
+    try:
+        cluster.procs["bridge"].start()
+        cluster.procs["worker"].start(wait=False)
+        started = time.monotonic()
+        wait_until(lambda: time.monotonic() - started > 5, timeout=20, what="5 s of the outage")
+        assert cluster.procs["bridge"].alive, cluster.logs("bridge")
+    finally:
+        cluster.postgres.start()
+    status, body, _ = user.client.call("POST", "/api/tasks", {"title": "after a late start"})
+    assert status == 201, body
+    wait_until(lambda: cluster.outbox_undispatched() == 0, timeout=60, what="the outbox dispatched")
+    wait_until(lambda: cluster.outbox_unpublished() == 0, timeout=60, what="the outbox published")
+    assert cluster.procs["bridge"].alive
+    assert cluster.procs["worker"].alive
