@@ -54,14 +54,21 @@ TOPIC_SPECS: dict[str, tuple[int, int]] = {
     "notification-events": (3, 1 * DAY_MS),
     "audit-events": (6, 30 * DAY_MS),
     "dlq-events": (3, 14 * DAY_MS),
+    # The assistant's conversation log (not in the spec): a week, like task-events.
+    "chat-events": (3, 7 * DAY_MS),
 }
 # Event type family -> logical topic. Auth events (user.*) are audit events;
 # anything of an unknown family goes to audit-events rather than nowhere.
 FAMILY_TOPICS = {
     "task": "task-events",
+    # Projects and sections organise tasks: consumers of task-events need them
+    # in the same per-user order (one key, one partition).
+    "project": "task-events",
+    "section": "task-events",
     "reminder": "reminder-events",
     "notification": "notification-events",
     "user": "audit-events",
+    "chat": "chat-events",
 }
 DEFAULT_TOPIC = "audit-events"
 DLQ_TOPIC = "dlq-events"

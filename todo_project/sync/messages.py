@@ -13,14 +13,29 @@ PUSH_EVENT_TYPES: tuple[str, ...] = (
     "task.completed",
     "task.deleted",
     "task.reordered",
+    "task.moved",
+    "project.created",
+    "project.updated",
+    "project.archived",
+    "project.unarchived",
+    "project.reordered",
+    "project.deleted",
+    "section.created",
+    "section.updated",
+    "section.reordered",
+    "section.deleted",
     "notification.created",
+    # The assistant's conversation (assistant_app): what the user said and the replies.
+    "chat.message.received",
+    "chat.message.created",
 )
 
 # Which subscription channel an event type belongs to.
 CHANNEL_OF_TYPE: dict[str, str] = {
-    t: ("notifications" if t.startswith("notification.") else "tasks") for t in PUSH_EVENT_TYPES
+    t: {"notification": "notifications", "chat": "chat"}.get(t.split(".", 1)[0], "tasks")
+    for t in PUSH_EVENT_TYPES
 }
-CHANNELS: tuple[str, ...] = ("tasks", "notifications")
+CHANNELS: tuple[str, ...] = ("tasks", "notifications", "chat")
 
 
 def types_of_channel(channel: str) -> tuple[str, ...]:
