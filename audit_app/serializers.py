@@ -70,7 +70,7 @@ class _Instant(serializers.CharField):
         self.end_of_day = end_of_day
         super().__init__(required=False, **kwargs)
 
-    def to_internal_value(self, data: Any) -> datetime:
+    def to_internal_value(self, data: Any) -> datetime:  # type: ignore[override]  # parses to an aware datetime
         raw = super().to_internal_value(data)
         tz = zoneinfo.ZoneInfo(self.parent.context.get("timezone", "UTC"))
         try:

@@ -241,6 +241,7 @@ def in_app_notifications_for_fired(*, fired: list[dict[str, Any]]) -> int:
     rows = []
     for d in wanted:
         occurrence = parse_datetime(d["scheduled_for"])
+        assert occurrence is not None  # reminder.triggered's schema requires a date-time
         if (uuid.UUID(d["reminder_id"]), occurrence) in existing:
             continue
         tz = _zone(zones.get(int(d["user_id"])))

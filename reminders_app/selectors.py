@@ -84,12 +84,12 @@ def reminder_suggestions(
         evening_before = datetime.combine(local_due.date() - timedelta(days=1), time(18, 0), tzinfo=tz)
         options.append(("Evening before (18:00)", evening_before, None))
     elif due_date is not None:
-        for label, day, at in (
+        for label, day, clock in (
             ("Morning of the due day (09:00)", due_date, time(9, 0)),
             ("Evening before (18:00)", due_date - timedelta(days=1), time(18, 0)),
             ("Morning the day before (09:00)", due_date - timedelta(days=1), time(9, 0)),
         ):
-            options.append((label, datetime.combine(day, at, tzinfo=tz), None))
+            options.append((label, datetime.combine(day, clock, tzinfo=tz), None))
     else:
         raise DomainError("Give due_at (a date-time) or due_date (a date).", field="due_at")
     seen: set[datetime] = set()

@@ -460,8 +460,8 @@ def _sync_one(
             _reconcile(reminder, task, None, CancelReason.TASK_COMPLETED, now)
         elif reminder.kind == ReminderKind.CUSTOM:
             if reminder.is_relative:
-                offset = timedelta(minutes=reminder.offset_minutes or 0)
-                desired = task.due_at - offset if task.due_at else None
+                lead = timedelta(minutes=reminder.offset_minutes or 0)
+                desired = task.due_at - lead if task.due_at else None
                 _reconcile(reminder, task, desired, CancelReason.DUE_REMOVED, now)
             else:
                 _reconcile(reminder, task, reminder.base_at, CancelReason.DUE_REMOVED, now)
@@ -476,8 +476,8 @@ def _sync_one(
     # Automatic reminders that do not exist yet, while the task has room.
     pending = sum(1 for reminder in reminders if reminder.status == ReminderStatus.PENDING)
     new: list[Reminder] = []
-    for kind, (offset, at, _reason) in wanted.items():
-        if kind in by_kind or at is None or at <= now:
+    for wanted_kind, (offset, at, _reason) in wanted.items():
+        if wanted_kind in by_kind or at is None or at <= now:
             continue
         if pending + len(new) >= MAX_REMINDERS_PER_TASK:
             break
@@ -487,7 +487,7 @@ def _sync_one(
                 owner_id=task.owner_id,
                 task=task,
                 task_ref=task.id,
-                kind=kind,
+                kind=wanted_kind,
                 offset_minutes=offset,
                 base_at=at,
                 fire_at=at,

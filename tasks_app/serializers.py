@@ -238,17 +238,3 @@ class SavedFilterOutputSerializer(serializers.Serializer):
     params = serializers.DictField(child=serializers.CharField())
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
-    details = serializers.DictField(
-        required=False,
-        help_text="For version_conflict: winner, current_version and the current task.",
-    )
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorDetailSerializer()

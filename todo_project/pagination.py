@@ -54,7 +54,7 @@ class PagePagination(BasePagination):
             return remove_query_param(url, "page")
         return replace_query_param(url, "page", page)
 
-    def get_paginated_response(self, data: list) -> Response:
+    def get_paginated_response(self, data: Any) -> Response:
         return Response(
             {
                 "count": self.count,

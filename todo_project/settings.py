@@ -114,7 +114,7 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and Channels layer -----------------------------
-REDIS_URL = env_str("REDIS_URL")
+REDIS_URL: str = env_str("REDIS_URL") or ""
 if not REDIS_URL:
     raise ImproperlyConfigured(
         "REDIS_URL is not set. Use scripts/run.sh or scripts/test.sh, which start an "
@@ -300,8 +300,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-JWT_PRIVATE_KEY = env_str("JWT_PRIVATE_KEY")
-JWT_PUBLIC_KEY = env_str("JWT_PUBLIC_KEY")
+JWT_PRIVATE_KEY: str = env_str("JWT_PRIVATE_KEY") or ""
+JWT_PUBLIC_KEY: str = env_str("JWT_PUBLIC_KEY") or ""
 if not (JWT_PRIVATE_KEY and JWT_PUBLIC_KEY):
     if DEBUG:
         JWT_PRIVATE_KEY, JWT_PUBLIC_KEY = load_or_create_local_keypair(DATA_DIR / "jwt")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from tasks_app.models import SeriesStatus, Task, TaskSeries
+from tasks_app.models import SeriesId, SeriesStatus, Task, TaskId, TaskSeries
 from tasks_app.recurrence.rules import MAX_PREVIEW, parse_rule
 from tasks_app.recurrence.services import _own_series, series_rule
 from tasks_app.selectors import task_get, task_to_dict, user_timezone
@@ -61,21 +62,22 @@ def occurrence_to_dict(task: Task) -> dict[str, Any]:
 
 def task_series_info(*, task: Task) -> dict[str, Any] | None:
     """The ``series`` block for a task response (None for a one-off task)."""
-    if task.series_id is None:
+    series = task.series  # no query when series_id is null
+    if series is None:
         return None
-    return series_to_dict(task.series)
+    return series_to_dict(series)
 
 
 def task_occurrence_preview(
-    *, user: Any, task_id: Any, count: int = 5, now: datetime | None = None
+    *, user: User, task_id: TaskId, count: int = 5, now: datetime | None = None
 ) -> dict[str, Any]:
     """Upcoming occurrence times of the task's series after now, without creating rows."""
     if count < 1 or count > MAX_PREVIEW:
         raise DomainError(f"count must be between 1 and {MAX_PREVIEW}.", field="count")
     now = now or timezone.now()
     task = task_get(user=user, task_id=task_id)
-    if task.series_id is not None:
-        series = task.series
+    series = task.series
+    if series is not None:
         rule = series_rule(series)
         active = series.status == SeriesStatus.ACTIVE
         all_day = series.all_day
@@ -99,7 +101,7 @@ def task_occurrence_preview(
 
 def recurrence_preview(
     *,
-    user: Any,
+    user: User,
     rule: str,
     start: datetime | None,
     tz: str | None,
@@ -121,11 +123,11 @@ def recurrence_preview(
     }
 
 
-def series_get(*, user: Any, series_id: Any) -> TaskSeries:
+def series_get(*, user: User, series_id: SeriesId) -> TaskSeries:
     return _own_series(user=user, series_id=series_id)
 
 
-def series_history(*, user: Any, series_id: Any) -> QuerySet[Task]:
+def series_history(*, user: User, series_id: SeriesId) -> QuerySet[Task]:
     """Every occurrence row of the series, oldest first: completed, skipped and open."""
     series = _own_series(user=user, series_id=series_id)
     return Task.objects.filter(series=series).order_by("occurrence_at", "created_at")

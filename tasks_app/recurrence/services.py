@@ -24,12 +24,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from tasks_app import services
-from tasks_app.models import MAX_LOOKAHEAD_DAYS, SeriesStatus, Task, TaskSeries
+from tasks_app.models import MAX_LOOKAHEAD_DAYS, SeriesId, SeriesStatus, Task, TaskId, TaskSeries
 from tasks_app.recurrence.attach import attach_series
 from tasks_app.recurrence.rules import (
     COMPLETION_MODES,
@@ -66,7 +67,7 @@ def primary_rrule(rule_text: str) -> str:
     return ""
 
 
-def series_attach(*, task_id: Any) -> TaskSeries | None:
+def series_attach(*, task_id: TaskId) -> TaskSeries | None:
     """Give a recurring task without a series its series (``task.created`` handler).
 
     Idempotent: a task that already has a series, is not recurring or is gone
@@ -265,10 +266,11 @@ def _generate_after(series: TaskSeries, task: Task, *, now: datetime, mode: str,
 
 
 def _lock_series_of(task: Task) -> TaskSeries:
+    assert task.series_id is not None  # callers hold an occurrence
     return TaskSeries.objects.select_for_update(of=("self",)).select_related("owner").get(pk=task.series_id)
 
 
-def occurrence_generate_next(*, task_id: Any, now: datetime | None = None) -> Task | None:
+def occurrence_generate_next(*, task_id: TaskId, now: datetime | None = None) -> Task | None:
     """After ``task.completed``: create the next occurrence of the task's series.
 
     Returns the new task, or None when nothing was made (see
@@ -278,7 +280,7 @@ def occurrence_generate_next(*, task_id: Any, now: datetime | None = None) -> Ta
     return made[0] if made else None
 
 
-def occurrences_generate_next(*, task_ids: Sequence[Any], now: datetime | None = None) -> list[Task]:
+def occurrences_generate_next(*, task_ids: Sequence[TaskId], now: datetime | None = None) -> list[Task]:
     """After ``task.completed`` (the handler passes a batch): the next occurrence
     of each completed task's series, in one transaction.
 
@@ -315,6 +317,7 @@ def occurrences_generate_next(*, task_ids: Sequence[Any], now: datetime | None =
         latest = _latest_occurrences(series_by_id)
         items: list[_Occurrence] = []
         for task in tasks:
+            assert task.series_id is not None  # the query above selected occurrences
             series = series_by_id[task.series_id]
             following = _next_after(
                 series, task, now=now, mode=series.completion_mode, latest=latest.get(series.pk)
@@ -326,7 +329,7 @@ def occurrences_generate_next(*, task_ids: Sequence[Any], now: datetime | None =
         return _insert_occurrences(items)
 
 
-def _own_occurrence(*, user: Any, task_id: Any, with_rows: Callable[[Task], Any] | None = None) -> Task:
+def _own_occurrence(*, user: User, task_id: TaskId, with_rows: Callable[[Task], Any] | None = None) -> Task:
     """The caller's occurrence, locked; with ``with_rows``, the other occurrences
     the operation will change are locked with it, all in pk order, before the
     caller locks the series.
@@ -370,7 +373,7 @@ def _all_occurrences(task: Task) -> Any:
     return Task.objects.filter(series_id=task.series_id)
 
 
-def occurrence_skip(*, user: Any, task_id: Any, now: datetime | None = None) -> tuple[Task, Task | None]:
+def occurrence_skip(*, user: User, task_id: TaskId, now: datetime | None = None) -> tuple[Task, Task | None]:
     """Mark an open occurrence skipped and generate the following one.
 
     The skipped row stays (not completed, ``is_skipped``) for the series
@@ -403,7 +406,7 @@ def occurrence_skip(*, user: Any, task_id: Any, now: datetime | None = None) -> 
     return task, following
 
 
-def series_stop(*, user: Any, series_id: Any, now: datetime | None = None) -> TaskSeries:
+def series_stop(*, user: User, series_id: SeriesId, now: datetime | None = None) -> TaskSeries:
     """Stop generating; existing occurrences stay. Stopping twice is harmless."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -414,7 +417,7 @@ def series_stop(*, user: Any, series_id: Any, now: datetime | None = None) -> Ta
     return series
 
 
-def _own_series(*, user: Any, series_id: Any, lock: bool = False) -> TaskSeries:
+def _own_series(*, user: User, series_id: SeriesId, lock: bool = False) -> TaskSeries:
     try:
         pk = uuid.UUID(str(series_id))
     except ValueError:
@@ -430,8 +433,8 @@ def _own_series(*, user: Any, series_id: Any, lock: bool = False) -> TaskSeries:
 
 def series_update(
     *,
-    user: Any,
-    task_id: Any,
+    user: User,
+    task_id: TaskId,
     scope: str,
     values: dict[str, Any],
     now: datetime | None = None,
@@ -514,7 +517,7 @@ def series_update(
     return updated
 
 
-def series_follow_task_edit(*, task_id: Any) -> None:
+def series_follow_task_edit(*, task_id: TaskId) -> None:
     """``task.updated`` handler: the rule was edited through the plain task API.
 
     * ``is_recurring`` turned off on an occurrence: the series stops.
@@ -549,7 +552,7 @@ def series_follow_task_edit(*, task_id: Any) -> None:
             logger.warning("task %s: edited rule not usable for its series: %s", task.pk, exc.message)
 
 
-def series_delete(*, user: Any, task_id: Any, scope: str, now: datetime | None = None) -> int:
+def series_delete(*, user: User, task_id: TaskId, scope: str, now: datetime | None = None) -> int:
     """Delete with a scope; returns the number of task rows deleted.
 
     * ``this``: this occurrence only; an open one is replaced by the following

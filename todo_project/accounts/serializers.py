@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from rest_framework import serializers
 
 from todo_project.accounts.selectors import profile_get
-
-User = get_user_model()
 
 
 class RegisterInputSerializer(serializers.Serializer):
@@ -72,5 +70,5 @@ class MeSerializer(serializers.Serializer):
     date_joined = serializers.DateTimeField(read_only=True)
     is_staff = serializers.BooleanField(read_only=True)
 
-    def get_timezone(self, user: Any) -> str:
+    def get_timezone(self, user: User) -> str:
         return profile_get(user=user).timezone

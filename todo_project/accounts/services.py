@@ -8,7 +8,7 @@ did not happen or misses one that did.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from django.contrib.auth import authenticate, get_user_model, password_validation
 from django.contrib.auth.models import update_last_login
@@ -27,7 +27,7 @@ from todo_project.errors import DomainError
 from todo_project.events.services import record_event
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AbstractUser
+    from django.contrib.auth.models import User
 
 UNSET: object = object()
 
@@ -75,7 +75,7 @@ def _email_taken(email: str, *, exclude_user_id: int | None = None) -> bool:
     return users.exists()
 
 
-def user_register(*, username: str, email: str, password: str, timezone: str = "UTC") -> AbstractUser:
+def user_register(*, username: str, email: str, password: str, timezone: str = "UTC") -> User:
     """Create a user with a profile and record ``user.registered``.
 
     Usernames are unique case-insensitively (``Alice`` and ``alice`` would be
@@ -115,7 +115,7 @@ def user_register(*, username: str, email: str, password: str, timezone: str = "
 
 def profile_update(
     *,
-    user: AbstractUser,
+    user: User,
     email: str | object = UNSET,
     first_name: str | object = UNSET,
     last_name: str | object = UNSET,
@@ -147,7 +147,7 @@ def profile_update(
             user.save(update_fields=user_fields)
         profile = profile_get(user=user)
         if timezone is not UNSET and timezone != profile.timezone:
-            profile.timezone = timezone
+            profile.timezone = cast(str, timezone)  # validated above; UNSET is ruled out
             profile.save(update_fields=["timezone", "updated_at"])
     return profile
 
@@ -162,7 +162,7 @@ def _resolve_username(identifier: str) -> str:
     return identifier
 
 
-def _issue(user: AbstractBaseUser) -> TokenPair:
+def _issue(user: User) -> TokenPair:
     # for_user also writes the OutstandingToken row that logout/rotation revoke.
     refresh = RefreshToken.for_user(user)
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
@@ -199,7 +199,7 @@ def user_login(*, identifier: str, password: str) -> TokenPair:
 
     with transaction.atomic():
         tokens = _issue(user)
-        update_last_login(None, user)
+        update_last_login(None, user)  # type: ignore[arg-type]  # a signal receiver; the sender is unused
         record_event(
             type="user.login",
             user_id=user.pk,
@@ -209,14 +209,15 @@ def user_login(*, identifier: str, password: str) -> TokenPair:
     return tokens
 
 
-def _revoke(raw: str) -> tuple[RefreshToken, AbstractUser]:
+def _revoke(raw: str) -> tuple[RefreshToken, User]:
     """Validate a refresh token and blacklist it; the caller's transaction holds the lock.
 
     The outstanding-token row is locked first, so two concurrent uses of the
     same refresh token (a replayed rotation) cannot both succeed.
     """
     try:
-        token = RefreshToken(raw)  # signature, exp, iss, aud, token type, blacklist
+        # simplejwt takes the encoded token as text; its stubs name only Token.
+        token = RefreshToken(raw)  # type: ignore[arg-type]  # signature, exp, iss, aud, token type, blacklist
     except TokenError as exc:
         raise AuthenticationError(str(exc), field="refresh", code="token_not_valid") from None
     jti = token[jwt_settings.JTI_CLAIM]

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from todo_project.accounts import services
+from todo_project.accounts.authentication import request_user
 from todo_project.accounts.serializers import (
     LoginInputSerializer,
     MeSerializer,
@@ -69,11 +70,11 @@ class LogoutView(_AuthEndpoint):
 class MeView(APIView):
     @extend_schema(responses=MeSerializer, tags=["auth"])
     def get(self, request: Request) -> Response:
-        return Response(MeSerializer(request.user).data)
+        return Response(MeSerializer(request_user(request)).data)
 
     @extend_schema(request=MeUpdateInputSerializer, responses=MeSerializer, tags=["auth"])
     def patch(self, request: Request) -> Response:
-        data = MeUpdateInputSerializer(data=request.data, context={"user": request.user})
+        data = MeUpdateInputSerializer(data=request.data, context={"user": request_user(request)})
         data.is_valid(raise_exception=True)
-        services.profile_update(user=request.user, **data.validated_data)
-        return Response(MeSerializer(request.user).data)
+        services.profile_update(user=request_user(request), **data.validated_data)
+        return Response(MeSerializer(request_user(request)).data)

@@ -30,7 +30,7 @@ def request_context(values: dict[str, str]) -> Iterator[None]:
 def client_ip(request: HttpRequest) -> str:
     # REMOTE_ADDR is the trusted peer; behind the ingress, gunicorn is run with
     # --forwarded-allow-ips so it reflects X-Forwarded-For from trusted proxies only.
-    return request.META.get("REMOTE_ADDR", "")
+    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 class RequestContextMiddleware:

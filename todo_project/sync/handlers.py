@@ -9,7 +9,7 @@ from todo_project.sync.push import push_to_users
 from todo_project.sync.selectors import previous_push_seqs, sync_message
 
 
-@handles(*PUSH_EVENT_TYPES, batch=True)
+@handles(*PUSH_EVENT_TYPES, batch=True, name="todo_project.sync.handlers.push_event_to_sockets")
 def push_event_to_sockets(events: list[OutboxEvent]) -> None:
     """Push each event to its user's connections, in recorded order (a failed
     send is logged, not raised: see ``push_to_users``). Idempotent enough by

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+from todo_project.events import types
+
 # Event types pushed to clients. task.completed stays its own type (as the
 # event backbone names it) rather than folding into task.updated: a client
 # applies its ``task`` snapshot exactly like task.updated's.
 PUSH_EVENT_TYPES: tuple[str, ...] = (
-    "task.created",
-    "task.updated",
-    "task.completed",
-    "task.deleted",
-    "task.reordered",
-    "notification.created",
+    types.TASK_CREATED,
+    types.TASK_UPDATED,
+    types.TASK_COMPLETED,
+    types.TASK_DELETED,
+    types.TASK_REORDERED,
+    types.NOTIFICATION_CREATED,
 )
 
 # Which subscription channel an event type belongs to.

@@ -41,7 +41,7 @@ def _bearer(access: str) -> APIClient:
 
 def _signed(claims: dict, **changes: object) -> str:
     """Re-sign ``claims`` with our own private key after changing some of them."""
-    return jwt.encode({**claims, **changes}, settings.JWT_PRIVATE_KEY, algorithm="RS256")
+    return jwt.encode({**claims, **changes}, str(settings.JWT_PRIVATE_KEY), algorithm="RS256")
 
 
 # --- register ---------------------------------------------------------------

@@ -1,0 +1,43 @@
+"""Every event type, declared once.
+
+``@handles``, the WebSocket push list and the Kafka bridge's topic map name
+types through these constants, and ``@handles`` refuses a type that is not
+here, so a typo fails when the handler module is imported. Each type has a
+JSON Schema in ``schemas/<type>.json``; a test checks the two lists match.
+Adding a type: a constant here, its schema file, a row in docs/events.md.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+TASK_CREATED: Final = "task.created"
+TASK_UPDATED: Final = "task.updated"
+TASK_COMPLETED: Final = "task.completed"
+TASK_DELETED: Final = "task.deleted"
+TASK_REORDERED: Final = "task.reordered"
+TASK_OCCURRENCE_GENERATED: Final = "task.occurrence.generated"
+TASK_OCCURRENCE_SKIPPED: Final = "task.occurrence.skipped"
+
+REMINDER_SCHEDULED: Final = "reminder.scheduled"
+REMINDER_TRIGGERED: Final = "reminder.triggered"
+REMINDER_CANCELLED: Final = "reminder.cancelled"
+REMINDER_SNOOZED: Final = "reminder.snoozed"
+REMINDER_DISMISSED: Final = "reminder.dismissed"
+
+NOTIFICATION_CREATED: Final = "notification.created"
+NOTIFICATION_SENT: Final = "notification.sent"
+NOTIFICATION_FAILED: Final = "notification.failed"
+PREFERENCES_UPDATED: Final = "preferences.updated"
+
+USER_REGISTERED: Final = "user.registered"
+USER_LOGIN: Final = "user.login"
+USER_LOGOUT: Final = "user.logout"
+USER_LOGIN_FAILED: Final = "user.login_failed"
+
+EVENT_TYPES: Final[frozenset[str]] = frozenset(
+    value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)
+)
+
+# Task writes, as the handlers that follow a task's state subscribe to them.
+TASK_WRITES: Final = (TASK_CREATED, TASK_UPDATED, TASK_COMPLETED, TASK_DELETED)
