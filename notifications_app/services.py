@@ -42,6 +42,7 @@ from reminders_app.models import Reminder
 from todo_project.accounts.models import Profile
 from todo_project.errors import DomainError, NotFoundError
 from todo_project.events.services import NewEvent, record_event, record_events, user_events_lock
+from todo_project.faultpoints import fault_point
 
 logger = logging.getLogger(__name__)
 
@@ -396,6 +397,7 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
     now = timezone.now()
     if not _claim(notification_id, now):
         return None
+    fault_point("notifications.after_claim")
     n = Notification.objects.get(id=notification_id)
     prefs = preferences_get(user_id=n.user_id)
     if n.channel == Channel.EMAIL:
@@ -403,7 +405,11 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
             result = senders.SendResult(ok=False, error="email channel disabled (no SENDGRID_API_KEY)")
         else:
             result = senders.send_email(
-                to=n.recipient, subject=n.payload["subject"], text=n.payload["text"], html=n.payload["html"]
+                to=n.recipient,
+                subject=n.payload["subject"],
+                text=n.payload["text"],
+                html=n.payload["html"],
+                delivery_id=f"msg_{n.id.hex}",
             )
     elif webhook_active(prefs):
         # The current URL and secret: a rotation applies to pending retries.
@@ -412,6 +418,8 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
         )
     else:
         result = senders.SendResult(ok=False, error="webhook endpoint disabled or removed")
+    if result.ok:
+        fault_point("notifications.after_provider_call")
     return _record_outcome(n.id, result)
 
 

@@ -30,6 +30,7 @@ from reminders_app.models import (
 from tasks_app.models import Priority, Task
 from todo_project.errors import ConflictError, DomainError, NotFoundError
 from todo_project.events.services import NewEvent, record_event, record_events, users_events_lock
+from todo_project.faultpoints import fault_point
 
 PAST_MESSAGE = "Reminder time must be in the future"
 # Lead time assumed for the FR-PR-005 extra reminder when the task has no
@@ -569,6 +570,7 @@ def _fire_batch(*, now: datetime, batch_size: int) -> int:
                 )
             )
         fired = [event.data for event in record_events(events)]
+        fault_point("reminders.after_fire")
         # The in-app inbox entries commit with the trigger (see the function's docstring).
         hooks.store_fired(fired)
         return len(due)

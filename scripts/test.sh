@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Install everything and run lint, the import layering contract, the type checker and the test suite.
+# Install everything and run lint, the import layering contract, the type checker and
+# the whole test suite (the web app's included).
 # Uses DATABASE_URL / REDIS_URL when set; otherwise embedded PostgreSQL and Redis.
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
+source scripts/_web.sh
+# tests/test_web.py builds the app and runs its typecheck, unit and browser tests.
 export DEBUG="${DEBUG:-true}"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

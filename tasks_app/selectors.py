@@ -19,7 +19,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
 from django.db import connection, connections
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.expressions import OrderBy
@@ -122,9 +122,13 @@ def task_to_dict(task: Task | Mapping[str, Any]) -> dict[str, Any]:
 
 def user_timezone(user: User) -> zoneinfo.ZoneInfo:
     """The user's profile time zone (UTC when they have no profile yet)."""
+    # Only "no profile" (RelatedObjectDoesNotExist is an ObjectDoesNotExist; an
+    # AnonymousUser has no attribute) means UTC. A database error propagates:
+    # swallowing it made a write wait out the pool timeout here, then again in
+    # the service, before failing anyway.
     try:
         name = user.profile.timezone
-    except Exception:  # noqa: BLE001 - RelatedObjectDoesNotExist has no importable base
+    except (ObjectDoesNotExist, AttributeError):
         name = "UTC"
     try:
         return zoneinfo.ZoneInfo(name)

@@ -23,9 +23,10 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from todo_project.degraded import degraded_counts
 from todo_project.events.selectors import kafka_enabled, outbox_stats
 
 
@@ -69,6 +70,25 @@ class OutboxCollector(Collector):
             "1 when KAFKA_BOOTSTRAP_SERVERS is set (otherwise the unpublished backlog is expected).",
             value=1 if kafka_enabled() else 0,
         )
+
+
+class DegradedCollector(Collector):
+    """Operations this process did in degraded mode (Redis away): see todo_project/degraded.py.
+
+    Counted in memory, per process (the one exception to database-state
+    metrics here): a gunicorn worker reports its own count.
+    """
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "taskbeat_degraded_operations",
+            "Operations skipped because a dependency was away (throttle failed open, enqueue left "
+            "to the sweep), in this process since it started.",
+            labels=["component"],
+        )
+        for component, count in sorted(degraded_counts().items()):
+            family.add_metric([component], count)
+        yield family
 
 
 _registry: CollectorRegistry | None = None

@@ -34,6 +34,13 @@ USER_REGISTERED: Final = "user.registered"
 USER_LOGIN: Final = "user.login"
 USER_LOGOUT: Final = "user.logout"
 USER_LOGIN_FAILED: Final = "user.login_failed"
+USER_TOKEN_CREATED: Final = "user.token_created"  # noqa: S105 - an event type, not a secret
+USER_TOKEN_REVOKED: Final = "user.token_revoked"  # noqa: S105 - an event type, not a secret
+
+CHAT_MESSAGE_RECEIVED: Final = "chat.message.received"
+CHAT_MESSAGE_CREATED: Final = "chat.message.created"
+CHAT_TOOL_EXECUTED: Final = "chat.tool.executed"
+CHAT_HISTORY_CLEARED: Final = "chat.history.cleared"
 
 EVENT_TYPES: Final[frozenset[str]] = frozenset(
     value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)
