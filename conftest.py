@@ -96,6 +96,17 @@ def _responses_match_the_openapi_schema(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(Client, "request", checked)
 
 
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """``with on_commit():`` runs the block's on-commit callbacks (event dispatch →
+    handlers → deliveries) at its end, as a real commit does."""
+
+    def run():
+        return django_capture_on_commit_callbacks(execute=True)
+
+    return run
+
+
 def _make_user(username: str, tz: str = "UTC"):
     from todo_project.accounts.models import Profile
 

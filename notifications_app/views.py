@@ -14,8 +14,9 @@ from rest_framework.views import APIView
 from notifications_app import selectors, services
 from notifications_app.serializers import NotificationOutput, PreferencesInput, PreferencesOutput
 from todo_project.accounts.authentication import request_user
-from todo_project.errors import DomainError, ErrorSerializer, NotFoundError
-from todo_project.pagination import PagePagination
+from todo_project.errors import DomainError, ErrorSerializer
+from todo_project.ids import uuid_or_404
+from todo_project.pagination import paginated_response
 
 TAGS = ["notifications"]
 _ERRORS = {
@@ -27,10 +28,7 @@ _SECRET = inline_serializer("WebhookSecret", {"webhook_secret": serializers.Char
 
 
 def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFoundError("Notification not found.") from None
+    return uuid_or_404(value, what="Notification")
 
 
 def _unread_param(request: Request) -> bool | None:
@@ -72,9 +70,7 @@ class NotificationListView(APIView):
     )
     def get(self, request: Request) -> Response:
         qs = selectors.notifications_inbox(user_id=request_user(request).id, unread=_unread_param(request))
-        paginator = PagePagination()
-        page = paginator.paginate_queryset(qs, request, self)
-        return paginator.get_paginated_response(NotificationOutput(page, many=True).data)
+        return paginated_response(request, self, qs, lambda page: NotificationOutput(page, many=True).data)
 
 
 class NotificationReadView(APIView):

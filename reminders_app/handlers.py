@@ -13,7 +13,7 @@ from todo_project.events.registry import handles
 def sync_reminders_on_task_event(events: list[OutboxEvent]) -> None:
     task_ids = [event.data["task_id"] for event in events if event.data.get("task_id")]
     if task_ids:
-        services.reminders_sync_tasks(task_ids=task_ids)
+        services.reminders_apply_task_states(task_ids=task_ids)
 
 
 @handles(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TypedDict
 
 from django.db.models import QuerySet
@@ -13,6 +13,7 @@ from django.utils import timezone
 from reminders_app.models import Reminder, ReminderStatus
 from tasks_app.models import Task
 from todo_project.errors import DomainError, NotFoundError
+from todo_project.timefmt import iso_utc
 
 
 def reminders_for_user(
@@ -56,8 +57,7 @@ class Suggestion(TypedDict):
     offset_minutes: int | None
 
 
-def _utc_iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+_utc_iso = iso_utc
 
 
 def reminder_suggestions(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -31,6 +31,7 @@ from tasks_app.models import Priority, Task
 from todo_project.errors import ConflictError, DomainError, NotFoundError
 from todo_project.events.services import NewEvent, record_event, record_events, users_events_lock
 from todo_project.faultpoints import fault_point
+from todo_project.timefmt import iso_utc_or_none
 
 PAST_MESSAGE = "Reminder time must be in the future"
 # Lead time assumed for the FR-PR-005 extra reminder when the task has no
@@ -41,8 +42,7 @@ MAX_BATCHES_PER_SCAN = 20
 MAX_SNOOZE = timedelta(days=365)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+_iso = iso_utc_or_none
 
 
 def _subject(reminder: Reminder) -> str:
@@ -389,12 +389,12 @@ def _reconcile(reminder: Reminder, task: Task, desired: datetime | None, reason:
         _record_scheduled(reminder, task)
 
 
-def reminders_sync_task(*, task_id: uuid.UUID | str) -> None:
-    """Apply a task's current state to its reminders (see ``reminders_sync_tasks``)."""
-    reminders_sync_tasks(task_ids=[task_id])
+def reminders_apply_task_state(*, task_id: uuid.UUID | str) -> None:
+    """Apply a task's current state to its reminders (see ``reminders_apply_task_states``)."""
+    reminders_apply_task_states(task_ids=[task_id])
 
 
-def reminders_sync_tasks(*, task_ids: Iterable[uuid.UUID | str]) -> None:
+def reminders_apply_task_states(*, task_ids: Iterable[uuid.UUID | str]) -> None:
     """Apply each task's current state to its reminders, in one transaction
     (idempotent; run by the task event handlers with a batch of events).
 
@@ -596,5 +596,5 @@ def reminders_resync_user(*, user_id: int) -> int:
         )
     )
     for task_id in ids:
-        reminders_sync_task(task_id=task_id)
+        reminders_apply_task_state(task_id=task_id)
     return len(ids)

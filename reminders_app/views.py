@@ -23,15 +23,13 @@ from reminders_app.serializers import (
 )
 from tasks_app.selectors import user_timezone
 from todo_project.accounts.authentication import request_user
-from todo_project.errors import ErrorSerializer, NotFoundError
-from todo_project.pagination import PagePagination
+from todo_project.errors import ErrorSerializer
+from todo_project.ids import uuid_or_404
+from todo_project.pagination import paginated_response
 
 
 def _uuid(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFoundError(f"{what} not found.") from None
+    return uuid_or_404(value, what=what)
 
 
 TAGS = ["reminders"]
@@ -61,9 +59,7 @@ _REMINDER_ID = OpenApiParameter("reminder_id", OpenApiTypes.UUID, OpenApiParamet
 
 
 def _paginated(request: Request, view: APIView, qs: Any) -> Response:
-    paginator = PagePagination()
-    page = paginator.paginate_queryset(qs, request, view)
-    return paginator.get_paginated_response(ReminderOutput(page, many=True).data)
+    return paginated_response(request, view, qs, lambda page: ReminderOutput(page, many=True).data)
 
 
 class ReminderListView(APIView):

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.expressions import OrderBy
@@ -35,7 +35,9 @@ from tasks_app.models import (
     Task,
     TaskId,
 )
+from todo_project.accounts.selectors import user_zone
 from todo_project.errors import DomainError, NotFoundError
+from todo_project.ids import uuid_or_404
 
 # The task representation: exactly these keys, in this order, everywhere
 # (API responses, event snapshots, WebSocket pushes).
@@ -120,20 +122,8 @@ def task_to_dict(task: Task | Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def user_timezone(user: User) -> zoneinfo.ZoneInfo:
-    """The user's profile time zone (UTC when they have no profile yet)."""
-    # Only "no profile" (RelatedObjectDoesNotExist is an ObjectDoesNotExist; an
-    # AnonymousUser has no attribute) means UTC. A database error propagates:
-    # swallowing it made a write wait out the pool timeout here, then again in
-    # the service, before failing anyway.
-    try:
-        name = user.profile.timezone
-    except (ObjectDoesNotExist, AttributeError):
-        name = "UTC"
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+# The task area's name for it (one definition, in todo_project.accounts.selectors).
+user_timezone = user_zone
 
 
 @dataclass(frozen=True)
@@ -450,10 +440,7 @@ def _task_list_queryset(*, owner_id: Any, params: TaskListParams, tz: zoneinfo.Z
 
 def parse_task_id(task_id: TaskId) -> uuid.UUID:
     """A task id from a URL; a malformed one is simply a task that does not exist."""
-    try:
-        return task_id if isinstance(task_id, uuid.UUID) else uuid.UUID(str(task_id))
-    except ValueError:
-        raise NotFoundError("Task not found.") from None
+    return uuid_or_404(task_id, what="Task")
 
 
 def task_get(*, user: User, task_id: TaskId) -> Task:

@@ -30,6 +30,7 @@ from tasks_app.models import (
     TaskId,
 )
 from tasks_app.recurrence.attach import series_start, task_rule_validate
+from tasks_app.recurrence.rules import MAX_RULE_LENGTH
 from tasks_app.selectors import (
     LIST_PARAMS,
     parse_task_id,
@@ -66,7 +67,6 @@ FIELD_DEFAULTS: dict[str, Any] = {
     "priority": Priority.MEDIUM.value,
     "tags": [],
 }
-MAX_RULE_LENGTH = 1000
 # A client clock this far ahead of ours is wrong, not "later": it would win
 # every last-write-wins comparison for as long as it stays ahead.
 CLIENT_CLOCK_TOLERANCE = timedelta(minutes=5)

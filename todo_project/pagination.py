@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rest_framework.pagination import BasePagination
@@ -86,3 +87,13 @@ class PagePagination(BasePagination):
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 20},
             },
         ]
+
+
+def paginated_response(
+    request: Request, view: Any, rows: Any, render: Callable[[list[Any]], Any]
+) -> Response:
+    """One page of ``rows`` (a queryset) as ``count``/``next``/``previous``/``results``,
+    each row of the page shaped by ``render`` (a serializer's ``many=True`` data, a to_dict)."""
+    paginator = PagePagination()
+    page = paginator.paginate_queryset(rows, request, view)
+    return paginator.get_paginated_response(render(page))

@@ -3,11 +3,18 @@ behaviour is tested against the events the product really records."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from tasks_app import services
 from tasks_app.models import Task
 from tasks_app.services import TaskWriteResult
+from todo_project.testing import events_of
+
+# The moment the reminder tests run at (the frozen_now fixture).
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+__all__ = ["NOW", "complete_task", "create_task", "delete_task", "events_of", "reopen_task", "update_task"]
 
 
 def create_task(owner: Any, **fields: Any) -> Task:
@@ -30,12 +37,6 @@ def reopen_task(task: Task) -> Task:
 
 def delete_task(task: Task) -> None:
     services.task_delete(user=task.owner, task_id=task.id)
-
-
-def events_of(event_type: str) -> list[dict[str, Any]]:
-    from todo_project.events.models import OutboxEvent
-
-    return [e.data for e in OutboxEvent.objects.filter(type=event_type).order_by("user_id", "seq")]
 
 
 def _task(result: TaskWriteResult) -> Task:

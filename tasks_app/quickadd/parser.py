@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -30,6 +30,7 @@ from tasks_app.recurrence.rules import (
     to_local,
 )
 from todo_project.errors import DomainError
+from todo_project.timefmt import iso_utc
 
 MAX_TEXT_LENGTH = 500
 FIELD = "text"
@@ -158,8 +159,7 @@ class QuickAddResult:
         return data
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+_iso = iso_utc
 
 
 def _refuse(message: str) -> DomainError:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -14,10 +14,9 @@ from tasks_app.recurrence.rules import MAX_PREVIEW, parse_rule
 from tasks_app.recurrence.services import _own_series, series_rule
 from tasks_app.selectors import task_get, task_to_dict, user_timezone
 from todo_project.errors import DomainError
+from todo_project.timefmt import iso_utc_or_none
 
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+_iso = iso_utc_or_none
 
 
 def series_to_dict(series: TaskSeries, *, now: datetime | None = None) -> dict[str, Any]:

@@ -20,9 +20,8 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -43,6 +42,7 @@ from tasks_app.selectors import task_get
 from todo_project.bulk import copy_insert
 from todo_project.errors import ConflictError, DomainError, NotFoundError
 from todo_project.events.services import NewEvent, record_event, record_events, users_events_lock
+from todo_project.timefmt import iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def _occurrence_task(item: _Occurrence, *, position: int) -> Task:
     """The new row: the series' template at ``item.at``, reminder offset kept."""
     series, at = item.series, item.at
     due_at = None if series.all_day else at
-    due_date = to_local(at, parse_zone(series.timezone)).date() if series.all_day else None
+    due_date = to_local(at, get_zone(series.timezone)).date() if series.all_day else None
     remind_at = None
     if due_at is not None and series.reminder_offsets:
         # The task has one reminder time: the earliest of the offsets.
@@ -207,12 +207,7 @@ def _lock_rows(tasks: Any) -> None:
     list(tasks.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
 
 
-def parse_zone(name: str) -> ZoneInfo:
-    return get_zone(name)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+_iso = iso_utc
 
 
 def _end_series(series: TaskSeries, now: datetime) -> None:
@@ -493,7 +488,7 @@ def series_update(
                 Task.objects.filter(pk=task.pk).update(occurrence_at=moved)
                 task.occurrence_at = moved
                 schedule = (
-                    {"due_date": to_local(moved, parse_zone(series.timezone)).date()}
+                    {"due_date": to_local(moved, get_zone(series.timezone)).date()}
                     if series.all_day
                     else {"due_at": moved}
                 )
@@ -501,13 +496,23 @@ def series_update(
             task_values["recurrence_rule"] = primary_rrule(series.rule) or ""
             task_values["is_recurring"] = bool(task_values["recurrence_rule"])
             later_open = later_open.none()
-        for name in TEMPLATE_FIELDS:
+        for name in (*TEMPLATE_FIELDS, "completion_mode", "lookahead_days"):
             if name in values:
                 setattr(series, name, values[name])
-        for name in ("completion_mode", "lookahead_days"):
-            if name in values:
-                setattr(series, name, values[name])
-        series.save()
+        # Everything above may have changed: the rule (and its start, status),
+        # the template and the counting fields; never the owner or created_at.
+        series.save(
+            update_fields=[
+                "rule",
+                "dtstart",
+                "status",
+                "ended_at",
+                *TEMPLATE_FIELDS,
+                "completion_mode",
+                "lookahead_days",
+                "updated_at",
+            ]
+        )
         updated = services.task_update(user=user, task_id=task.pk, values=task_values).task
         template_values = {k: v for k, v in values.items() if k in TEMPLATE_FIELDS}
         if template_values:

@@ -28,7 +28,7 @@ from tasks_app.selectors import task_get, user_timezone
 from tasks_app.serializers import TaskOutputSerializer
 from todo_project.accounts.authentication import request_user
 from todo_project.errors import DomainError
-from todo_project.pagination import PagePagination, positive_int_param
+from todo_project.pagination import paginated_response, positive_int_param
 
 TAGS = ["recurrence"]
 
@@ -311,9 +311,9 @@ class SeriesHistoryView(APIView):
     )
     def get(self, request: Request, series_id: str) -> Response:
         rows = selectors.series_history(user=request_user(request), series_id=series_id)
-        paginator = PagePagination()
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response([selectors.occurrence_to_dict(t) for t in page])
+        return paginated_response(
+            request, self, rows, lambda page: [selectors.occurrence_to_dict(t) for t in page]
+        )
 
 
 urlpatterns = [

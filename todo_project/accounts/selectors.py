@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ObjectDoesNotExist
+
 from todo_project.accounts.models import Profile
+from todo_project.timefmt import zone_or_utc
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -22,6 +26,25 @@ def profile_get(*, user: User) -> Profile:
     except Profile.DoesNotExist:
         profile, _ = Profile.objects.get_or_create(user=user, defaults={"timezone": "UTC"})
         return profile
+
+
+def user_zone(user: User) -> zoneinfo.ZoneInfo:
+    """The user's profile time zone (UTC when they have no profile yet)."""
+    # Only "no profile" (RelatedObjectDoesNotExist is an ObjectDoesNotExist; an
+    # AnonymousUser has no attribute) means UTC. A database error propagates:
+    # swallowing it made a write wait out the pool timeout here, then again in
+    # the service, before failing anyway.
+    try:
+        name = user.profile.timezone
+    except (ObjectDoesNotExist, AttributeError):
+        name = "UTC"
+    return zone_or_utc(name)
+
+
+def user_zone_for_id(*, user_id: int) -> zoneinfo.ZoneInfo:
+    """``user_zone`` by id, with one query (no user row)."""
+    name = Profile.objects.filter(user_id=user_id).values_list("timezone", flat=True).first()
+    return zone_or_utc(name)
 
 
 def user_timezone(*, user: User) -> str:
