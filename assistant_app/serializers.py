@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from assistant_app.models import TokenScope
+from todo_project import fields as safe
 from todo_project.errors import ErrorSerializer
 
 # The API's one error shape has one schema serializer (todo_project/errors.py).
@@ -12,7 +13,7 @@ ApiError = ErrorSerializer
 
 
 class ChatInput(serializers.Serializer):
-    message = serializers.CharField(max_length=2000, trim_whitespace=True)
+    message = safe.CharField(max_length=2000, trim_whitespace=True)
     conversation_id = serializers.UUIDField(required=False, allow_null=True)
 
 
@@ -48,7 +49,7 @@ class ChatOutput(serializers.Serializer):
 
 
 class TokenInput(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = safe.CharField(max_length=100)
     scope = serializers.ChoiceField(choices=TokenScope.values, default=TokenScope.READ)
     expires_in_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ObjectDoesNotExist
 
-from todo_project.accounts.models import Profile
+from todo_project.accounts.models import EmailVerification, Profile
 from todo_project.timefmt import zone_or_utc
 
 if TYPE_CHECKING:
@@ -50,3 +50,18 @@ def user_zone_for_id(*, user_id: int) -> zoneinfo.ZoneInfo:
 def user_timezone(*, user: User) -> str:
     """The user's IANA time zone name (``UTC`` until they choose one)."""
     return profile_get(user=user).timezone
+
+
+def email_is_verified(*, user_id: int, email: str) -> bool:
+    """Whether the user proved they control ``email`` (case-insensitive)."""
+    return bool(email) and EmailVerification.objects.filter(user_id=user_id, email__iexact=email).exists()
+
+
+def verified_emails(*, user_ids: list[int]) -> set[tuple[int, str]]:
+    """(user id, lower-cased address) of every verified address of these users."""
+    return {
+        (user_id, email.lower())
+        for user_id, email in EmailVerification.objects.filter(user_id__in=user_ids).values_list(
+            "user_id", "email"
+        )
+    }

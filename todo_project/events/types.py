@@ -34,13 +34,34 @@ USER_REGISTERED: Final = "user.registered"
 USER_LOGIN: Final = "user.login"
 USER_LOGOUT: Final = "user.logout"
 USER_LOGIN_FAILED: Final = "user.login_failed"
-USER_TOKEN_CREATED: Final = "user.token_created"  # noqa: S105 - an event type, not a secret
-USER_TOKEN_REVOKED: Final = "user.token_revoked"  # noqa: S105 - an event type, not a secret
+USER_TOKEN_CREATED: Final = "user.token_created"
+USER_TOKEN_REVOKED: Final = "user.token_revoked"
 
 CHAT_MESSAGE_RECEIVED: Final = "chat.message.received"
 CHAT_MESSAGE_CREATED: Final = "chat.message.created"
 CHAT_TOOL_EXECUTED: Final = "chat.tool.executed"
 CHAT_HISTORY_CLEARED: Final = "chat.history.cleared"
+
+# Projects and sections (tasks_app.projects); other additions.
+CALENDAR_FEED_DISABLED: Final = "calendar.feed.disabled"
+CALENDAR_FEED_ROTATED: Final = "calendar.feed.rotated"
+PROJECT_ARCHIVED: Final = "project.archived"
+PROJECT_CREATED: Final = "project.created"
+PROJECT_DELETED: Final = "project.deleted"
+PROJECT_REORDERED: Final = "project.reordered"
+PROJECT_UNARCHIVED: Final = "project.unarchived"
+PROJECT_UPDATED: Final = "project.updated"
+SECTION_CREATED: Final = "section.created"
+SECTION_DELETED: Final = "section.deleted"
+SECTION_REORDERED: Final = "section.reordered"
+SECTION_UPDATED: Final = "section.updated"
+TASK_MOVED: Final = "task.moved"
+USER_DEACTIVATED: Final = "user.deactivated"
+USER_EMAIL_VERIFICATION_REQUESTED: Final = "user.email_verification_requested"
+USER_EMAIL_VERIFIED: Final = "user.email_verified"
+USER_PASSWORD_CHANGED: Final = "user.password_changed"
+USER_PASSWORD_RESET_REQUESTED: Final = "user.password_reset_requested"
+USER_REFRESH_TOKEN_REUSED: Final = "user.refresh_token_reused"
 
 EVENT_TYPES: Final[frozenset[str]] = frozenset(
     value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)

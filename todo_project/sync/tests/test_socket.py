@@ -270,6 +270,49 @@ def test_it_refuses_a_foreign_origin(server, alice):
     assert refused.value.response.status_code == 403
 
 
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://127.0.0.1:1",  # our host, another port
+        "https://127.0.0.1:{port}",  # our host and port, another scheme
+        "http://127.0.0.1",  # our host, default port
+        "http://127.0.0.1.evil.example:{port}",  # a look-alike host
+        "null",  # a sandboxed frame or a file: page
+    ],
+)
+def test_it_refuses_any_origin_but_exactly_its_own(server, alice, origin):
+    with pytest.raises(InvalidStatus) as refused:
+        ws_connect(server, alice, origin=origin.format(port=server.port))
+    assert refused.value.response.status_code == 403
+
+
+def test_it_accepts_its_own_origin(server, alice):
+    own = ws_connect(server, alice, origin=f"http://127.0.0.1:{server.port}")
+    assert recv_json(own)["type"] == "connected"
+    own.close()
+
+
+@pytest.mark.parametrize(
+    ("origin", "scheme", "host", "allowed"),
+    [
+        ("https://app.example.com", "ws", "api.example.com", True),  # trusted exactly
+        ("https://app.example.com:443", "ws", "api.example.com", True),  # its default port
+        ("http://app.example.com", "ws", "api.example.com", False),  # trusted, other scheme
+        ("https://app.example.com:8443", "ws", "api.example.com", False),  # trusted, other port
+        ("https://api.example.com", "wss", "api.example.com", True),  # same origin over TLS
+        ("https://api.example.com", "ws", "api.example.com", False),  # TLS page, plain socket
+        ("https://evil.example", "wss", "evil.example", False),  # same origin, host not allowed
+    ],
+)
+def test_the_origin_check_compares_scheme_host_and_port(origin, scheme, host, allowed):
+    from todo_project.sync.auth import OriginCheck
+
+    check = OriginCheck(None, ["https://app.example.com"], ["api.example.com"])
+    scope = {"type": "websocket", "scheme": scheme, "headers": [(b"host", host.encode())]}
+
+    assert check.allowed(scope, origin) is allowed
+
+
 def test_it_closes_4401_when_the_token_expires(server, alice):
     ws = ws_connect(server, None, subprotocols=["bearer", token_for(alice, lifetime_seconds=2)])
     assert recv_json(ws)["type"] == "connected"
@@ -377,3 +420,26 @@ def test_it_closes_sockets_with_1001_on_shutdown(own_server, alice):
     srv.process.terminate()
     assert close_code(ws) == 1001
     srv.process.wait(timeout=30)
+
+
+def test_it_pushes_project_section_and_move_events_on_the_tasks_channel(server, alice, changes):
+    from tasks_app import services as task_services
+    from tasks_app.projects import services as project_services
+
+    # given a connection of alice and a task of hers
+    ws = subscribed(server, alice)
+    task = changes.create(alice, "Report")
+
+    # when she makes a project with a section and moves the task into it
+    project = project_services.project_create(owner=alice, name="Work")
+    section = project_services.section_create(user=alice, project_id=project.pk, name="Now")
+    task_services.task_move(user=alice, task_id=task.pk, placement={"section_id": section.pk})
+
+    # then each change reaches her socket, in order
+    frames = [recv_json(ws) for _ in range(4)]
+    assert [f["type"] for f in frames] == ["task.created", "project.created", "section.created", "task.moved"]
+    assert {f["channel"] for f in frames} == {"tasks"}
+    assert frames[1]["data"]["project"]["name"] == "Work"
+    assert frames[3]["data"]["to"]["section_id"] == str(section.pk)
+    assert frames[3]["data"]["task"]["project_id"] == str(project.pk)
+    ws.close()
