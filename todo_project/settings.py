@@ -154,13 +154,20 @@ CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task unacknowledged for this long is redelivered by Redis; it must be
 # longer than the longest task (notification retries use countdown, not sleep).
-# Delivery does not depend on it: the row state (outbox leases, notification
+# Delivery does not depend on redelivery: the row state (outbox leases, notification
 # leases, pending reminders) is the truth and the sweeps re-enqueue whatever a
 # killed worker held, so a redelivered message finds its work done.
 # REDIS_SOCKET_TIMEOUT bounds a publish (the on-commit dispatch enqueue) when
 # Redis is away: the request does not wait for it, the sweep dispatches later.
 REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 1.0)
+# Ack emulation is off: with it on, a worker whose Redis went away while it
+# held an unacknowledged (acks_late) message died trying to restore it on the
+# dead connection (kombu's Redis QoS, "Unrecoverable error: 'NoneType' object
+# has no attribute 'hostname'"; found by the fault suite's chaos run) and
+# never came back. Nothing needs it: a message a killed worker held is lost,
+# and the sweeps redo its work from row state.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "ack_emulation": env_bool("CELERY_ACK_EMULATION", False),
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
     "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
 }
