@@ -206,6 +206,7 @@ def _seed_long_list() -> tuple[str, str]:
     from django.contrib.auth import get_user_model
 
     from tasks_app.models import Task
+    from tasks_app.projects.services import inbox_ensure
     from todo_project.accounts.models import Profile
 
     password = "long-List-password-9"  # noqa: S105 - test account
@@ -213,6 +214,7 @@ def _seed_long_list() -> tuple[str, str]:
         username="longlist", email="long@example.com", password=password
     )
     Profile.objects.create(user=user, timezone="UTC")
+    inbox = inbox_ensure(user_id=user.pk)
     priorities = ["high", "medium", "low"]
     Task.objects.bulk_create(
         [
@@ -223,6 +225,7 @@ def _seed_long_list() -> tuple[str, str]:
                 tags=["bulk"] if i % 2 else [],
                 tag_keys=["bulk"] if i % 2 else [],
                 position=i + 1,
+                project_id=inbox,
             )
             for i in range(LONG_LIST)
         ],
