@@ -297,3 +297,11 @@ spec:
 {{- fail "ingress.hosts needs at least one host when ingress.enabled" -}}
 {{- end -}}
 {{- end -}}
+
+{{/* checkov skips with their reasons, on every workload (annotations of the object). */}}
+{{- define "taskbeat.checkovSkips" -}}
+checkov.io/skip1: CKV_K8S_15=IfNotPresent is right for immutable release tags and digests; Always only adds a registry round trip per pod start
+{{- if not .Values.image.digest }}
+checkov.io/skip2: CKV_K8S_43=the tag is pinned to the release; set image.digest to pin by digest as well
+{{- end }}
+{{- end -}}
