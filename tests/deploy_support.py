@@ -79,9 +79,7 @@ def render_profile(path: Path) -> list[dict[str, Any]]:
 
 def find(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> list[dict[str, Any]]:
     return [
-        obj
-        for obj in objects
-        if obj["kind"] == kind and (name is None or obj["metadata"]["name"] == name)
+        obj for obj in objects if obj["kind"] == kind and (name is None or obj["metadata"]["name"] == name)
     ]
 
 

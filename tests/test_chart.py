@@ -68,7 +68,11 @@ def test_every_schema_example_is_valid():
 def _objects_with_additional_properties(node: dict[str, Any], path: str = "") -> list[str]:
     """Paths of object schemas that would silently accept an unknown key."""
     loose: list[str] = []
-    if node.get("type") == "object" and "properties" in node and node.get("additionalProperties") is not False:
+    if (
+        node.get("type") == "object"
+        and "properties" in node
+        and node.get("additionalProperties") is not False
+    ):
         loose.append(path or "/")
     for key, child in node.get("properties", {}).items():
         loose += _objects_with_additional_properties(child, f"{path}.{key}")
@@ -112,7 +116,9 @@ def test_every_rendered_object_is_valid_kubernetes(profile, version):
 def test_helm_lint_is_clean(profile):
     import helm_python
 
-    report = helm_python.lint(str(CHART), load_yaml(PROFILES[profile]) or {}, strict=True, namespace="taskbeat")
+    report = helm_python.lint(
+        str(CHART), load_yaml(PROFILES[profile]) or {}, strict=True, namespace="taskbeat"
+    )
     problems = [m for m in report["messages"] if m["severity"] >= 2] + report["errors"]
     assert problems == []
 
@@ -121,9 +127,7 @@ def test_the_chart_refuses_hpa_and_keda_on_one_worker():
     import helm_python
 
     with pytest.raises(helm_python.HelmError, match="either autoscaling"):
-        render(
-            deep_merge(SECRETS, {"worker": {"autoscaling": {"enabled": True}, "keda": {"enabled": True}}})
-        )
+        render(deep_merge(SECRETS, {"worker": {"autoscaling": {"enabled": True}, "keda": {"enabled": True}}}))
 
 
 def test_the_chart_names_a_missing_secret_value():
@@ -142,7 +146,8 @@ def test_defaults_give_every_long_running_process_a_deployment_a_pdb_and_probes(
         c = container(deployment)
         for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
             assert probe in c, f"{component} has no {probe}"
-        assert c["resources"]["requests"] and c["resources"]["limits"]
+        assert c["resources"]["requests"]
+        assert c["resources"]["limits"]
         assert c["securityContext"]["readOnlyRootFilesystem"] is True
         assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -178,7 +183,10 @@ def test_the_migration_is_a_pre_install_pre_upgrade_hook_with_its_own_config():
         assert int(copy["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(hook["helm.sh/hook-weight"])
     assert container(job)["envFrom"] == [{"configMapRef": {"name": "tb-taskbeat-migrate"}}]
     assert pod["serviceAccountName"] == "tb-taskbeat-migrate"
-    assert one(objects, "ConfigMap", "tb-taskbeat-migrate")["data"] == one(objects, "ConfigMap", "tb-taskbeat")["data"]
+    assert (
+        one(objects, "ConfigMap", "tb-taskbeat-migrate")["data"]
+        == one(objects, "ConfigMap", "tb-taskbeat")["data"]
+    )
 
 
 def test_the_ingress_sends_ws_to_ws_and_the_rest_to_web():
@@ -255,7 +263,8 @@ def test_network_policies_deny_by_default_and_open_only_what_is_needed():
     objects = render(deep_merge(SECRETS, {"kafka": {"bootstrapServers": "kafka:9092"}}))
     deny = one(objects, "NetworkPolicy", "tb-taskbeat-default-deny")
     assert deny["spec"]["policyTypes"] == ["Ingress", "Egress"]
-    assert "ingress" not in deny["spec"] and "egress" not in deny["spec"]
+    assert "ingress" not in deny["spec"]
+    assert "egress" not in deny["spec"]
     egress = one(objects, "NetworkPolicy", "tb-taskbeat-egress")["spec"]["egress"]
     ports = {(p["port"], p["protocol"]) for rule in egress for p in rule["ports"]}
     assert ports == {(53, "UDP"), (53, "TCP"), (5432, "TCP"), (6379, "TCP"), (9092, "TCP"), (443, "TCP")}
@@ -265,7 +274,9 @@ def test_network_policies_deny_by_default_and_open_only_what_is_needed():
 def test_monitoring_objects_carry_the_tested_rule_files_and_dashboards():
     objects = render_profile(PROFILES["monitoring"])
     rule = one(objects, "PrometheusRule", "tb-taskbeat")
-    files = [yaml.safe_load(p.read_text()) for p in sorted((CHART / "files" / "prometheus").glob("*.rules.yaml"))]
+    files = [
+        yaml.safe_load(p.read_text()) for p in sorted((CHART / "files" / "prometheus").glob("*.rules.yaml"))
+    ]
     assert rule["spec"]["groups"] == [group for f in files for group in f["groups"]]
     dashboards = [obj for obj in find(objects, "ConfigMap") if "dashboard" in obj["metadata"]["name"]]
     assert len(dashboards) == len(list((CHART / "files" / "dashboards").glob("*.json")))
@@ -281,12 +292,29 @@ def test_beat_runs_twice_when_asked():
     image = container(one(objects, "Deployment", "tb-web"))["image"]
     assert image == "registry.example.com/team/taskbeat@sha256:" + "0123456789abcdef" * 4
     assert find(objects, "ServiceAccount", "tb") == []
-    assert one(objects, "Deployment", "tb-web")["spec"]["template"]["spec"]["serviceAccountName"] == "taskbeat-sa"
+    assert (
+        one(objects, "Deployment", "tb-web")["spec"]["template"]["spec"]["serviceAccountName"]
+        == "taskbeat-sa"
+    )
 
 
 def _leaf_paths(node: Any, prefix: str = "") -> list[str]:
-    if isinstance(node, dict) and node and not prefix.endswith(
-        ("resources", "requests", "limits", "Labels", "labels", "annotations", "Annotations", "keys", "topics")
+    if (
+        isinstance(node, dict)
+        and node
+        and not prefix.endswith(
+            (
+                "resources",
+                "requests",
+                "limits",
+                "Labels",
+                "labels",
+                "annotations",
+                "Annotations",
+                "keys",
+                "topics",
+            )
+        )
     ):
         paths: list[str] = []
         for key, value in node.items():

@@ -6,6 +6,7 @@ process refuses to start on an insecure secret or missing keys.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "channels",
+    "django_prometheus",
     "todo_project",
     "todo_project.accounts",
     "todo_project.events",
@@ -55,6 +57,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # django-prometheus: outermost pair, so every request and response is counted.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -67,6 +71,7 @@ MIDDLEWARE = [
     # Innermost, so a replayed response still gets X-Request-ID and the claim
     # wraps exactly the view (see todo_project/sync/middleware.py).
     "todo_project.sync.middleware.IdempotencyMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "todo_project.urls"
@@ -107,6 +112,15 @@ if env_bool("DATABASE_POOL", True):
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
         "timeout": env_float("DATABASE_POOL_TIMEOUT", 10.0),
     }
+# PgBouncer in transaction mode hands each transaction to any server
+# connection, so nothing may outlive one: no server-side cursors (Django's
+# .iterator()) and no prepared statements (psycopg prepares a query after 5 runs).
+DATABASE_PGBOUNCER = env_bool("DATABASE_PGBOUNCER", False)
+if DATABASE_PGBOUNCER:
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    _db.setdefault("OPTIONS", {})["prepare_threshold"] = None
+# django-prometheus's wrapper of the same backend: query, error and connection counters.
+_db["ENGINE"] = "django_prometheus.db.backends.postgresql"
 _db_test_name = env_str("DATABASE_TEST_NAME")
 if _db_test_name:
     _db["TEST"] = {"NAME": _db_test_name}
@@ -134,6 +148,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Keep LOGGING below (JSON lines in production) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Task events for monitoring tools (flower, exporters); cheap with Redis.
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 REMINDER_SCAN_SECONDS = env_int("REMINDER_SCAN_SECONDS", 5, minimum=1)
 RECURRENCE_REPAIR_SECONDS = env_int("RECURRENCE_REPAIR_SECONDS", 3600, minimum=60)
@@ -258,8 +277,17 @@ KAFKA_SECURITY_PROTOCOL = env_str("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
 KAFKA_SASL_MECHANISM = env_str("KAFKA_SASL_MECHANISM")
 KAFKA_SASL_USERNAME = env_str("KAFKA_SASL_USERNAME")
 KAFKA_SASL_PASSWORD = env_str("KAFKA_SASL_PASSWORD")
-# Bearer token Prometheus must send to /metrics; unset = open (keep it internal).
+# /metrics (issue 11 item 10, docs/operations.md "Metrics"): every process serves
+# it on METRICS_PORT (0 = no metrics listener), a port the Ingress never routes.
+# On the public port it needs "Authorization: Bearer METRICS_TOKEN" when a token
+# is set; with no token it is open with DEBUG on and a 404 with DEBUG off.
+METRICS_PORT = env_int("METRICS_PORT", 0, minimum=0)
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+# prometheus-client's multiprocess mode (gunicorn workers, Celery prefork
+# children) keeps values in files here; the image sets it to /tmp/prometheus.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+PROMETHEUS_EXPORT_MIGRATIONS = False  # counted at scrape time instead (todo_project/metrics.py)
 # Audit entries are kept this long (FR-AL-005: 90 days minimum), then purged by beat.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 90, minimum=90)
 
@@ -370,6 +398,9 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env_int("NUM_PROXIES", 0, minimum=0),
 }
 
+# The interactive docs (/api/docs/ Swagger UI, /api/redoc/); /api/schema/ stays.
+API_DOCS_ENABLED = env_bool("API_DOCS_ENABLED", True)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Taskbeat API",
     "DESCRIPTION": "Tasks, recurrence, reminders and notifications; see README.md.",
@@ -409,11 +440,23 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+# One line per log record: JSON in production (LOG_FORMAT=json, the default with
+# DEBUG off), readable text in development. Both carry the request id of the
+# request, event or task being handled (todo_project/logs.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "todo_project.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "todo_project.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

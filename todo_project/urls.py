@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -10,8 +11,6 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/", include("todo_project.accounts.urls")),
     path("api/", include("tasks_app.urls")),
     path("api/", include("reminders_app.urls")),
@@ -20,3 +19,8 @@ urlpatterns = [
     path("api/", include("todo_project.events.urls")),
     path("api/", include("todo_project.sync.urls")),
 ]
+if settings.API_DOCS_ENABLED:  # issue 11 item 10: the interactive docs can be switched off
+    urlpatterns += [
+        path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+        path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    ]

@@ -42,6 +42,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
+from todo_project.prometheus import KAFKA_PUBLISHED
+
 logger = logging.getLogger(__name__)
 
 # Spec §5.1: partitions and retention per topic.
@@ -613,6 +615,13 @@ class Bridge:
                         [list(failed), [e[:2000] for e in failed.values()]],
                     )
         result.published += len(published)
+        by_id = {row.id: row for row in rows}
+        for row_id in published:
+            KAFKA_PUBLISHED.labels(
+                FAMILY_TOPICS.get(by_id[row_id].type.split(".", 1)[0], DEFAULT_TOPIC)
+            ).inc()
+        if dead_ids:
+            KAFKA_PUBLISHED.labels(DLQ_TOPIC).inc(len(dead_ids))
         result.dead_lettered += len(dead_ids)
         result.failed += len(failed)
         if dead_ids:

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from django.utils import timezone
 from todo_project.bulk import copy_insert
 from todo_project.events.context import current_context
 from todo_project.events.models import HandlerRun, OutboxEvent
+from todo_project.prometheus import observe_committed_events
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +144,8 @@ def record_events(new_events: Sequence[NewEvent]) -> list[OutboxEvent]:
     copy_insert(OutboxEvent, rows)
     for row in rows:
         _dispatch_on_commit(row.id)
+    # Business counters (events by type, reminder lag, deliveries) count what committed.
+    transaction.on_commit(partial(observe_committed_events, rows))
     return rows
 
 
