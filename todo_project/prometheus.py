@@ -64,7 +64,8 @@ WS_CONNECTIONS = Gauge(
     multiprocess_mode="livesum",
 )
 WS_RESYNCS = Counter(
-    "taskbeat_websocket_resyncs_total", "Resyncs served to WebSocket clients that missed events."
+    "taskbeat_websocket_resyncs_total",
+    "Resync pages served to clients that missed events (WebSocket resync and GET /api/sync).",
 )
 CELERY_TASKS = Counter(
     "taskbeat_celery_tasks_total",
