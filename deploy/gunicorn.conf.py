@@ -40,3 +40,21 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+# gunicorn's own log lines (start-up, worker exits, the access log) in the
+# same format as the application's: JSON lines with LOG_FORMAT=json (the
+# default with DEBUG off), gunicorn's text otherwise.
+_debug = os.environ.get("DEBUG", "false").strip().lower() in {"1", "true", "yes", "on"}
+if os.environ.get("LOG_FORMAT", "plain" if _debug else "json") == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "todo_project.logs.JsonFormatter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        },
+        "root": {"handlers": ["console"], "level": "INFO"},
+    }

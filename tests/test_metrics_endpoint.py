@@ -92,3 +92,15 @@ def test_the_interactive_docs_can_be_switched_off(client, settings):
     finally:
         settings.API_DOCS_ENABLED = True
         _reload_urls()
+
+
+@pytest.mark.django_db
+def test_probes_and_the_metrics_port_answer_whatever_the_host(client, production):
+    # The kubelet and Prometheus address pods by IP, which ALLOWED_HOSTS never lists.
+    production.ALLOWED_HOSTS = ["taskbeat.example.com"]
+    assert client.get("/health", HTTP_HOST="10.1.2.3:8000").status_code == 200
+    assert client.get("/ready", HTTP_HOST="10.1.2.3:8000").status_code == 200
+    assert client.get("/metrics", HTTP_HOST="10.1.2.3:9100", SERVER_PORT="9100").status_code == 200
+    # …while the API itself still refuses an unknown host, and the metrics port serves nothing else.
+    assert client.get("/api/tasks", HTTP_HOST="10.1.2.3:8000").status_code == 400
+    assert client.get("/api/tasks", HTTP_HOST="10.1.2.3:9100", SERVER_PORT="9100").status_code == 404

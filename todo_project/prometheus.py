@@ -36,6 +36,10 @@ from prometheus_client.metrics_core import Metric
 logger = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Multiprocess mode writes a file per metric and process from the first metric
+# defined below on, so the directory (under the emptyDir /tmp) must exist first.
+if os.environ.get(MULTIPROC_ENV):
+    Path(os.environ[MULTIPROC_ENV]).mkdir(parents=True, exist_ok=True)
 
 # --- What the processes count ------------------------------------------------
 EVENTS_RECORDED = Counter(
@@ -114,18 +118,23 @@ def multiprocess_enabled() -> bool:
 
 
 def prepare_multiprocess_dir() -> None:
-    """Empty the multiprocess directory: call once in a process tree's parent, before children start."""
+    """Remove other processes' files (a restarted container's emptyDir keeps them).
+
+    Call once in a process tree's parent, before children start. This
+    process's own files stay: its metrics were created at import and keep
+    writing to them (``<kind>_<pid>.db``).
+    """
     directory = os.environ.get(MULTIPROC_ENV)
     if not directory:
         return
     path = Path(directory)
-    if path.exists():
-        for child in path.iterdir():
-            if child.is_dir():
-                shutil.rmtree(child, ignore_errors=True)
-            else:
-                child.unlink(missing_ok=True)
     path.mkdir(parents=True, exist_ok=True)
+    own = f"_{os.getpid()}.db"
+    for child in path.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        elif not child.name.endswith(own):
+            child.unlink(missing_ok=True)
 
 
 def mark_process_dead(pid: int) -> None:

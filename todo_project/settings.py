@@ -6,7 +6,6 @@ process refuses to start on an insecure secret or missing keys.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +18,9 @@ from todo_project.keys import load_or_create_local_keypair
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("TASKBEAT_DATA_DIR", str(BASE_DIR / ".data")))
+# The beat schedule and development keys live here; in the image it is under
+# the emptyDir /tmp, which starts empty.
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -57,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Probes and the metrics port, before host validation (see its docstring).
+    "todo_project.health.OperationalEndpointsMiddleware",
     # django-prometheus: outermost pair, so every request and response is counted.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -150,6 +154,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Keep LOGGING below (JSON lines in production) instead of Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# print() and tracebacks stay on stderr instead of one log record per write() call.
+CELERY_WORKER_REDIRECT_STDOUTS = False
 # Task events for monitoring tools (flower, exporters); cheap with Redis.
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
@@ -283,10 +289,6 @@ KAFKA_SASL_PASSWORD = env_str("KAFKA_SASL_PASSWORD")
 # is set; with no token it is open with DEBUG on and a 404 with DEBUG off.
 METRICS_PORT = env_int("METRICS_PORT", 0, minimum=0)
 METRICS_TOKEN = env_str("METRICS_TOKEN")
-# prometheus-client's multiprocess mode (gunicorn workers, Celery prefork
-# children) keeps values in files here; the image sets it to /tmp/prometheus.
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 PROMETHEUS_EXPORT_MIGRATIONS = False  # counted at scrape time instead (todo_project/metrics.py)
 # Audit entries are kept this long (FR-AL-005: 90 days minimum), then purged by beat.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 90, minimum=90)
