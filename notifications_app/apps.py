@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class Config(AppConfig):
     name = "notifications_app"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Reminders may not import this app (it is the layer above); it reads
+        # preferences, channels and the in-scan inbox insert through this hook.
+        from notifications_app.hooks import register_reminder_delivery
+
+        register_reminder_delivery()

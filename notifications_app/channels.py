@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from python_http_client import exceptions as sg_exceptions
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Mail
+from sendgrid.helpers.mail import CustomArg, Mail
 
 from todo_project.errors import DomainError
 
@@ -51,8 +51,14 @@ def _classify(status: int, text: str) -> SendResult:
 # --- email (SendGrid v3 /mail/send) -------------------------------------------
 
 
-def send_email(*, to: str, subject: str, text: str, html: str) -> SendResult:
-    """Send one email through SendGrid: 2xx ok; 429/5xx/network transient; other 4xx permanent."""
+def send_email(*, to: str, subject: str, text: str, html: str, delivery_id: str = "") -> SendResult:
+    """Send one email through SendGrid: 2xx ok; 429/5xx/network transient; other 4xx permanent.
+
+    ``delivery_id`` goes out as the ``taskbeat_delivery_id`` custom argument
+    (SendGrid echoes custom args in its event webhook), the same on every
+    retry of one notification: a send repeated after a worker died between
+    the provider's 202 and recording it is recognisable as one delivery.
+    """
     client = SendGridAPIClient(api_key=settings.SENDGRID_API_KEY, host=settings.SENDGRID_API_HOST)
     # python-http-client has no timeout by default; a hung API must not hang a worker.
     client.client.timeout = settings.SENDGRID_TIMEOUT_SECONDS
@@ -63,6 +69,8 @@ def send_email(*, to: str, subject: str, text: str, html: str) -> SendResult:
         plain_text_content=text,
         html_content=html,
     )
+    if delivery_id:
+        message.custom_arg = CustomArg("taskbeat_delivery_id", delivery_id)
     try:
         response = client.send(message)
     except sg_exceptions.HTTPError as exc:

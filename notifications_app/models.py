@@ -7,14 +7,10 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-
-class Channel(models.TextChoices):
-    IN_APP = "in_app", "In-app"
-    EMAIL = "email", "Email"
-    WEBHOOK = "webhook", "Webhook"
-
-
-ALL_CHANNELS = [Channel.IN_APP.value, Channel.EMAIL.value, Channel.WEBHOOK.value]
+# The channel vocabulary lives with reminders (the lower layer names channels in
+# a reminder's override); notifications deliver on them. Re-exported here.
+from reminders_app.models import ALL_CHANNELS as ALL_CHANNELS
+from reminders_app.models import Channel as Channel
 
 
 class NotificationStatus(models.TextChoices):

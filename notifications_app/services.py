@@ -38,8 +38,11 @@ from notifications_app.selectors import (
     user_timezone,
     webhook_active,
 )
+from reminders_app.models import Reminder
+from todo_project.accounts.models import Profile
 from todo_project.errors import DomainError, NotFoundError
-from todo_project.events.services import NewEvent, record_event, record_events
+from todo_project.events.services import NewEvent, record_event, record_events, user_events_lock
+from todo_project.faultpoints import fault_point
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ def _iso(value: datetime | None) -> str | None:
 def _enqueue_delivery(notification_id: uuid.UUID) -> None:
     # After commit, and never failing the caller: the sweep re-enqueues
     # anything whose enqueue was lost (Redis down).
-    from notifications_app.tasks import notification_deliver_task
+    from notifications_app.tasks import notification_deliver_task  # the tasks module imports this one
 
     def enqueue() -> None:
         try:
@@ -120,7 +123,11 @@ def preferences_update(*, user_id: int, **fields: Any) -> tuple[NotificationPref
     secret is returned only here and by ``webhook_rotate_secret``.
     """
     new_secret = None
+    given = sorted(fields)
     with transaction.atomic():
+        # The user's event lock first: the event below takes it anyway, and a
+        # failing webhook delivery takes it before this row (_webhook_disable).
+        user_events_lock(user_id=user_id)
         prefs = _prefs_for_update(user_id)
         before = (prefs.default_reminder_minutes, prefs.priority_boost_enabled)
         if "webhook_url" in fields:
@@ -145,20 +152,21 @@ def preferences_update(*, user_id: int, **fields: Any) -> tuple[NotificationPref
                 "Give both quiet_hours_start and quiet_hours_end, or neither.", field="quiet_hours_end"
             )
         prefs.save()
-        if before != (prefs.default_reminder_minutes, prefs.priority_boost_enabled):
-            # Automatic reminders follow the new rules on the user's open timed tasks.
-            transaction.on_commit(lambda: _enqueue_reminders_resync(user_id))
+        # Reminders (the layer below) react to this event: when the reminder
+        # rules changed, a reminders handler re-applies them to the user's open
+        # timed tasks. The secret is never part of it.
+        record_event(
+            type="preferences.updated",
+            user_id=user_id,
+            subject=f"users/{user_id}/preferences",
+            data={
+                "user_id": user_id,
+                "fields": given,
+                "reminder_rules_changed": before
+                != (prefs.default_reminder_minutes, prefs.priority_boost_enabled),
+            },
+        )
     return prefs, new_secret
-
-
-def _enqueue_reminders_resync(user_id: int) -> None:
-    # The preferences are saved; a broker outage must not turn that into a 500.
-    from reminders_app.tasks import reminders_resync_user_task
-
-    try:
-        reminders_resync_user_task.delay(user_id)
-    except Exception:  # noqa: BLE001
-        logger.warning("could not enqueue the reminder resync of user %s", user_id, exc_info=True)
 
 
 def webhook_rotate_secret(*, user_id: int) -> str:
@@ -217,8 +225,6 @@ def in_app_notifications_for_fired(*, fired: list[dict[str, Any]]) -> int:
     creates them for events fired without this step). ``fired`` holds
     reminder.triggered event data. Returns how many were stored.
     """
-    from todo_project.accounts.models import Profile
-
     wanted = [d for d in fired if Channel.IN_APP in d.get("channels", [])]
     if not wanted:
         return 0
@@ -279,8 +285,6 @@ def notifications_create_for_trigger(*, data: dict[str, Any]) -> list[Notificati
     stored; email and webhook rows are enqueued after commit, or wait for the
     sweep when the user's quiet hours are on.
     """
-    from reminders_app.models import Reminder
-
     now = timezone.now()
     user_id = int(data["user_id"])
     reminder_id = data["reminder_id"]
@@ -392,6 +396,7 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
     now = timezone.now()
     if not _claim(notification_id, now):
         return None
+    fault_point("notifications.after_claim")
     n = Notification.objects.get(id=notification_id)
     prefs = preferences_get(user_id=n.user_id)
     if n.channel == Channel.EMAIL:
@@ -399,7 +404,11 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
             result = senders.SendResult(ok=False, error="email channel disabled (no SENDGRID_API_KEY)")
         else:
             result = senders.send_email(
-                to=n.recipient, subject=n.payload["subject"], text=n.payload["text"], html=n.payload["html"]
+                to=n.recipient,
+                subject=n.payload["subject"],
+                text=n.payload["text"],
+                html=n.payload["html"],
+                delivery_id=f"msg_{n.id.hex}",
             )
     elif webhook_active(prefs):
         # The current URL and secret: a rotation applies to pending retries.
@@ -408,6 +417,8 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
         )
     else:
         result = senders.SendResult(ok=False, error="webhook endpoint disabled or removed")
+    if result.ok:
+        fault_point("notifications.after_provider_call")
     return _record_outcome(n.id, result)
 
 
@@ -483,7 +494,7 @@ def _webhook_disable(*, user_id: int, reason: str, now: datetime) -> None:
 
 def notifications_sweep(*, batch_size: int = SWEEP_BATCH) -> int:
     """Enqueue email/webhook deliveries that are due and unleased. Returns how many."""
-    from notifications_app.tasks import notification_deliver_task
+    from notifications_app.tasks import notification_deliver_task  # the tasks module imports this one
 
     now = timezone.now()
     ids = list(

@@ -10,6 +10,17 @@ from django.db import models
 MAX_REMINDERS_PER_TASK = 5
 
 
+class Channel(models.TextChoices):
+    """Delivery channels a reminder can name; notifications_app delivers on them."""
+
+    IN_APP = "in_app", "In-app"
+    EMAIL = "email", "Email"
+    WEBHOOK = "webhook", "Webhook"
+
+
+ALL_CHANNELS = [Channel.IN_APP.value, Channel.EMAIL.value, Channel.WEBHOOK.value]
+
+
 class ReminderStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     TRIGGERED = "triggered", "Triggered"

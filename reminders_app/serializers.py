@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from notifications_app.models import ALL_CHANNELS
-from reminders_app.models import Reminder
+from reminders_app.models import ALL_CHANNELS, Reminder
 
 
 class ReminderOutput(serializers.ModelSerializer):

@@ -17,10 +17,9 @@ from django.db import transaction
 from django.db.models import DurationField, ExpressionWrapper, F, Value
 from django.utils import timezone
 
-from notifications_app.models import ALL_CHANNELS
-from notifications_app.selectors import enabled_channels, preferences_for_users
-from notifications_app.services import in_app_notifications_for_fired
+from reminders_app.delivery import ReminderPreferences, delivery
 from reminders_app.models import (
+    ALL_CHANNELS,
     MAX_REMINDERS_PER_TASK,
     RESTORABLE_REASONS,
     CancelReason,
@@ -31,6 +30,7 @@ from reminders_app.models import (
 from tasks_app.models import Priority, Task
 from todo_project.errors import ConflictError, DomainError, NotFoundError
 from todo_project.events.services import NewEvent, record_event, record_events, users_events_lock
+from todo_project.faultpoints import fault_point
 
 PAST_MESSAGE = "Reminder time must be in the future"
 # Lead time assumed for the FR-PR-005 extra reminder when the task has no
@@ -419,7 +419,7 @@ def reminders_sync_tasks(*, task_ids: Iterable[uuid.UUID | str]) -> None:
             user_ids={task.owner_id for task in tasks.values()}
             | {reminder.owner_id for reminders in held.values() for reminder in reminders}
         )
-        prefs = preferences_for_users(user_ids={task.owner_id for task in tasks.values()})
+        prefs = delivery().preferences_for_users({task.owner_id for task in tasks.values()})
         created: list[tuple[Reminder, Task]] = []
         for task_id in ids:
             task = tasks.get(task_id)
@@ -434,7 +434,9 @@ def reminders_sync_tasks(*, task_ids: Iterable[uuid.UUID | str]) -> None:
         record_events([_scheduled_event(reminder, task) for reminder, task in created])
 
 
-def _sync_one(task: Task, reminders: list[Reminder], prefs: Any, now: datetime) -> list[Reminder]:
+def _sync_one(
+    task: Task, reminders: list[Reminder], prefs: ReminderPreferences, now: datetime
+) -> list[Reminder]:
     """Reconcile one task's reminders (saved as it goes); returns the automatic
     reminders it still needs, unsaved."""
     by_kind = {r.kind: r for r in reminders if r.kind != ReminderKind.CUSTOM}
@@ -525,7 +527,8 @@ def _fire_batch(*, now: datetime, batch_size: int) -> int:
                 "id", "owner_id", "title", "priority", "due_at", "due_date", "is_completed"
             )
         }
-        prefs = preferences_for_users(user_ids={r.owner_id for r in due})
+        hooks = delivery()
+        prefs = hooks.preferences_for_users({r.owner_id for r in due})
         fire: list[Reminder] = []
         for reminder in due:
             task = tasks.get(reminder.task_ref)
@@ -559,7 +562,7 @@ def _fire_batch(*, now: datetime, batch_size: int) -> int:
                         "task_priority": task.priority,
                         "due_at": _iso(task.due_at),
                         "due_date": task.due_date.isoformat() if task.due_date else None,
-                        "channels": enabled_channels(prefs[reminder.owner_id], reminder.channels),
+                        "channels": hooks.channels_for(prefs[reminder.owner_id], reminder.channels),
                         "scheduled_for": _iso(reminder.fire_at),
                         "fired_at": _iso(now),
                         "lag_seconds": round((now - reminder.fire_at).total_seconds(), 3),
@@ -567,8 +570,9 @@ def _fire_batch(*, now: datetime, batch_size: int) -> int:
                 )
             )
         fired = [event.data for event in record_events(events)]
+        fault_point("reminders.after_fire")
         # The in-app inbox entries commit with the trigger (see the function's docstring).
-        in_app_notifications_for_fired(fired=fired)
+        hooks.store_fired(fired)
         return len(due)
 
 

@@ -12,7 +12,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from notifications_app.selectors import user_timezone
 from reminders_app import selectors, services
 from reminders_app.serializers import (
     ApiError,
@@ -23,6 +22,7 @@ from reminders_app.serializers import (
     SuggestionOutput,
     SuggestionsInput,
 )
+from tasks_app.selectors import user_timezone
 from todo_project.errors import NotFoundError
 from todo_project.pagination import PagePagination
 
@@ -215,7 +215,5 @@ class ReminderSuggestionsView(APIView):
     def get(self, request: Request) -> Response:
         data = SuggestionsInput(data=request.query_params)
         data.is_valid(raise_exception=True)
-        suggestions = selectors.reminder_suggestions(
-            tz=user_timezone(user_id=request.user.id), **data.validated_data
-        )
+        suggestions = selectors.reminder_suggestions(tz=user_timezone(request.user), **data.validated_data)
         return Response({"results": suggestions})

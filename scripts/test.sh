@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Install everything and run lint plus the whole test suite.
+# Install everything and run lint, the import layering contract, plus the whole test
+# suite (the web app's included).
 # Uses DATABASE_URL / REDIS_URL when set; otherwise embedded PostgreSQL and Redis.
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
+source scripts/_web.sh
+# tests/test_web.py builds the app and runs its typecheck, unit and browser tests.
 export DEBUG="${DEBUG:-true}"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# No import from a lower layer into a higher one (pyproject.toml [tool.importlinter]).
+.venv/bin/lint-imports --no-cache
 exec .venv/bin/python -m todo_project.embedded -- .venv/bin/python -m pytest "$@"

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 
 from tasks_app import services
 from tasks_app.models import SavedFilter, Task, TaskSeries
+from tasks_app.recurrence.services import series_stop
 from todo_project.errors import DomainError
 
 
@@ -116,8 +117,6 @@ class TaskSeriesAdmin(admin.ModelAdmin):
 
     @admin.action(description="Stop the selected series (no new occurrences)")
     def stop_series(self, request: HttpRequest, queryset: QuerySet[TaskSeries]) -> None:
-        from tasks_app.recurrence_services import series_stop
-
         for series in queryset.select_related("owner"):
             series_stop(user=series.owner, series_id=series.pk)
         self.message_user(request, f"Stopped {queryset.count()} series.")

@@ -1,15 +1,14 @@
 """Recurrence handlers: task events → series attachment and next occurrences.
 
 Both are idempotent by state, not by event id: re-running one re-checks the
-rows under the series lock (see recurrence_services), so a re-dispatched
+rows under the series lock (see tasks_app.recurrence.services), so a re-dispatched
 event does nothing the second time. The WebSocket push handler for task
 events lives with the real-time code, not here.
 """
 
 from __future__ import annotations
 
-from tasks_app import recurrence_services
-from tasks_app import recurrence_tasks as _recurrence_tasks  # noqa: F401 - registers the beat task with Celery
+from tasks_app.recurrence import services as recurrence_services
 from todo_project.events.models import OutboxEvent
 from todo_project.events.registry import handles
 

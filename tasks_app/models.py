@@ -194,7 +194,7 @@ class TaskSeries(models.Model):
 
     Each occurrence is its own Task row (``Task.series``, ``Task.occurrence_at``);
     the fields below are the template the next occurrence is made from. See
-    tasks_app/recurrence.py for the rule engine and docs/recurrence.md.
+    tasks_app/recurrence/rules.py for the rule engine and docs/recurrence.md.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
 from django.db import connection, connections
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.expressions import OrderBy
@@ -47,7 +47,7 @@ TASK_FIELDS: tuple[str, ...] = (
     "version",
     "created_at",
     "updated_at",
-    # An occurrence of a recurring series (tasks_app/recurrence.py); null/false otherwise.
+    # An occurrence of a recurring series (tasks_app/recurrence/); null/false otherwise.
     "series_id",
     "occurrence_at",
     "is_skipped",
@@ -113,9 +113,13 @@ def task_to_dict(task: Task | Mapping[str, Any]) -> dict[str, Any]:
 
 def user_timezone(user: Any) -> zoneinfo.ZoneInfo:
     """The user's profile time zone (UTC when they have no profile yet)."""
+    # Only "no profile" (RelatedObjectDoesNotExist is an ObjectDoesNotExist; an
+    # AnonymousUser has no attribute) means UTC. A database error propagates:
+    # swallowing it made a write wait out the pool timeout here, then again in
+    # the service, before failing anyway.
     try:
         name = user.profile.timezone
-    except Exception:  # noqa: BLE001 - RelatedObjectDoesNotExist has no importable base
+    except (ObjectDoesNotExist, AttributeError):
         name = "UTC"
     try:
         return zoneinfo.ZoneInfo(name)

@@ -24,12 +24,15 @@ from tasks_app.models import (
     MAX_TITLE_LENGTH,
     Priority,
     SavedFilter,
+    SeriesStatus,
     Task,
 )
+from tasks_app.recurrence.attach import series_start, task_rule_validate
 from tasks_app.selectors import (
     LIST_PARAMS,
     parse_task_id,
     parse_task_list_params,
+    saved_filter_get,
     task_to_dict,
 )
 from todo_project.errors import ConflictError, DomainError, NotFoundError
@@ -172,23 +175,17 @@ def _resolve_recurrence(
 
 
 def _start_series_of(task: Task) -> None:
-    from tasks_app.recurrence_services import series_start
-
     series_start(task=task)
 
 
 def _in_active_series(task: Task) -> bool:
-    from tasks_app.models import SeriesStatus
-
     return task.series_id is not None and task.series.status == SeriesStatus.ACTIVE
 
 
 def _validate_rule_of(task: Task) -> None:
     # The recurrence engine checks what a plain RRULE parse cannot (too
     # frequent, no occurrence, UNTIL before the start, …) against the task's
-    # own start and its owner's zone. Imported here: it builds on this module.
-    from tasks_app.recurrence_services import task_rule_validate
-
+    # own start and its owner's zone.
     task_rule_validate(task=task)
 
 
@@ -705,8 +702,6 @@ def saved_filter_create(*, owner: Any, name: str, params: Any) -> SavedFilter:
 def saved_filter_update(
     *, user: Any, filter_id: Any, name: str | None = None, params: Any = None
 ) -> SavedFilter:
-    from tasks_app.selectors import saved_filter_get
-
     with transaction.atomic():
         saved = saved_filter_get(user=user, filter_id=filter_id)
         fields = []
@@ -722,6 +717,4 @@ def saved_filter_update(
 
 
 def saved_filter_delete(*, user: Any, filter_id: Any) -> None:
-    from tasks_app.selectors import saved_filter_get
-
     saved_filter_get(user=user, filter_id=filter_id).delete()

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tasks_app import recurrence_views, views
+from tasks_app import views
+from tasks_app.recurrence import views as recurrence_views
 
 # Ids are matched as plain strings and parsed by the selectors, so a malformed
 # id answers the API's JSON 404 rather than the URL resolver's HTML one.
 urlpatterns = [
-    # Recurrence and quick add (tasks_app/recurrence_views.py) first, so that
+    # Recurrence and quick add (tasks_app/recurrence/views.py) first, so that
     # "tasks/parse" is not taken for a task id.
     *recurrence_views.urlpatterns,
     path("tasks", views.TaskListCreateView.as_view(), name="task-list"),

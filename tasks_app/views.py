@@ -13,7 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tasks_app import selectors, services
-from tasks_app.recurrence_selectors import task_series_info
+from tasks_app.quickadd.serializers import QuickAddInput
+from tasks_app.quickadd.services import task_create_from_text
+from tasks_app.recurrence.selectors import task_series_info
 from tasks_app.serializers import (
     ErrorSerializer,
     ReorderOutputSerializer,
@@ -196,9 +198,6 @@ class TaskListCreateView(APIView):
 
     def _create_from_text(self, request: Request) -> Response:
         """Quick add (docs/quickadd.md): creates exactly what POST /api/tasks/parse previews."""
-        from tasks_app.recurrence_services import task_create_from_text
-        from tasks_app.recurrence_views import QuickAddInput
-
         others = sorted(set(request.data) - {"text"})
         if others:
             raise DomainError(

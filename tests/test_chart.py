@@ -189,13 +189,14 @@ def test_the_migration_is_a_pre_install_pre_upgrade_hook_with_its_own_config():
     )
 
 
-def test_the_ingress_sends_ws_to_ws_and_the_rest_to_web():
+def test_the_ingress_sends_ws_and_mcp_to_ws_and_the_rest_to_web():
     objects = render_profile(PROFILES["ingress-tls"])
     ingress = one(objects, "Ingress", "tb-taskbeat")
     assert ingress["spec"]["tls"] == [{"secretName": "taskbeat-tls", "hosts": ["taskbeat.example.com"]}]
     paths = {p["path"]: p["backend"]["service"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
     assert paths == {
         "/ws/": {"name": "tb-taskbeat-ws", "port": {"name": "http"}},
+        "/mcp": {"name": "tb-taskbeat-ws", "port": {"name": "http"}},
         "/": {"name": "tb-taskbeat-web", "port": {"name": "http"}},
     }
     # The metrics port is on the Services but never behind the Ingress.

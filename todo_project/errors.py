@@ -12,14 +12,20 @@ JSON themselves.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.db import InterfaceError as DjangoInterfaceError
+from django.db import OperationalError as DjangoOperationalError
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -89,7 +95,51 @@ def error_body(code: str, message: str, fields: dict[str, list[str]] | None = No
     return {"error": body}
 
 
+# A dependency that is away (PostgreSQL down or restarting, its pool out of
+# connections for DATABASE_POOL_TIMEOUT, Redis unreachable where it is needed):
+# the client should retry, so 503 with Retry-After instead of a 500.
+RETRY_AFTER_SECONDS = 2
+_UNAVAILABLE: tuple[tuple[type[BaseException], str], ...] = (
+    (DjangoOperationalError, "database"),
+    (DjangoInterfaceError, "database"),
+    (redis.ConnectionError, "redis"),
+    (redis.TimeoutError, "redis"),
+)
+
+
+def unavailable_dependency(exc: BaseException) -> str | None:
+    """``"database"``/``"redis"`` when ``exc`` means that dependency is away, else None."""
+    for exc_type, name in _UNAVAILABLE:
+        if isinstance(exc, exc_type):
+            return name
+    return None
+
+
+def unavailable_body(dependency: str) -> dict:
+    return error_body(
+        "service_unavailable", f"The {dependency} is unavailable; retry in {RETRY_AFTER_SECONDS} s."
+    )
+
+
+def unavailable_response(exc: BaseException) -> JsonResponse | None:
+    """The 503 for a request that failed on an unavailable dependency (outside DRF views)."""
+    dependency = unavailable_dependency(exc)
+    if dependency is None:
+        return None
+    response = JsonResponse(unavailable_body(dependency), status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    dependency = unavailable_dependency(exc)
+    if dependency is not None:
+        logger.warning("request failed: the %s is unavailable: %s", dependency, exc)
+        return Response(
+            unavailable_body(dependency),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, DomainError):
         body = error_body(exc.code, exc.message, exc.fields())
         if exc.details is not None:

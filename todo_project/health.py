@@ -10,6 +10,11 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
+# Each dependency check gives up after this long, so /ready answers within a
+# probe's usual 1 s timeout while PostgreSQL or Redis is down or unreachable
+# (it used to wait out the pool timeout and answer 200 afterwards).
+READY_CHECK_TIMEOUT_SECONDS = 0.4
+
 
 @never_cache
 def health(request: HttpRequest) -> JsonResponse:
@@ -18,12 +23,28 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 def _check_postgres() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    pool = getattr(connection, "pool", None)
+    if pool is None:  # DATABASE_POOL off: a connection of its own, libpq's timeout (2 s at least)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return
+    # Straight from the pool with a short wait: the request's own connection
+    # would wait DATABASE_POOL_TIMEOUT. The pool checks a connection before
+    # handing it out (CONN_HEALTH_CHECKS), so a dead one is not counted ready.
+    pool.open()  # no-op once open; opening does not wait for connections
+    conn = pool.getconn(timeout=READY_CHECK_TIMEOUT_SECONDS)
+    try:
+        conn.execute("SELECT 1")
+    finally:
+        pool.putconn(conn)
 
 
 def _check_redis() -> None:
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    client = redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_connect_timeout=READY_CHECK_TIMEOUT_SECONDS,
+        socket_timeout=READY_CHECK_TIMEOUT_SECONDS,
+    )
     try:
         client.ping()
     finally:

@@ -29,9 +29,10 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from todo_project.degraded import degraded_counts
 from todo_project.events.selectors import kafka_enabled, outbox_stats
 from todo_project.prometheus import ProcessMetrics
 
@@ -110,6 +111,24 @@ class CeleryQueueCollector(Collector):
             pass  # /ready reports Redis; an empty family here leaves the alert on `up` and readiness
         finally:
             client.close()
+
+
+class DegradedCollector(Collector):
+    """Operations this process did in degraded mode (Redis away): see todo_project/degraded.py.
+
+    Counted in memory, per process (the one exception to database-state
+    metrics here): a gunicorn worker reports its own count.
+    """
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "taskbeat_degraded_operations",
+            "Operations skipped because a dependency was away (throttle failed open, enqueue left "
+            "to the sweep), in this process since it started.",
+            labels=["component"],
+        )
+        for component, count in sorted(degraded_counts().items()):
+            family.add_metric([component], count)
         yield family
 
 

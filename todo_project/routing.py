@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from tasks_app.consumers import TaskSyncConsumer
+from todo_project.sync.consumers import TaskSyncConsumer
 
 websocket_urlpatterns: list = [
     re_path(r"^ws/tasks/?$", TaskSyncConsumer.as_asgi()),

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "reminders_app",
     "notifications_app",
     "audit_app",
+    "assistant_app",
 ]
 
 MIDDLEWARE = [
@@ -104,9 +105,15 @@ if not DATABASE_URL:
         "DATABASE_URL is not set. Use scripts/run.sh or scripts/test.sh, which start an "
         "embedded PostgreSQL when it is unset, or point it at a PostgreSQL server."
     )
-_db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+# CONN_HEALTH_CHECKS: a connection is checked (an empty query) before a request
+# uses it, so after a PostgreSQL restart the pool drops its dead connections
+# instead of handing one to the first request (which then failed).
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
 if _db["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...)")
+# libpq's connect timeout (whole seconds, at least 2): an unreachable server
+# fails a new connection after this instead of the kernel's minutes.
+_db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 2, minimum=2)
 # psycopg's pool shares connections between threads (gunicorn gthread, the ASGI
 # server's sync_to_async threads); persistent per-thread connections exhausted
 # PostgreSQL's connection limit under ASGI in our measurements.
@@ -114,7 +121,10 @@ if env_bool("DATABASE_POOL", True):
     _db.setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0),
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
-        "timeout": env_float("DATABASE_POOL_TIMEOUT", 10.0),
+        # How long a request waits for a pooled connection. With PostgreSQL
+        # down, this is how long a request takes to answer 503
+        # (docs/operations.md); 2 s also bounds a wait when the pool is busy.
+        "timeout": env_float("DATABASE_POOL_TIMEOUT", 2.0),
     }
 # PgBouncer in transaction mode hands each transaction to any server
 # connection, so nothing may outlive one: no server-side cursors (Django's
@@ -148,9 +158,20 @@ CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task unacknowledged for this long is redelivered by Redis; it must be
 # longer than the longest task (notification retries use countdown, not sleep).
+# Delivery does not depend on it: the row state (outbox leases, notification
+# leases, pending reminders) is the truth and the sweeps re-enqueue whatever a
+# killed worker held, so a redelivered message finds its work done.
+# REDIS_SOCKET_TIMEOUT bounds a publish (the on-commit dispatch enqueue) when
+# Redis is away: the request does not wait for it, the sweep dispatches later.
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 1.0)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
 }
+# One quick retry of a publish, not kombu's default of three; a lost enqueue is
+# the sweep's (EVENTS_SWEEP_GRACE_SECONDS).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_TIMEOUT
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Keep LOGGING below (JSON lines in production) instead of Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -162,6 +183,18 @@ CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 REMINDER_SCAN_SECONDS = env_int("REMINDER_SCAN_SECONDS", 5, minimum=1)
 RECURRENCE_REPAIR_SECONDS = env_int("RECURRENCE_REPAIR_SECONDS", 3600, minimum=60)
+# Crash recovery (docs/operations.md): a killed worker's outbox events are
+# taken again when their lease runs out, by the sweep; so the time to recover
+# is at most the lease plus one sweep period. A lease must outlast one
+# dispatch of a batch (handlers make no network calls; a batch of 500 takes
+# well under a second); one that runs out early costs a wasted second
+# dispatch, never a repeated handler (each handler run is claimed once).
+EVENTS_DISPATCH_LEASE_SECONDS = env_int("EVENTS_DISPATCH_LEASE_SECONDS", 10, minimum=5)
+EVENTS_SWEEP_SECONDS = env_int("EVENTS_SWEEP_SECONDS", 5, minimum=1)
+# Events whose on-commit enqueue was lost (Redis away, worker killed before
+# it leased them) are dispatched by the sweep this long after they were recorded.
+EVENTS_SWEEP_GRACE_SECONDS = env_int("EVENTS_SWEEP_GRACE_SECONDS", 10, minimum=1)
+NOTIFICATION_SWEEP_SECONDS = env_int("NOTIFICATION_SWEEP_SECONDS", 5, minimum=1)
 # One schedule, made of sweeps over database state that are harmless when run
 # twice or missed; ``expires`` keeps an outage from piling up stale runs.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
@@ -170,7 +203,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # series rows are claimed with SKIP LOCKED and inserts hit a unique
     # constraint, so a doubled or missed run is harmless.
     "recurrence-repair": {
-        "task": "tasks_app.recurrence_tasks.series_repair_task",
+        "task": "tasks_app.tasks.series_repair_task",
         "schedule": schedule(timedelta(seconds=RECURRENCE_REPAIR_SECONDS)),
         "options": {"expires": RECURRENCE_REPAIR_SECONDS},
     },
@@ -201,8 +234,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # roughly; an indexed query over undispatched rows only; idempotent.
     "events-dispatch-sweep": {
         "task": "todo_project.events.tasks.dispatch_sweep_task",
-        "schedule": schedule(timedelta(seconds=5)),
-        "options": {"expires": 5},
+        "schedule": schedule(timedelta(seconds=EVENTS_SWEEP_SECONDS)),
+        "options": {"expires": EVENTS_SWEEP_SECONDS},
     },
     # Delete outbox rows past OUTBOX_RETENTION_HOURS (dispatched and, with
     # Kafka configured, published). Hourly; deletes in batches; idempotent.
@@ -225,8 +258,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # delivery claims the row conditionally, so a doubled sweep is harmless.
     "notifications-delivery-sweep": {
         "task": "notifications_app.tasks.notifications_sweep_task",
-        "schedule": schedule(timedelta(seconds=15)),
-        "options": {"expires": 15},
+        "schedule": schedule(timedelta(seconds=NOTIFICATION_SWEEP_SECONDS)),
+        "options": {"expires": NOTIFICATION_SWEEP_SECONDS},
     },
 }
 
@@ -272,6 +305,7 @@ KAFKA_TOPICS = {
     "notification-events": env_str("KAFKA_TOPIC_NOTIFICATION_EVENTS", "notification-events"),
     "audit-events": env_str("KAFKA_TOPIC_AUDIT_EVENTS", "audit-events"),
     "dlq-events": env_str("KAFKA_TOPIC_DLQ_EVENTS", "dlq-events"),
+    "chat-events": env_str("KAFKA_TOPIC_CHAT_EVENTS", "chat-events"),
 }
 # -1 = the broker's default.replication.factor (the spec's production value is 3).
 KAFKA_REPLICATION_FACTOR = env_int("KAFKA_REPLICATION_FACTOR", -1, minimum=-1)
@@ -293,7 +327,7 @@ PROMETHEUS_EXPORT_MIGRATIONS = False  # counted at scrape time instead (todo_pro
 # Audit entries are kept this long (FR-AL-005: 90 days minimum), then purged by beat.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 90, minimum=90)
 
-# --- Real-time sync (todo_project/sync, tasks_app/consumers.py) ------------
+# --- Real-time sync (todo_project/sync, todo_project/sync/consumers.py) ------------
 # Retried writes with the same Idempotency-Key within this window replay the first response.
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24, minimum=24)
 # A claimed key whose request never finished (process killed) is reclaimable after this.
@@ -316,11 +350,29 @@ SENDGRID_API_HOST = env_str("SENDGRID_API_HOST", "https://api.sendgrid.com")
 SENDGRID_FROM_EMAIL = env_str("SENDGRID_FROM_EMAIL", "reminders@taskbeat.local")
 SENDGRID_TIMEOUT_SECONDS = env_float("SENDGRID_TIMEOUT_SECONDS", 10.0)
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+
+# The assistant (assistant_app, docs/assistant.md). The model engine is off
+# unless both ASSISTANT_MODEL and OPENAI_BASE_URL are set; any failure of it
+# falls back to the local engine.
+ASSISTANT_MODEL = env_str("ASSISTANT_MODEL", "") or ""
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "") or ""
+OPENAI_API_KEY = env_str("OPENAI_API_KEY", "") or ""
+ASSISTANT_MODEL_TIMEOUT_SECONDS = env_float("ASSISTANT_MODEL_TIMEOUT_SECONDS", 20.0)
+ASSISTANT_MODEL_RETRIES = env_int("ASSISTANT_MODEL_RETRIES", 1, minimum=0)
+ASSISTANT_MODEL_MAX_TOOL_ROUNDS = env_int("ASSISTANT_MODEL_MAX_TOOL_ROUNDS", 5, minimum=1)
+ASSISTANT_MODEL_HISTORY = env_int("ASSISTANT_MODEL_HISTORY", 20, minimum=0)
 # SSRF guard: webhook URLs resolving to private/loopback/link-local addresses
 # are refused unless this is on (tests, local development only).
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
 # A worker claiming a delivery holds it this long; past it, the sweep retries.
-NOTIFICATION_LEASE_SECONDS = env_int("NOTIFICATION_LEASE_SECONDS", 120, minimum=10)
+# It must outlast one send (the provider timeouts above), or a slow send that
+# still succeeds would be sent twice.
+NOTIFICATION_LEASE_SECONDS = env_int("NOTIFICATION_LEASE_SECONDS", 15, minimum=5)
+if NOTIFICATION_LEASE_SECONDS <= max(SENDGRID_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS) + 2:
+    raise ImproperlyConfigured(
+        "NOTIFICATION_LEASE_SECONDS must exceed SENDGRID_TIMEOUT_SECONDS and WEBHOOK_TIMEOUT_SECONDS "
+        "by more than 2 s (a send still running when its lease ends would be sent again)."
+    )
 
 # --- Auth ------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -369,6 +421,8 @@ if _missing:
 # --- REST framework --------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Personal access tokens (tbp_…) first: the JWT class would refuse them as bad JWTs.
+        "assistant_app.authentication.PersonalAccessTokenAuthentication",
         "todo_project.accounts.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -430,6 +484,13 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# The web app's build (frontend/dist, made by `scripts/run.sh`): WhiteNoise
+# serves its files from the site root, todo_project/web.py its index.html for
+# every app route.
+FRONTEND_DIST_DIR = BASE_DIR / "frontend" / "dist"
+WHITENOISE_ROOT = FRONTEND_DIST_DIR if FRONTEND_DIST_DIR.is_dir() else None
+# Vite puts a content hash in every name under /assets/: cache those for a year.
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^/assets/"
 
 # --- Security headers ----------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

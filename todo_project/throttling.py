@@ -16,6 +16,13 @@ script, so a check is a single ``EVALSHA``:
   ``Retry-After``;
 - the key expires when the bucket is full again, so idle clients cost nothing.
 
+**Redis away: the throttle fails open.** A check that cannot reach Redis
+(refused, reset, or no answer within ``REDIS_SOCKET_TIMEOUT``) lets the request
+through, logs a warning and counts it in
+``taskbeat_degraded_operations_total{component="throttle"}`` (see
+todo_project/degraded.py): PostgreSQL is the source of truth, and a user's
+write must not fail because the rate-limit store is down.
+
 The rates, scopes and keys are DRF's (``DEFAULT_THROTTLE_RATES``, the
 ``anon``/``user`` scopes, ``NUM_PROXIES`` for anonymous clients, keys
 ``throttle_<scope>_<ident>`` under the cache's key prefix), and the Redis is the
@@ -35,6 +42,8 @@ from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle as DRFAnonRateThrottle
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.throttling import UserRateThrottle as DRFUserRateThrottle
+
+from todo_project.degraded import note_degraded
 
 # KEYS[1] the client's bucket; ARGV: now, emission interval, period (ms).
 # Returns 0 when the request is accepted (and counted), else the milliseconds
@@ -63,7 +72,11 @@ def _script(location: str) -> Any:
     # One client (and connection pool) per process, reused by every request;
     # redis-py's pool reconnects after a fork. Writes go to the first server,
     # as Django's RedisCache does.
-    client = redis.Redis.from_url(location.split(",")[0].strip())
+    client = redis.Redis.from_url(
+        location.split(",")[0].strip(),
+        socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
+        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+    )
     return client.register_script(_GCRA)
 
 
@@ -90,11 +103,16 @@ class GcraRateThrottle(SimpleRateThrottle):
         period_ms = self.duration * 1000
         interval_ms = period_ms / self.num_requests
         now_ms = self.timer() * 1000
-        wait_ms = int(
-            _script(_cache_location())(
-                keys=[cache.make_key(key)], args=[repr(now_ms), repr(interval_ms), period_ms]
+        try:
+            wait_ms = int(
+                _script(_cache_location())(
+                    keys=[cache.make_key(key)], args=[repr(now_ms), repr(interval_ms), period_ms]
+                )
             )
-        )
+        except redis.RedisError as exc:
+            note_degraded("throttle", exc)
+            self._wait = None
+            return True
         self._wait = wait_ms / 1000
         return wait_ms == 0
 

@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from todo_project import health, metrics
+from todo_project import health, metrics, web
 
 urlpatterns = [
     path("health", health.health, name="health"),
@@ -18,6 +18,9 @@ urlpatterns = [
     path("api/", include("audit_app.urls")),
     path("api/", include("todo_project.events.urls")),
     path("api/", include("todo_project.sync.urls")),
+    path("api/", include("assistant_app.urls")),
+    # Last: every other path is a route of the web app (frontend/).
+    re_path(web.SERVER_PATHS + r"(?P<path>.*)$", web.spa_index, name="web-app"),
 ]
 if settings.API_DOCS_ENABLED:  # issue 11 item 10: the interactive docs can be switched off
     urlpatterns += [

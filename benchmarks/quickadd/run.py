@@ -29,7 +29,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from tasks_app.quickadd import parse_quick_add  # noqa: E402
+from tasks_app.quickadd.parser import parse_quick_add  # noqa: E402
 from tasks_app.tests.test_quickadd import ALL_CASES  # noqa: E402
 
 

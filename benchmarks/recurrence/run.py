@@ -53,7 +53,7 @@ from django.db.models import Max, Min  # noqa: E402
 
 from tasks_app import services  # noqa: E402
 from tasks_app.models import Task, TaskSeries  # noqa: E402
-from tasks_app.recurrence_services import (  # noqa: E402
+from tasks_app.recurrence.services import (  # noqa: E402
     occurrences_generate_next,
     repair_claim_queryset,
     series_repair,

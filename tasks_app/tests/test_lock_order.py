@@ -47,6 +47,7 @@ def test_creating_a_task_while_the_reminder_scan_fires_for_the_same_user_does_no
 ):
     # given a due reminder of alice's, and a scan that pauses after recording its
     # events (holding her event counter) before it stores the in-app notifications
+    from notifications_app import hooks as notification_hooks
     from notifications_app import services as notification_services
     from reminders_app import services as reminder_services
     from reminders_app.models import Reminder
@@ -65,7 +66,7 @@ def test_creating_a_task_while_the_reminder_scan_fires_for_the_same_user_does_no
         time.sleep(1.0)
         return store(fired=fired)
 
-    monkeypatch.setattr(reminder_services, "in_app_notifications_for_fired", slow_store)
+    monkeypatch.setattr(notification_hooks, "in_app_notifications_for_fired", slow_store)
 
     def scan():
         reminder_services.reminders_fire_due()
@@ -170,7 +171,7 @@ def test_a_series_edit_and_a_reminder_batch_over_its_occurrences_do_not_deadlock
     # given a look-ahead series with open occurrences, an edit "this and future"
     # from one whose pk is higher than a later one's, and a reminder batch over both
     from reminders_app import services as reminder_services
-    from tasks_app import recurrence_services
+    from tasks_app.recurrence import services as recurrence_services
 
     monkeypatch.setattr("todo_project.events.services._enqueue_dispatch", lambda ids: None)
     first = services.task_create(

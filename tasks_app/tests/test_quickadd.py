@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tasks_app.quickadd import MAX_TEXT_LENGTH, parse_quick_add
+from tasks_app.quickadd.parser import MAX_TEXT_LENGTH, parse_quick_add
 from todo_project.errors import DomainError
 
 BERLIN = "Europe/Berlin"

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tasks_app.recurrence import parse_rule, preview
+from tasks_app.recurrence.rules import parse_rule, preview
 from todo_project.errors import DomainError
 
 BERLIN = "Europe/Berlin"

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from tasks_app import recurrence_services
 from tasks_app.models import SeriesStatus, Task, TaskSeries
+from tasks_app.recurrence import services as recurrence_services
 from tasks_app.tests.helpers import events
 
 pytestmark = pytest.mark.django_db
@@ -591,7 +591,7 @@ def test_it_keeps_lookahead_occurrences_generated(alice_client, django_capture_o
 
 
 def test_it_runs_the_repair_task_from_celery(alice_client, django_capture_on_commit_callbacks):
-    from tasks_app.recurrence_tasks import series_repair_task
+    from tasks_app.tasks import series_repair_task
 
     task = _create(alice_client, django_capture_on_commit_callbacks, due_at="2020-01-06T08:00:00Z")
     alice_client.patch(f"/api/tasks/{task.pk}", {"is_completed": True}, format="json")

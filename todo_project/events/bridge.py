@@ -42,6 +42,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
+from todo_project.faultpoints import fault_point
 from todo_project.prometheus import KAFKA_PUBLISHED
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ TOPIC_SPECS: dict[str, tuple[int, int]] = {
     "notification-events": (3, 1 * DAY_MS),
     "audit-events": (6, 30 * DAY_MS),
     "dlq-events": (3, 14 * DAY_MS),
+    # The assistant's conversation log (not in the spec): a week, like task-events.
+    "chat-events": (3, 7 * DAY_MS),
 }
 # Event type family -> logical topic. Auth events (user.*) are audit events;
 # anything of an unknown family goes to audit-events rather than nowhere.
@@ -62,6 +65,7 @@ FAMILY_TOPICS = {
     "reminder": "reminder-events",
     "notification": "notification-events",
     "user": "audit-events",
+    "chat": "chat-events",
 }
 DEFAULT_TOPIC = "audit-events"
 DLQ_TOPIC = "dlq-events"
@@ -524,6 +528,7 @@ class Bridge:
             # round is delivered behind the resend; the rows stay unpublished.
             producer.purge(in_queue=True, in_flight=False)
             producer.poll(0)
+        fault_point("bridge.after_produce")
         self._poison.update(poison_now)
         if fatal:
             logger.error("kafka producer hit a fatal error; starting a new producer")

@@ -27,12 +27,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from todo_project.events.models import OutboxEvent
 from todo_project.events.registry import Handler, handler_name, handlers_for, takes_batch, wants
+from todo_project.faultpoints import fault_point
 from todo_project.logs import log_context
 
 logger = logging.getLogger(__name__)
@@ -42,11 +44,20 @@ logger = logging.getLogger(__name__)
 # failure the event is marked failed for an operator (admin "re-dispatch").
 RETRY_DELAYS_SECONDS: tuple[int, ...] = (1, 5, 30, 300)
 MAX_DISPATCH_ATTEMPTS = len(RETRY_DELAYS_SECONDS) + 1
-# An event not dispatched this long after it was recorded is assumed to have
-# lost its enqueue (Redis down at commit, worker killed mid-task).
-SWEEP_GRACE = timedelta(seconds=20)
-# How long a dispatch owns the events it leased before another may take them.
-SWEEP_LEASE = timedelta(seconds=120)
+# An event not dispatched EVENTS_SWEEP_GRACE_SECONDS after it was recorded is
+# assumed to have lost its enqueue (Redis down at commit, worker killed
+# mid-task); a dispatch owns the events it leased for
+# EVENTS_DISPATCH_LEASE_SECONDS before another may take them (settings.py).
+
+
+def sweep_grace() -> timedelta:
+    return timedelta(seconds=settings.EVENTS_SWEEP_GRACE_SECONDS)
+
+
+def dispatch_lease() -> timedelta:
+    return timedelta(seconds=settings.EVENTS_DISPATCH_LEASE_SECONDS)
+
+
 # Events per lease: one batch handler call, one "dispatched" update.
 BATCH_SIZE = 500
 # A worker draining ready events stops after this many batches so one task
@@ -142,6 +153,7 @@ def _dispatch_leased(events: list[OutboxEvent]) -> dict[str, DispatchOutcome]:
                     event.type,
                     exc_info=True,
                 )
+    fault_point("events.after_handlers")
     done = [event.id for event in events if str(event.id) not in failures]
     OutboxEvent.objects.filter(id__in=done, dispatched_at__isnull=True).update(
         dispatched_at=timezone.now(), next_dispatch_at=None, dispatch_attempts=F("dispatch_attempts") + 1
@@ -174,9 +186,11 @@ def _lease(condition: Q, *, limit: int = BATCH_SIZE) -> list[OutboxEvent]:
             OutboxEvent.objects.raw(
                 # Table name from the model, subquery compiled by Django with its params kept apart.
                 f"UPDATE {table} SET next_dispatch_at = %s WHERE id IN ({select_sql}) RETURNING *",  # noqa: S608
-                [timezone.now() + SWEEP_LEASE, *params],
+                [timezone.now() + dispatch_lease(), *params],
             )
         )
+    if events:
+        fault_point("events.after_lease")
     # Oldest first was for choosing the batch; within it, each user's events
     # go by sequence (the recording hosts' clocks may disagree).
     return sorted(events, key=lambda event: (event.user_id, event.seq))
@@ -257,7 +271,7 @@ def dispatch_sweep(*, batch_size: int = BATCH_SIZE) -> int:
     """
     now = timezone.now()
     events = _lease(
-        Q(next_dispatch_at__isnull=True, time__lt=now - SWEEP_GRACE) | Q(next_dispatch_at__lte=now),
+        Q(next_dispatch_at__isnull=True, time__lt=now - sweep_grace()) | Q(next_dispatch_at__lte=now),
         limit=batch_size,
     )
     _dispatch_leased(events)

@@ -18,8 +18,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from todo_project.bulk import copy_insert
+from todo_project.degraded import note_degraded
 from todo_project.events.context import current_context
 from todo_project.events.models import HandlerRun, OutboxEvent
+from todo_project.faultpoints import fault_point
 from todo_project.prometheus import observe_committed_events
 
 logger = logging.getLogger(__name__)
@@ -142,6 +144,7 @@ def record_events(new_events: Sequence[NewEvent]) -> list[OutboxEvent]:
         )
         next_seq[key] += 1
     copy_insert(OutboxEvent, rows)
+    fault_point("events.before_commit")
     for row in rows:
         _dispatch_on_commit(row.id)
     # Business counters (events by type, reminder lag, deliveries) count what committed.
@@ -204,10 +207,9 @@ def _enqueue_dispatch(event_ids: list[str]) -> None:
 
     try:
         dispatch_events_task.delay(event_ids)
-    except Exception:  # noqa: BLE001
-        logger.warning(
-            "could not enqueue dispatch of %d events; the sweep will", len(event_ids), exc_info=True
-        )
+    except Exception as exc:  # noqa: BLE001
+        # Logged at most every few seconds with a count (an outage fails every write's enqueue).
+        note_degraded("dispatch_enqueue", exc)
 
 
 def events_redispatch(*, event_ids: Iterable[uuid.UUID | str]) -> int:

@@ -14,13 +14,17 @@ PUSH_EVENT_TYPES: tuple[str, ...] = (
     "task.deleted",
     "task.reordered",
     "notification.created",
+    # The assistant's conversation (assistant_app): what the user said and the replies.
+    "chat.message.received",
+    "chat.message.created",
 )
 
 # Which subscription channel an event type belongs to.
 CHANNEL_OF_TYPE: dict[str, str] = {
-    t: ("notifications" if t.startswith("notification.") else "tasks") for t in PUSH_EVENT_TYPES
+    t: {"notification": "notifications", "chat": "chat"}.get(t.split(".", 1)[0], "tasks")
+    for t in PUSH_EVENT_TYPES
 }
-CHANNELS: tuple[str, ...] = ("tasks", "notifications")
+CHANNELS: tuple[str, ...] = ("tasks", "notifications", "chat")
 
 
 def types_of_channel(channel: str) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.exceptions import APIException
 
 from todo_project.accounts.authentication import JWTAuthentication
-from todo_project.errors import error_body
+from todo_project.errors import error_body, unavailable_response
 from todo_project.sync import services
 from todo_project.sync.models import IdempotencyKey
 
@@ -56,6 +56,18 @@ class IdempotencyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self._handle(request)
+        except Exception as exc:
+            # PostgreSQL away while claiming or releasing the key: answer the
+            # API's 503 (nothing was applied) instead of Django's HTML 500.
+            response = unavailable_response(exc)
+            if response is None:
+                raise
+            logger.warning("idempotent request failed: %s", exc)
+            return response
+
+    def _handle(self, request: HttpRequest) -> HttpResponse:
         raw_key = request.headers.get(HEADER)
         if raw_key is None or request.method not in MUTATING_METHODS or not request.path.startswith("/api/"):
             return self.get_response(request)

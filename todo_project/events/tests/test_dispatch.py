@@ -235,12 +235,12 @@ def test_a_sweep_leases_its_events_so_an_overlapping_sweep_skips_them(alice, mon
     monkeypatch.setattr(
         dispatcher, "_dispatch_leased", lambda events: taken.extend(str(event.id) for event in events)
     )
-    later = timezone.now() + dispatcher.SWEEP_GRACE + timedelta(seconds=1)
+    later = timezone.now() + dispatcher.sweep_grace() + timedelta(seconds=1)
 
     with time_machine.travel(later, tick=False):
         first = dispatch_sweep()
         overlapping = dispatch_sweep()
-    with time_machine.travel(later + dispatcher.SWEEP_LEASE + timedelta(seconds=1), tick=False):
+    with time_machine.travel(later + dispatcher.dispatch_lease() + timedelta(seconds=1), tick=False):
         after_lease = dispatch_sweep()
 
     # then only one sweep took it until the lease ran out
@@ -327,7 +327,9 @@ def test_a_failing_batch_is_retried_event_by_event_so_only_the_bad_one_fails(ali
 def test_an_event_leased_by_another_dispatch_is_left_to_it(alice, calls):
     # given an event a draining worker has leased (and is still working on)
     event = _logout(alice)
-    OutboxEvent.objects.filter(id=event.id).update(next_dispatch_at=timezone.now() + dispatcher.SWEEP_LEASE)
+    OutboxEvent.objects.filter(id=event.id).update(
+        next_dispatch_at=timezone.now() + dispatcher.dispatch_lease()
+    )
 
     # when its own on-commit dispatch arrives
     outcome = dispatch_event(event_id=str(event.id))

@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from tasks_app.models import SeriesStatus, Task, TaskSeries
-from tasks_app.recurrence import MAX_PREVIEW, parse_rule
-from tasks_app.recurrence_services import _own_series, series_rule
+from tasks_app.recurrence.rules import MAX_PREVIEW, parse_rule
+from tasks_app.recurrence.services import _own_series, series_rule
 from tasks_app.selectors import task_get, task_to_dict, user_timezone
 from todo_project.errors import DomainError
 

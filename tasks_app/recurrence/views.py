@@ -1,4 +1,4 @@
-"""Recurrence and quick-add endpoints: thin views over recurrence_services/selectors.
+"""Recurrence and quick-add endpoints: thin views over the recurrence and quick-add services/selectors.
 
 Routes (mounted under /api/ by tasks_app/urls.py, ahead of ``tasks/<id>``):
 see ``urlpatterns`` at the bottom and docs/recurrence.md, docs/quickadd.md.
@@ -18,22 +18,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tasks_app import recurrence_selectors as selectors
-from tasks_app import recurrence_services as services
 from tasks_app.models import MAX_LOOKAHEAD_DAYS
-from tasks_app.quickadd import MAX_TEXT_LENGTH, parse_quick_add
-from tasks_app.recurrence import MAX_PREVIEW
-from tasks_app.selectors import user_timezone
+from tasks_app.quickadd.parser import parse_quick_add
+from tasks_app.quickadd.serializers import QuickAddInput
+from tasks_app.quickadd.services import task_create_from_text
+from tasks_app.recurrence import selectors, services
+from tasks_app.recurrence.rules import MAX_PREVIEW
+from tasks_app.selectors import task_get, user_timezone
 from tasks_app.serializers import TaskOutputSerializer
 from todo_project.errors import DomainError
 from todo_project.pagination import PagePagination, positive_int_param
 
 TAGS = ["recurrence"]
-
-
-class QuickAddInput(serializers.Serializer):
-    # Length is checked by the parser so the message names the limit the same way everywhere.
-    text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT_LENGTH * 4)
 
 
 class PreviewInput(serializers.Serializer):
@@ -189,7 +185,7 @@ class QuickAddCreateView(APIView):
     def post(self, request: Request) -> Response:
         data = QuickAddInput(data=request.data)
         data.is_valid(raise_exception=True)
-        task = services.task_create_from_text(owner=request.user, text=data.validated_data["text"])
+        task = task_create_from_text(owner=request.user, text=data.validated_data["text"])
         return Response(_task_with_series(task), status=status.HTTP_201_CREATED)
 
 
@@ -250,8 +246,6 @@ class TaskSkipView(APIView):
 class TaskSeriesView(APIView):
     @extend_schema(tags=TAGS, summary="The series of a recurring task", responses=SeriesOutput)
     def get(self, request: Request, task_id: str) -> Response:
-        from tasks_app.selectors import task_get
-
         task = task_get(user=request.user, task_id=task_id)
         info = selectors.task_series_info(task=task)
         if info is None:

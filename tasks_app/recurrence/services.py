@@ -30,8 +30,15 @@ from django.utils import timezone
 
 from tasks_app import services
 from tasks_app.models import MAX_LOOKAHEAD_DAYS, SeriesStatus, Task, TaskSeries
-from tasks_app.recurrence import COMPLETION_MODES, RecurrenceRule, get_zone, localize, parse_rule, to_local
-from tasks_app.selectors import task_get, user_timezone
+from tasks_app.recurrence.attach import attach_series
+from tasks_app.recurrence.rules import (
+    COMPLETION_MODES,
+    RecurrenceRule,
+    get_zone,
+    parse_rule,
+    to_local,
+)
+from tasks_app.selectors import task_get
 from todo_project.bulk import copy_insert
 from todo_project.errors import ConflictError, DomainError, NotFoundError
 from todo_project.events.services import NewEvent, record_event, record_events, users_events_lock
@@ -59,73 +66,6 @@ def primary_rrule(rule_text: str) -> str:
     return ""
 
 
-def _occurrence_anchor(task: Task, zone_name: str) -> tuple[datetime | None, bool]:
-    """The task's own scheduled instant and whether it is all-day."""
-    if task.due_at is not None:
-        return task.due_at, False
-    if task.due_date is not None:
-        zone = user_timezone(task.owner)
-        return localize(datetime.combine(task.due_date, datetime.min.time()), zone), True
-    return None, True
-
-
-def _task_rule(task: Task) -> tuple[RecurrenceRule, ZoneInfo, datetime | None, bool]:
-    """The task's rule as its series reads it: started at the task's due
-    time, or at today's local midnight when it has none."""
-    zone = user_timezone(task.owner)
-    anchor, all_day = _occurrence_anchor(task, zone.key)
-    start = anchor or localize(to_local(timezone.now(), zone).replace(hour=0, minute=0, second=0), zone)
-    return parse_rule(task.recurrence_rule, dtstart=start, tz=zone.key), zone, anchor, all_day
-
-
-def task_rule_validate(*, task: Task) -> None:
-    """Refuse (400 naming ``recurrence_rule``) a rule its series could not run.
-
-    Called by the task services in the writing transaction, so a bad rule is
-    refused up front instead of leaving a recurring task without a series.
-    """
-    if task.is_recurring and task.recurrence_rule:
-        _task_rule(task)
-
-
-def _attach_series(task: Task, *, completion_mode: str = "scheduled", lookahead_days: int = 0) -> TaskSeries:
-    """Make ``task`` the first occurrence of a new series (caller holds its row lock)."""
-    rule, zone, anchor, all_day = _task_rule(task)
-    offsets: list[int] = []
-    if task.remind_at is not None and task.due_at is not None and task.remind_at <= task.due_at:
-        offsets = [int((task.due_at - task.remind_at).total_seconds() // 60)]
-    series = TaskSeries.objects.create(
-        owner_id=task.owner_id,
-        rule=rule.text,
-        dtstart=rule.dtstart,
-        timezone=zone.key,
-        all_day=all_day,
-        completion_mode=completion_mode,
-        lookahead_days=lookahead_days,
-        title=task.title,
-        description=task.description,
-        priority=task.priority,
-        tags=list(task.tags),
-        reminder_offsets=offsets,
-    )
-    # The task is the first occurrence as the user scheduled it; without a due
-    # it stands for the rule's first occurrence.
-    task.series = series
-    task.occurrence_at = anchor or rule.dtstart
-    task.save(update_fields=["series", "occurrence_at"])
-    return series
-
-
-def series_start(*, task: Task) -> TaskSeries:
-    """Make a task just created as recurring the first occurrence of its series.
-
-    Runs in the creating transaction (the task services call it), so the
-    response and the ``task.created`` snapshot already show the series, and
-    an unusable rule is a 400 naming ``recurrence_rule`` with nothing written.
-    """
-    return _attach_series(task)
-
-
 def series_attach(*, task_id: Any) -> TaskSeries | None:
     """Give a recurring task without a series its series (``task.created`` handler).
 
@@ -138,7 +78,7 @@ def series_attach(*, task_id: Any) -> TaskSeries | None:
         if task is None or task.series_id is not None or not task.is_recurring or not task.recurrence_rule:
             return None
         try:
-            return _attach_series(task)
+            return attach_series(task)
         except DomainError as exc:
             logger.warning("task %s: recurrence rule not usable for a series: %s", task.pk, exc.message)
             return None
@@ -360,7 +300,7 @@ def occurrences_generate_next(*, task_ids: Sequence[Any], now: datetime | None =
         for task in tasks:
             if task.series_id is None and task.is_recurring and task.recurrence_rule:
                 try:
-                    _attach_series(task)
+                    attach_series(task)
                 except DomainError as exc:
                     logger.warning("task %s: recurrence rule not usable: %s", task.pk, exc.message)
         tasks = [task for task in tasks if task.series_id is not None]
@@ -408,7 +348,7 @@ def _own_occurrence(*, user: Any, task_id: Any, with_rows: Callable[[Task], Any]
     if locked.series_id is None:
         if not locked.is_recurring or not locked.recurrence_rule:
             raise DomainError("This task is not recurring.", field="task_id", code="not_recurring")
-        _attach_series(locked)
+        attach_series(locked)
     return locked
 
 
@@ -739,49 +679,3 @@ def _fill_lookahead(*, now: datetime, batch_size: int) -> int:
                     if _create_occurrence(series, at, reason="lookahead", previous=last):
                         made += 1
                 created += made
-
-
-def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None) -> Task:
-    """Quick add: create exactly what ``POST /api/tasks/parse`` previews for ``text``.
-
-    A recurring result becomes the first occurrence of a new series with the
-    parsed completion mode.
-    """
-    from tasks_app.quickadd import parse_quick_add
-
-    now = now or timezone.now()
-    zone = user_timezone(owner)
-    parsed = parse_quick_add(text, now=now, tz=zone.key)
-    if not parsed.title:
-        raise DomainError(
-            "The text has no title left once the date, tags and so on are taken out.", field="text"
-        )
-    remind_at = None
-    if parsed.reminder_times:
-        remind_at = min(parsed.reminder_times)
-    elif parsed.reminder_offsets and parsed.due_at is not None:
-        remind_at = parsed.due_at - timedelta(minutes=max(parsed.reminder_offsets))
-    with transaction.atomic():
-        task = services.task_create(
-            owner=owner,
-            title=parsed.title,
-            priority=parsed.priority or "medium",
-            tags=parsed.tags,
-            due_date=parsed.due_date,
-            due_at=parsed.due_at,
-            remind_at=remind_at,
-            is_recurring=parsed.is_recurring,
-            recurrence_rule=parsed.recurrence_rule or "",
-        )
-        if parsed.is_recurring:
-            # task_create started the series; quick add also sets how it counts
-            # (every / every!) and the reminder offsets its occurrences carry.
-            series = TaskSeries.objects.select_for_update().get(pk=task.series_id)
-            series.completion_mode = parsed.completion_mode
-            fields = ["completion_mode", "updated_at"]
-            if parsed.reminder_offsets:
-                series.reminder_offsets = list(parsed.reminder_offsets)
-                fields.append("reminder_offsets")
-            series.save(update_fields=fields)
-            task.series = series
-    return task

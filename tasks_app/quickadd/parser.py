@@ -22,7 +22,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from tasks_app.recurrence import (
+from tasks_app.recurrence.rules import (
     CompletionMode,
     get_zone,
     localize,

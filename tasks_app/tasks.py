@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tasks_app import recurrence_services
+from tasks_app.recurrence import services as recurrence_services
 
 
 @shared_task

@@ -1,0 +1,76 @@
+"""Input and output shapes of the assistant API (for validation and the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from assistant_app.models import TokenScope
+
+
+class ApiErrorDetail(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class ApiError(serializers.Serializer):
+    """The API's one error shape (todo_project/errors.py)."""
+
+    error = ApiErrorDetail()
+
+
+class ChatInput(serializers.Serializer):
+    message = serializers.CharField(max_length=2000, trim_whitespace=True)
+    conversation_id = serializers.UUIDField(required=False, allow_null=True)
+
+
+class ActionOutput(serializers.Serializer):
+    tool = serializers.CharField()
+    arguments = serializers.DictField()
+    ok = serializers.BooleanField()
+    result = serializers.DictField(required=False, help_text="The tool's result (the tasks created/changed).")
+    error = serializers.DictField(required=False, help_text="code, message, fields, status, options.")
+
+
+class QuestionOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["confirm", "choose"])
+    prompt = serializers.CharField()
+    options = serializers.ListField(child=serializers.DictField())
+
+
+class MessageOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    conversation_id = serializers.UUIDField()
+    role = serializers.ChoiceField(choices=["user", "assistant"])
+    text = serializers.CharField()
+    actions = ActionOutput(many=True)
+    question = QuestionOutput(allow_null=True)
+    engine = serializers.CharField(help_text="local, model, reminder; empty for the user's own messages.")
+    created_at = serializers.DateTimeField()
+
+
+class ChatOutput(serializers.Serializer):
+    conversation_id = serializers.UUIDField()
+    user_message_id = serializers.UUIDField()
+    message = MessageOutput(help_text="The assistant's reply.")
+
+
+class TokenInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    scope = serializers.ChoiceField(choices=TokenScope.values, default=TokenScope.READ)
+    expires_in_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
+
+
+class TokenOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    scope = serializers.ChoiceField(choices=TokenScope.values)
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class TokenCreatedOutput(TokenOutput):
+    token = serializers.CharField(help_text="The token itself. Shown only in this answer; store it now.")

@@ -1,0 +1,460 @@
+"""Assistant writes: chat turns, tool calls, proactive messages, personal access tokens.
+
+Each function that changes rows does so in one transaction with its outbox
+event(s). A chat turn is three steps, each its own transaction, so a tool's
+service call (which has its own transaction and events) never runs inside a
+chat transaction and a slow model never holds a lock:
+
+1. the user's message is stored and ``chat.message.received`` recorded;
+2. the engine runs; each tool call goes through ``tool_call`` (the service
+   writes, then ``chat.tool.executed`` is recorded, success or refusal);
+3. the reply is stored with the conversation's new context / pending question
+   and ``chat.message.created`` recorded — pushed to the user's sockets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from assistant_app.models import ChatMessage, Conversation, MessageRole, PersonalAccessToken, TokenScope
+from assistant_app.tools import AmbiguousTask, ToolContext, run_tool
+from tasks_app.selectors import user_timezone
+from todo_project.errors import DomainError, NotFoundError
+from todo_project.events.services import record_event
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_LENGTH = 2000
+# Event payloads carry at most this much of a message; the stored message is whole.
+EVENT_TEXT_LIMIT = 2000
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+# --- conversations and messages ----------------------------------------------------
+
+
+def conversation_for(*, user: Any, conversation_id: Any = None) -> Conversation:
+    """The caller's conversation by id (another user's is a 404), else their latest,
+    else a new one."""
+    if conversation_id:
+        try:
+            wanted = uuid.UUID(str(conversation_id))
+        except ValueError:
+            raise NotFoundError("Conversation not found.", field="conversation_id") from None
+        conversation = Conversation.objects.filter(owner_id=user.pk, pk=wanted).first()
+        if conversation is None:
+            raise NotFoundError("Conversation not found.", field="conversation_id")
+        return conversation
+    conversation = Conversation.objects.filter(owner_id=user.pk).order_by("-updated_at").first()
+    if conversation is None:
+        conversation = Conversation.objects.create(owner_id=user.pk)
+    return conversation
+
+
+def message_to_dict(message: ChatMessage) -> dict[str, Any]:
+    return {
+        "id": str(message.pk),
+        "conversation_id": str(message.conversation_id),
+        "role": message.role,
+        "text": message.text,
+        "actions": message.actions,
+        "question": message.question,
+        "engine": message.engine,
+        "created_at": _iso(message.created_at),
+    }
+
+
+def _message_event_data(message: ChatMessage, **extra: Any) -> dict[str, Any]:
+    return {
+        "message_id": str(message.pk),
+        "conversation_id": str(message.conversation_id),
+        "user_id": message.owner_id,
+        "role": message.role,
+        "text": message.text[:EVENT_TEXT_LIMIT],
+        "created_at": _iso(message.created_at),
+        **extra,
+    }
+
+
+def _next_time(conversation: Conversation) -> datetime:
+    """Now, or just after the conversation's latest message if the clock has not moved on."""
+    now = timezone.now()
+    latest = (
+        ChatMessage.objects.filter(conversation=conversation)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return max(now, latest + timedelta(microseconds=1)) if latest else now
+
+
+def user_message_store(*, user: Any, conversation: Conversation, text: str, via: str) -> ChatMessage:
+    """Store what the user said and record ``chat.message.received``."""
+    with transaction.atomic():
+        message = ChatMessage.objects.create(
+            owner_id=user.pk,
+            conversation=conversation,
+            role=MessageRole.USER,
+            text=text,
+            created_at=_next_time(conversation),
+        )
+        record_event(
+            type="chat.message.received",
+            user_id=user.pk,
+            subject=f"chat/{conversation.pk}",
+            data=_message_event_data(message, via=via),
+        )
+    return message
+
+
+def _compact_action(action: dict[str, Any]) -> dict[str, Any]:
+    """An action as the event carries it: the tool, whether it worked, the ids it touched."""
+    out: dict[str, Any] = {"tool": action["tool"], "ok": bool(action.get("ok"))}
+    result = action.get("result") or {}
+    task = result.get("task") if isinstance(result, dict) else None
+    if isinstance(task, dict) and task.get("id"):
+        out["task_id"] = task["id"]
+    if not action.get("ok") and action.get("error"):
+        out["error_code"] = action["error"].get("code", "")
+    return out
+
+
+def assistant_message_store(
+    *,
+    user: Any,
+    conversation: Conversation,
+    text: str,
+    engine: str,
+    actions: list[dict[str, Any]] | None = None,
+    question: dict[str, Any] | None = None,
+    pending: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
+    in_reply_to: ChatMessage | None = None,
+    source_event_id: Any = None,
+    reminder_id: str | None = None,
+) -> ChatMessage | None:
+    """Store the assistant's message, update the conversation's memory and record
+    ``chat.message.created`` (pushed to every socket of the user).
+
+    With ``source_event_id`` the message is made at most once per event: a
+    second call for the same event returns None and records nothing.
+    """
+    actions = actions or []
+    try:
+        with transaction.atomic():
+            message = ChatMessage.objects.create(
+                owner_id=user.pk if hasattr(user, "pk") else user,
+                conversation=conversation,
+                role=MessageRole.ASSISTANT,
+                text=text,
+                actions=actions,
+                question=question,
+                engine=engine,
+                source_event_id=source_event_id,
+                created_at=_next_time(conversation),
+            )
+            fields = ["updated_at"]
+            if context is not None:
+                conversation.context = context
+                fields.append("context")
+            if pending is not None or in_reply_to is not None:
+                # A reply always settles the previous question (it may ask a new one).
+                conversation.pending = pending
+                fields.append("pending")
+            conversation.save(update_fields=fields)
+            record_event(
+                type="chat.message.created",
+                user_id=message.owner_id,
+                subject=f"chat/{conversation.pk}",
+                data=_message_event_data(
+                    message,
+                    engine=engine,
+                    in_reply_to=str(in_reply_to.pk) if in_reply_to else None,
+                    actions=[_compact_action(a) for a in actions],
+                    question=question,
+                    reminder_id=reminder_id,
+                ),
+            )
+    except IntegrityError:
+        if (
+            source_event_id is not None
+            and ChatMessage.objects.filter(source_event_id=source_event_id).exists()
+        ):
+            return None
+        raise
+    return message
+
+
+def tool_call(
+    *,
+    user: Any,
+    name: str,
+    arguments: Any,
+    via: str,
+    conversation_id: Any = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Run one registry tool for ``user`` and record ``chat.tool.executed``.
+
+    Never raises for a refusal: the answer is ``{"tool", "arguments", "ok",
+    "result"}`` or ``{…, "ok": False, "error": {"code", "message", "fields"?,
+    "status"}}``, which the engines turn into words (or hand back to the model).
+    """
+    ctx = ToolContext(user=user, now=now or timezone.now())
+    action: dict[str, Any] = {"tool": name, "arguments": arguments if isinstance(arguments, dict) else {}}
+    try:
+        action["result"] = run_tool(name, arguments, ctx=ctx)
+        action["ok"] = True
+    except DomainError as exc:
+        error: dict[str, Any] = {"code": exc.code, "message": exc.message, "status": exc.status_code}
+        if exc.fields():
+            error["fields"] = exc.fields()
+        if isinstance(exc, AmbiguousTask):
+            error["options"] = exc.options
+        action["ok"] = False
+        action["error"] = error
+    result = action.get("result") or {}
+    with transaction.atomic():
+        record_event(
+            type="chat.tool.executed",
+            user_id=user.pk,
+            subject=f"chat/{conversation_id}" if conversation_id else "mcp",
+            data={
+                "user_id": user.pk,
+                "conversation_id": str(conversation_id) if conversation_id else None,
+                "tool": name,
+                "via": via,
+                "arguments": action["arguments"],
+                "ok": action["ok"],
+                "needs_confirmation": bool(result.get("needs_confirmation"))
+                if isinstance(result, dict)
+                else False,
+                "error_code": action["error"]["code"] if not action["ok"] else None,
+                "error_message": action["error"]["message"] if not action["ok"] else None,
+            },
+        )
+    return action
+
+
+def chat_send(*, user: Any, text: Any, conversation_id: Any = None, via: str = "api") -> dict[str, Any]:
+    """One chat turn: store the message, let an engine answer it, store the reply.
+
+    The model engine runs when configured; any failure of it (unreachable,
+    timeout, nonsense) falls back to the local engine, so the user always gets
+    an answer. Returns the reply message plus its conversation.
+    """
+    from assistant_app import engine as local_engine
+    from assistant_app import model_engine
+
+    if not isinstance(text, str) or not text.strip():
+        raise DomainError("The message is empty.", field="message")
+    text = text.strip()
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise DomainError(f"The message is longer than {MAX_MESSAGE_LENGTH} characters.", field="message")
+    conversation = conversation_for(user=user, conversation_id=conversation_id)
+    incoming = user_message_store(user=user, conversation=conversation, text=text, via=via)
+    now = timezone.now()
+    reply = None
+    if model_engine.enabled():
+        try:
+            reply = model_engine.reply(user=user, conversation=conversation, text=text, now=now)
+        except model_engine.ModelUnavailable as exc:
+            logger.warning("assistant model unavailable, answering locally: %s", exc)
+    if reply is None:
+        reply = local_engine.reply(user=user, conversation=conversation, text=text, now=now)
+    message = assistant_message_store(
+        user=user,
+        conversation=conversation,
+        text=reply.text,
+        engine=reply.engine,
+        actions=reply.actions,
+        question=reply.question,
+        pending=reply.pending,
+        context=reply.context,
+        in_reply_to=incoming,
+    )
+    assert message is not None
+    return {
+        "conversation_id": str(conversation.pk),
+        "message": message_to_dict(message),
+        "user_message_id": str(incoming.pk),
+    }
+
+
+def chat_history_clear(*, user: Any) -> int:
+    """Delete every conversation and message of the caller; records ``chat.history.cleared``."""
+    with transaction.atomic():
+        count = ChatMessage.objects.filter(owner_id=user.pk).count()
+        Conversation.objects.filter(owner_id=user.pk).delete()
+        record_event(
+            type="chat.history.cleared",
+            user_id=user.pk,
+            subject=f"users/{user.pk}",
+            data={"user_id": user.pk, "deleted_messages": count},
+        )
+    return count
+
+
+def reminder_message_post(*, event_id: Any, data: dict[str, Any]) -> ChatMessage | None:
+    """The assistant speaks up when a reminder fires (handler of ``reminder.triggered``).
+
+    Adds "Reminder: <title>, due <when>." to the user's latest conversation and
+    remembers the reminder, so "snooze that 10 minutes" / "dismiss" answer it.
+    At most one message per event.
+    """
+    from django.contrib.auth import get_user_model
+
+    from assistant_app.engine import describe_due
+
+    user = get_user_model().objects.filter(pk=data["user_id"]).select_related("profile").first()
+    if user is None or ChatMessage.objects.filter(source_event_id=event_id).exists():
+        return None
+    zone = user_timezone(user)
+    due = describe_due(
+        due_at=data.get("due_at"), due_date=data.get("due_date"), zone=zone, now=timezone.now()
+    )
+    text = f"Reminder: {data.get('task_title') or 'a task'}" + (f", due {due}." if due else ".")
+    text += " Say “snooze 10 minutes”, “dismiss” or “done”."
+    conversation = conversation_for(user=user)
+    context = dict(conversation.context or {})
+    context["reminder_id"] = data["reminder_id"]
+    context["task_ids"] = [data["task_id"]]
+    return assistant_message_store(
+        user=user,
+        conversation=conversation,
+        text=text,
+        engine="reminder",
+        context=context,
+        source_event_id=event_id,
+        reminder_id=data["reminder_id"],
+    )
+
+
+# --- personal access tokens ----------------------------------------------------------
+
+from assistant_app.authentication import TOKEN_PREFIX  # noqa: E402 - one definition
+
+MAX_TOKENS_PER_USER = 50
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def password_fingerprint(password_hash: str) -> str:
+    """A keyed digest of the user's password hash: changes whenever the password does."""
+    return hmac.new(settings.SECRET_KEY.encode(), password_hash.encode(), hashlib.sha256).hexdigest()
+
+
+def _token_event_data(token: PersonalAccessToken) -> dict[str, Any]:
+    return {
+        "user_id": token.owner_id,
+        "token_id": str(token.pk),
+        "name": token.name,
+        "scope": token.scope,
+        "prefix": token.prefix,
+    }
+
+
+def pat_create(
+    *, user: Any, name: Any, scope: Any = TokenScope.READ, expires_in_days: Any = None
+) -> tuple[PersonalAccessToken, str]:
+    """Make a token; returns the row and the raw token (shown once, only its hash is kept)."""
+    if not isinstance(name, str) or not name.strip():
+        raise DomainError("Give the token a name.", field="name")
+    if len(name.strip()) > 100:
+        raise DomainError("The name is longer than 100 characters.", field="name")
+    if scope not in TokenScope.values:
+        raise DomainError(f"scope must be one of {', '.join(TokenScope.values)}.", field="scope")
+    expires_at = None
+    if expires_in_days is not None:
+        if (
+            isinstance(expires_in_days, bool)
+            or not isinstance(expires_in_days, int)
+            or not 1 <= expires_in_days <= 3650
+        ):
+            raise DomainError("expires_in_days must be an integer from 1 to 3650.", field="expires_in_days")
+        expires_at = timezone.now() + timedelta(days=expires_in_days)
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        live = PersonalAccessToken.objects.filter(owner_id=user.pk, revoked_at__isnull=True).count()
+        if live >= MAX_TOKENS_PER_USER:
+            raise DomainError(f"At most {MAX_TOKENS_PER_USER} active tokens per user.", field="name")
+        owner = (
+            type(user)._default_manager.only("password").get(pk=user.pk)
+            if not hasattr(user, "password")
+            else user
+        )
+        token = PersonalAccessToken.objects.create(
+            owner_id=user.pk,
+            name=name.strip(),
+            prefix=raw[:12],
+            token_hash=token_hash(raw),
+            scope=scope,
+            password_fingerprint=password_fingerprint(owner.password),
+            expires_at=expires_at,
+        )
+        record_event(
+            type="user.token_created",
+            user_id=user.pk,
+            subject=f"tokens/{token.pk}",
+            data=_token_event_data(token),
+        )
+    return token, raw
+
+
+def pat_revoke(*, user: Any, token_id: Any) -> PersonalAccessToken:
+    """Revoke one of the caller's tokens (another user's is a 404); twice is harmless."""
+    try:
+        wanted = uuid.UUID(str(token_id))
+    except ValueError:
+        raise NotFoundError("Token not found.") from None
+    with transaction.atomic():
+        token = PersonalAccessToken.objects.select_for_update().filter(owner_id=user.pk, pk=wanted).first()
+        if token is None:
+            raise NotFoundError("Token not found.")
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            record_event(
+                type="user.token_revoked",
+                user_id=user.pk,
+                subject=f"tokens/{token.pk}",
+                data=_token_event_data(token),
+            )
+    return token
+
+
+def pat_authenticate(raw: str) -> tuple[Any, PersonalAccessToken] | None:
+    """(user, token) for a valid token; None for an unknown, revoked, expired token, an
+    inactive user, or a token made before the user's password last changed."""
+    token = (
+        PersonalAccessToken.objects.select_related("owner")
+        .filter(token_hash=token_hash(raw), revoked_at__isnull=True)
+        .first()
+    )
+    now = timezone.now()
+    if token is None or (token.expires_at is not None and token.expires_at <= now):
+        return None
+    user = token.owner
+    if not user.is_active or not hmac.compare_digest(
+        token.password_fingerprint, password_fingerprint(user.password)
+    ):
+        return None
+    # At most one write a minute per token, not one per request.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        PersonalAccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return user, token

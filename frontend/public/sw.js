@@ -1,0 +1,47 @@
+// Taskbeat service worker: caches the app shell (index.html and the hashed
+// assets it loads) so the app opens offline. API, WebSocket, admin and docs
+// requests are never answered from this cache.
+const CACHE = "taskbeat-shell-v1";
+const BYPASS = /^\/(api|ws|admin|static|health|ready|metrics)(\/|$)/;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(["/"])).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys().then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k)))).then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== "GET" || url.origin !== location.origin || BYPASS.test(url.pathname)) return;
+  if (event.request.mode === "navigate") {
+    // Network first for the page, so a new build is picked up; the shell when offline.
+    event.respondWith(
+      fetch(event.request)
+        .then((response) => {
+          const copy = response.clone();
+          void caches.open(CACHE).then((cache) => cache.put("/", copy));
+          return response;
+        })
+        .catch(() => caches.match("/")),
+    );
+    return;
+  }
+  if (url.pathname.startsWith("/assets/")) {
+    // Hashed file names never change: cache first.
+    event.respondWith(
+      caches.match(event.request).then(
+        (hit) =>
+          hit ||
+          fetch(event.request).then((response) => {
+            const copy = response.clone();
+            void caches.open(CACHE).then((cache) => cache.put(event.request, copy));
+            return response;
+          }),
+      ),
+    );
+  }
+});

@@ -1,0 +1,117 @@
+import { useEffect, useState, type FormEvent } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, unwrap, type Preferences } from "../api/client";
+import { ApiError } from "../api/errors";
+import { toast } from "../lib/store";
+
+const key = () => ({ "Idempotency-Key": crypto.randomUUID() });
+
+/** Time zone and notification preferences. */
+export default function SettingsPage() {
+  const qc = useQueryClient();
+  const me = useQuery({ queryKey: ["me"], queryFn: async () => unwrap(await api.GET("/api/me")) });
+  const prefs = useQuery({ queryKey: ["preferences"], queryFn: async () => unwrap(await api.GET("/api/notifications/preferences")) });
+  const [zone, setZone] = useState("");
+  const [form, setForm] = useState<Partial<Preferences>>({});
+  const [secret, setSecret] = useState<string | null>(null);
+  useEffect(() => setZone(me.data?.timezone ?? ""), [me.data?.timezone]);
+  useEffect(() => prefs.data && setForm(prefs.data), [prefs.data]);
+
+  async function saveZone(event: FormEvent) {
+    event.preventDefault();
+    const result = await api.PATCH("/api/me", { body: { timezone: zone }, headers: key() });
+    if (!result.response.ok) toast(new ApiError(result.response.status, result.error).describe(), { tone: "error" });
+    else toast("Time zone saved.");
+    await qc.invalidateQueries({ queryKey: ["me"] });
+  }
+
+  async function savePrefs(event: FormEvent) {
+    event.preventDefault();
+    const body = {
+      in_app_enabled: form.in_app_enabled,
+      email_enabled: form.email_enabled,
+      webhook_url: form.webhook_url ?? "",
+      quiet_hours_start: form.quiet_hours_start || null,
+      quiet_hours_end: form.quiet_hours_end || null,
+      default_reminder_minutes: form.default_reminder_minutes || null,
+      priority_boost_enabled: form.priority_boost_enabled,
+    };
+    const result = await api.PATCH("/api/notifications/preferences", { body: body as never, headers: key() });
+    if (!result.response.ok) {
+      toast(new ApiError(result.response.status, result.error).describe(), { tone: "error" });
+      return;
+    }
+    const answer = result.data as unknown as { webhook_secret?: string };
+    if (answer?.webhook_secret) setSecret(answer.webhook_secret);
+    toast("Preferences saved.");
+    await qc.invalidateQueries({ queryKey: ["preferences"] });
+  }
+
+  async function rotate() {
+    const result = await api.POST("/api/notifications/preferences/webhook/rotate-secret", { headers: key() });
+    if (result.data) setSecret(result.data.webhook_secret);
+  }
+
+  const check = (k: keyof Preferences) => ({
+    checked: Boolean(form[k]),
+    onChange: (e: { target: { checked: boolean } }) => setForm({ ...form, [k]: e.target.checked }),
+  });
+  return (
+    <section aria-labelledby="settings-title" className="settings">
+      <h1 id="settings-title">Settings</h1>
+      <form onSubmit={saveZone} className="card">
+        <h2>Account</h2>
+        <p className="muted">Signed in as {me.data?.username} ({me.data?.email}).</p>
+        <label htmlFor="settings-zone">Time zone (IANA name)</label>
+        <input id="settings-zone" value={zone} onChange={(e) => setZone(e.target.value)} />
+        <button type="submit">Save time zone</button>
+      </form>
+      <form onSubmit={savePrefs} className="card">
+        <h2>Notifications</h2>
+        <label className="inline">
+          <input type="checkbox" {...check("in_app_enabled")} /> In-app
+        </label>
+        <label className="inline">
+          <input type="checkbox" {...check("email_enabled")} /> E-mail
+        </label>
+        <label className="inline">
+          <input type="checkbox" {...check("priority_boost_enabled")} /> Extra reminder for high-priority tasks
+        </label>
+        <label htmlFor="settings-default">Default reminder (minutes before, empty = off)</label>
+        <input
+          id="settings-default"
+          type="number"
+          min={1}
+          max={10080}
+          value={form.default_reminder_minutes ?? ""}
+          onChange={(e) => setForm({ ...form, default_reminder_minutes: e.target.value ? Number(e.target.value) : null })}
+        />
+        <div className="row">
+          <span>
+            <label htmlFor="settings-quiet-start">Quiet hours from</label>
+            <input id="settings-quiet-start" type="time" value={form.quiet_hours_start ?? ""} onChange={(e) => setForm({ ...form, quiet_hours_start: e.target.value })} />
+          </span>
+          <span>
+            <label htmlFor="settings-quiet-end">until</label>
+            <input id="settings-quiet-end" type="time" value={form.quiet_hours_end ?? ""} onChange={(e) => setForm({ ...form, quiet_hours_end: e.target.value })} />
+          </span>
+        </div>
+        <label htmlFor="settings-webhook">Webhook URL</label>
+        <input id="settings-webhook" type="url" value={form.webhook_url ?? ""} onChange={(e) => setForm({ ...form, webhook_url: e.target.value })} />
+        {prefs.data?.webhook_secret_set ? (
+          <button type="button" onClick={() => void rotate()}>
+            Rotate webhook secret
+          </button>
+        ) : null}
+        {secret ? (
+          <p className="secret" role="status">
+            Webhook signing secret (shown once): <code>{secret}</code>
+          </p>
+        ) : null}
+        <button type="submit" className="primary">
+          Save preferences
+        </button>
+      </form>
+    </section>
+  );
+}

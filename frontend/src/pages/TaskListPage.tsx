@@ -1,0 +1,169 @@
+import { lazy, Suspense, useDeferredValue, useEffect, useMemo, useRef, useState } from "react";
+import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import {
+  DndContext,
+  KeyboardSensor,
+  PointerSensor,
+  TouchSensor,
+  closestCenter,
+  useSensor,
+  useSensors,
+  type DragEndEvent,
+  type Announcements,
+} from "@dnd-kit/core";
+import { SortableContext, arrayMove, sortableKeyboardCoordinates, verticalListSortingStrategy } from "@dnd-kit/sortable";
+import { useLocation } from "wouter";
+import { api, unwrap, type Task, type TaskPage } from "../api/client";
+import { toast } from "../lib/store";
+import { allTasks, taskListKey, type TaskPages } from "../tasks/cache";
+import { cleanParams, type ListParams } from "../tasks/params";
+import { useEngine } from "../tasks/useEngine";
+import { QuickAdd } from "../components/QuickAdd";
+import { TaskRow } from "../components/TaskRow";
+import { FilterBar } from "../components/FilterBar";
+
+const TaskEditor = lazy(() => import("../components/TaskEditor"));
+const PAGE = 100;
+
+interface Props {
+  scope: string;
+  title: string;
+  baseParams: ListParams;
+  savedParams?: Record<string, string>;
+  filterId?: number;
+  quickAdd?: boolean;
+  openTaskId?: string;
+}
+
+export function TaskListPage({ scope, title, baseParams, savedParams, filterId, quickAdd, openTaskId }: Props) {
+  const [filters, setFilters] = useState<ListParams>(savedParams ? (savedParams as ListParams) : {});
+  const deferredFilters = useDeferredValue(filters);
+  const params = useMemo(() => cleanParams({ ...baseParams, ...deferredFilters }), [baseParams, deferredFilters]);
+  const [, navigate] = useLocation();
+  const [editing, setEditing] = useState<string | null>(openTaskId ?? null);
+  useEffect(() => setEditing(openTaskId ?? null), [openTaskId]);
+  const engine = useEngine();
+  const qc = useQueryClient();
+
+  const query = useInfiniteQuery({
+    queryKey: taskListKey(filterId ? `filter-${filterId}` : scope, params),
+    initialPageParam: 1 as number,
+    queryFn: async ({ pageParam }): Promise<TaskPage> => {
+      const query = { ...params, page: pageParam, limit: PAGE } as never;
+      if (filterId) return unwrap(await api.GET("/api/filters/{filter_id}/tasks", { params: { path: { filter_id: filterId }, query } }));
+      return unwrap(await api.GET("/api/tasks", { params: { query } }));
+    },
+    getNextPageParam: (last, pages) => (last.next ? pages.length + 1 : undefined),
+  });
+  const tasks = useMemo(() => allTasks(query.data as TaskPages | undefined), [query.data]);
+  const total = query.data?.pages[0]?.count ?? 0;
+  const manualOrder = !params.q && (!params.sort_by || params.sort_by === "position");
+
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({
+    count: tasks.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => 56,
+    overscan: 12,
+    getItemKey: (index) => tasks[index]?.id ?? index,
+  });
+  const items = virtualizer.getVirtualItems();
+  const lastIndex = items.at(-1)?.index ?? 0;
+  useEffect(() => {
+    if (lastIndex >= tasks.length - 20 && query.hasNextPage && !query.isFetchingNextPage) void query.fetchNextPage();
+  }, [lastIndex, tasks.length, query]);
+
+  const sensors = useSensors(
+    useSensor(PointerSensor, { activationConstraint: { distance: 6 } }),
+    useSensor(TouchSensor, { activationConstraint: { delay: 200, tolerance: 6 } }),
+    useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates }),
+  );
+  const titleOf = (id: unknown) => tasks.find((t) => t.id === id)?.title ?? "task";
+  const indexOf = (id: unknown) => tasks.findIndex((t) => t.id === id) + 1;
+  const announcements: Announcements = {
+    onDragStart: ({ active }) => `Picked up “${titleOf(active.id)}”, position ${indexOf(active.id)} of ${tasks.length}.`,
+    onDragOver: ({ active, over }) => (over ? `“${titleOf(active.id)}” is over position ${indexOf(over.id)}.` : `“${titleOf(active.id)}” is not over a position.`),
+    onDragEnd: ({ active, over }) => (over ? `Dropped “${titleOf(active.id)}” at position ${indexOf(over.id)}.` : `Dropped “${titleOf(active.id)}”.`),
+    onDragCancel: ({ active }) => `Moving “${titleOf(active.id)}” cancelled.`,
+  };
+
+  function onDragEnd(event: DragEndEvent) {
+    const { active, over } = event;
+    if (!over || active.id === over.id) return;
+    const from = tasks.findIndex((t) => t.id === active.id);
+    const to = tasks.findIndex((t) => t.id === over.id);
+    const moved = arrayMove(tasks, from, to);
+    // Only the span between the two slots changes; the server keeps the rest.
+    const [lo, hi] = [Math.min(from, to), Math.max(from, to)];
+    void engine.reorder(moved.slice(lo, hi + 1).map((t) => t.id));
+  }
+
+  async function saveFilter() {
+    const name = prompt("Name this filter");
+    if (!name) return;
+    const body = { name, params: cleanParams({ ...baseParams, ...filters }) as Record<string, string> };
+    const result = await api.POST("/api/filters", { body: body as never, headers: { "Idempotency-Key": crypto.randomUUID() } });
+    if (result.error || !result.data) {
+      toast(`Could not save the filter: ${(result.error as { error?: { message?: string } })?.error?.message ?? "error"}`, { tone: "error" });
+      return;
+    }
+    await qc.invalidateQueries({ queryKey: ["filters"] });
+    navigate(`/filters/${result.data.id}`);
+  }
+
+  const open = (task: Task) => setEditing(task.id);
+  return (
+    <section className="task-page" aria-labelledby="list-title">
+      <div className="list-header">
+        <h1 id="list-title">{title}</h1>
+        <span className="muted" data-testid="list-count">
+          {query.isSuccess ? `${total} ${total === 1 ? "task" : "tasks"}` : ""}
+        </span>
+      </div>
+      {quickAdd ? <QuickAdd /> : null}
+      <FilterBar value={filters} onChange={setFilters} onSave={() => void saveFilter()} />
+      {query.isError && !query.data ? (
+        <p role="alert" className="form-error">
+          Could not load tasks: {(query.error as Error).message}
+        </p>
+      ) : null}
+      <div ref={scrollRef} className="task-scroll" data-testid="task-scroll">
+        {query.isSuccess && tasks.length === 0 ? <p className="empty">Nothing here. {quickAdd ? "Add a task above." : ""}</p> : null}
+        <DndContext sensors={sensors} collisionDetection={closestCenter} onDragEnd={onDragEnd} accessibility={{ announcements }}>
+          <SortableContext items={tasks.map((t) => t.id)} strategy={verticalListSortingStrategy} disabled={!manualOrder}>
+            <div role="list" aria-label={`${title} tasks`} className="task-list" style={{ height: virtualizer.getTotalSize() }}>
+              {items.map((item) => {
+                const task = tasks[item.index];
+                if (!task) return null;
+                return (
+                  <TaskRow
+                    key={item.key}
+                    task={task}
+                    top={item.start}
+                    measure={virtualizer.measureElement}
+                    index={item.index}
+                    sortable={manualOrder}
+                    onOpen={open}
+                  />
+                );
+              })}
+            </div>
+          </SortableContext>
+        </DndContext>
+        {query.isFetchingNextPage ? <p className="muted small">Loading more…</p> : null}
+      </div>
+      {editing ? (
+        <Suspense fallback={null}>
+          <TaskEditor
+            taskId={editing}
+            onClose={() => {
+              setEditing(null);
+              if (openTaskId) navigate("/");
+            }}
+          />
+        </Suspense>
+      ) : null}
+    </section>
+  );
+}

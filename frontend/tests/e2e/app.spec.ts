@@ -1,0 +1,147 @@
+import { expect, test, type Page } from "@playwright/test";
+import { expectAccessible, live, login, p95, record, register, uniqueUser } from "./helpers";
+
+const row = (page: Page, title: string) => page.getByTestId("task-row").filter({ hasText: title });
+
+async function serverTasks(page: Page, query: string): Promise<{ title: string; is_completed: boolean }[]> {
+  return page.evaluate(async (q) => {
+    const session = JSON.parse(localStorage.getItem("taskbeat.session")!);
+    const response = await fetch(`/api/tasks?status=all&limit=100&q=${encodeURIComponent(q)}`, { headers: { Authorization: `Bearer ${session.access}` } });
+    return (await response.json()).results;
+  }, query);
+}
+
+test("register, quick add, complete, live in a second browser, offline writes replayed once", async ({ browser }) => {
+  const user = uniqueUser("e2e");
+  const contextA = await browser.newContext();
+  const a = await contextA.newPage();
+
+  await a.goto("/register");
+  await expectAccessible(a, "register");
+  await register(a, user);
+  await live(a);
+  await expectAccessible(a, "inbox-empty");
+
+  // Quick add: the server's parse is highlighted as you type, Enter creates it.
+  const quick = a.getByLabel("Add a task");
+  await quick.fill("Buy milk tomorrow at 5pm !high #home");
+  const preview = a.getByTestId("quick-preview");
+  await expect(preview.locator("mark[data-kind='date']")).toHaveText("tomorrow");
+  await expect(preview.locator("mark[data-kind='priority']")).toHaveText("!high");
+  await expect(preview.locator("mark[data-kind='tag']")).toHaveText("#home");
+  await expect(preview).toContainText("Buy milk");
+  await expectAccessible(a, "quick-add-preview");
+  await quick.press("Enter");
+  await expect(row(a, "Buy milk")).toBeVisible();
+  await expect(row(a, "Buy milk")).toContainText("high");
+  await expect(a.getByTestId("sync-status")).toHaveAttribute("data-pending", "0");
+
+  // A second browser signed in as the same person.
+  const contextB = await browser.newContext();
+  const b = await contextB.newPage();
+  await login(b, user);
+  await live(b);
+  await expect(row(b, "Buy milk")).toBeVisible();
+
+  // Complete in A: B's Inbox (open tasks) drops it live, without a reload.
+  await row(a, "Buy milk").getByRole("checkbox").click();
+  await expect(row(b, "Buy milk")).toHaveCount(0);
+  await expect(row(a, "Buy milk")).toHaveCount(0);
+
+  // Change propagation A → B, measured: create in A, wait for it in B.
+  const latencies: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    const title = `Sync probe ${i}`;
+    await quick.fill(title);
+    const started = Date.now();
+    await quick.press("Enter");
+    await expect(row(b, title)).toBeVisible();
+    latencies.push(Date.now() - started);
+  }
+  record("live-sync", { samples_ms: latencies, p95_ms: p95(latencies) });
+
+  // Offline: writes queue on the device, the state is shown, and they replay once.
+  await contextA.setOffline(true);
+  await expect(a.getByTestId("sync-status")).toHaveAttribute("data-status", "offline");
+  await quick.fill("Written offline #trip");
+  await quick.press("Enter");
+  await expect(row(a, "Written offline")).toContainText("not synced");
+  await row(a, "Sync probe 0").getByRole("checkbox").click();
+  await expect(a.getByTestId("sync-status")).toHaveAttribute("data-pending", "2");
+  await expectAccessible(a, "offline-pending");
+  await contextA.setOffline(false);
+  await expect(a.getByTestId("sync-status")).toHaveAttribute("data-pending", "0");
+  await expect(row(b, "Written offline")).toBeVisible();
+  await expect(row(b, "Sync probe 0")).toHaveCount(0);
+  const offline = await serverTasks(a, "offline");
+  expect(offline.map((t) => t.title)).toEqual(["Written offline"]);
+  const probe = (await serverTasks(a, "probe")).filter((t) => t.title === "Sync probe 0");
+  expect(probe).toEqual([expect.objectContaining({ is_completed: true })]);
+
+  await contextA.close();
+  await contextB.close();
+});
+
+test("edit with a recurrence preview, delete with undo, keyboard and palette, inbox and settings pages", async ({ browser }) => {
+  const user = uniqueUser("kb");
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await register(page, user);
+  await live(page);
+
+  // Keyboard only: q focuses quick add.
+  await page.keyboard.press("q");
+  await expect(page.getByLabel("Add a task")).toBeFocused();
+  await page.keyboard.type("Water plants");
+  await page.keyboard.press("Enter");
+  await expect(row(page, "Water plants")).toBeVisible();
+  await expect(page.getByTestId("sync-status")).toHaveAttribute("data-pending", "0");
+
+  // j focuses the first task, e opens the editor.
+  await page.getByLabel("Add a task").blur();
+  await page.keyboard.press("j");
+  await page.keyboard.press("e");
+  const dialog = page.getByRole("dialog", { name: "Edit task" });
+  await expect(dialog).toBeVisible();
+  await dialog.getByLabel("Repeat").selectOption({ label: "Every weekday" });
+  await expect(dialog.getByTestId("recurrence-preview")).toContainText("every weekday");
+  await expect(dialog.getByTestId("recurrence-preview").locator("li")).toHaveCount(5);
+  await dialog.getByLabel("Priority").selectOption("low");
+  await expectAccessible(page, "editor");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await expect(row(page, "Water plants")).toContainText("repeats");
+  await expect(row(page, "Water plants")).toContainText("low");
+
+  // Delete, then undo: nothing reaches the server.
+  await row(page, "Water plants").getByRole("button", { name: /Delete/ }).click();
+  await expect(row(page, "Water plants")).toHaveCount(0);
+  await page.getByRole("button", { name: "Undo" }).click();
+  await expect(row(page, "Water plants")).toBeVisible();
+
+  // The command palette (Ctrl+K) navigates.
+  await page.keyboard.press("Control+k");
+  const palette = page.getByRole("dialog", { name: "Command palette" });
+  await expect(palette).toBeVisible();
+  await expectAccessible(page, "palette");
+  await page.keyboard.type("Go to Settings");
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { name: "Settings" })).toBeVisible();
+  await expectAccessible(page, "settings");
+  await page.keyboard.press("g");
+  await page.keyboard.press("n");
+  await expect(page.getByRole("heading", { name: "Notifications" })).toBeVisible();
+  await expectAccessible(page, "notifications");
+
+  // Narrow screens: the sidebar becomes a menu.
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.goto("/");
+  await page.getByRole("button", { name: "Menu" }).click();
+  await page.getByRole("link", { name: /^Today/ }).click();
+  await expect(page.getByRole("heading", { name: "Today" })).toBeVisible();
+  await expectAccessible(page, "today-mobile");
+
+  // A session survives a reload.
+  await page.reload();
+  await expect(page.getByRole("heading", { name: "Today" })).toBeVisible();
+  await context.close();
+});

@@ -1,0 +1,206 @@
+"""The web app (frontend/): typecheck, unit tests, the typed client, the size
+budget, and the end-to-end suite in headless Chromium against real servers.
+
+The end-to-end run starts what production runs — uvicorn (HTTP + WebSocket),
+a Celery worker and beat — against the test database and Redis, then runs
+Playwright (`frontend/tests/e2e`). Node comes from scripts/_web.sh (sourced by
+scripts/test.sh); Chromium is Debian's package, installed here when missing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from todo_project.testing import database_url
+
+ROOT = Path(__file__).resolve().parents[1]
+FRONTEND = ROOT / "frontend"
+DIST = FRONTEND / "dist"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Initial JavaScript (the entry and what index.html preloads), gzipped.
+JS_BUDGET_BYTES = 150 * 1024
+
+pytestmark = pytest.mark.slow
+
+
+def _run(cmd: list[str], *, timeout: float = 600, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(  # noqa: S603 - fixed commands
+        cmd, cwd=FRONTEND, capture_output=True, text=True, timeout=timeout, env=env or os.environ.copy()
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{' '.join(cmd)} failed ({result.returncode}):\n{output[-6000:]}"
+    return output
+
+
+@pytest.fixture(scope="module")
+def npx() -> str:
+    found = shutil.which("npx")
+    if not found or not (FRONTEND / "node_modules").is_dir():
+        pytest.fail("Node and frontend/node_modules are needed: run the tests through scripts/test.sh.")
+    return found
+
+
+@pytest.fixture(scope="module")
+def built(npx: str) -> Path:
+    """frontend/dist, rebuilt unless it matches the sources (scripts/_web.sh)."""
+    subprocess.run(  # noqa: S603
+        ["bash", "-c", "source scripts/_web.sh && web_build"],  # noqa: S607
+        cwd=ROOT,
+        check=True,
+        timeout=600,
+    )
+    return DIST
+
+
+def test_it_typechecks(npx: str) -> None:
+    _run([npx, "tsc", "--noEmit", "-p", "tsconfig.json"])
+
+
+def test_its_unit_tests_pass(npx: str) -> None:
+    _run([npx, "vitest", "run"])
+
+
+def test_the_generated_api_types_match_the_current_schema(npx: str, tmp_path: Path) -> None:
+    schema = tmp_path / "openapi.json"
+    call_command("spectacular", "--format", "openapi-json", "--file", str(schema))
+    generated = tmp_path / "schema.d.ts"
+    _run([npx, "openapi-typescript", str(schema), "-o", str(generated)])
+    committed = (FRONTEND / "src" / "api" / "schema.d.ts").read_text()
+    assert generated.read_text() == committed, (
+        "frontend/src/api/schema.d.ts is out of date: run `npm run api:generate` in frontend/ "
+        "(see frontend/README.md)."
+    )
+
+
+def _initial_scripts(index_html: str) -> list[str]:
+    srcs = re.findall(r'<script[^>]*\ssrc="([^"]+)"', index_html)
+    preloads = re.findall(r'<link[^>]*rel="modulepreload"[^>]*href="([^"]+)"', index_html)
+    return srcs + preloads
+
+
+def test_the_initial_javascript_fits_the_budget(built: Path) -> None:
+    index = (built / "index.html").read_text()
+    scripts = _initial_scripts(index)
+    assert scripts, "index.html loads no script"
+    sizes = {src: len(gzip.compress((built / src.lstrip("/")).read_bytes(), 9)) for src in scripts}
+    total = sum(sizes.values())
+    assert total <= JS_BUDGET_BYTES, f"initial JS is {total / 1024:.1f} KiB gzipped (> 150): {sizes}"
+
+
+def test_the_page_needs_no_inline_script_or_style(built: Path) -> None:
+    """So it runs under `script-src 'self'; style-src 'self'`."""
+    index = (built / "index.html").read_text()
+    for match in re.finditer(r"<script([^>]*)>(.*?)</script>", index, re.S):
+        snippet = match.group(0)[:200]
+        assert "src=" in match.group(1), f"inline script: {snippet}"
+        assert not match.group(2).strip(), f"inline script: {snippet}"
+    assert "<style" not in index
+    assert " style=" not in index
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _chromium() -> str:
+    if not Path(CHROMIUM).exists():
+        if os.geteuid() != 0:
+            pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (as root).")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=600)  # noqa: S607
+        subprocess.run(  # noqa: S603
+            ["apt-get", "install", "-y", "-qq", "chromium"],  # noqa: S607
+            check=True,
+            timeout=1200,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+    return CHROMIUM
+
+
+@pytest.fixture
+def backend(transactional_db, built: Path, tmp_path: Path) -> Iterator[str]:
+    """uvicorn + Celery worker + beat on the test database; answers the base URL."""
+    port = _free_port()
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "DATABASE_URL": database_url(db),
+        "REDIS_URL": settings.REDIS_URL,
+        "JWT_PRIVATE_KEY": settings.JWT_PRIVATE_KEY,
+        "JWT_PUBLIC_KEY": settings.JWT_PUBLIC_KEY,
+        "DATABASE_POOL_MAX_SIZE": "4",
+        "LOG_LEVEL": "WARNING",
+        "REMINDER_SCAN_SECONDS": "1",
+        # Registration and two logins per test, a handful of tests.
+        "THROTTLE_AUTH_RATE": "200/min",
+    }
+    env.pop("DATABASE_TEST_NAME", None)
+    python = sys.executable
+    commands = {
+        "web": [python, "-m", "uvicorn", "todo_project.asgi:application", "--host", "127.0.0.1"]
+        + ["--port", str(port), "--lifespan", "off", "--no-access-log"],
+        "worker": [python, "-m", "celery", "-A", "todo_project", "worker", "--pool", "solo"]
+        + ["--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        "beat": [python, "-m", "celery", "-A", "todo_project", "beat", "--loglevel", "WARNING"]
+        + ["--schedule", str(tmp_path / "beat-schedule")],
+    }
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    logs = {name: (tmp_path / f"{name}.log").open("wb") for name in commands}
+    try:
+        for name, cmd in commands.items():
+            processes[name] = subprocess.Popen(  # noqa: S603
+                cmd, cwd=ROOT, env=env, stdout=logs[name], stderr=subprocess.STDOUT
+            )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if processes["web"].poll() is not None or time.monotonic() > deadline:
+                pytest.fail("uvicorn did not start:\n" + (tmp_path / "web.log").read_text()[-4000:])
+            time.sleep(0.3)
+        yield base
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs.values():
+            log.close()
+
+
+def test_the_end_to_end_suite_passes_in_chromium(npx: str, backend: str) -> None:
+    env = {**os.environ, "TASKBEAT_E2E_URL": backend, "CHROMIUM_PATH": _chromium()}
+    output = _run([npx, "playwright", "test"], env=env, timeout=1500)
+    print(output[-3000:])  # noqa: T201 - the run's summary in pytest's -rA output
+    results = FRONTEND / "test-results"
+    for name in ("live-sync", "long-list"):
+        path = results / f"{name}.json"
+        if path.exists():
+            print(name, json.loads(path.read_text()))  # noqa: T201
