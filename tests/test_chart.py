@@ -228,7 +228,7 @@ def test_an_existing_secret_is_mounted_as_files_named_after_the_settings():
 
 def _settings_in_env_example() -> set[str]:
     text = (BASE_DIR / ".env.example").read_text()
-    return set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
+    return set(re.findall(r"^#?\s*([A-Z0-9_]+?)(?:_FILE)?=", text, flags=re.MULTILINE))
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))

@@ -111,6 +111,7 @@ class CeleryQueueCollector(Collector):
             pass  # /ready reports Redis; an empty family here leaves the alert on `up` and readiness
         finally:
             client.close()
+        yield family
 
 
 class DegradedCollector(Collector):
