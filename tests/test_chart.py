@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -300,23 +301,7 @@ def test_beat_runs_twice_when_asked():
 
 
 def _leaf_paths(node: Any, prefix: str = "") -> list[str]:
-    if (
-        isinstance(node, dict)
-        and node
-        and not prefix.endswith(
-            (
-                "resources",
-                "requests",
-                "limits",
-                "Labels",
-                "labels",
-                "annotations",
-                "Annotations",
-                "keys",
-                "topics",
-            )
-        )
-    ):
+    if isinstance(node, dict) and node and prefix not in ("kafka.strimziTopics.topics",):
         paths: list[str] = []
         for key, value in node.items():
             paths += _leaf_paths(value, f"{prefix}.{key}" if prefix else key)
@@ -325,9 +310,18 @@ def _leaf_paths(node: Any, prefix: str = "") -> list[str]:
 
 
 def test_the_chart_readme_documents_every_value():
+    result = subprocess.run(
+        [sys.executable, "scripts/chart_values_doc.py", "--check"],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
     readme = (CHART / "README.md").read_text()
-    missing = [path for path in _leaf_paths(DEFAULTS) if f"`{path}`" not in readme]
+    missing = [path for path in _leaf_paths(DEFAULTS) if f"| `{path}` |" not in readme]
     assert missing == []
+    undescribed = [line for line in readme.splitlines() if line.startswith("| `") and line.endswith("|  |")]
+    assert undescribed == []
 
 
 @pytest.fixture(scope="module")
