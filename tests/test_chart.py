@@ -355,3 +355,21 @@ def test_checkov_finds_nothing_in_any_profile(tmp_path, checkov_bin):
     assert failed == [], "\n".join(failed)
     passed = sum(r.get("summary", {}).get("passed", 0) for r in reports)
     assert passed > 100
+
+
+def test_behind_pgbouncer_the_bridge_and_the_migration_connect_directly():
+    objects = render_profile(PROFILES["pgbouncer"])
+    assert one(objects, "ConfigMap", "tb-taskbeat")["data"]["DATABASE_PGBOUNCER"] == "true"
+
+    def database_key(obj: dict[str, Any]) -> str:
+        volume = next(v for v in obj["spec"]["template"]["spec"]["volumes"] if v["name"] == "secrets")
+        return next(i["key"] for i in volume["secret"]["items"] if i["path"] == "DATABASE_URL")
+
+    assert database_key(one(objects, "Deployment", "tb-taskbeat-web")) == "DATABASE_URL"
+    for obj in (one(objects, "Deployment", "tb-taskbeat-bridge"), one(objects, "Job", "tb-taskbeat-migrate")):
+        assert database_key(obj) == "DIRECT_DATABASE_URL"
+        env = {e["name"]: e.get("value") for e in container(obj)["env"]}
+        assert env["DATABASE_PGBOUNCER"] == "false"
+    assert "DIRECT_DATABASE_URL" in one(objects, "Secret", "tb-taskbeat")["data"]
+    egress = one(objects, "NetworkPolicy", "tb-taskbeat-egress")["spec"]["egress"]
+    assert {p["port"] for rule in egress for p in rule["ports"]} >= {6432, 5432}

@@ -67,11 +67,14 @@ app.kubernetes.io/component: {{ .component }}
 {{- if and .Values.bridge.enabled .Values.kafka.bootstrapServers -}}true{{- end -}}
 {{- end -}}
 
-{{/* Secrets: setting name -> key in the Secret, only the settings given. */}}
+{{/* Secrets: setting name -> key in the Secret, only the settings given. With
+"direct" (bridge, migrate) and postgresql.directUrlKey set, DATABASE_URL comes
+from that key instead (a connection that bypasses PgBouncer). */}}
 {{- define "taskbeat.secretItems" -}}
-{{- range $setting, $key := .Values.secrets.keys }}
+{{- $direct := and .direct .root.Values.postgresql.directUrlKey -}}
+{{- range $setting, $key := .root.Values.secrets.keys }}
 {{- if $key }}
-- key: {{ $key }}
+- key: {{ if and $direct (eq $setting "DATABASE_URL") }}{{ $.root.Values.postgresql.directUrlKey }}{{ else }}{{ $key }}{{ end }}
   path: {{ $setting }}
 {{- end }}
 {{- end }}
@@ -87,6 +90,16 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{ $key }}: {{ $value | b64enc | quote }}
 {{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "taskbeat.directUrlData" -}}
+{{- if .Values.postgresql.directUrlKey }}
+{{- $value := index .Values.secrets.values "DIRECT_DATABASE_URL" | default "" }}
+{{- if not $value }}
+{{- fail "secrets.values.DIRECT_DATABASE_URL is required when postgresql.directUrlKey is set and secrets.existingSecret is empty" }}
+{{- end }}
+{{ .Values.postgresql.directUrlKey }}: {{ $value | b64enc | quote }}
 {{- end }}
 {{- end -}}
 
@@ -224,6 +237,11 @@ spec:
         {{- include "taskbeat.secretEnv" $root | nindent 8 }}
         - name: OTEL_SERVICE_NAME
           value: taskbeat-{{ .component }}
+        {{- if and .direct $root.Values.postgresql.directUrlKey }}
+        # Its DATABASE_URL bypasses PgBouncer (postgresql.directUrlKey).
+        - name: DATABASE_PGBOUNCER
+          value: "false"
+        {{- end }}
         {{- with $spec.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -282,7 +300,7 @@ spec:
         secretName: {{ .secretName }}
         defaultMode: 0440
         items:
-          {{- include "taskbeat.secretItems" $root | nindent 10 }}
+          {{- include "taskbeat.secretItems" (dict "root" $root "direct" .direct) | nindent 10 }}
 {{- end -}}
 
 {{/* Refuse contradictory values early, with a message naming the fix. */}}
