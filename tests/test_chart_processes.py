@@ -118,8 +118,65 @@ def broker() -> Iterator[Broker]:
     broker.stop()
 
 
+class OtlpReceiver:
+    """A local OTLP/HTTP trace receiver: decodes each ExportTraceServiceRequest it is sent."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+            ExportTraceServiceResponse,
+        )
+
+        self.spans: list[dict[str, str]] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                request = ExportTraceServiceRequest()
+                request.ParseFromString(body)
+                for resource in request.resource_spans:
+                    attrs = {a.key: a.value.string_value for a in resource.resource.attributes}
+                    for scope in resource.scope_spans:
+                        for span in scope.spans:
+                            receiver.spans.append(
+                                {
+                                    "service": attrs.get("service.name", ""),
+                                    "trace_id": span.trace_id.hex(),
+                                    "name": span.name,
+                                    "scope": scope.scope.name,
+                                }
+                            )
+                payload = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
 @pytest.fixture(scope="module")
-def stack(database, redis_url, broker, tmp_path_factory) -> Iterator[dict[str, Any]]:
+def otlp() -> Iterator[OtlpReceiver]:
+    receiver = OtlpReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="module")
+def stack(database, redis_url, broker, otlp, tmp_path_factory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("pods")
     private, public = load_or_create_local_keypair(root / "jwt")
     prefix = f"e2e{uuid.uuid4().hex[:6]}."
@@ -143,6 +200,7 @@ def stack(database, redis_url, broker, tmp_path_factory) -> Iterator[dict[str, A
         "web": {"workers": 2, "threads": 2},
         "worker": {"concurrency": 2},
         "config": {"logLevel": "WARNING", "extra": {"KAFKA_DELIVERY_TIMEOUT_MS": "3000"}},
+        "otel": {"endpoint": otlp.endpoint},
     }
     objects = render(values)
     specs = workloads(objects)
@@ -156,7 +214,14 @@ def stack(database, redis_url, broker, tmp_path_factory) -> Iterator[dict[str, A
             pods[name].start()
         for name in COMPONENTS:
             pods[name].wait_ready()
-        yield {"objects": objects, "pods": pods, "prefix": prefix, "broker": broker, "root": root}
+        yield {
+            "objects": objects,
+            "pods": pods,
+            "prefix": prefix,
+            "broker": broker,
+            "root": root,
+            "otlp": otlp,
+        }
     finally:
         for pod in pods.values():
             pod.stop()
@@ -367,6 +432,26 @@ def test_prometheus_scrapes_every_process_and_the_worker_down_alert_goes_pending
     finally:
         prometheus.terminate()
         prometheus.wait(20)
+
+
+def test_one_requests_spans_join_one_trace_from_web_to_the_worker(stack):
+    # The REST write of the first test: its web span, and the worker's task span
+    # for dispatching its events, carry one trace id (Celery passes the context
+    # in the task headers). Spans are exported in batches, so wait for them.
+    otlp = stack["otlp"]
+    deadline = time.monotonic() + 30
+    while True:
+        web = [s for s in otlp.spans if s["service"] == "taskbeat-web" and s["name"].startswith("POST")]
+        traces = {s["trace_id"] for s in web}
+        joined = [s for s in otlp.spans if s["service"] == "taskbeat-worker" and s["trace_id"] in traces]
+        if joined:
+            break
+        assert time.monotonic() < deadline, sorted({(s["service"], s["name"]) for s in otlp.spans})[:40]
+        time.sleep(1)
+    worker_scopes = {s["scope"] for s in joined}
+    assert any("celery" in scope for scope in worker_scopes), worker_scopes
+    services = {s["service"] for s in otlp.spans}
+    assert {"taskbeat-web", "taskbeat-worker", "taskbeat-beat"} <= services
 
 
 def test_every_process_logs_json_lines(stack):

@@ -324,6 +324,9 @@ KAFKA_SASL_PASSWORD = env_str("KAFKA_SASL_PASSWORD")
 METRICS_PORT = env_int("METRICS_PORT", 0, minimum=0)
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 PROMETHEUS_EXPORT_MIGRATIONS = False  # counted at scrape time instead (todo_project/metrics.py)
+# OpenTelemetry traces over OTLP/HTTP (todo_project/tracing.py); unset = tracing fully off.
+OTEL_EXPORTER_OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT")
+OTEL_SERVICE_NAME = env_str("OTEL_SERVICE_NAME", "taskbeat") or "taskbeat"
 # Audit entries are kept this long (FR-AL-005: 90 days minimum), then purged by beat.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 90, minimum=90)
 

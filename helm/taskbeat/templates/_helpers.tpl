@@ -124,6 +124,9 @@ NUM_PROXIES: {{ .Values.config.numProxies | quote }}
 FORWARDED_ALLOW_IPS: {{ .Values.config.forwardedAllowIps | quote }}
 API_DOCS_ENABLED: {{ .Values.config.apiDocsEnabled | quote }}
 METRICS_PORT: {{ .Values.metrics.port | quote }}
+{{- with .Values.otel.endpoint }}
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
+{{- end }}
 DATABASE_POOL: {{ .Values.postgresql.pool.enabled | quote }}
 DATABASE_POOL_MIN_SIZE: {{ .Values.postgresql.pool.minSize | quote }}
 DATABASE_POOL_MAX_SIZE: {{ .Values.postgresql.pool.maxSize | quote }}
