@@ -73,6 +73,19 @@ def test_every_base_is_pinned_and_the_runtime_is_slim_non_root_and_probe_free():
     assert "HEALTHCHECK" not in DOCKERFILE.read_text()  # the orchestrator probes /health and /ready
 
 
+def test_the_image_carries_every_installed_app():
+    from django.conf import settings
+
+    runtime = _stages()[-1]
+    packages = {
+        app.split(".")[0] for app in settings.INSTALLED_APPS if (BASE_DIR / app.split(".")[0]).is_dir()
+    }
+    assert packages >= {"todo_project", "tasks_app"}
+    for package in sorted(packages):
+        assert f"COPY {package}/ {package}/" in runtime, f"the image lacks {package}/"
+    assert "COPY manage.py" in runtime
+
+
 def test_the_image_writes_only_under_tmp():
     env = image_env()
     assert env["PYTHONDONTWRITEBYTECODE"] == "1"
