@@ -288,6 +288,8 @@ def test_a_rest_write_reaches_a_websocket_client_and_kafka(stack):
             if headers.get("ce_type") == b"task.created" and created["id"] in message.value().decode():
                 found = message
         assert found is not None, pods["bridge"].log()
+        # the correlation id of the REST call travels as a CloudEvents extension
+        assert dict(found.headers())["ce_requestid"] == b"chart-e2e-1"
     finally:
         consumer.close()
 

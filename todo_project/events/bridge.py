@@ -185,6 +185,7 @@ class _Row:
     subject: str
     time: datetime
     data: str  # the JSON text as stored; relayed byte for byte
+    request_id: str = ""  # of the request that recorded it (the correlation id), "" for none
 
 
 @dataclass
@@ -214,6 +215,9 @@ def ce_headers(row: _Row, **extensions: str) -> list[tuple[str, bytes]]:
     ]
     if row.subject:
         headers.append(("ce_subject", row.subject.encode()))
+    if row.request_id:
+        # CloudEvents extension: the X-Request-ID of the request behind the event.
+        headers.append(("ce_requestid", row.request_id.encode()))
     headers.extend((f"ce_{name}", value.encode()) for name, value in extensions.items())
     return headers
 
@@ -461,7 +465,8 @@ class Bridge:
         with connection.cursor() as cursor:
             cursor.execute(
                 """
-                SELECT e.id, e.user_id, e.seq, e.type, e.source, e.subject, e.time, e.data::text
+                SELECT e.id, e.user_id, e.seq, e.type, e.source, e.subject, e.time, e.data::text,
+                       coalesce(e.context->>'request_id', '')
                   FROM unnest(%s::bigint[]) AS u(uid)
                   CROSS JOIN LATERAL (
                     SELECT * FROM events_outboxevent o
