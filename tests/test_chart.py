@@ -373,3 +373,19 @@ def test_behind_pgbouncer_the_bridge_and_the_migration_connect_directly():
     assert "DIRECT_DATABASE_URL" in one(objects, "Secret", "tb-taskbeat")["data"]
     egress = one(objects, "NetworkPolicy", "tb-taskbeat-egress")["spec"]["egress"]
     assert {p["port"] for rule in egress for p in rule["ports"]} >= {6432, 5432}
+
+
+def test_strimzi_topics_match_the_bridges_topic_specs():
+    from todo_project.events.bridge import TOPIC_SPECS
+
+    objects = render_profile(PROFILES["kafka-strimzi"])
+    topics = {t["spec"]["topicName"]: t["spec"] for t in find(objects, "KafkaTopic")}
+    assert topics == {
+        f"prod.{name}": {
+            "topicName": f"prod.{name}",
+            "partitions": partitions,
+            "replicas": 3,
+            "config": {"retention.ms": retention},
+        }
+        for name, (partitions, retention) in TOPIC_SPECS.items()
+    }
