@@ -64,8 +64,6 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Probes and the metrics port, before host validation (see its docstring).
-    "todo_project.health.OperationalEndpointsMiddleware",
     # First: X-Forwarded-Proto counts only from FORWARDED_ALLOW_IPS (the
     # SecurityMiddleware's SSL redirect already asks request.is_secure()).
     "todo_project.proxies.ForwardedProtoMiddleware",
@@ -74,6 +72,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Probes and the metrics port, before host validation in CommonMiddleware
+    # (see its docstring); still under the security headers, CSP and the SSL redirect.
+    "todo_project.health.OperationalEndpointsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

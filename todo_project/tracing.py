@@ -55,7 +55,7 @@ def configure_tracing(*, endpoint: str | None, service_name: str) -> bool:
 
 
 def _probes_first() -> None:
-    """Keep probes and the metrics listener ahead of the tracing middleware.
+    """Put the tracing middleware right after the probes and the metrics listener.
 
     DjangoInstrumentor puts its middleware first, and it builds the request's
     absolute URI, which raises DisallowedHost for the kubelet's and
@@ -64,9 +64,12 @@ def _probes_first() -> None:
     """
     from django.conf import settings
 
-    first = "todo_project.health.OperationalEndpointsMiddleware"
+    probes = "todo_project.health.OperationalEndpointsMiddleware"
     middleware = list(settings.MIDDLEWARE)
-    if first in middleware:
-        middleware.remove(first)
-        middleware.insert(0, first)
+    tracing = [name for name in middleware if name.startswith("opentelemetry.")]
+    if probes in middleware and tracing:
+        for name in tracing:
+            middleware.remove(name)
+        at = middleware.index(probes) + 1
+        middleware[at:at] = tracing
         settings.MIDDLEWARE = middleware

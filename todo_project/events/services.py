@@ -9,7 +9,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -149,13 +148,11 @@ def record_events(new_events: Sequence[NewEvent]) -> list[OutboxEvent]:
     copy_insert(OutboxEvent, rows)
     fault_point("events.before_commit")
     for row in rows:
-        _dispatch_on_commit(row.id)
-    # Business counters (events by type, reminder lag, deliveries) count what committed.
-    transaction.on_commit(partial(observe_committed_events, rows))
+        _dispatch_on_commit(row.id, row)
     return rows
 
 
-def _dispatch_on_commit(event_id: uuid.UUID) -> None:
+def _dispatch_on_commit(event_id: uuid.UUID, event: OutboxEvent | None = None) -> None:
     """Collect the transaction's events and enqueue ONE dispatch task on commit.
 
     One broker round trip per transaction instead of one per event (the
@@ -185,6 +182,8 @@ def _dispatch_on_commit(event_id: uuid.UUID) -> None:
     elif len(savepoints) < len(pending.savepoints):
         pending.savepoints = savepoints
     pending.event_ids.append(str(event_id))
+    if event is not None:
+        pending.events.append(event)
 
 
 def _on_one_line(current: tuple[str, ...], batch: tuple[str, ...]) -> bool:
@@ -196,10 +195,15 @@ class _DispatchBatch:
     def __init__(self, savepoints: tuple[str, ...]) -> None:
         self.savepoints = savepoints
         self.event_ids: list[str] = []
+        # Newly recorded ones, for the business counters (events by type,
+        # reminder lag, deliveries), counted once they committed. (An event
+        # of a rolled-back savepoint inside the transaction counts too; rare.)
+        self.events: list[OutboxEvent] = []
         self.flushed = False
 
     def flush(self) -> None:
         self.flushed = True
+        observe_committed_events(self.events)
         _enqueue_dispatch(self.event_ids)
 
 
