@@ -448,7 +448,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"PriorityEnum": "tasks_app.models.Priority.choices"},
+    "ENUM_NAME_OVERRIDES": {
+        "PriorityEnum": "tasks_app.models.Priority.choices",
+        # "scope" is also the series edit scope (this/future).
+        "TokenScopeEnum": "assistant_app.models.TokenScope.values",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "todo_project.sync.schema.add_idempotency_key_header",
