@@ -375,9 +375,9 @@ _MOVE = re.compile(
     r"(?:to|until|till|for|back to)\s+(?P<when>.+)$"
 )
 _PRIORITY = re.compile(
-    r"^(?:make|mark|set)\s+(?P<task>.+?)\s+(?:as\s+|to\s+)?(?P<p>high|medium|low|urgent|important|normal)"
+    r"^(?:set\s+)?(?:the\s+)?priority\s+(?:of\s+|for\s+)?(?P<task2>.+?)\s+(?:to\s+)?(?P<p2>high|medium|low)$"
+    r"|^(?:make|mark|set)\s+(?P<task>.+?)\s+(?:as\s+|to\s+)?(?P<p>high|medium|low|urgent|important|normal)"
     r"(?:[\s-]+priority)?$"
-    r"|^(?:set\s+)?(?:the\s+)?priority\s+(?:of\s+)?(?P<task2>.+?)\s+(?:to\s+)?(?P<p2>high|medium|low)$"
 )
 _TAG = re.compile(
     r"^(?:tag|label)\s+(?P<task>.+?)\s+(?:with|as)\s+(?P<tags>.+)$|^add\s+(?P<tags2>#\S+(?:\s+#\S+)*)\s+to\s+(?P<task2>.+)$"

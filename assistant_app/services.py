@@ -30,7 +30,7 @@ from assistant_app.models import ChatMessage, Conversation, MessageRole, Persona
 from assistant_app.tools import AmbiguousTask, ToolContext, run_tool
 from tasks_app.selectors import user_timezone
 from todo_project.errors import DomainError, NotFoundError
-from todo_project.events.services import record_event
+from todo_project.events.services import NewEvent, record_event, record_events
 
 logger = logging.getLogger(__name__)
 
@@ -46,19 +46,20 @@ def _iso(value: datetime | None) -> str | None:
 # --- conversations and messages ----------------------------------------------------
 
 
-def conversation_for(*, user: Any, conversation_id: Any = None) -> Conversation:
+def conversation_for(*, user: Any, conversation_id: Any = None, lock: bool = False) -> Conversation:
     """The caller's conversation by id (another user's is a 404), else their latest,
-    else a new one."""
+    else a new one. ``lock``: row-locked (see ``_lock_conversation``)."""
+    rows = Conversation.objects.select_for_update() if lock else Conversation.objects
     if conversation_id:
         try:
             wanted = uuid.UUID(str(conversation_id))
         except ValueError:
             raise NotFoundError("Conversation not found.", field="conversation_id") from None
-        conversation = Conversation.objects.filter(owner_id=user.pk, pk=wanted).first()
+        conversation = rows.filter(owner_id=user.pk, pk=wanted).first()
         if conversation is None:
             raise NotFoundError("Conversation not found.", field="conversation_id")
         return conversation
-    conversation = Conversation.objects.filter(owner_id=user.pk).order_by("-updated_at").first()
+    conversation = rows.filter(owner_id=user.pk).order_by("-updated_at").first()
     if conversation is None:
         conversation = Conversation.objects.create(owner_id=user.pk)
     return conversation
@@ -89,6 +90,17 @@ def _message_event_data(message: ChatMessage, **extra: Any) -> dict[str, Any]:
     }
 
 
+def _lock_conversation(conversation: Conversation) -> None:
+    """Row-lock the conversation before adding to it: turns in one conversation
+    go one at a time (its context and pending question stay consistent), and a
+    message insert (a key-share lock on the row) never upgrades to the row's
+    update lock while another turn does the same (a deadlock).
+
+    Lock order: the conversation, then task rows, then the user's event counter.
+    """
+    Conversation.objects.select_for_update().filter(pk=conversation.pk).values_list("pk", flat=True).first()
+
+
 def _next_time(conversation: Conversation) -> datetime:
     """Now, or just after the conversation's latest message if the clock has not moved on."""
     now = timezone.now()
@@ -101,9 +113,12 @@ def _next_time(conversation: Conversation) -> datetime:
     return max(now, latest + timedelta(microseconds=1)) if latest else now
 
 
-def user_message_store(*, user: Any, conversation: Conversation, text: str, via: str) -> ChatMessage:
-    """Store what the user said and record ``chat.message.received``."""
-    with transaction.atomic():
+def user_message_store(
+    *, user: Any, conversation: Conversation, text: str, via: str, record: bool = True
+) -> ChatMessage:
+    """Store what the user said and (unless ``record=False``: the caller records it
+    later in the same transaction) record ``chat.message.received``."""
+    with transaction.atomic(savepoint=False):
         message = ChatMessage.objects.create(
             owner_id=user.pk,
             conversation=conversation,
@@ -111,13 +126,18 @@ def user_message_store(*, user: Any, conversation: Conversation, text: str, via:
             text=text,
             created_at=_next_time(conversation),
         )
-        record_event(
-            type="chat.message.received",
-            user_id=user.pk,
-            subject=f"chat/{conversation.pk}",
-            data=_message_event_data(message, via=via),
-        )
+        if record:
+            record_event(**_received_event(message, via))
     return message
+
+
+def _received_event(message: ChatMessage, via: str) -> dict[str, Any]:
+    return {
+        "type": "chat.message.received",
+        "user_id": message.owner_id,
+        "subject": f"chat/{message.conversation_id}",
+        "data": _message_event_data(message, via=via),
+    }
 
 
 def _compact_action(action: dict[str, Any]) -> dict[str, Any]:
@@ -145,6 +165,8 @@ def assistant_message_store(
     in_reply_to: ChatMessage | None = None,
     source_event_id: Any = None,
     reminder_id: str | None = None,
+    record_received_via: str | None = None,
+    locked: bool = False,
 ) -> ChatMessage | None:
     """Store the assistant's message, update the conversation's memory and record
     ``chat.message.created`` (pushed to every socket of the user).
@@ -154,7 +176,16 @@ def assistant_message_store(
     """
     actions = actions or []
     try:
-        with transaction.atomic():
+        # A savepoint only where the unique source_event_id may refuse the row
+        # (it must not break the caller's transaction); a chat turn's reply joins
+        # the turn's transaction, so its events go to the dispatcher together.
+        with transaction.atomic(savepoint=source_event_id is not None):
+            if not locked:
+                _lock_conversation(conversation)
+            if in_reply_to is not None:
+                at = max(timezone.now(), in_reply_to.created_at + timedelta(microseconds=1))
+            else:
+                at = _next_time(conversation)
             message = ChatMessage.objects.create(
                 owner_id=user.pk if hasattr(user, "pk") else user,
                 conversation=conversation,
@@ -164,7 +195,7 @@ def assistant_message_store(
                 question=question,
                 engine=engine,
                 source_event_id=source_event_id,
-                created_at=_next_time(conversation),
+                created_at=at,
             )
             fields = ["updated_at"]
             if context is not None:
@@ -175,19 +206,28 @@ def assistant_message_store(
                 conversation.pending = pending
                 fields.append("pending")
             conversation.save(update_fields=fields)
-            record_event(
-                type="chat.message.created",
-                user_id=message.owner_id,
-                subject=f"chat/{conversation.pk}",
-                data=_message_event_data(
-                    message,
-                    engine=engine,
-                    in_reply_to=str(in_reply_to.pk) if in_reply_to else None,
-                    actions=[_compact_action(a) for a in actions],
-                    question=question,
-                    reminder_id=reminder_id,
-                ),
+            events = []
+            if record_received_via is not None and in_reply_to is not None:
+                # The local engine's one-transaction turn: the user's message
+                # is announced here, after the tool's own events (lock order:
+                # task rows before the user's event counter; see docs/events.md).
+                events.append(NewEvent(**_received_event(in_reply_to, record_received_via)))
+            events.append(
+                NewEvent(
+                    type="chat.message.created",
+                    user_id=message.owner_id,
+                    subject=f"chat/{conversation.pk}",
+                    data=_message_event_data(
+                        message,
+                        engine=engine,
+                        in_reply_to=str(in_reply_to.pk) if in_reply_to else None,
+                        actions=[_compact_action(a) for a in actions],
+                        question=question,
+                        reminder_id=reminder_id,
+                    ),
+                )
             )
+            record_events(events)
     except IntegrityError:
         if (
             source_event_id is not None
@@ -215,7 +255,18 @@ def tool_call(
     """
     ctx = ToolContext(user=user, now=now or timezone.now())
     action: dict[str, Any] = {"tool": name, "arguments": arguments if isinstance(arguments, dict) else {}}
+    # Inside a local turn's transaction no savepoint is needed: refusals are
+    # caught below, anything else rolls the whole turn back.
+    with transaction.atomic(savepoint=False):
+        _run_into(action, name, arguments, ctx)
+        _record_tool_event(action, user=user, name=name, via=via, conversation_id=conversation_id)
+    return action
+
+
+def _run_into(action: dict[str, Any], name: str, arguments: Any, ctx: ToolContext) -> None:
     try:
+        # Each service call inside is atomic on its own (a savepoint here), so a
+        # refusal rolls back only what that call began; the event still records it.
         action["result"] = run_tool(name, arguments, ctx=ctx)
         action["ok"] = True
     except DomainError as exc:
@@ -226,27 +277,30 @@ def tool_call(
             error["options"] = exc.options
         action["ok"] = False
         action["error"] = error
+
+
+def _record_tool_event(
+    action: dict[str, Any], *, user: Any, name: str, via: str, conversation_id: Any
+) -> None:
     result = action.get("result") or {}
-    with transaction.atomic():
-        record_event(
-            type="chat.tool.executed",
-            user_id=user.pk,
-            subject=f"chat/{conversation_id}" if conversation_id else "mcp",
-            data={
-                "user_id": user.pk,
-                "conversation_id": str(conversation_id) if conversation_id else None,
-                "tool": name,
-                "via": via,
-                "arguments": action["arguments"],
-                "ok": action["ok"],
-                "needs_confirmation": bool(result.get("needs_confirmation"))
-                if isinstance(result, dict)
-                else False,
-                "error_code": action["error"]["code"] if not action["ok"] else None,
-                "error_message": action["error"]["message"] if not action["ok"] else None,
-            },
-        )
-    return action
+    record_event(
+        type="chat.tool.executed",
+        user_id=user.pk,
+        subject=f"chat/{conversation_id}" if conversation_id else "mcp",
+        data={
+            "user_id": user.pk,
+            "conversation_id": str(conversation_id) if conversation_id else None,
+            "tool": name,
+            "via": via,
+            "arguments": action["arguments"],
+            "ok": action["ok"],
+            "needs_confirmation": bool(result.get("needs_confirmation"))
+            if isinstance(result, dict)
+            else False,
+            "error_code": action["error"]["code"] if not action["ok"] else None,
+            "error_message": action["error"]["message"] if not action["ok"] else None,
+        },
+    )
 
 
 def chat_send(*, user: Any, text: Any, conversation_id: Any = None, via: str = "api") -> dict[str, Any]:
@@ -264,17 +318,51 @@ def chat_send(*, user: Any, text: Any, conversation_id: Any = None, via: str = "
     text = text.strip()
     if len(text) > MAX_MESSAGE_LENGTH:
         raise DomainError(f"The message is longer than {MAX_MESSAGE_LENGTH} characters.", field="message")
-    conversation = conversation_for(user=user, conversation_id=conversation_id)
-    incoming = user_message_store(user=user, conversation=conversation, text=text, via=via)
     now = timezone.now()
-    reply = None
     if model_engine.enabled():
+        conversation = conversation_for(user=user, conversation_id=conversation_id)
+        # The model may take seconds: no transaction (and no lock on the
+        # user's event counter) is held across its calls.
+        incoming = user_message_store(user=user, conversation=conversation, text=text, via=via)
+        reply = None
         try:
             reply = model_engine.reply(user=user, conversation=conversation, text=text, now=now)
         except model_engine.ModelUnavailable as exc:
             logger.warning("assistant model unavailable, answering locally: %s", exc)
-    if reply is None:
-        reply = local_engine.reply(user=user, conversation=conversation, text=text, now=now)
+        if reply is None:
+            with transaction.atomic():
+                reply = local_engine.reply(user=user, conversation=conversation, text=text, now=now)
+                message = _store_reply(user, conversation, reply, incoming, record_received_via=None)
+        else:
+            message = _store_reply(user, conversation, reply, incoming, record_received_via=None)
+    else:
+        # The local engine is instant: the whole turn is one transaction, so it
+        # commits (and hands its events to the dispatcher) once.
+        with transaction.atomic():
+            # Locked first: turns in one conversation go one at a time, and its
+            # context and pending question are read under the lock.
+            conversation = conversation_for(user=user, conversation_id=conversation_id, lock=True)
+            incoming = user_message_store(
+                user=user, conversation=conversation, text=text, via=via, record=False
+            )
+            reply = local_engine.reply(user=user, conversation=conversation, text=text, now=now)
+            message = _store_reply(user, conversation, reply, incoming, record_received_via=via, locked=True)
+    return {
+        "conversation_id": str(conversation.pk),
+        "message": message_to_dict(message),
+        "user_message_id": str(incoming.pk),
+    }
+
+
+def _store_reply(
+    user: Any,
+    conversation: Conversation,
+    reply: Any,
+    incoming: ChatMessage,
+    *,
+    record_received_via: str | None,
+    locked: bool = False,
+) -> ChatMessage:
     message = assistant_message_store(
         user=user,
         conversation=conversation,
@@ -285,13 +373,11 @@ def chat_send(*, user: Any, text: Any, conversation_id: Any = None, via: str = "
         pending=reply.pending,
         context=reply.context,
         in_reply_to=incoming,
+        record_received_via=record_received_via,
+        locked=locked,
     )
     assert message is not None
-    return {
-        "conversation_id": str(conversation.pk),
-        "message": message_to_dict(message),
-        "user_message_id": str(incoming.pk),
-    }
+    return message
 
 
 def chat_history_clear(*, user: Any) -> int:

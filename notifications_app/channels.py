@@ -13,6 +13,7 @@ import hmac
 import http.client
 import ipaddress
 import json
+import re
 import secrets
 import socket
 import ssl
@@ -51,6 +52,19 @@ def _classify(status: int, text: str) -> SendResult:
 # --- email (SendGrid v3 /mail/send) -------------------------------------------
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def header_safe(value: str) -> str:
+    """``value`` fit for a mail header: CR, LF and other control characters become one space.
+
+    Task titles reach the subject; a title with a line break must never add a
+    header (``Bcc:``) or end the headers early, whatever the mail path does
+    with it downstream.
+    """
+    return _CONTROL_CHARS.sub(" ", value).strip()
+
+
 def send_email(*, to: str, subject: str, text: str, html: str, delivery_id: str = "") -> SendResult:
     """Send one email through SendGrid: 2xx ok; 429/5xx/network transient; other 4xx permanent.
 
@@ -63,9 +77,9 @@ def send_email(*, to: str, subject: str, text: str, html: str, delivery_id: str 
     # python-http-client has no timeout by default; a hung API must not hang a worker.
     client.client.timeout = settings.SENDGRID_TIMEOUT_SECONDS
     message = Mail(
-        from_email=settings.SENDGRID_FROM_EMAIL,
-        to_emails=to,
-        subject=subject,
+        from_email=header_safe(settings.SENDGRID_FROM_EMAIL),
+        to_emails=header_safe(to),
+        subject=header_safe(subject),
         plain_text_content=text,
         html_content=html,
     )

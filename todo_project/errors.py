@@ -20,6 +20,7 @@ through ``server_error`` (the project's ``handler500``).
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +45,8 @@ class DomainError(Exception):
     # Extra machine-readable context rendered as ``error.details`` (e.g. the
     # current task of a version conflict); absent when ``None``.
     details: dict[str, Any] | None = None
+    # Response headers (e.g. Retry-After of a 429); none when ``None``.
+    headers: dict[str, str] | None = None
 
     def __init__(
         self,
@@ -174,7 +177,14 @@ def unhandled_error_response(request: HttpRequest, exc: BaseException | None) ->
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """``handler500``: failures outside a view (Django logged the exception already)."""
+    """``handler500``: failures outside a view (Django logged the exception already).
+
+    Django calls it while handling the exception, so a dependency that is away
+    (PostgreSQL down under a middleware's query) still answers the 503.
+    """
+    exc = sys.exc_info()[1]
+    if exc is not None and (unavailable := unavailable_response(exc)) is not None:
+        return unavailable
     return unhandled_error_response(request, None)
 
 
@@ -210,7 +220,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         body = error_body(exc.code, exc.message, exc.fields())
         if exc.details is not None:
             body["error"]["details"] = exc.details
-        return Response(body, status=exc.status_code)
+        return Response(body, status=exc.status_code, headers=exc.headers)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)

@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Admin pages in the staff user's own time zone (todo_project/admin_site.py).
+    "todo_project.admin_site.AdminTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "todo_project.events.context.RequestContextMiddleware",
@@ -377,6 +379,17 @@ JWT_AUDIENCE = env_str("JWT_AUDIENCE", "taskbeat-api")
 # still exists and is active is re-read from the database at most this often per
 # user and process (0: on every request). See todo_project/accounts/authentication.py.
 JWT_USER_CHECK_SECONDS = env_int("JWT_USER_CHECK_SECONDS", 30, minimum=0)
+# Per-account login delay (todo_project/accounts/lockout.py): this many failures
+# are free, then each attempt waits 1 s, 2 s, 4 s, … up to the maximum.
+LOGIN_FREE_FAILURES = env_int("LOGIN_FREE_FAILURES", 5, minimum=1)
+LOGIN_LOCKOUT_MAX_SECONDS = env_int("LOGIN_LOCKOUT_MAX_SECONDS", 300, minimum=1)
+# Password-reset and verification mails per account and kind (N/period); more
+# requests are accepted but send nothing, so strangers cannot mail-bomb a user.
+ACCOUNT_EMAIL_RATE = env_str("ACCOUNT_EMAIL_RATE", "3/hour") or "3/hour"
+# Lifetime of a password-reset link (Django's PASSWORD_RESET_TIMEOUT) and of an
+# e-mail verification link.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3600, minimum=60)
+EMAIL_VERIFICATION_TTL_SECONDS = env_int("EMAIL_VERIFICATION_TTL_SECONDS", 3 * 24 * 3600, minimum=60)
 
 SIMPLE_JWT = {
     "ALGORITHM": "RS256",

@@ -8,7 +8,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from todo_project import health, metrics, web
+from todo_project import admin_site, health, metrics, web  # noqa: F401 - admin_site brands the admin
+from todo_project.accounts.views import admin_login
 
 
 def _docs(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -30,6 +31,8 @@ urlpatterns = [
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
     path("metrics", metrics.metrics_view, name="metrics"),
+    # Before admin.site.urls: the admin login is throttled like the API login.
+    path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     # The API docs, switched by API_DOCS_ENABLED. Swagger UI's split view
     # loads its initialiser as a same-origin script (script-src 'self').

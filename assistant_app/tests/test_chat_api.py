@@ -19,9 +19,15 @@ def _types() -> list[str]:
     return list(OutboxEvent.objects.order_by("seq").values_list("type", flat=True))
 
 
-def test_a_turn_records_received_tool_and_reply_events_in_order(alice, chat):
-    reply = chat("add buy milk tomorrow")
-    assert _types() == ["chat.message.received", "task.created", "chat.tool.executed", "chat.message.created"]
+def test_a_local_turn_is_one_transaction_with_the_tools_events_first(
+    alice, chat, django_capture_on_commit_callbacks
+):
+    # The tool's task events come before the chat events: task rows are locked
+    # before the user's event counter (docs/events.md, lock order).
+    with django_capture_on_commit_callbacks() as callbacks:
+        reply = chat("add buy milk tomorrow")
+    assert _types() == ["task.created", "chat.tool.executed", "chat.message.received", "chat.message.created"]
+    assert len(callbacks) == 1  # one commit, one hand-off to the dispatcher
     created = OutboxEvent.objects.get(type="chat.message.created")
     assert created.data["in_reply_to"] == reply["user_message_id"]
     assert created.data["actions"] == [

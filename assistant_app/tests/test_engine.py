@@ -206,3 +206,41 @@ def test_another_users_tasks_are_never_matched(alice, bob, chat, frozen):
     reply = chat("done with secret plan")
     assert not Task.objects.get(owner=bob).is_completed
     assert reply["message"]["actions"][0]["ok"] is False
+
+
+@pytest.mark.parametrize(
+    ("message", "tool", "arguments"),
+    [
+        ("I need to renew my passport by Friday", "create_task", {"text": "renew my passport by Friday"}),
+        ("list my #work tasks", "list_tasks", {"tags": ["work"]}),
+        ("anything due tomorrow", "list_tasks", {"when": "tomorrow"}),
+        ("what do I have this week", "list_tasks", {"when": "this_week"}),
+        ("finished the slides", "complete_task", {"task": "slides"}),
+        ("mark taxes as done", "complete_task", {"task": "taxes"}),
+        ("reopen the report", "reopen_task", {"task": "report"}),
+        ("postpone taxes to next week", "reschedule_task", {"task": "taxes", "when": "next week"}),
+        ("set priority of taxes to low", "update_task", {"task": "taxes", "priority": "low"}),
+        ("make taxes urgent", "update_task", {"task": "taxes", "priority": "high"}),
+        ("tag plumber with #home", "update_task", {"task": "plumber", "add_tags": ["home"]}),
+        ("snooze 1 hour", "snooze_reminder", {"minutes": 60}),
+        ("skip today's run", "skip_occurrence", {"task": "run"}),
+        ("stop the standup series", "stop_series", {"task": "standup"}),
+    ],
+)
+def test_it_maps_each_documented_phrase_to_its_tool(alice, chat, message, tool, arguments):
+    reply = chat(message)
+    (action,) = reply["message"]["actions"]
+    assert action["tool"] == tool
+    assert action["arguments"] == arguments
+
+
+def test_done_with_it_after_a_reminder_completes_that_task(alice, chat, frozen, dispatch):
+    from reminders_app.services import reminders_fire_due
+
+    chat("add stretch today at 10:10 remind me 5 minutes before")
+    dispatch()
+    frozen.shift(timedelta(minutes=6))
+    reminders_fire_due()
+    dispatch()
+    chat("done with it")
+    assert Task.objects.get(owner=alice).is_completed

@@ -125,3 +125,38 @@ def test_mcp_without_a_valid_token_is_a_401(mcp_server):
             urllib.request.urlopen(request, timeout=10)  # noqa: S310
         assert failure.value.code == 401
         assert json.loads(failure.value.read())["error"]["code"] == "not_authenticated"
+
+
+def test_the_stdio_command_serves_the_same_tools(alice):
+    import sys
+
+    from mcp.client.stdio import StdioServerParameters
+
+    from todo_project.sync.tests.conftest import BASE_DIR, _server_env
+
+    _, token = pat_create(user=alice, name="desktop", scope="write")
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["manage.py", "mcp"],
+        env={**_server_env({}), "TASKBEAT_TOKEN": token},
+        cwd=str(BASE_DIR),
+    )
+
+    async def main() -> Any:
+        async with Client(params) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            created = await client.call_tool("create_task", {"text": "Stretch every day at 7am"})
+            return names, created.structured_content
+
+    names, created = asyncio.run(main())
+    assert "create_task" in names
+    assert created["task"]["title"] == "Stretch"
+    assert Task.objects.filter(owner=alice, title="Stretch", is_recurring=True).exists()
+
+
+def test_the_stdio_command_refuses_a_bad_token():
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("mcp", "--token", "tbp_nope")

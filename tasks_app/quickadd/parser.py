@@ -180,6 +180,7 @@ class _State:
     byday: list[str] = field(default_factory=list)
     bymonthday: list[int] = field(default_factory=list)
     bymonth: list[int] = field(default_factory=list)
+    bysetpos: list[int] = field(default_factory=list)
     completion: bool = False
     until: date | None = None
     count: int | None = None
@@ -519,6 +520,73 @@ def _yearly_on(match: re.Match[str], state: _State) -> str:
     return "recurrence"
 
 
+# Times of day as words, at Todoist's hours ("every morning" = every day at 9am).
+DAY_PARTS = {"morning": time(9, 0), "afternoon": time(12, 0), "evening": time(19, 0), "night": time(22, 0)}
+DAY_PART = r"(?P<part>morning|afternoon|evening|night)"
+
+
+@phrase(EVERY + DAY_PART)
+def _every_day_part(match: re.Match[str], state: _State) -> str:
+    part = match.group("part").lower()
+    state.set_recurrence("DAILY")
+    state.default_clock, state.evening = DAY_PARTS[part], part in ("evening", "night")
+    _completion(match, state)
+    return "recurrence"
+
+
+@phrase(r"(?P<day>today|tomorrow|tmrw|this|" + WD_FULL + r")\s+" + DAY_PART)
+def _day_part(match: re.Match[str], state: _State) -> str:
+    day = match.group("day").lower()
+    part = match.group("part").lower()
+    state.set_date(state.today if day == "this" else _parse_date(day, state.today))
+    state.default_clock, state.evening = DAY_PARTS[part], part in ("evening", "night")
+    return "date"
+
+
+@phrase(
+    EVERY
+    + r"(?P<nth>"
+    + ORD
+    + r"|\d{1,2}(?:st|nd|rd|th))\s+(?:work\s*day|business\s+day|week\s*day)"
+    + r"(?:\s+of\s+(?:the\s+|every\s+)?month)?"
+)
+def _every_nth_workday(match: re.Match[str], state: _State) -> str:
+    raw = match.group("nth").lower()
+    nth = _ORDINAL_WORDS[raw] if raw in _ORDINAL_WORDS else int(re.sub(r"\D", "", raw))
+    if nth != -1 and not 1 <= nth <= 20:
+        # Every month has at least 20 workdays; a 21st would skip some months.
+        raise _refuse(f'"{match.group(0)}": give a workday from the 1st to the 20th, or the last.')
+    state.set_recurrence("MONTHLY", byday=["MO", "TU", "WE", "TH", "FR"])
+    state.bysetpos = [nth]
+    _completion(match, state)
+    return "recurrence"
+
+
+_LIST_DAY = r"(?:the\s+)?\d{1,2}(?:st|nd|rd|th)?"
+
+
+@phrase(
+    EVERY
+    + r"(?P<days>"
+    + _LIST_DAY
+    + r"(?:\s*(?:,\s*(?:and\s+)?|and\s+|&\s*)"
+    + _LIST_DAY
+    + r")+)(?:\s+(?:day\s+)?of\s+(?:the\s+|every\s+)?month)?"
+    + r"(?!\s*(?:"
+    + MONTH
+    + r"|hours?|hrs?|days?|weeks?|months?|years?|times)\b)"
+)
+def _every_month_days(match: re.Match[str], state: _State) -> str:
+    days = sorted({int(d) for d in re.findall(r"\d{1,2}", match.group("days"))})
+    bad = [d for d in days if not 1 <= d <= 31]
+    if bad:
+        raise _refuse(f'"{match.group(0)}": a month has no day {bad[0]}.')
+    state.set_recurrence("MONTHLY")
+    state.bymonthday = days
+    _completion(match, state)
+    return "recurrence"
+
+
 @phrase(EVERY + r"other\s+(?P<what>day|week|month|year|" + WD_ANY + r")")
 def _every_other(match: re.Match[str], state: _State) -> str:
     what = match.group("what").lower()
@@ -698,7 +766,11 @@ def _time(match: re.Match[str], state: _State) -> str:
 
 @phrase(r"(?:at|@)\s+(?P<h>\d{1,2})")
 def _at_hour(match: re.Match[str], state: _State) -> str:
-    state.set_clock(_parse_time(match.group("h"), evening=state.evening))
+    # A bare hour is read within business hours (08:00-19:59), as Todoist does:
+    # "at 3" is 15:00, "at 8" is 08:00, "at 18" is 18:00. Say "3am" for 03:00.
+    hour = int(match.group("h"))
+    evening = state.evening or 1 <= hour <= 7
+    state.set_clock(_parse_time(match.group("h"), evening=evening))
     return "time"
 
 
@@ -860,6 +932,8 @@ def _resolve_when(state: _State, result: QuickAddResult, *, now: datetime, tz: s
         parts.append("BYMONTHDAY=" + ",".join(str(d) for d in state.bymonthday))
     if state.byday:
         parts.append("BYDAY=" + ",".join(state.byday))
+    if state.bysetpos:
+        parts.append("BYSETPOS=" + ",".join(str(n) for n in state.bysetpos))
     if state.until is not None:
         parts.append("UNTIL=" + state.until.strftime("%Y%m%d"))
     if state.count is not None:

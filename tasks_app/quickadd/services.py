@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -14,6 +15,42 @@ from tasks_app.quickadd.parser import parse_quick_add
 from tasks_app.selectors import user_timezone
 from todo_project.errors import DomainError
 
+# "##Project" names a project (one word; "_" stands for a space: ##Home_office).
+# Two hashes, so "#tag" stays a tag.
+_PROJECT_RE = re.compile(r"(?:^|(?<=\s))##(?P<name>[^\s#]{1,120})")
+
+
+def split_project(text: str) -> tuple[str, str | None]:
+    """The text without its ``##Project`` token, and the project name it gave (the last one wins)."""
+    names = [match.group("name") for match in _PROJECT_RE.finditer(text)]
+    if not names:
+        return text, None
+    rest = re.sub(r"\s{2,}", " ", _PROJECT_RE.sub("", text)).strip()
+    return rest, names[-1].replace("_", " ")
+
+
+def resolve_project(*, user: Any, name: str) -> Any:
+    """The user's active project with this name, case-insensitively; 400 on ``text`` if none."""
+    from tasks_app.models import Project
+
+    project = (
+        Project.objects.filter(owner_id=user.pk, is_archived=False, name__iexact=name)
+        .order_by("position", "created_at")
+        .first()
+    )
+    if project is None:
+        raise DomainError(f"You have no project named {name!r}.", field="text")
+    return project
+
+
+def quick_add_preview(*, user: Any, text: str, now: datetime | None = None) -> dict[str, Any]:
+    """What ``POST /api/tasks/parse`` shows: the parse, plus the project ``##Name`` names."""
+    rest, project_name = split_project(text)
+    project = resolve_project(user=user, name=project_name) if project_name else None
+    result = parse_quick_add(rest, now=now or timezone.now(), tz=user_timezone(user).key).as_dict()
+    result["project"] = {"id": str(project.pk), "name": project.name} if project else None
+    return result
+
 
 def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None) -> Task:
     """Quick add: create exactly what ``POST /api/tasks/parse`` previews for ``text``.
@@ -23,16 +60,20 @@ def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None)
     """
     now = now or timezone.now()
     zone = user_timezone(owner)
+    text, project_name = split_project(text)
+    project = resolve_project(user=owner, name=project_name) if project_name else None
     parsed = parse_quick_add(text, now=now, tz=zone.key)
     if not parsed.title:
         raise DomainError(
             "The text has no title left once the date, tags and so on are taken out.", field="text"
         )
     remind_at = None
+    remind_offset = None
     if parsed.reminder_times:
         remind_at = min(parsed.reminder_times)
     elif parsed.reminder_offsets and parsed.due_at is not None:
-        remind_at = parsed.due_at - timedelta(minutes=max(parsed.reminder_offsets))
+        # "remind me 15 minutes before" stays relative: remind_at follows due_at.
+        remind_offset = max(parsed.reminder_offsets)
     with transaction.atomic():
         task = services.task_create(
             owner=owner,
@@ -42,6 +83,8 @@ def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None)
             due_date=parsed.due_date,
             due_at=parsed.due_at,
             remind_at=remind_at,
+            remind_offset_minutes=remind_offset,
+            project_id=project.pk if project is not None else None,
             is_recurring=parsed.is_recurring,
             recurrence_rule=parsed.recurrence_rule or "",
         )

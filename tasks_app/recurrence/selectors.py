@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from tasks_app.models import SeriesStatus, Task, TaskSeries
@@ -23,7 +23,7 @@ def series_to_dict(series: TaskSeries, *, now: datetime | None = None) -> dict[s
     """What a client shows about a series: rule, summary, next occurrence, status."""
     now = now or timezone.now()
     rule = series_rule(series)
-    following = rule.next_after(now) if series.status == SeriesStatus.ACTIVE else None
+    following = series_next_occurrence(series, rule=rule, now=now)
     return {
         "id": str(series.pk),
         "rule": series.rule,
@@ -45,6 +45,26 @@ def series_to_dict(series: TaskSeries, *, now: datetime | None = None) -> dict[s
         "created_at": _iso(series.created_at),
         "updated_at": _iso(series.updated_at),
     }
+
+
+def series_next_occurrence(series: TaskSeries, *, rule: Any, now: datetime) -> datetime | None:
+    """The next open occurrence, or the next one to be generated.
+
+    Not simply "the rule's next time after now": an open occurrence may be
+    overdue (it is still the next one to do), and a completed or skipped one
+    later than now is done (the next is after it). One query on
+    task_series_open_idx / the (series, occurrence_at) constraint's index.
+    """
+    if series.status != SeriesStatus.ACTIVE:
+        return None
+    rows = Task.objects.filter(series_id=series.pk).aggregate(
+        open_at=Min("occurrence_at", filter=Q(is_completed=False, is_skipped=False)),
+        latest=Max("occurrence_at"),
+    )
+    if rows["open_at"] is not None:
+        return rows["open_at"]
+    latest = rows["latest"]
+    return rule.next_after(max(latest, now) if latest is not None else now)
 
 
 def occurrence_to_dict(task: Task) -> dict[str, Any]:

@@ -9,7 +9,9 @@ must wrap this middleware).
 
 The outcome is left in the scope for the consumer, which closes with 4401:
 ``user`` (AnonymousUser when not authenticated), ``token_exp`` (epoch
-seconds, or None for session auth) and ``subprotocol`` (to answer with).
+seconds, or None for session auth), ``subprotocol`` (to answer with), and
+for session auth ``session_id`` (a fingerprint of the session key: the
+session's logout closes the socket) and ``session_exp`` (its expiry).
 """
 
 from __future__ import annotations
@@ -57,6 +59,15 @@ def _user_for_token(raw: str) -> tuple[Any, float | None]:
     return user, float(token["exp"])
 
 
+@database_sync_to_async
+def _session_facts(session: Any) -> tuple[str | None, float | None]:
+    from todo_project.accounts.services import session_fingerprint
+
+    if not session.session_key:
+        return None, None
+    return session_fingerprint(session.session_key), session.get_expiry_date().timestamp()
+
+
 class JWTAuthMiddleware:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -72,6 +83,9 @@ class JWTAuthMiddleware:
         else:
             scope["user"] = await get_user(scope) if "session" in scope else AnonymousUser()
             scope["token_exp"] = None
+            if scope["user"].is_authenticated:
+                # Which session this socket rides on: its logout closes it.
+                scope["session_id"], scope["session_exp"] = await _session_facts(scope["session"])
         return await self.inner(scope, receive, send)
 
 
