@@ -5,10 +5,11 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from assistant_app.models import TokenScope
-
-# The API's one error shape (todo_project/errors.py), one schema component.
-from reminders_app.serializers import ApiError, ApiErrorDetail  # noqa: F401
 from todo_project import fields as safe
+from todo_project.errors import ErrorSerializer
+
+# The API's one error shape has one schema serializer (todo_project/errors.py).
+ApiError = ErrorSerializer
 
 
 class ChatInput(serializers.Serializer):

@@ -152,6 +152,9 @@ test("edit with a recurrence preview, delete with undo, keyboard and palette, in
   await expect(dialog.getByTestId("recurrence-preview")).toContainText("every weekday");
   await expect(dialog.getByTestId("recurrence-preview").locator("li")).toHaveCount(5);
   await dialog.getByLabel("Priority").selectOption("low");
+  await dialog.getByLabel("New subtask").fill("Buy a watering can");
+  await dialog.getByRole("button", { name: "Add subtask" }).click();
+  await expect(dialog.getByTestId("subtask")).toContainText("Buy a watering can");
   await expectAccessible(page, "editor");
   await dialog.getByRole("button", { name: "Save" }).click();
   await expect(row(page, "Water plants")).toContainText("repeats");
@@ -162,6 +165,13 @@ test("edit with a recurrence preview, delete with undo, keyboard and palette, in
   await expect(row(page, "Water plants")).toHaveCount(0);
   await page.getByRole("button", { name: "Undo" }).click();
   await expect(row(page, "Water plants")).toBeVisible();
+
+  // A project: created from the sidebar, opened, listed with its count.
+  page.once("dialog", (d) => void d.accept("Garden"));
+  await page.getByRole("button", { name: "+ New project" }).click();
+  await expect(page.getByRole("heading", { name: "Garden" })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Lists" }).getByRole("link", { name: /Garden/ })).toBeVisible();
+  await expectAccessible(page, "project");
 
   // The command palette (Ctrl+K) navigates.
   await page.keyboard.press("Control+k");

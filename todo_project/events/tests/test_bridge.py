@@ -116,7 +116,8 @@ def test_it_routes_event_types_by_family():
     assert topic_for("reminder.triggered") == "reminder-events"
     assert topic_for("notification.sent") == "notification-events"
     assert topic_for("user.login_failed") == "audit-events"
-    assert topic_for("chat.message") == "audit-events"
+    assert topic_for("chat.message") == "chat-events"
+    assert topic_for("unheard.of") == "audit-events"
     # Projects and sections organise tasks: same topic, same per-user order.
     assert topic_for("project.archived") == "task-events"
     assert topic_for("section.deleted") == "task-events"
@@ -135,6 +136,7 @@ def test_it_creates_the_topics_with_the_specs_partition_counts(bridge):
         bridge.topics["notification-events"]: 3,
         bridge.topics["audit-events"]: 6,
         bridge.topics["dlq-events"]: 3,
+        bridge.topics["chat-events"]: 3,
     }
 
 
