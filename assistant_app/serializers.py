@@ -5,18 +5,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from assistant_app.models import TokenScope
+from reminders_app.serializers import ApiError  # the one error shape's schema component
 
-
-class ApiErrorDetail(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
-
-
-class ApiError(serializers.Serializer):
-    """The API's one error shape (todo_project/errors.py)."""
-
-    error = ApiErrorDetail()
+__all__ = ["ApiError"]
 
 
 class ChatInput(serializers.Serializer):
@@ -57,7 +48,7 @@ class ChatOutput(serializers.Serializer):
 
 class TokenInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    scope = serializers.ChoiceField(choices=TokenScope.values, default=TokenScope.READ)
+    scope = serializers.ChoiceField(choices=TokenScope.choices, default=TokenScope.READ)
     expires_in_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
 
 
@@ -65,7 +56,7 @@ class TokenOutput(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     prefix = serializers.CharField()
-    scope = serializers.ChoiceField(choices=TokenScope.values)
+    scope = serializers.ChoiceField(choices=TokenScope.choices)
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField(allow_null=True)

@@ -430,7 +430,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"PriorityEnum": "tasks_app.models.Priority.choices"},
+    "ENUM_NAME_OVERRIDES": {
+        "PriorityEnum": "tasks_app.models.Priority.choices",
+        "TokenScopeEnum": "assistant_app.models.TokenScope.choices",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "todo_project.sync.schema.add_idempotency_key_header",
