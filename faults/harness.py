@@ -408,6 +408,13 @@ class Cluster:
              "-s", str(self.workdir / "data" / "beat-schedule")],
             None,
         )  # fmt: skip
+        # A second beat with its own schedule file: "two beats at once" (a botched deploy).
+        define(
+            "beat2",
+            [PYTHON, "-m", "celery", "-A", "todo_project", "beat", "--loglevel", "INFO",
+             "-s", str(self.workdir / "data" / "beat2-schedule")],
+            None,
+        )  # fmt: skip
         define("bridge", [PYTHON, "manage.py", "kafka_bridge"], None)
 
     def start(self, *names: str) -> None:

@@ -98,23 +98,54 @@ def register_webhook(user: User, url: str) -> str:
     return body["webhook_secret"]
 
 
-def reminders_due(cluster: Cluster, users: list[User], per_user: int, due_in: float) -> dict[int, list[str]]:
-    """Create ``per_user`` tasks with one reminder each, all due ``due_in`` seconds from now.
+def reminders_due(
+    cluster: Cluster, users: list[User], per_user: int, due_in: float | None = None
+) -> dict[int, list[str]]:
+    """Create ``per_user`` tasks with one reminder each, all due at one moment.
 
-    Returns the reminder ids per user (the expected history).
+    The moment is ``due_in`` seconds from now (default: enough for creating
+    them on a loaded machine, 5 s + 0.25 s per reminder); users are seeded in
+    parallel threads. Returns the reminder ids per user (the expected history).
     """
-    due = datetime.now(UTC) + timedelta(seconds=due_in)
+    total = per_user * len(users)
+    due = datetime.now(UTC) + timedelta(seconds=due_in if due_in is not None else 5 + 0.25 * total)
     expected: dict[int, list[str]] = {}
-    for user in users:
+    errors: list[Any] = []
+
+    def seed(user: User) -> None:
+        ids = []
         for number in range(per_user):
             status, task, _ = user.client.call("POST", "/api/tasks", {"title": f"due {number}"})
-            assert status == 201, (status, task)
+            if status != 201:
+                errors.append((status, task))
+                return
             status, reminder, _ = user.client.call(
                 "POST", f"/api/tasks/{task['id']}/reminders", {"remind_at": iso(due)}
             )
-            assert status == 201, (status, reminder)
-            expected.setdefault(user.id, []).append(reminder["id"])
+            if status != 201:
+                errors.append((status, reminder))
+                return
+            ids.append(reminder["id"])
+        expected[user.id] = ids
+
+    threads = [threading.Thread(target=seed, args=(user,)) for user in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    assert not errors, errors[:3]
     return expected
+
+
+def seconds_until_due(cluster: Cluster, user_ids: list[int]) -> float:
+    """Seconds from now until the users' last reminder is due (by PostgreSQL's clock)."""
+    return float(
+        cluster.postgres.query(
+            "SELECT extract(epoch FROM max(fire_at) - now()) FROM reminders_app_reminder "
+            "WHERE owner_id = ANY(%s)",
+            [user_ids],
+        )[0][0]
+    )
 
 
 def fired_reminders(cluster: Cluster, user_ids: list[int]) -> dict[str, str]:

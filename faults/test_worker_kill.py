@@ -44,7 +44,7 @@ def running(cluster):
     cluster.kill("worker")
 
 
-def _burst(cluster, receiver, users_count: int = 4, per_user: int = 6, due_in: float = 4):
+def _burst(cluster, receiver, users_count: int = 4, per_user: int = 6, due_in: float | None = None):
     users = [cluster.new_user("wk") for _ in range(users_count)]
     for user in users:
         register_webhook(user, receiver.url + "/hook")
@@ -150,3 +150,38 @@ def test_a_worker_sigkilled_mid_burst_recovers_within_the_bound(running, fakes):
     # One crash, but up to --concurrency (2) deliveries in flight.
     print(_verdict(cluster, users, expected, sendgrid, receiver, crashes=2))
     cluster.kill("worker")
+
+
+def test_a_worker_killed_between_the_change_and_its_audit_entry_leaves_the_entry_exactly_once(running, fakes):
+    """Crash after the handlers of a batch committed (audit entries written) but before
+    the batch is marked dispatched: the redispatch must not write the entries again;
+    and a crash right after leasing (before any handler) must still write them."""
+    cluster = running
+    users = [cluster.new_user("au") for _ in range(3)]
+    ids = [u.id for u in users]
+    worker = cluster.procs["worker"]
+    for point in ("events.after_handlers", "events.after_lease"):
+        worker.start(extra_env={"TASKBEAT_FAULT_POINT": point})
+        for user in users:
+            status, body, _ = user.client.call("POST", "/api/tasks", {"title": f"audited {point}"})
+            assert status == 201, body
+        wait_until(lambda: worker.exited() is not None, timeout=60, what=f"the worker to crash at {point}")
+        worker.process = None
+        worker.start()
+        wait_until(
+            lambda: cluster.outbox_undispatched() == 0, timeout=RECOVERY_BOUND_SECONDS, what="the redispatch"
+        )
+        cluster.kill("worker")
+    rows = cluster.postgres.query(
+        "SELECT e.user_id, e.id::text, count(a.id) FROM events_outboxevent e "
+        "LEFT JOIN audit_app_auditlog a ON a.event_id = e.id "
+        "WHERE e.user_id = ANY(%s) AND e.type = 'task.created' GROUP BY 1, 2",
+        [ids],
+    )
+    assert len(rows) == 2 * len(users)
+    expected = {}
+    for user_id, event_id, _ in rows:
+        expected.setdefault(user_id, []).append(event_id)
+    observed = [(user_id, event_id) for user_id, event_id, count in rows for _ in range(count)]
+    report = check(expected, observed, ordered=False)
+    assert (report.lost, report.duplicated, report.unexpected) == (0, 0, 0), str(report)

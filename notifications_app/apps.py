@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class Config(AppConfig):
     name = "notifications_app"
+    verbose_name = "Notifications"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -13,6 +13,7 @@ import hmac
 import http.client
 import ipaddress
 import json
+import re
 import secrets
 import socket
 import ssl
@@ -51,6 +52,19 @@ def _classify(status: int, text: str) -> SendResult:
 # --- email (SendGrid v3 /mail/send) -------------------------------------------
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def header_safe(value: str) -> str:
+    """``value`` fit for a mail header: CR, LF and other control characters become one space.
+
+    Task titles reach the subject; a title with a line break must never add a
+    header (``Bcc:``) or end the headers early, whatever the mail path does
+    with it downstream.
+    """
+    return _CONTROL_CHARS.sub(" ", value).strip()
+
+
 def send_email(*, to: str, subject: str, text: str, html: str, delivery_id: str = "") -> SendResult:
     """Send one email through SendGrid: 2xx ok; 429/5xx/network transient; other 4xx permanent.
 
@@ -63,9 +77,9 @@ def send_email(*, to: str, subject: str, text: str, html: str, delivery_id: str 
     # python-http-client has no timeout by default; a hung API must not hang a worker.
     client.client.timeout = settings.SENDGRID_TIMEOUT_SECONDS
     message = Mail(
-        from_email=settings.SENDGRID_FROM_EMAIL,
-        to_emails=to,
-        subject=subject,
+        from_email=header_safe(settings.SENDGRID_FROM_EMAIL),
+        to_emails=header_safe(to),
+        subject=header_safe(subject),
         plain_text_content=text,
         html_content=html,
     )
@@ -95,11 +109,31 @@ def sign_webhook(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> st
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
+# IPv6 ranges that carry an IPv4 address inside them and reach it through a
+# translator or tunnel: a webhook there may land on any IPv4 host, private or
+# loopback included (2002:7f00:1:: is 127.0.0.1 over 6to4, and Python calls
+# it global). No webhook receiver needs one; they are refused outright.
+_TRANSLATED_V6 = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "2002::/16",  # 6to4 (RFC 3056)
+        "2001::/32",  # Teredo (RFC 4380)
+        "64:ff9b::/96",  # NAT64, well-known prefix (RFC 6052)
+        "64:ff9b:1::/48",  # NAT64, local use (RFC 8215)
+        "::/96",  # IPv4-compatible (deprecated, RFC 4291)
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT, RFC 2765)
+    )
+)
+
+
 def _ip_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
         return True
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:  # ::ffff:a.b.c.d is that IPv4 host itself
+            ip = ip.ipv4_mapped
+        elif any(ip in net for net in _TRANSLATED_V6):
+            return False
     return ip.is_global and not (ip.is_multicast or ip.is_reserved)
 
 

@@ -23,6 +23,10 @@ class NotificationKind(models.TextChoices):
     REMINDER = "reminder", "Reminder"
     # In-app notice to the owner that their webhook endpoint was disabled.
     WEBHOOK_DISABLED = "webhook_disabled", "Webhook disabled"
+    # Account mails asked for by todo_project.accounts through events; the
+    # link (with its token) is made when the mail is sent, never stored.
+    PASSWORD_RESET = "password_reset", "Password reset"
+    EMAIL_VERIFICATION = "email_verification", "E-mail verification"
 
 
 class NotificationPreference(models.Model):
@@ -33,7 +37,8 @@ class NotificationPreference(models.Model):
     )
     in_app_enabled = models.BooleanField(default=True)
     email_enabled = models.BooleanField(default=True)
-    # Blank = the account's email address.
+    # Blank = the account's email address. Reminder mail goes to it only once
+    # it is verified (todo_project.accounts EmailVerification).
     email_address = models.EmailField(blank=True, default="")
     webhook_enabled = models.BooleanField(default=False)
     webhook_url = models.URLField(max_length=2000, blank=True, default="")

@@ -6,6 +6,7 @@ import logging
 import zoneinfo
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -62,6 +63,41 @@ def webhook_active(prefs: NotificationPreference) -> bool:
         and prefs.webhook_secret
         and prefs.webhook_disabled_at is None
     )
+
+
+def channel_states(prefs: NotificationPreference) -> dict[str, dict[str, Any]]:
+    """What the preferences page shows: per channel, the switch, whether the server can
+    deliver on it, and so whether reminders really go out there (and why not)."""
+    email_ok = email_configured()
+    hook_ok = webhook_active(prefs)
+    hook_reason = None
+    if not hook_ok:
+        if prefs.webhook_disabled_at is not None:
+            hook_reason = (
+                f"Disabled after failures: {prefs.webhook_disabled_reason or 'see webhook_disabled_at'}."
+            )
+        else:
+            hook_reason = "No webhook URL and secret configured."
+    states = {
+        Channel.IN_APP.value: (prefs.in_app_enabled, True, None),
+        Channel.EMAIL.value: (
+            prefs.email_enabled,
+            email_ok,
+            None
+            if email_ok
+            else "This server has no SendGrid API key (SENDGRID_API_KEY): email cannot be sent.",
+        ),
+        Channel.WEBHOOK.value: (prefs.webhook_enabled, hook_ok, hook_reason),
+    }
+    return {
+        name: {
+            "enabled": bool(enabled),
+            "available": bool(available),
+            "delivering": bool(enabled and available),
+            "unavailable_reason": reason,
+        }
+        for name, (enabled, available, reason) in states.items()
+    }
 
 
 def enabled_channels(prefs: NotificationPreference, override: list[str] | None = None) -> list[str]:

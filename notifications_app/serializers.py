@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from notifications_app.models import Notification, NotificationPreference
+from todo_project.accounts.selectors import email_is_verified
 
 
 class NotificationOutput(serializers.ModelSerializer):
@@ -34,9 +38,22 @@ class NotificationOutput(serializers.ModelSerializer):
         return obj.read_at is not None
 
 
+class ChannelStateOutput(serializers.Serializer):
+    enabled = serializers.BooleanField(help_text="The user's switch.")
+    available = serializers.BooleanField(help_text="Whether this server can deliver on the channel at all.")
+    delivering = serializers.BooleanField(help_text="enabled and available: reminders go out here.")
+    unavailable_reason = serializers.CharField(allow_null=True)
+
+
 class PreferencesOutput(serializers.ModelSerializer):
     email_address = serializers.SerializerMethodField()
+    email_address_verified = serializers.SerializerMethodField()
     webhook_secret_set = serializers.SerializerMethodField()
+    channels = serializers.SerializerMethodField(
+        help_text="Per channel (in_app, email, webhook): enabled, available, delivering, unavailable_reason. "
+        "A switch that is on for a channel the server cannot deliver on (email without a SendGrid key, a "
+        "webhook without an active endpoint) is not delivering."
+    )
 
     class Meta:
         model = NotificationPreference
@@ -44,6 +61,7 @@ class PreferencesOutput(serializers.ModelSerializer):
             "in_app_enabled",
             "email_enabled",
             "email_address",
+            "email_address_verified",
             "webhook_enabled",
             "webhook_url",
             "webhook_secret_set",
@@ -53,12 +71,23 @@ class PreferencesOutput(serializers.ModelSerializer):
             "quiet_hours_end",
             "default_reminder_minutes",
             "priority_boost_enabled",
+            "channels",
         ]
+
+    @extend_schema_field(serializers.DictField(child=ChannelStateOutput()))
+    def get_channels(self, obj: NotificationPreference) -> dict[str, dict[str, Any]]:
+        from notifications_app.selectors import channel_states
+
+        return channel_states(obj)
 
     def get_email_address(self, obj: NotificationPreference) -> str:
         if obj.email_address:
             return obj.email_address
         return get_user_model().objects.filter(id=obj.user_id).values_list("email", flat=True).first() or ""
+
+    def get_email_address_verified(self, obj: NotificationPreference) -> bool:
+        # Reminder mail goes only to a verified address (docs/notifications.md).
+        return email_is_verified(user_id=obj.user_id, email=self.get_email_address(obj))
 
     def get_webhook_secret_set(self, obj: NotificationPreference) -> bool:
         return bool(obj.webhook_secret)

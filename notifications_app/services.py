@@ -14,7 +14,7 @@ import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from html import escape
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -39,7 +39,10 @@ from notifications_app.selectors import (
     webhook_active,
 )
 from reminders_app.models import Reminder
+from todo_project.accounts import services as account_services
+from todo_project.accounts import tokens
 from todo_project.accounts.models import Profile
+from todo_project.accounts.selectors import email_is_verified
 from todo_project.errors import DomainError, NotFoundError
 from todo_project.events.services import NewEvent, record_event, record_events, user_events_lock
 from todo_project.faultpoints import fault_point
@@ -130,6 +133,8 @@ def preferences_update(*, user_id: int, **fields: Any) -> tuple[NotificationPref
         user_events_lock(user_id=user_id)
         prefs = _prefs_for_update(user_id)
         before = (prefs.default_reminder_minutes, prefs.priority_boost_enabled)
+        if "email_address" in fields:
+            _reminder_address_change(prefs, (fields.pop("email_address") or "").strip())
         if "webhook_url" in fields:
             url = (fields.pop("webhook_url") or "").strip()
             if url:
@@ -167,6 +172,45 @@ def preferences_update(*, user_id: int, **fields: Any) -> tuple[NotificationPref
             },
         )
     return prefs, new_secret
+
+
+def _account_email(user_id: int) -> str:
+    return get_user_model().objects.filter(id=user_id).values_list("email", flat=True).first() or ""
+
+
+def _reminder_address_change(prefs: NotificationPreference, address: str) -> None:
+    """Set the reminder address (caller's transaction and lock).
+
+    A new address is unverified until its link is opened, and a verification
+    mail is asked for; the address given up loses its verification (unless it
+    is the account e-mail, which keeps its own).
+    """
+    old = prefs.email_address
+    prefs.email_address = address
+    if address.lower() == old.lower():
+        return
+    account_email = _account_email(prefs.user_id)
+    if old and old.lower() != account_email.lower():
+        account_services.email_verification_forget(user_id=prefs.user_id, email=old)
+    target = address or account_email
+    if target and not email_is_verified(user_id=prefs.user_id, email=target):
+        account_services.email_verification_request(
+            user_id=prefs.user_id, email=target, purpose="reminders" if address else "account"
+        )
+
+
+def reminder_address_verification_resend(*, user_id: int) -> str:
+    """Mail the reminder address's verification link again; returns the address."""
+    prefs = preferences_get(user_id=user_id)
+    address = prefs.email_address or _account_email(user_id)
+    if not address:
+        raise DomainError("There is no address to verify.", field="email_address")
+    if email_is_verified(user_id=user_id, email=address):
+        raise DomainError("This address is verified already.", field="email_address", code="already_verified")
+    account_services.email_verification_request(
+        user_id=user_id, email=address, purpose="reminders" if prefs.email_address else "account"
+    )
+    return address
 
 
 def webhook_rotate_secret(*, user_id: int) -> str:
@@ -323,11 +367,13 @@ def notifications_create_for_trigger(*, data: dict[str, Any]) -> list[Notificati
             n.status = NotificationStatus.SENT
             n.sent_at = now
         elif channel == Channel.EMAIL:
-            email = prefs.email_address or (
-                get_user_model().objects.filter(id=user_id).values_list("email", flat=True).first() or ""
-            )
+            email = prefs.email_address or _account_email(user_id)
             if not email:
                 logger.info("user %s has no email address; email reminder skipped", user_id)
+                continue
+            if not email_is_verified(user_id=user_id, email=email):
+                # Nothing but the verification link goes to an unproven address.
+                logger.info("user %s: reminder address not verified; email reminder skipped", user_id)
                 continue
             n.recipient = email
             n.payload = {
@@ -400,16 +446,13 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
     n = Notification.objects.get(id=notification_id)
     prefs = preferences_get(user_id=n.user_id)
     if n.channel == Channel.EMAIL:
+        message = _email_message(n)
         if not email_configured():
             result = senders.SendResult(ok=False, error="email channel disabled (no SENDGRID_API_KEY)")
+        elif isinstance(message, str):
+            result = senders.SendResult(ok=False, error=message)
         else:
-            result = senders.send_email(
-                to=n.recipient,
-                subject=n.payload["subject"],
-                text=n.payload["text"],
-                html=n.payload["html"],
-                delivery_id=f"msg_{n.id.hex}",
-            )
+            result = senders.send_email(to=n.recipient, delivery_id=f"msg_{n.id.hex}", **message)
     elif webhook_active(prefs):
         # The current URL and secret: a rotation applies to pending retries.
         result = senders.send_webhook(
@@ -420,6 +463,84 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
     if result.ok:
         fault_point("notifications.after_provider_call")
     return _record_outcome(n.id, result)
+
+
+class _EmailMessage(TypedDict):
+    subject: str
+    text: str
+    html: str
+
+
+def _email_message(n: Notification) -> _EmailMessage | str:
+    """What to send for an email notification, made now; or why it must not be sent.
+
+    Reminders go only to a still-verified address (it may have changed since
+    the notification was made). Account mails get their link here, so the
+    token exists only in the mail (todo_project/accounts/tokens.py).
+    """
+    if n.kind == NotificationKind.PASSWORD_RESET:
+        user = get_user_model().objects.filter(id=n.user_id, is_active=True).first()
+        if user is None or user.email.lower() != n.recipient.lower():
+            return "refused: the account is gone or its address changed"
+        link = tokens.link("/reset-password", tokens.password_reset_token_make(user=user))
+        minutes = settings.PASSWORD_RESET_TIMEOUT // 60
+        return {
+            "subject": n.title,
+            "text": f"Someone asked to reset the password of your Taskbeat account {user.username}.\n\n"
+            f"Choose a new one here (valid {minutes} minutes, once): {link}\n\n"
+            "If it was not you, ignore this mail; your password stays as it is.\n",
+            "html": f"<p>Someone asked to reset the password of your Taskbeat account "
+            f"<strong>{escape(user.username)}</strong>.</p>"
+            f'<p><a href="{escape(link)}">Choose a new password</a> (valid {minutes} minutes, once).</p>'
+            "<p>If it was not you, ignore this mail; your password stays as it is.</p>",
+        }
+    if n.kind == NotificationKind.EMAIL_VERIFICATION:
+        link = tokens.link(
+            "/verify-email", tokens.email_verification_token_make(user_id=n.user_id, email=n.recipient)
+        )
+        days = max(1, settings.EMAIL_VERIFICATION_TTL_SECONDS // 86400)
+        return {
+            "subject": n.title,
+            "text": f"Confirm that Taskbeat may send mail to {n.recipient}: {link}\n\n"
+            f"The link is valid for {days} day(s). If you did not ask for this, ignore this mail.\n",
+            "html": f"<p>Confirm that Taskbeat may send mail to {escape(n.recipient)}:</p>"
+            f'<p><a href="{escape(link)}">Verify this address</a> (valid {days} day(s)).</p>'
+            "<p>If you did not ask for this, ignore this mail.</p>",
+        }
+    if not email_is_verified(user_id=n.user_id, email=n.recipient):
+        return "refused: the address is not verified"
+    return {"subject": n.payload["subject"], "text": n.payload["text"], "html": n.payload["html"]}
+
+
+def account_mail_create(*, event_id: str, event_type: str, data: dict[str, Any]) -> Notification | None:
+    """The e-mail a ``user.password_reset_requested`` / ``user.email_verification_requested`` asks for.
+
+    Runs in the dispatching transaction; idempotent by event id. Sent at once
+    (quiet hours are for reminders) on the usual delivery path with retries.
+    Without SendGrid it is skipped with a log line, like the email channel.
+    """
+    if not email_configured():
+        logger.info("no SENDGRID_API_KEY: %s mail for user %s not sent", event_type, data.get("user_id"))
+        return None
+    if event_type == "user.password_reset_requested":
+        kind, title = NotificationKind.PASSWORD_RESET, "Reset your Taskbeat password"
+    else:
+        kind, title = NotificationKind.EMAIL_VERIFICATION, "Verify your e-mail address for Taskbeat"
+    if Notification.objects.filter(kind=kind, payload__event_id=event_id).exists():
+        return None
+    now = timezone.now()
+    n = Notification.objects.create(
+        user_id=int(data["user_id"]),
+        kind=kind,
+        channel=Channel.EMAIL,
+        occurrence_at=now,
+        title=title,
+        recipient=data["email"],
+        payload={"event_id": event_id, "purpose": data.get("purpose", "")},
+        next_attempt_at=now,
+    )
+    _enqueue_delivery(n.id)
+    return n
 
 
 def _record_outcome(notification_id: uuid.UUID, result: senders.SendResult) -> int | None:

@@ -10,6 +10,11 @@ urlpatterns = [
     path("notifications/read-all", views.NotificationReadAllView.as_view(), name="notification-read-all"),
     path("notifications/preferences", views.PreferencesView.as_view(), name="notification-preferences"),
     path(
+        "notifications/preferences/email/verification",
+        views.ReminderEmailVerificationView.as_view(),
+        name="notification-email-verification",
+    ),
+    path(
         "notifications/preferences/webhook/rotate-secret",
         views.WebhookRotateSecretView.as_view(),
         name="notification-webhook-rotate",

@@ -156,3 +156,20 @@ class WebhookRotateSecretView(APIView):
     )
     def post(self, request: Request) -> Response:
         return Response({"webhook_secret": services.webhook_rotate_secret(user_id=request.user.id)})
+
+
+class ReminderEmailVerificationView(APIView):
+    """POST /api/notifications/preferences/email/verification"""
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Mail the reminder address's verification link again",
+        request=None,
+        responses={
+            202: inline_serializer("VerificationSent", {"email": serializers.EmailField()}),
+            **_ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        address = services.reminder_address_verification_resend(user_id=request.user.id)
+        return Response({"email": address}, status=202)

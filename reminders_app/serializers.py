@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from reminders_app.models import ALL_CHANNELS, Reminder
+from todo_project import fields as safe
 
 
 class ReminderOutput(serializers.ModelSerializer):
@@ -37,7 +38,7 @@ class ReminderOutput(serializers.ModelSerializer):
 
 
 class ReminderCreateInput(serializers.Serializer):
-    remind_at = serializers.DateTimeField(required=False, allow_null=True)
+    remind_at = safe.DateTimeField(required=False, allow_null=True)
     offset_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=525600)
     channels = serializers.ListField(
         child=serializers.ChoiceField(choices=ALL_CHANNELS), allow_null=True, required=False
@@ -50,12 +51,12 @@ class ReminderUpdateInput(ReminderCreateInput):
 
 class SnoozeInput(serializers.Serializer):
     minutes = serializers.IntegerField(required=False, min_value=1, max_value=525600)
-    until = serializers.DateTimeField(required=False)
+    until = safe.DateTimeField(required=False)
 
 
 class SuggestionsInput(serializers.Serializer):
-    due_at = serializers.DateTimeField(required=False)
-    due_date = serializers.DateField(required=False)
+    due_at = safe.DateTimeField(required=False)
+    due_date = safe.DateField(required=False)
 
 
 class SuggestionOutput(serializers.Serializer):

@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from tasks_app import services
-from tasks_app.models import SavedFilter, Task, TaskSeries
+from tasks_app.models import Project, SavedFilter, Section, Task, TaskSeries
 from tasks_app.recurrence.services import series_stop
 from todo_project.errors import DomainError
 
@@ -46,6 +46,7 @@ class TaskAdmin(admin.ModelAdmin):
     list_display = (
         "title",
         "owner",
+        "project",
         "priority",
         "is_completed",
         "due_at",
@@ -56,7 +57,7 @@ class TaskAdmin(admin.ModelAdmin):
     )
     list_filter = ("is_completed", "priority", "is_recurring", ("due_at", admin.DateFieldListFilter))
     search_fields = ("title", "description", "owner__username", "owner__email", "=id")
-    list_select_related = ("owner",)
+    list_select_related = ("owner", "project")
     raw_id_fields = ("owner",)
     date_hierarchy = "created_at"
     ordering = ("-updated_at",)
@@ -120,3 +121,56 @@ class TaskSeriesAdmin(admin.ModelAdmin):
         for series in queryset.select_related("owner"):
             series_stop(user=series.owner, series_id=series.pk)
         self.message_user(request, f"Stopped {queryset.count()} series.")
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    """Projects, read-only here except archiving: every change goes through the
+    project services so it records its event (audit, pushes, Kafka)."""
+
+    list_display = ("name", "owner", "is_inbox", "parent", "position", "is_archived", "updated_at")
+    list_filter = ("is_inbox", "is_archived")
+    search_fields = ("name", "owner__username", "owner__email", "=id")
+    list_select_related = ("owner", "parent")
+    actions = ("archive_projects", "unarchive_projects")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Archive (with subprojects)", permissions=["view"])
+    def archive_projects(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from tasks_app.projects import services as project_services
+
+        for project in queryset.exclude(is_inbox=True):
+            project_services.project_archive(user=project.owner, project_id=project.pk)
+
+    @admin.action(description="Unarchive", permissions=["view"])
+    def unarchive_projects(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from tasks_app.projects import services as project_services
+
+        for project in queryset:
+            project_services.project_unarchive(user=project.owner, project_id=project.pk)
+
+
+@admin.register(Section)
+class SectionAdmin(admin.ModelAdmin):
+    """Sections, read-only (changes go through the API's services)."""
+
+    list_display = ("name", "project", "owner", "position", "updated_at")
+    search_fields = ("name", "project__name", "owner__username", "=id")
+    list_select_related = ("owner", "project")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

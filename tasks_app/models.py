@@ -55,6 +55,85 @@ class DateAtUtcMidnight(models.Func):
 DUE_SORT_EXPR = Coalesce("due_at", DateAtUtcMidnight("due_date"), output_field=models.DateTimeField())
 
 
+MAX_PROJECT_NAME_LENGTH = 120
+MAX_SECTION_NAME_LENGTH = 120
+# Nesting limits (docs/projects.md): a project and two levels of subprojects;
+# a task and three levels of subtasks.
+MAX_PROJECT_DEPTH = 3
+MAX_TASK_DEPTH = 4
+DEFAULT_PROJECT_COLOR = "#808080"
+
+
+class Project(models.Model):
+    """A list of tasks (Todoist's project, Vikunja's list), optionally nested.
+
+    Every user has exactly one ``is_inbox`` project, which new tasks land in
+    when no project is named; it cannot be deleted, archived, renamed or nested.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects")
+    name = models.CharField(max_length=MAX_PROJECT_NAME_LENGTH)
+    color = models.CharField(max_length=7, default=DEFAULT_PROJECT_COLOR)
+    position = models.IntegerField(default=0)
+    # Deleting a parent is the service's business (it decides what happens to
+    # the tasks); the database refuses to orphan a subproject silently.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.RESTRICT, related_name="children"
+    )
+    is_inbox = models.BooleanField(default=False, editable=False)
+    is_archived = models.BooleanField(default=False)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "created_at"]
+        constraints = [
+            # One Inbox per user; the index also finds it.
+            models.UniqueConstraint(
+                fields=["owner"], condition=models.Q(is_inbox=True), name="project_one_inbox_per_owner"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_inbox=False) | models.Q(parent__isnull=True, is_archived=False),
+                name="project_inbox_top_level_unarchived",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_archived=False) | models.Q(archived_at__isnull=False),
+                name="project_archived_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["owner", "position"], name="project_owner_position_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Section(models.Model):
+    """An ordered heading inside a project; a task may sit under one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sections")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sections")
+    name = models.CharField(max_length=MAX_SECTION_NAME_LENGTH)
+    position = models.IntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "created_at"]
+        indexes = [models.Index(fields=["project", "position"], name="section_project_position_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# An open task: what the everyday views show (status=active in the list).
+OPEN_TASK = models.Q(is_completed=False, is_skipped=False)
+
+
 class Task(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No index of its own: every index below starts with owner_id and serves
@@ -72,6 +151,9 @@ class Task(models.Model):
     due_date = models.DateField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
     remind_at = models.DateTimeField(null=True, blank=True)
+    # A relative reminder: when set, remind_at is kept at due_at minus this many
+    # minutes ("remind me 15 minutes before" follows the task when it moves).
+    remind_offset_minutes = models.PositiveIntegerField(null=True, blank=True)
     is_recurring = models.BooleanField(default=False)
     recurrence_rule = models.CharField(max_length=1000, blank=True, default="")
     priority = models.CharField(max_length=20, choices=Priority.choices, default=Priority.MEDIUM)
@@ -87,6 +169,19 @@ class Task(models.Model):
     )
     occurrence_at = models.DateTimeField(null=True, blank=True)
     is_skipped = models.BooleanField(default=False)
+    # Projects and subtasks (docs/projects.md). ``project`` is null only for
+    # rows written around the services (bulk loaders); those count as Inbox.
+    # RESTRICT (not PROTECT, so deleting a user still cascades): deleting a
+    # project that has tasks is the service's decision.
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.RESTRICT, related_name="tasks", db_index=False
+    )
+    section = models.ForeignKey(
+        Section, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks", db_index=False
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children", db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -135,6 +230,29 @@ class Task(models.Model):
                 models.F("created_at").asc(),
                 models.F("id").asc(),
                 name="task_owner_due_sort_idx",
+            ),
+            # The everyday views (tasks_app/agenda/): open tasks of one owner in
+            # due order (Today, Upcoming, Overdue are ranges of it) ...
+            models.Index(
+                models.F("owner"),
+                DUE_SORT_EXPR.asc(nulls_last=True),
+                PRIORITY_RANK_EXPR.desc(nulls_last=True),
+                models.F("created_at").asc(),
+                models.F("id").asc(),
+                name="task_open_due_idx",
+                condition=OPEN_TASK,
+            ),
+            # ... and by project in manual order (the Inbox view, the sidebar's
+            # per-project counts as an index-only scan).
+            models.Index(
+                fields=["owner", "project", "position"], name="task_open_project_idx", condition=OPEN_TASK
+            ),
+            # GET /api/tasks?project=… and the project views, in manual order.
+            models.Index(fields=["owner", "project", "position"], name="task_owner_project_idx"),
+            # A parent's children (subtree walks, FK checks); sections' tasks.
+            models.Index(fields=["parent"], name="task_parent_idx", condition=models.Q(parent__isnull=False)),
+            models.Index(
+                fields=["section"], name="task_section_idx", condition=models.Q(section__isnull=False)
             ),
             # The repair scan's "does this series still have an open occurrence?".
             models.Index(
@@ -244,3 +362,22 @@ class TaskSeries(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.rule})"
+
+
+class CalendarFeed(models.Model):
+    """A user's secret iCalendar feed URL (docs/portability.md).
+
+    Only a SHA-256 of the token is stored: the URL is shown once, when it is
+    made or rotated, like a webhook secret. Rotating replaces the token, so the
+    old URL stops working at once.
+    """
+
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"calendar feed of user {self.owner_id}"

@@ -13,19 +13,20 @@ import threading
 import uuid
 import zoneinfo
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
 from django.db import connection, connections
-from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When, Window
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import Lower
 from django.utils.dateparse import parse_datetime
 
 from tasks_app.models import DUE_SORT_EXPR, PRIORITY_RANK_EXPR, SEARCH_VECTOR, Priority, SavedFilter, Task
+from todo_project import fields as safe_fields
 from todo_project.errors import DomainError, NotFoundError
 
 # The task representation: exactly these keys, in this order, everywhere
@@ -51,7 +52,15 @@ TASK_FIELDS: tuple[str, ...] = (
     "series_id",
     "occurrence_at",
     "is_skipped",
+    # Placement (docs/projects.md): the project (never null once written by
+    # the services), an optional section of it, the parent task of a subtask.
+    "project_id",
+    "section_id",
+    "parent_id",
+    # A relative reminder (minutes before due_at) that remind_at follows; null: remind_at is absolute.
+    "remind_offset_minutes",
 )
+_UUID_FIELDS = ("series_id", "project_id", "section_id", "parent_id")
 _DATETIME_FIELDS = ("completed_at", "due_at", "remind_at", "created_at", "updated_at", "occurrence_at")
 
 LIST_PARAMS = (
@@ -65,8 +74,13 @@ LIST_PARAMS = (
     "is_recurring",
     "sort_by",
     "sort_order",
+    "project",
+    "include_subprojects",
+    "section",
+    "parent",
 )
-STATUSES = ("all", "active", "completed")
+# active: open and not skipped; skipped: skipped occurrences of a series.
+STATUSES = ("all", "active", "completed", "skipped")
 TAG_MODES = ("all", "any")
 SORT_FIELDS = ("due_at", "priority", "created_at", "title", "position")
 # What a user expects without sort_order: soonest due first, most important
@@ -98,8 +112,9 @@ def task_to_dict(task: Task | Mapping[str, Any]) -> dict[str, Any]:
     row = task if isinstance(task, Mapping) else {name: getattr(task, name) for name in TASK_FIELDS}
     out = {name: row[name] for name in TASK_FIELDS}
     out["id"] = str(out["id"])
-    if out["series_id"] is not None:
-        out["series_id"] = str(out["series_id"])
+    for name in _UUID_FIELDS:
+        if out[name] is not None:
+            out[name] = str(out[name])
     for name in _DATETIME_FIELDS:
         value = out[name]
         if value is not None:
@@ -139,6 +154,24 @@ class TaskListParams:
     is_recurring: bool | None = None
     sort_by: str = ""
     sort_order: str = ""
+    # ``project`` as given ("inbox" or a UUID string); ``project_ids`` is what
+    # it resolves to for one user (``resolve_placement``), subprojects included.
+    project: str = ""
+    include_subprojects: bool = False
+    project_ids: tuple[uuid.UUID, ...] | None = None
+    section: str = ""
+    parent: str = ""
+
+
+def _parse_uuid_param(name: str, value: str, *, allow: tuple[str, ...] = ()) -> str:
+    value = value.strip()
+    if value.lower() in allow:
+        return value.lower()
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        extra = "".join(f" or {word!r}" for word in allow)
+        raise DomainError(f"{name} must be a UUID{extra}, got {value[:40]!r}.", field=name) from None
 
 
 def _split(value: str) -> list[str]:
@@ -158,19 +191,27 @@ def _parse_due_bound(name: str, value: str) -> date | datetime:
     value = value.strip()
     if _DATE_RE.match(value):
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            return _in_range(name, day)
     else:
         try:
             parsed = parse_datetime(value)
         except ValueError:
             parsed = None
         if parsed is not None:
-            return parsed
+            return _in_range(name, parsed)
     raise DomainError(
         f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 datetime, got {value!r}.", field=name
     )
+
+
+def _in_range(name: str, value: date | datetime) -> date | datetime:
+    if not safe_fields.in_range(value):
+        raise DomainError(f"{name} {safe_fields.OUT_OF_RANGE}", field=name)
+    return value
 
 
 def parse_task_list_params(raw: Mapping[str, str]) -> TaskListParams:
@@ -179,6 +220,20 @@ def parse_task_list_params(raw: Mapping[str, str]) -> TaskListParams:
     Unknown parameters are ignored here (query strings carry cache busters and
     DRF's own ``format``); saved filters reject them before calling this.
     """
+    # An enum or typed parameter sent empty ("status=") is refused rather than
+    # read as absent: the schema gives no empty value for them.
+    for name in (
+        "status",
+        "priority",
+        "tags_mode",
+        "due_after",
+        "due_before",
+        "is_recurring",
+        "sort_by",
+        "sort_order",
+    ):
+        if name in raw and not str(raw[name]).strip():
+            raise DomainError(f"{name} must not be empty; leave it out instead.", field=name)
     q = raw.get("q", "").strip()
     if len(q) > MAX_QUERY_LENGTH:
         raise DomainError(f"q must be at most {MAX_QUERY_LENGTH} characters.", field="q")
@@ -214,7 +269,22 @@ def parse_task_list_params(raw: Mapping[str, str]) -> TaskListParams:
     if sort_order and sort_order not in ("asc", "desc"):
         raise DomainError(f"sort_order must be asc or desc; got {sort_order!r}.", field="sort_order")
 
+    project = _parse_uuid_param("project", raw["project"], allow=("inbox",)) if raw.get("project") else ""
+    include_subprojects = (
+        _parse_bool("include_subprojects", raw["include_subprojects"])
+        if raw.get("include_subprojects")
+        else False
+    )
+    if include_subprojects and not project:
+        raise DomainError("include_subprojects needs a project.", field="include_subprojects")
+    section = _parse_uuid_param("section", raw["section"], allow=("none",)) if raw.get("section") else ""
+    parent = _parse_uuid_param("parent", raw["parent"], allow=("none",)) if raw.get("parent") else ""
+
     return TaskListParams(
+        project=project,
+        include_subprojects=include_subprojects,
+        section=section,
+        parent=parent,
         q=q,
         status=status,
         priorities=priorities,
@@ -261,6 +331,23 @@ def _due_filter(params: TaskListParams, tz: zoneinfo.ZoneInfo) -> Q:
     return query
 
 
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+_WEBSEARCH_OPERATORS = re.compile(r'["]|(^|\s)-|\bor\b', re.IGNORECASE)
+
+
+def prefix_search_query(q: str) -> SearchQuery | None:
+    """``word & word & last:*`` for a plain query (None when it uses websearch operators
+    such as quotes, ``-word`` or ``or``, which mean exactly what they say)."""
+    if _WEBSEARCH_OPERATORS.search(q):
+        return None
+    words = _WORD_RE.findall(q)
+    if not words:
+        return None
+    # Only word characters reach to_tsquery, so no tsquery syntax can be injected.
+    terms = [*words[:-1], f"{words[-1]}:*"]
+    return SearchQuery(" & ".join(terms), config="english", search_type="raw")
+
+
 def _order_by(expr: Any, descending: bool) -> OrderBy:
     return OrderBy(expr, descending=descending, nulls_last=True)
 
@@ -269,9 +356,32 @@ def _needs_timezone(params: TaskListParams) -> bool:
     return params.due_after is not None or params.due_before is not None
 
 
+def resolve_placement(*, user: Any, params: TaskListParams) -> TaskListParams:
+    """``params`` with ``project`` resolved to the caller's project ids.
+
+    Another user's (or no such) project matches nothing: a saved filter whose
+    project was deleted lists no tasks rather than failing.
+    """
+    if not params.project or params.project_ids is not None:
+        return params
+    from tasks_app.projects.selectors import project_subtree_ids, user_inbox_id
+
+    if params.project == "inbox":
+        root = user_inbox_id(user_id=user.pk)
+        ids: tuple[uuid.UUID, ...] = () if root is None else (root,)
+        if params.include_subprojects and root is not None:
+            ids = project_subtree_ids(user_id=user.pk, root_id=root)
+    elif params.include_subprojects:
+        ids = project_subtree_ids(user_id=user.pk, root_id=uuid.UUID(params.project))
+    else:
+        ids = (uuid.UUID(params.project),)
+    return replace(params, project_ids=ids)
+
+
 def task_list(*, user: Any, params: TaskListParams) -> QuerySet:
     """The caller's tasks as ``.values()`` rows, filtered and sorted as ``params`` say."""
     tz = user_timezone(user) if _needs_timezone(params) else None
+    params = resolve_placement(user=user, params=params)
     return _task_list_queryset(owner_id=user.pk, params=params, tz=tz)
 
 
@@ -345,6 +455,7 @@ def task_list_page(
     matching tasks) to every row.
     """
     tz = user_timezone(user) if _needs_timezone(params) else None
+    params = resolve_placement(user=user, params=params)
     key = (params, tz.key if tz is not None else None, with_total)
     try:
         compiled = _compiled_pages[key]
@@ -387,9 +498,24 @@ def _task_list_queryset(*, owner_id: Any, params: TaskListParams, tz: zoneinfo.Z
     qs = Task.objects.filter(owner_id=owner_id)
 
     if params.status == "active":
-        qs = qs.filter(is_completed=False)
+        qs = qs.filter(is_completed=False, is_skipped=False)
     elif params.status == "completed":
         qs = qs.filter(is_completed=True)
+    elif params.status == "skipped":
+        qs = qs.filter(is_skipped=True)
+    if params.project_ids is not None:
+        inbox_null = Q()
+        if params.project == "inbox":
+            inbox_null = Q(project_id__isnull=True)  # rows written around the services
+        qs = qs.filter(Q(project_id__in=list(params.project_ids)) | inbox_null)
+    if params.section == "none":
+        qs = qs.filter(section_id__isnull=True)
+    elif params.section:
+        qs = qs.filter(section_id=uuid.UUID(params.section))
+    if params.parent == "none":
+        qs = qs.filter(parent_id__isnull=True)
+    elif params.parent:
+        qs = qs.filter(parent_id=uuid.UUID(params.parent))
     if params.priorities:
         qs = qs.filter(priority__in=params.priorities)
     if params.tags:
@@ -414,11 +540,22 @@ def _task_list_queryset(*, owner_id: Any, params: TaskListParams, tz: zoneinfo.Z
     ordering: list[Any] = []
     if params.q:
         query = SearchQuery(params.q, config="english", search_type="websearch")
+        # As-you-type: the last word is also a prefix ("groc" finds "Buy
+        # groceries"). Whole-word matches rank above prefix-only ones.
+        prefix = prefix_search_query(params.q)
+        matched = query if prefix is None else query | prefix
         # The filter is spelled with SEARCH_VECTOR itself so the expression
         # matches the GIN index's and PostgreSQL can use it.
-        qs = qs.annotate(search=SEARCH_VECTOR).filter(search=query)
+        qs = qs.annotate(search=SEARCH_VECTOR).filter(search=matched)
         if not params.sort_by:
-            qs = qs.annotate(rank=SearchRank(SEARCH_VECTOR, query))
+            if prefix is not None:
+                qs = qs.annotate(
+                    whole_word=Case(
+                        When(search=query, then=Value(1)), default=Value(0), output_field=IntegerField()
+                    )
+                )
+                ordering.append(F("whole_word").desc())
+            qs = qs.annotate(rank=SearchRank(SEARCH_VECTOR, matched))
             ordering.append(F("rank").desc())
 
     sort_by = params.sort_by or ("" if params.q else "position")

@@ -16,7 +16,8 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from tasks_app.models import MAX_DESCRIPTION_LENGTH, MAX_TAG_LENGTH, MAX_TITLE_LENGTH, Priority
-from tasks_app.services import WRITABLE_FIELDS, validate_recurrence_rule
+from tasks_app.services import PLACEMENT_FIELDS, WRITABLE_FIELDS, validate_recurrence_rule
+from todo_project import fields as safe
 from todo_project.errors import DomainError
 
 # Fields of the task representation a client may send back but that the
@@ -56,11 +57,12 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
-class StrictDateField(serializers.DateField):
+class StrictDateField(safe.DateField):
     """A calendar date (YYYY-MM-DD); a datetime is refused rather than truncated."""
 
     default_error_messages = {
         "invalid": "Date has wrong format. Use YYYY-MM-DD (a date without a time; use due_at for a time).",
+        "out_of_range": f"Date {safe.OUT_OF_RANGE}",
     }
 
     def to_internal_value(self, value: Any) -> Any:
@@ -69,7 +71,7 @@ class StrictDateField(serializers.DateField):
         return super().to_internal_value(value)
 
 
-class LocalDateTimeField(serializers.DateTimeField):
+class LocalDateTimeField(safe.DateTimeField):
     """An ISO 8601 datetime; without an offset it is read in the user's time zone.
 
     A bare date is refused: turning it into midnight would silently invent a
@@ -78,6 +80,7 @@ class LocalDateTimeField(serializers.DateTimeField):
 
     default_error_messages = {
         "invalid": "Datetime has wrong format. Use ISO 8601 with a time, e.g. 2026-02-15T17:00:00Z.",
+        "out_of_range": f"Datetime {safe.OUT_OF_RANGE}",
     }
 
     def to_internal_value(self, value: Any) -> datetime:
@@ -86,6 +89,8 @@ class LocalDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
     def enforce_timezone(self, value: datetime) -> datetime:
+        if not safe.in_range(value):
+            self.fail("out_of_range")
         if timezone.is_naive(value):
             tz = self.context.get("tz") or zoneinfo.ZoneInfo("UTC")
             value = value.replace(tzinfo=tz)
@@ -111,6 +116,13 @@ class TaskWriteSerializer(serializers.Serializer):
     due_date = StrictDateField(allow_null=True, required=False)
     due_at = LocalDateTimeField(allow_null=True, required=False)
     remind_at = LocalDateTimeField(allow_null=True, required=False)
+    remind_offset_minutes = serializers.IntegerField(
+        min_value=0,
+        max_value=40320,
+        allow_null=True,
+        required=False,
+        help_text="A relative reminder: remind_at follows due_at, this many minutes before it.",
+    )
     is_recurring = StrictBooleanField(required=False)
     recurrence_rule = StrictCharField(
         max_length=1000, allow_blank=True, allow_null=True, required=False, help_text="RFC 5545 RRULE"
@@ -121,6 +133,13 @@ class TaskWriteSerializer(serializers.Serializer):
         allow_null=True,
         required=False,
         max_length=200,
+    )
+    project_id = serializers.UUIDField(
+        allow_null=True, required=False, help_text="The project (null or omitted on create: the Inbox)."
+    )
+    section_id = serializers.UUIDField(allow_null=True, required=False, help_text="A section of the project.")
+    parent_id = serializers.UUIDField(
+        allow_null=True, required=False, help_text="The parent task: this one is its subtask."
     )
     version = serializers.IntegerField(min_value=1, required=False, write_only=True)
     client_updated_at = LocalDateTimeField(required=False, write_only=True)
@@ -140,7 +159,11 @@ class TaskWriteSerializer(serializers.Serializer):
 
     def task_values(self) -> dict[str, Any]:
         """The validated task fields (nulls normalised), without the control fields."""
-        values = {name: value for name, value in self.validated_data.items() if name in WRITABLE_FIELDS}
+        values = {
+            name: value
+            for name, value in self.validated_data.items()
+            if name in WRITABLE_FIELDS or name in PLACEMENT_FIELDS
+        }
         for name in ("description", "recurrence_rule"):
             if name in values and values[name] is None:
                 values[name] = ""
@@ -200,6 +223,9 @@ class TaskOutputSerializer(serializers.Serializer):
     due_date = serializers.DateField(allow_null=True)
     due_at = serializers.DateTimeField(allow_null=True)
     remind_at = serializers.DateTimeField(allow_null=True)
+    remind_offset_minutes = serializers.IntegerField(
+        allow_null=True, help_text="Set: remind_at is due_at minus this many minutes and follows it."
+    )
     is_recurring = serializers.BooleanField()
     recurrence_rule = serializers.CharField(allow_null=True)
     priority = serializers.ChoiceField(choices=Priority.choices)
@@ -211,6 +237,9 @@ class TaskOutputSerializer(serializers.Serializer):
     series_id = serializers.UUIDField(allow_null=True, help_text="The recurring series this task occurs in.")
     occurrence_at = serializers.DateTimeField(allow_null=True, help_text="Its scheduled time in the series.")
     is_skipped = serializers.BooleanField(help_text="A skipped occurrence of its series.")
+    project_id = serializers.UUIDField(allow_null=True, help_text="Its project (docs/projects.md).")
+    section_id = serializers.UUIDField(allow_null=True, help_text="Its section within the project.")
+    parent_id = serializers.UUIDField(allow_null=True, help_text="Its parent task, for a subtask.")
     series = serializers.JSONField(
         allow_null=True,
         required=False,
@@ -252,3 +281,88 @@ class ErrorDetailSerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
+
+
+# --- projects and sections ---------------------------------------------------------
+
+
+def _refuse_unknown(
+    serializer: serializers.Serializer, data: Any, ignored: frozenset[str] = frozenset()
+) -> None:
+    if isinstance(data, dict):
+        unknown = sorted(set(data) - set(serializer.fields) - ignored)
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+
+
+PROJECT_READ_ONLY = frozenset(
+    {"id", "position", "is_inbox", "is_archived", "archived_at", "version", "created_at", "updated_at"}
+)
+
+
+class ProjectWriteSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=120, trim_whitespace=True)
+    color = StrictCharField(max_length=7, required=False, help_text="Hex colour, e.g. #db4035.")
+    parent_id = serializers.UUIDField(allow_null=True, required=False, help_text="Nest under this project.")
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        _refuse_unknown(self, data, PROJECT_READ_ONLY)
+        return super().to_internal_value(data)
+
+
+class IdListSerializer(serializers.Serializer):
+    def __init__(self, *args: Any, field: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[field] = serializers.ListField(
+            child=serializers.UUIDField(), allow_empty=False, max_length=1000
+        )
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        _refuse_unknown(self, data)
+        return super().to_internal_value(data)
+
+
+class SectionWriteSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=120, trim_whitespace=True)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        _refuse_unknown(
+            self, data, frozenset({"id", "project_id", "position", "version", "created_at", "updated_at"})
+        )
+        return super().to_internal_value(data)
+
+
+class TaskMoveSerializer(serializers.Serializer):
+    project_id = serializers.UUIDField(allow_null=True, required=False)
+    section_id = serializers.UUIDField(allow_null=True, required=False)
+    parent_id = serializers.UUIDField(allow_null=True, required=False)
+    version = serializers.IntegerField(min_value=1, required=False)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        _refuse_unknown(self, data)
+        return super().to_internal_value(data)
+
+
+class ProjectOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    color = serializers.CharField()
+    position = serializers.IntegerField()
+    parent_id = serializers.UUIDField(allow_null=True)
+    is_inbox = serializers.BooleanField()
+    is_archived = serializers.BooleanField()
+    archived_at = serializers.DateTimeField(allow_null=True)
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    open_tasks = serializers.IntegerField(required=False, help_text="In lists: open tasks in the project.")
+
+
+class SectionOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    project_id = serializers.UUIDField()
+    name = serializers.CharField()
+    position = serializers.IntegerField()
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()

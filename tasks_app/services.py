@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -47,6 +47,7 @@ WRITABLE_FIELDS: tuple[str, ...] = (
     "due_date",
     "due_at",
     "remind_at",
+    "remind_offset_minutes",
     "is_recurring",
     "recurrence_rule",
     "priority",
@@ -59,12 +60,14 @@ FIELD_DEFAULTS: dict[str, Any] = {
     "due_date": None,
     "due_at": None,
     "remind_at": None,
+    "remind_offset_minutes": None,
     "is_recurring": False,
     "recurrence_rule": "",
     "priority": Priority.MEDIUM.value,
     "tags": [],
 }
 MAX_RULE_LENGTH = 1000
+MAX_REMIND_OFFSET = 60 * 24 * 28  # four weeks before
 # A client clock this far ahead of ours is wrong, not "later": it would win
 # every last-write-wins comparison for as long as it stays ahead.
 CLIENT_CLOCK_TOLERANCE = timedelta(minutes=5)
@@ -149,6 +152,25 @@ def _check_field_types(values: Mapping[str, Any]) -> None:
         raise DomainError("due_date must be a date.", field="due_date")
 
 
+def _relative_remind_at(
+    due_at: datetime | None, offset: int | None, remind_at: datetime | None
+) -> datetime | None:
+    """remind_at for a relative reminder (``offset`` minutes before ``due_at``).
+
+    With an offset, remind_at is derived (a remind_at sent alongside is ignored:
+    a client PUTting back what it read sends both). No due time → no reminder
+    time, the offset waits for one.
+    """
+    if offset is None:
+        return remind_at
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_REMIND_OFFSET:
+        raise DomainError(
+            f"remind_offset_minutes must be an integer from 0 to {MAX_REMIND_OFFSET}.",
+            field="remind_offset_minutes",
+        )
+    return None if due_at is None else due_at - timedelta(minutes=offset)
+
+
 def _resolve_recurrence(
     current_recurring: bool, current_rule: str, values: dict[str, Any]
 ) -> tuple[bool, str]:
@@ -187,6 +209,235 @@ def _validate_rule_of(task: Task) -> None:
     # frequent, no occurrence, UNTIL before the start, …) against the task's
     # own start and its owner's zone.
     task_rule_validate(task=task)
+
+
+# --- placement: projects, sections, subtasks (docs/projects.md) ----------------------
+
+PLACEMENT_FIELDS: tuple[str, ...] = ("project_id", "section_id", "parent_id")
+
+
+class Placement(NamedTuple):
+    project_id: uuid.UUID | None
+    section_id: uuid.UUID | None
+    parent_id: uuid.UUID | None
+
+
+def _inbox_id(user_id: int) -> uuid.UUID:
+    from tasks_app.projects.services import inbox_ensure
+
+    return inbox_ensure(user_id=user_id)
+
+
+def _uuid_or_none(value: Any, field: str) -> uuid.UUID | None:
+    if value is None:
+        return None
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise DomainError(f"{field} must be a UUID or null.", field=field) from None
+
+
+def resolve_placement(
+    *, user_id: int, task: Task | None, sent: Mapping[str, Any], inbox_id: uuid.UUID | None
+) -> Placement:
+    """Where a task goes, from the placement fields a request sent.
+
+    A subtask lives in its parent's project and section (sending a different
+    one with ``parent_id`` is a 400). Sending only ``section_id`` moves the
+    task into that section's project; sending only ``project_id`` moves it to
+    the top of that project (no section; a subtask leaves its parent).
+    ``project_id: null`` (or a new task with no project) means the Inbox.
+    """
+    project_id = _uuid_or_none(sent.get("project_id"), "project_id")
+    section_id = _uuid_or_none(sent.get("section_id"), "section_id")
+    parent_id = _uuid_or_none(sent.get("parent_id"), "parent_id")
+    if parent_id is not None:
+        parent = (
+            Task.objects.filter(pk=parent_id, owner_id=user_id).values("project_id", "section_id").first()
+        )
+        if parent is None:
+            raise DomainError("No such task of yours.", field="parent_id")
+        if task is not None and parent_id == task.pk:
+            raise DomainError("A task cannot be its own parent.", field="parent_id")
+        if "project_id" in sent and project_id != parent["project_id"]:
+            raise DomainError("A subtask lives in its parent's project.", field="parent_id")
+        if "section_id" in sent and section_id != parent["section_id"]:
+            raise DomainError("A subtask lives in its parent's section.", field="parent_id")
+        return Placement(parent["project_id"] or inbox_id, parent["section_id"], parent_id)
+    if section_id is not None:
+        from tasks_app.models import Section
+
+        section_project = Section.objects.filter(pk=section_id, owner_id=user_id).values_list(
+            "project_id", flat=True
+        )
+        found = section_project.first()
+        if found is None:
+            raise DomainError("No such section of yours.", field="section_id")
+        if "project_id" in sent and project_id != found:
+            raise DomainError("The section belongs to another project.", field="section_id")
+        return Placement(found, section_id, None)
+    if "project_id" in sent or task is None:
+        return Placement(project_id or inbox_id, None, None)
+    # Only parent_id (null) or section_id (null) sent: stay in the project.
+    keep_section = None if "section_id" in sent else task.section_id
+    keep_parent = None if "parent_id" in sent else task.parent_id
+    if keep_parent is not None and "section_id" in sent:
+        keep_parent = None  # leaving the section leaves the parent's subtree too
+    return Placement(task.project_id or inbox_id, keep_section, keep_parent)
+
+
+def _lock_placement(user_id: int, placement: Placement) -> None:
+    from tasks_app.projects.services import lock_placement
+
+    lock_placement(user_id=user_id, project_id=placement.project_id, section_id=placement.section_id)
+
+
+def _check_depth(*, user_id: int, task: Task, parent_id: uuid.UUID | None) -> None:
+    from tasks_app.models import MAX_TASK_DEPTH
+    from tasks_app.projects.selectors import task_depth, task_subtree
+
+    if parent_id is None:
+        return
+    subtree = task_subtree(user_id=user_id, root_ids=[task.pk])
+    if parent_id in subtree:
+        raise DomainError("A task cannot be moved under one of its own subtasks.", field="parent_id")
+    if task_depth(task_id=parent_id) + max(subtree.values(), default=1) > MAX_TASK_DEPTH:
+        raise DomainError(f"Subtasks nest at most {MAX_TASK_DEPTH} levels deep.", field="parent_id")
+
+
+def _check_new_subtask_depth(parent_id: uuid.UUID) -> None:
+    from tasks_app.models import MAX_TASK_DEPTH
+    from tasks_app.projects.selectors import task_depth
+
+    if task_depth(task_id=parent_id) + 1 > MAX_TASK_DEPTH:
+        raise DomainError(f"Subtasks nest at most {MAX_TASK_DEPTH} levels deep.", field="parent_id")
+
+
+def _placement_dict(placement: Placement) -> dict[str, str | None]:
+    return {name: (str(value) if value is not None else None) for name, value in placement._asdict().items()}
+
+
+def _moved_event(task: Task, moved_from: Placement) -> NewEvent:
+    snapshot = task_to_dict(task)
+    return NewEvent(
+        type="task.moved",
+        user_id=task.owner_id,
+        subject=f"tasks/{task.pk}",
+        data={
+            "task_id": snapshot["id"],
+            "user_id": task.owner_id,
+            "from": _placement_dict(moved_from),
+            "to": _placement_dict(Placement(task.project_id, task.section_id, task.parent_id)),
+            "version": task.version,
+            "task": snapshot,
+        },
+    )
+
+
+def move_tasks_locked(
+    *,
+    tasks: Sequence[Task],
+    project_id: uuid.UUID | None,
+    section_id: uuid.UUID | None,
+    keep_parents_within: set[uuid.UUID],
+) -> list[NewEvent]:
+    """Move already locked tasks to a project/section; returns their ``task.moved`` events.
+
+    A task keeps its parent when the parent is in ``keep_parents_within`` (it
+    moves along), else it becomes a top-level task. Unmoved tasks are skipped.
+    """
+    events: list[NewEvent] = []
+    changed: list[Task] = []
+    now = timezone.now()
+    for task in tasks:
+        old = Placement(task.project_id, task.section_id, task.parent_id)
+        parent = task.parent_id if task.parent_id in keep_parents_within else None
+        new = Placement(project_id, section_id, parent)
+        if new == old:
+            continue
+        task.project_id, task.section_id, task.parent_id = new
+        task.version += 1
+        task.updated_at = now
+        changed.append(task)
+        events.append(_moved_event(task, old))
+    if changed:
+        Task.objects.bulk_update(changed, ["project_id", "section_id", "parent_id", "version", "updated_at"])
+    return events
+
+
+def _lock_task_tree(*, user: Any, task_id: Any) -> tuple[Task, list[Task]]:
+    """The caller's task and its subtasks, all row-locked in pk order (404 for anyone else's).
+
+    The subtree is read before locking; a subtask added in between (its insert
+    waits for the parent's lock, so only before it) is picked up by a re-read.
+    """
+    from tasks_app.projects.selectors import task_subtree
+
+    root_pk = parse_task_id(task_id)
+    ids = set(task_subtree(user_id=user.pk, root_ids=[root_pk])) | {root_pk}
+    locked: dict[uuid.UUID, Task] = {}
+    for _ in range(3):
+        wanted = sorted(ids - set(locked))
+        if not wanted:
+            break
+        rows = Task.objects.select_for_update().filter(owner_id=user.pk, pk__in=wanted).order_by("pk")
+        locked.update({row.pk: row for row in rows})
+        if root_pk not in locked:
+            raise NotFoundError("Task not found.")
+        ids = set(task_subtree(user_id=user.pk, root_ids=[root_pk])) | {root_pk}
+    root = locked[root_pk]
+    # Depth-first order (parents before their children) for the events.
+    children: dict[uuid.UUID | None, list[Task]] = {}
+    for row in locked.values():
+        if row.pk != root_pk and row.pk in ids:
+            children.setdefault(row.parent_id, []).append(row)
+    ordered: list[Task] = []
+    stack = [root_pk]
+    while stack:
+        for child in sorted(
+            children.get(stack.pop(), []), key=lambda t: (t.position, t.created_at), reverse=True
+        ):
+            ordered.append(child)
+            stack.append(child.pk)
+    return root, ordered
+
+
+def _complete_open_descendants(descendants: Sequence[Task], *, now: datetime) -> None:
+    """Completing a parent completes its open subtasks (as Todoist does); one
+    ``task.completed`` each. Skipped occurrences stay skipped."""
+    open_ones = [task for task in descendants if not task.is_completed and not task.is_skipped]
+    if not open_ones:
+        return
+    for task in open_ones:
+        task.is_completed = True
+        task.completed_at = now
+        task.version += 1
+        task.updated_at = now
+    Task.objects.bulk_update(open_ones, ["is_completed", "completed_at", "version", "updated_at"])
+    for task in open_ones:
+        _record_completed(task, task_to_dict(task))
+
+
+def task_deleted_event(task: Task) -> NewEvent:
+    return NewEvent(
+        type="task.deleted",
+        user_id=task.owner_id,
+        subject=f"tasks/{task.pk}",
+        data={"task_id": str(task.pk), "user_id": task.owner_id, "version": task.version + 1},
+    )
+
+
+def task_move(
+    *,
+    user: Any,
+    task_id: Any,
+    placement: Mapping[str, Any],
+    expected_version: int | None = None,
+) -> TaskWriteResult:
+    """Move a task (and its subtasks) to a project, section or parent; records ``task.moved``."""
+    if not placement:
+        raise DomainError("Name project_id, section_id or parent_id.", field="project_id")
+    return task_update(user=user, task_id=task_id, values=dict(placement), expected_version=expected_version)
 
 
 # --- tasks ---------------------------------------------------------------------------
@@ -345,11 +596,15 @@ def task_create(
     due_date: date | None = None,
     due_at: datetime | None = None,
     remind_at: datetime | None = None,
+    remind_offset_minutes: int | None = None,
     is_recurring: bool | None = None,
     recurrence_rule: str = "",
     is_completed: bool = False,
     series: Any = None,
     occurrence_at: datetime | None = None,
+    project_id: Any = None,
+    section_id: Any = None,
+    parent_id: Any = None,
 ) -> Task:
     """Create a task at the end of the owner's manual order and record ``task.created``.
 
@@ -370,10 +625,21 @@ def task_create(
     if is_recurring is not None:
         values["is_recurring"] = is_recurring
     _check_field_types(values)
+    remind_at = _relative_remind_at(due_at, remind_offset_minutes, remind_at)
     clean_title = normalize_title(title)
     clean_tags, tag_keys = normalize_tags(list(tags))
     flag, rule = _resolve_recurrence(False, "", values)
+    placement_sent = {
+        name: value
+        for name, value in (("project_id", project_id), ("section_id", section_id), ("parent_id", parent_id))
+        if value is not None
+    }
+    inbox_id = _inbox_id(owner.pk)
     with transaction.atomic():
+        placement = resolve_placement(user_id=owner.pk, task=None, sent=placement_sent, inbox_id=inbox_id)
+        if placement.parent_id is not None:
+            _check_new_subtask_depth(placement.parent_id)
+        _lock_placement(owner.pk, placement)
         # Serialise creates per owner so two concurrent creates do not take
         # the same "end" position, on the lock record_event takes anyway.
         user_events_lock(user_id=owner.pk)
@@ -389,6 +655,7 @@ def task_create(
             due_date=due_date,
             due_at=due_at,
             remind_at=remind_at,
+            remind_offset_minutes=remind_offset_minutes,
             is_recurring=flag,
             recurrence_rule=rule,
             is_completed=is_completed,
@@ -397,6 +664,9 @@ def task_create(
             version=1,
             series=series,
             occurrence_at=occurrence_at,
+            project_id=placement.project_id,
+            section_id=placement.section_id,
+            parent_id=placement.parent_id,
         )
         if task.is_recurring and series is None:
             _start_series_of(task)
@@ -420,6 +690,16 @@ def _apply(task: Task, values: Mapping[str, Any], *, now: datetime) -> list[str]
         values["is_recurring"], values["recurrence_rule"] = _resolve_recurrence(
             task.is_recurring, task.recurrence_rule, values
         )
+    if "remind_offset_minutes" in values or ("due_at" in values and task.remind_offset_minutes is not None):
+        offset = values.get("remind_offset_minutes", task.remind_offset_minutes)
+        if "remind_at" in values and "remind_offset_minutes" not in values:
+            offset = None  # an explicit time makes the reminder absolute again
+            values["remind_offset_minutes"] = None
+        if offset is not None:
+            due = values.get("due_at", task.due_at)
+            values["remind_at"] = _relative_remind_at(due, offset, None)
+    elif "remind_at" in values and task.remind_offset_minutes is not None:
+        values["remind_offset_minutes"] = None
     if "is_completed" in values:
         values["is_completed"] = bool(values["is_completed"])
         if values["is_completed"] != task.is_completed:
@@ -448,18 +728,39 @@ def task_update(
     too). Nothing changed → no version bump and no event. Stale versions are
     resolved as ``_resolve_stale_write`` says.
     """
-    unknown = set(values) - set(WRITABLE_FIELDS)
+    unknown = set(values) - set(WRITABLE_FIELDS) - set(PLACEMENT_FIELDS)
     if unknown:
         raise DomainError(f"Not writable: {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
     _check_client_time(client_updated_at)
+    placement_sent = {name: values[name] for name in PLACEMENT_FIELDS if name in values}
+    values = {name: value for name, value in values.items() if name not in PLACEMENT_FIELDS}
+    # Completing a parent completes its open subtasks; moving one moves them:
+    # both lock the whole subtree (in pk order) up front.
+    with_tree = bool(placement_sent) or bool(values.get("is_completed"))
+    inbox_id = _inbox_id(user.pk) if placement_sent else None
     with transaction.atomic():
-        task = _lock_task(user=user, task_id=task_id)
+        if with_tree:
+            task, descendants = _lock_task_tree(user=user, task_id=task_id)
+        else:
+            task, descendants = _lock_task(user=user, task_id=task_id), []
         resolution = _resolve_stale_write(
             task, expected_version=expected_version, client_updated_at=client_updated_at
         )
         before = task_to_dict(task)
         now = timezone.now()
+        placement = None
+        if placement_sent:
+            placement = resolve_placement(user_id=user.pk, task=task, sent=placement_sent, inbox_id=inbox_id)
+            if placement == Placement(task.project_id, task.section_id, task.parent_id):
+                placement = None
+            else:
+                _check_depth(user_id=user.pk, task=task, parent_id=placement.parent_id)
+                _lock_placement(user.pk, placement)
         written = _apply(task, values, now=now)
+        if placement is not None:
+            moved_from = Placement(task.project_id, task.section_id, task.parent_id)
+            task.project_id, task.section_id, task.parent_id = placement
+            written += [name for name in ("project_id", "section_id", "parent_id") if name not in written]
         if {"recurrence_rule", "is_recurring", "due_at", "due_date"} & set(written):
             if task.is_recurring and not _in_active_series(task):
                 # Recurring again (or for the first time) with no live series:
@@ -473,14 +774,28 @@ def task_update(
             task.save(update_fields=[*written, "version", "updated_at"])
             snapshot = task_to_dict(task)
             changes = _snapshot_changes(before, snapshot)
+            for name in PLACEMENT_FIELDS:
+                changes.pop(name, None)  # told by task.moved
             completed = "is_completed" in changes and task.is_completed
             if completed:
                 changes.pop("is_completed")
                 changes.pop("completed_at", None)
             if changes:
                 _record_updated(task, changes, snapshot)
+            if placement is not None:
+                record_events([_moved_event(task, moved_from)])
+                if descendants:
+                    record_events(
+                        move_tasks_locked(
+                            tasks=descendants,
+                            project_id=task.project_id,
+                            section_id=task.section_id,
+                            keep_parents_within={task.pk, *(child.pk for child in descendants)},
+                        )
+                    )
             if completed:
                 _record_completed(task, snapshot)
+                _complete_open_descendants(descendants, now=now)
     if resolution is not None:
         return TaskWriteResult(
             task=task, conflict=resolution.conflict, overwritten_version=resolution.overwritten_version
@@ -534,21 +849,18 @@ def task_toggle(
 def task_delete(
     *, user: Any, task_id: Any, expected_version: int | None = None, client_updated_at: datetime | None = None
 ) -> TaskWriteResult:
-    """Delete the caller's task and record ``task.deleted`` (version = last version + 1)."""
+    """Delete the caller's task and its subtasks; records ``task.deleted`` for
+    each (version = last version + 1), the task's first."""
     _check_client_time(client_updated_at)
     with transaction.atomic():
-        task = _lock_task(user=user, task_id=task_id)
+        # Deleting a parent deletes its subtasks, all in this transaction.
+        task, descendants = _lock_task_tree(user=user, task_id=task_id)
         resolution = _resolve_stale_write(
             task, expected_version=expected_version, client_updated_at=client_updated_at
         )
-        task_pk, version = task.pk, task.version + 1
-        task.delete()
-        record_event(
-            type="task.deleted",
-            user_id=user.pk,
-            subject=f"tasks/{task_pk}",
-            data={"task_id": str(task_pk), "user_id": user.pk, "version": version},
-        )
+        events = [task_deleted_event(task), *(task_deleted_event(child) for child in descendants)]
+        Task.objects.filter(pk__in=[task.pk, *(child.pk for child in descendants)]).delete()
+        record_events(events)
     if resolution is not None:
         return TaskWriteResult(
             task=None, conflict="client_won", overwritten_version=resolution.overwritten_version

@@ -28,7 +28,7 @@ from tasks_app.serializers import (
     ToggleSerializer,
 )
 from todo_project.errors import DomainError
-from todo_project.pagination import MAX_LIMIT, PagePagination, positive_int_param
+from todo_project.pagination import MAX_LIMIT, MAX_PAGE, PagePagination, positive_int_param
 
 TAGS = ["tasks"]
 _ERRORS = {
@@ -56,7 +56,12 @@ _FILTER_ID = OpenApiParameter("filter_id", OpenApiTypes.INT, OpenApiParameter.PA
 
 LIST_PARAMETERS = [
     OpenApiParameter("q", str, description="Full-text search on title and description (websearch syntax)."),
-    OpenApiParameter("status", str, enum=list(selectors.STATUSES), description="Default all."),
+    OpenApiParameter(
+        "status",
+        str,
+        enum=list(selectors.STATUSES),
+        description="Default all (`active` with the header Taskbeat-API-Version: 2).",
+    ),
     OpenApiParameter("priority", str, description="Comma-separated priorities, OR-ed: `high,medium`."),
     OpenApiParameter("tags", str, description="Comma-separated tags, case-insensitive; all must match."),
     OpenApiParameter("tags_mode", str, enum=list(selectors.TAG_MODES), description="`any` to OR the tags."),
@@ -89,6 +94,32 @@ _VERSION_RE = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 def _query_dict(request: Request) -> dict[str, str]:
     # Repeated parameters (tags=a&tags=b) mean the same as comma-separated ones.
     return {key: ",".join(request.query_params.getlist(key)) for key in request.query_params}
+
+
+API_VERSIONS = (1, 2)
+_API_VERSION = OpenApiParameter(
+    "Taskbeat-API-Version",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    description="1 (default): the list's default status is `all`, as it always was. "
+    "2: the default status is `active` (open tasks, no skipped occurrences), what a new client "
+    "wants; an explicit `status` always wins.",
+)
+
+
+def _default_status(request: Request, raw: dict[str, str]) -> dict[str, str]:
+    """The list's default ``status`` by API version (docs/tasks.md): 1 → all, 2 → active."""
+    header = request.headers.get("Taskbeat-API-Version", "").strip()
+    if not header:
+        return raw
+    if not header.isdigit() or int(header) not in API_VERSIONS:
+        raise DomainError(
+            f"Taskbeat-API-Version must be one of {', '.join(map(str, API_VERSIONS))}.",
+            field="Taskbeat-API-Version",
+        )
+    if int(header) >= 2 and not raw.get("status"):
+        return {**raw, "status": "active"}
+    return raw
 
 
 def _expected_version(request: Request, body_version: int | None) -> int | None:
@@ -141,7 +172,7 @@ class TaskPagePagination(PagePagination):
 
     def paginate_task_list(self, request: Request, user: Any, params: selectors.TaskListParams) -> list:
         self.request = request
-        self.page = positive_int_param(request, "page", 1)
+        self.page = positive_int_param(request, "page", 1, MAX_PAGE)
         self.limit = positive_int_param(request, "limit", self.default_limit, MAX_LIMIT)
         start = (self.page - 1) * self.limit
         if self.count_in_page:
@@ -174,11 +205,11 @@ class TaskListCreateView(APIView):
         tags=TAGS,
         summary="List your tasks",
         operation_id="tasks_list",
-        parameters=LIST_PARAMETERS,
+        parameters=[*LIST_PARAMETERS, _API_VERSION],
         responses={200: _PAGE_OF_TASKS, **_ERRORS},
     )
     def get(self, request: Request) -> Response:
-        return _paginated_tasks(request, self, _query_dict(request))
+        return _paginated_tasks(request, self, _default_status(request, _query_dict(request)))
 
     @extend_schema(
         tags=TAGS,
@@ -329,12 +360,8 @@ class TagListView(APIView):
     )
     def get(self, request: Request) -> Response:
         prefix = request.query_params.get("prefix", "").strip()
-        raw_limit = request.query_params.get("limit") or "50"
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-            raise DomainError(f"limit must be an integer from 1 to {MAX_LIMIT}.", field="limit")
-        return Response(
-            {"results": selectors.tag_list(user=request.user, prefix=prefix, limit=int(raw_limit))}
-        )
+        limit = positive_int_param(request, "limit", 50, MAX_LIMIT)
+        return Response({"results": selectors.tag_list(user=request.user, prefix=prefix, limit=limit)})
 
 
 class SavedFilterListCreateView(APIView):
@@ -429,12 +456,14 @@ class SavedFilterTasksView(APIView):
         summary="List tasks through a saved filter",
         operation_id="filters_tasks_list",
         description="The saved parameters apply; list parameters given here override them.",
-        parameters=[_FILTER_ID, *LIST_PARAMETERS],
+        parameters=[_FILTER_ID, *LIST_PARAMETERS, _API_VERSION],
         responses={200: _PAGE_OF_TASKS, **_ERRORS},
     )
     def get(self, request: Request, filter_id: str) -> Response:
         saved = selectors.saved_filter_get(user=request.user, filter_id=filter_id)
-        raw = selectors.merge_filter_params(saved.params, _query_dict(request).items())
+        raw = _default_status(
+            request, selectors.merge_filter_params(saved.params, _query_dict(request).items())
+        )
         return _paginated_tasks(request, self, raw)
 
 

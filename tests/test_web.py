@@ -195,12 +195,55 @@ def backend(transactional_db, built: Path, tmp_path: Path) -> Iterator[str]:
             log.close()
 
 
+LONG_LIST = 10_000
+
+
+def _seed_long_list() -> tuple[str, str]:
+    """A user with 10,000 open tasks, for the virtualised-list measurement.
+
+    Fixture data: inserted in bulk, without events (nothing is listening yet).
+    """
+    from django.contrib.auth import get_user_model
+
+    from tasks_app.models import Task
+    from todo_project.accounts.models import Profile
+
+    password = "long-List-password-9"  # noqa: S105 - test account
+    user = get_user_model().objects.create_user(
+        username="longlist", email="long@example.com", password=password
+    )
+    Profile.objects.create(user=user, timezone="UTC")
+    priorities = ["high", "medium", "low"]
+    Task.objects.bulk_create(
+        [
+            Task(
+                owner=user,
+                title=f"Long list task {i:05d}",
+                priority=priorities[i % 3],
+                tags=["bulk"] if i % 2 else [],
+                tag_keys=["bulk"] if i % 2 else [],
+                position=i + 1,
+            )
+            for i in range(LONG_LIST)
+        ],
+        batch_size=2000,
+    )
+    return user.username, password
+
+
 def test_the_end_to_end_suite_passes_in_chromium(npx: str, backend: str) -> None:
-    env = {**os.environ, "TASKBEAT_E2E_URL": backend, "CHROMIUM_PATH": _chromium()}
+    username, password = _seed_long_list()
+    env = {
+        **os.environ,
+        "TASKBEAT_E2E_URL": backend,
+        "CHROMIUM_PATH": _chromium(),
+        "TASKBEAT_E2E_LONG_USER": username,
+        "TASKBEAT_E2E_LONG_PASSWORD": password,
+    }
     output = _run([npx, "playwright", "test"], env=env, timeout=1500)
     print(output[-3000:])  # noqa: T201 - the run's summary in pytest's -rA output
     results = FRONTEND / "test-results"
-    for name in ("live-sync", "long-list"):
+    for name in ("live-sync", "long-list", "reminder"):
         path = results / f"{name}.json"
         if path.exists():
             print(name, json.loads(path.read_text()))  # noqa: T201

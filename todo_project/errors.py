@@ -8,11 +8,19 @@ Every error response has the same JSON shape::
 
 ``fields`` is present only for field-level problems. Views never build error
 JSON themselves.
+
+Anything unhandled answers the same shape with a 500 and the request's id
+(``{"error": {"code": "server_error", "message": …, "request_id": …}}``),
+never Django's HTML page: ``unhandled_error_response`` is the one place that
+turns an unexpected exception into a response, reached from a view through
+``UnhandledErrorMiddleware.process_exception`` and from anywhere else
+through ``server_error`` (the project's ``handler500``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -20,7 +28,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError as DjangoInterfaceError
 from django.db import OperationalError as DjangoOperationalError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -36,6 +44,8 @@ class DomainError(Exception):
     # Extra machine-readable context rendered as ``error.details`` (e.g. the
     # current task of a version conflict); absent when ``None``.
     details: dict[str, Any] | None = None
+    # Response headers (e.g. Retry-After of a 429); none when ``None``.
+    headers: dict[str, str] | None = None
 
     def __init__(
         self,
@@ -131,6 +141,64 @@ def unavailable_response(exc: BaseException) -> JsonResponse | None:
     return response
 
 
+def error_response(
+    status_code: int, code: str, message: str, fields: dict[str, list[str]] | None = None
+) -> JsonResponse:
+    """The error shape outside DRF (middleware, ``handler500``)."""
+    return JsonResponse(error_body(code, message, fields), status=status_code)
+
+
+def unhandled_error_response(request: HttpRequest, exc: BaseException | None) -> JsonResponse:
+    """The answer to an exception nothing else handled: 500, the JSON shape, the request id
+    (or the 503 when a dependency is away: ``unavailable_response``).
+
+    The exception is logged here with its traceback and the request id, so a
+    client quoting the id leads to the log line.
+    """
+    from todo_project.events.context import current_context
+
+    if exc is not None and (unavailable := unavailable_response(exc)) is not None:
+        logger.warning("request failed: the %s is unavailable: %s", unavailable_dependency(exc), exc)
+        return unavailable
+    request_id = current_context().get("request_id", "")
+    if exc is not None:
+        logger.error(
+            "unhandled %s on %s %s (request id %s)",
+            type(exc).__name__,
+            request.method,
+            request.path,
+            request_id,
+            exc_info=exc,
+        )
+    body = error_body("server_error", "Internal server error.")
+    body["error"]["request_id"] = request_id
+    return JsonResponse(body, status=500)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: failures outside a view (Django logged the exception already)."""
+    return unhandled_error_response(request, None)
+
+
+class UnhandledErrorMiddleware:
+    """Turns an exception a view (DRF's included) raised and nothing handled into the JSON 500.
+
+    Runs inside RequestContextMiddleware, so the request id is known and the
+    response still gets its X-Request-ID header. Works with DEBUG on too.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, Http404 | DjangoPermissionDenied):
+            return None  # Django's own 404/403 handling
+        return unhandled_error_response(request, exception)
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     dependency = unavailable_dependency(exc)
     if dependency is not None:
@@ -144,7 +212,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         body = error_body(exc.code, exc.message, exc.fields())
         if exc.details is not None:
             body["error"]["details"] = exc.details
-        return Response(body, status=exc.status_code)
+        return Response(body, status=exc.status_code, headers=exc.headers)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)

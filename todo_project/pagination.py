@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rest_framework.pagination import BasePagination
@@ -12,16 +13,21 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from todo_project.errors import DomainError
 
 MAX_LIMIT = 100
+# Past any real list, and small enough that (page - 1) * limit stays far
+# inside PostgreSQL's bigint OFFSET (a 30-digit page was a 500).
+MAX_PAGE = 1_000_000
+_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 def positive_int_param(request: Request, name: str, default: int, maximum: int | None = None) -> int:
+    """A positive integer query parameter, plain ASCII digits (``page=``, ``limit=²``,
+    ``limit=1_0`` are 400s; Python's int() would take the last two)."""
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise DomainError(f"{name} must be an integer, got {raw!r}.", field=name) from None
+    if not _DIGITS.fullmatch(raw):
+        raise DomainError(f"{name} must be a whole number written in digits, got {raw!r}.", field=name)
+    value = int(raw)
     if value < 1:
         raise DomainError(f"{name} must be at least 1.", field=name)
     if maximum is not None and value > maximum:
@@ -40,7 +46,7 @@ class PagePagination(BasePagination):
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list:
         self.request = request
-        self.page = positive_int_param(request, "page", 1)
+        self.page = positive_int_param(request, "page", 1, MAX_PAGE)
         self.limit = positive_int_param(request, "limit", self.default_limit, MAX_LIMIT)
         self.count = queryset.count()
         start = (self.page - 1) * self.limit

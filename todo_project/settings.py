@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from todo_project.env import env_bool, env_float, env_int, env_list, env_str
 from todo_project.keys import load_or_create_local_keypair
+from todo_project.proxies import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("TASKBEAT_DATA_DIR", str(BASE_DIR / ".data")))
@@ -43,6 +44,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    # Swagger UI and ReDoc from our own static files, not a CDN.
+    "drf_spectacular_sidecar",
+    "csp",
     "channels",
     "todo_project",
     "todo_project.accounts",
@@ -56,15 +60,25 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-Proto counts only from FORWARDED_ALLOW_IPS (the
+    # SecurityMiddleware's SSL redirect already asks request.is_secure()).
+    "todo_project.proxies.ForwardedProtoMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Admin pages in the staff user's own time zone (todo_project/admin_site.py).
+    "todo_project.admin_site.AdminTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "todo_project.events.context.RequestContextMiddleware",
+    # Inside the request context: a NUL byte in the query string is a 400,
+    # an unhandled exception a JSON 500 carrying the request id.
+    "todo_project.inputs.RejectNulQueryMiddleware",
+    "todo_project.errors.UnhandledErrorMiddleware",
     # Innermost, so a replayed response still gets X-Request-ID and the claim
     # wraps exactly the view (see todo_project/sync/middleware.py).
     "todo_project.sync.middleware.IdempotencyMiddleware",
@@ -365,6 +379,17 @@ JWT_AUDIENCE = env_str("JWT_AUDIENCE", "taskbeat-api")
 # still exists and is active is re-read from the database at most this often per
 # user and process (0: on every request). See todo_project/accounts/authentication.py.
 JWT_USER_CHECK_SECONDS = env_int("JWT_USER_CHECK_SECONDS", 30, minimum=0)
+# Per-account login delay (todo_project/accounts/lockout.py): this many failures
+# are free, then each attempt waits 1 s, 2 s, 4 s, … up to the maximum.
+LOGIN_FREE_FAILURES = env_int("LOGIN_FREE_FAILURES", 5, minimum=1)
+LOGIN_LOCKOUT_MAX_SECONDS = env_int("LOGIN_LOCKOUT_MAX_SECONDS", 300, minimum=1)
+# Password-reset and verification mails per account and kind (N/period); more
+# requests are accepted but send nothing, so strangers cannot mail-bomb a user.
+ACCOUNT_EMAIL_RATE = env_str("ACCOUNT_EMAIL_RATE", "3/hour") or "3/hour"
+# Lifetime of a password-reset link (Django's PASSWORD_RESET_TIMEOUT) and of an
+# e-mail verification link.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3600, minimum=60)
+EMAIL_VERIFICATION_TTL_SECONDS = env_int("EMAIL_VERIFICATION_TTL_SECONDS", 3 * 24 * 3600, minimum=60)
 
 SIMPLE_JWT = {
     "ALGORITHM": "RS256",
@@ -401,7 +426,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON that is too deeply nested or carries a NUL character is a 400.
+    "DEFAULT_PARSER_CLASSES": ["todo_project.inputs.JSONParser"],
     # DRF's anon/user throttles with a one-round-trip Redis bucket (GCRA)
     # instead of a timestamp list per client in the cache: todo_project/throttling.py.
     "DEFAULT_THROTTLE_CLASSES": [
@@ -429,6 +455,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Tasks, recurrence, reminders and notifications; see README.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Served by whitenoise from drf-spectacular-sidecar's files (pinned in
+    # requirements.txt): the docs work offline and load no third-party script.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "PriorityEnum": "tasks_app.models.Priority.choices",
@@ -463,12 +494,49 @@ WHITENOISE_ROOT = FRONTEND_DIST_DIR if FRONTEND_DIST_DIR.is_dir() else None
 WHITENOISE_IMMUTABLE_FILE_TEST = r"^/assets/"
 
 # --- Security headers ----------------------------------------------------------
+# Interactive API docs (/api/docs/, /api/redoc/) and the schema (/api/schema/);
+# off answers 404 for all three.
+API_DOCS_ENABLED = env_bool("API_DOCS_ENABLED", True)
+
+# Content-Security-Policy (django-csp). Scripts only from our own origin (no
+# inline script, no eval): the admin, the API docs (Swagger UI's split view,
+# ReDoc) and a same-origin single-page app built by Vite all load theirs
+# from /static/ or /assets/. Inline *styles* stay allowed: Swagger UI, ReDoc
+# and the admin set style attributes. 'self' in connect-src covers ws:/wss:
+# to the same host in CSP Level 3 browsers; CSP_CONNECT_SRC adds origins
+# (e.g. a separate API or WebSocket host: wss://ws.example.com).
+_CSP_DIRECTIVES: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'", *env_list("CSP_CONNECT_SRC", [])],
+    # ReDoc runs its search in a worker made from a blob: URL.
+    "worker-src": ["'self'", "blob:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+if _csp_report_uri := env_str("CSP_REPORT_URI", ""):
+    _CSP_DIRECTIVES["report-uri"] = [_csp_report_uri]
+# CSP_REPORT_ONLY=true sends the same policy as Content-Security-Policy-Report-Only.
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _CSP_DIRECTIVES}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _CSP_DIRECTIVES}
+
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Believed only from the trusted proxies (todo_project/proxies.py), the same
+# FORWARDED_ALLOW_IPS list gunicorn and uvicorn read. Addresses or networks.
+FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", ["127.0.0.1", "::1"])
+parse_networks(FORWARDED_ALLOW_IPS)  # fail at start-up on a bad entry
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

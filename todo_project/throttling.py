@@ -120,6 +120,26 @@ class GcraRateThrottle(SimpleRateThrottle):
         return getattr(self, "_wait", None) or None
 
 
+def bucket_take(*, key: str, rate: str | None) -> float:
+    """Count one request against ``rate`` (``N/period``) in bucket ``key``.
+
+    Returns 0 when it is allowed, else the seconds until one would be (the
+    refused request is not counted). The same bucket as the DRF throttles use
+    for that key, for callers outside DRF (the admin login view).
+    """
+    if not rate:
+        return 0.0
+    num_requests, duration = SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
+    period_ms = duration * 1000
+    wait_ms = int(
+        _script(_cache_location())(
+            keys=[cache.make_key(key)],
+            args=[repr(time.time() * 1000), repr(period_ms / num_requests), period_ms],
+        )
+    )
+    return wait_ms / 1000
+
+
 class AnonRateThrottle(GcraRateThrottle, DRFAnonRateThrottle):
     """``THROTTLE_ANON_RATE`` per client address (``NUM_PROXIES`` applies); not for signed-in users."""
 

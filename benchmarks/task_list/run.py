@@ -43,6 +43,16 @@ FILLER_USERS = 896  # the other 896,000 tasks, 1,000 each
 BENCH_DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/taskbeat_bench")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1")
 
+# The everyday views (tasks_app/agenda/), for the same 100,000-task user.
+VIEW_SCENARIOS = {
+    "views/today": "/api/views/today",
+    "views/upcoming?days=7": "/api/views/upcoming?days=7",
+    "views/overdue": "/api/views/overdue",
+    "views/inbox": "/api/views/inbox",
+    "views/counts": "/api/views/counts",
+    "tasks?project=…&include_subprojects": "/api/tasks?project=inbox&include_subprojects=true",
+    "tasks?q=groc (prefix search)": "/api/tasks?q=groc",
+}
 SCENARIOS = {
     "q+tags+priority (goal)": "/api/tasks?q=quarterly&tags=work&priority=high",
     "q only": "/api/tasks?q=quarterly%20report",
@@ -112,7 +122,9 @@ def ensure_database() -> None:
 # a search for it is selective, as real searches are.
 _LOAD_SQL = """
 BEGIN;
-TRUNCATE tasks_app_task, tasks_app_savedfilter, accounts_profile, auth_user RESTART IDENTITY CASCADE;
+TRUNCATE tasks_app_task, tasks_app_section, tasks_app_project, tasks_app_savedfilter, accounts_profile,
+    auth_user
+    RESTART IDENTITY CASCADE;
 
 INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email,
                        is_staff, is_active, date_joined)
@@ -121,6 +133,20 @@ FROM generate_series(1, {users}) AS i;
 SELECT setval(pg_get_serial_sequence('auth_user', 'id'), {users});
 INSERT INTO accounts_profile (user_id, timezone, created_at, updated_at)
 SELECT id, 'Europe/Berlin', now(), now() FROM auth_user;
+
+-- Every user's Inbox; user 1 also has nine projects and gets a tenth of their
+-- tasks in each of the ten.
+INSERT INTO tasks_app_project (id, owner_id, name, color, position, is_inbox, is_archived, version,
+                               created_at, updated_at)
+SELECT gen_random_uuid(), id, 'Inbox', '#808080', 0, true, false, 1, now(), now() FROM auth_user;
+INSERT INTO tasks_app_project (id, owner_id, name, color, position, is_inbox, is_archived, version,
+                               created_at, updated_at)
+SELECT gen_random_uuid(), 1, 'Project ' || k, '#808080', k, false, false, 1, now(), now()
+FROM generate_series(1, 9) AS k;
+CREATE TEMP TABLE heavy_projects AS
+SELECT position AS k, id FROM tasks_app_project WHERE owner_id = 1;
+CREATE TEMP TABLE inboxes AS SELECT owner_id, id FROM tasks_app_project WHERE is_inbox;
+CREATE UNIQUE INDEX ON inboxes (owner_id);
 
 CREATE TEMP TABLE words AS SELECT ARRAY[
   'call','email','review','plan','buy','fix','write','read','clean','book','pay','send','check',
@@ -131,18 +157,18 @@ CREATE TEMP TABLE words AS SELECT ARRAY[
 
 INSERT INTO tasks_app_task (id, owner_id, title, description, is_completed, completed_at, due_date,
     due_at, remind_at, is_recurring, recurrence_rule, priority, tags, tag_keys, position, version,
-    created_at, updated_at, is_skipped)
+    created_at, updated_at, is_skipped, project_id)
 SELECT gen_random_uuid(),
-       CASE WHEN i <= {heavy} THEN 1
-            WHEN i <= {heavy} + {small_total} THEN 2 + (i - {heavy} - 1) / {small}
-            ELSE 2 + {small_users} + (i - {heavy} - {small_total} - 1) / 1000 END,
+       g.owner,
        CASE WHEN i % 97 = 0 THEN 'Quarterly report ' || (i % 13)
             ELSE w[1 + i % 34] || ' ' || w[1 + (i / 34) % 34] || ' ' || w[1 + (i * 7) % 34] END,
        w[1 + (i * 3) % 34] || ' the ' || w[1 + (i * 11) % 34] || ' before ' || w[1 + (i * 13) % 34]
          || CASE WHEN i % 89 = 0 THEN ' for the quarterly review' ELSE '' END,
        i % 5 = 0, CASE WHEN i % 5 = 0 THEN now() END,
-       CASE WHEN i % 10 = 3 THEN (current_date + (i % 200)) END,
-       CASE WHEN i % 10 < 7 THEN now() + make_interval(hours => i % 5000) END,
+       -- Due from 20 (dates) or 30 (times) days ago: about a tenth of open
+       -- tasks are overdue, as in a list that is actually used.
+       CASE WHEN i % 10 = 3 THEN (current_date - 20 + (i % 200)) END,
+       CASE WHEN i % 10 < 7 THEN now() - interval '30 days' + make_interval(hours => i % 5000) END,
        NULL,
        i % 50 = 0, CASE WHEN i % 50 = 0 THEN 'FREQ=WEEKLY' ELSE '' END,
        (ARRAY['low','medium','high'])[1 + (i * 31) % 3],
@@ -150,8 +176,13 @@ SELECT gen_random_uuid(),
             ELSE jsonb_build_array(t[1 + i % 12], t[1 + (i / 12) % 12]) END,
        CASE WHEN t[1 + i % 12] = t[1 + (i / 12) % 12] THEN jsonb_build_array(lower(t[1 + i % 12]))
             ELSE jsonb_build_array(lower(t[1 + i % 12]), lower(t[1 + (i / 12) % 12])) END,
-       i, 1, now() - make_interval(secs => {total} - i), now(), false
-FROM generate_series(1, {total}) AS i, words;
+       i, 1, now() - make_interval(secs => {total} - i), now(), false,
+       CASE WHEN g.owner = 1 THEN (SELECT id FROM heavy_projects WHERE k = (i / 10) % 10)
+            ELSE (SELECT id FROM inboxes WHERE inboxes.owner_id = g.owner) END
+FROM (SELECT i, CASE WHEN i <= {heavy} THEN 1
+                     WHEN i <= {heavy} + {small_total} THEN 2 + (i - {heavy} - 1) / {small}
+                     ELSE 2 + {small_users} + (i - {heavy} - {small_total} - 1) / 1000 END AS owner
+      FROM generate_series(1, {total}) AS i) AS g, words;
 
 COMMIT;
 ANALYZE;
@@ -188,7 +219,8 @@ def _needs_load() -> bool:
         except psycopg.errors.UndefinedTable:
             return True
         (small,) = conn.execute("SELECT count(*) FROM tasks_app_task WHERE owner_id = 2").fetchone()
-    return count != TOTAL_TASKS or small != SMALL_TASKS
+        (projects,) = conn.execute("SELECT count(*) FROM tasks_app_project WHERE owner_id = 1").fetchone()
+    return count != TOTAL_TASKS or small != SMALL_TASKS or projects != 10
 
 
 def _percentile(values: list[float], pct: float) -> float:
@@ -200,7 +232,20 @@ def _percentile(values: list[float], pct: float) -> float:
 BREAKDOWN_USER_ID = 3  # one of the 20-task users
 
 
-def measure_in_process(requests: int) -> dict:
+def _matching(body: dict) -> int:
+    """How many tasks a response lists (or counts, for views/counts)."""
+    if "count" in body:
+        return body["count"]
+    if "overdue" in body and isinstance(body["overdue"], list):
+        return len(body["overdue"]) + len(body["today"])
+    if "days" in body:
+        return sum(len(day["tasks"]) for day in body["days"])
+    if "results" in body:
+        return len(body["results"])
+    return body.get("today", 0) + body.get("overdue", 0)
+
+
+def measure_in_process(requests: int, *, views_only: bool = False) -> dict:
     """Server-side latency: the full Django stack, called in-process."""
     import django
 
@@ -220,7 +265,8 @@ def measure_in_process(requests: int) -> dict:
     token = str(RefreshToken.for_user(heavy).access_token)
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
     results: dict = {"latency_ms": {}, "explain": {}}
-    for name, url in SCENARIOS.items():
+    scenarios = VIEW_SCENARIOS if views_only else {**SCENARIOS, **VIEW_SCENARIOS}
+    for name, url in scenarios.items():
         for _ in range(20):  # warm caches and the connection pool
             assert client.get(url).status_code == 200
         timings = []
@@ -230,7 +276,7 @@ def measure_in_process(requests: int) -> dict:
             response = client.get(url)
             timings.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, response.content[:200]
-            count = response.json()["count"]
+            count = _matching(response.json())
         results["latency_ms"][name] = {
             "url": url,
             "matching_tasks": count,
@@ -241,12 +287,23 @@ def measure_in_process(requests: int) -> dict:
         }
         print(f"{name:34s} p50 {statistics.median(timings):7.2f} ms  p95 {_percentile(timings, 95):7.2f} ms")
 
-    results["in_process_breakdown_ms"] = _breakdown(Client, RefreshToken, requests)
+    if not views_only:
+        results["in_process_breakdown_ms"] = _breakdown(Client, RefreshToken, requests)
 
     def explain(sql: str, params: Any) -> str:
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
             return "\n".join(row[0] for row in cursor.fetchall())
+
+    # Every query the heaviest views run (authentication's aside).
+    for name in ("views/today", "views/counts", "tasks?q=groc (prefix search)"):
+        with CaptureQueriesContext(connection) as captured:
+            client.get(VIEW_SCENARIOS[name])
+        for number, query in enumerate(q for q in captured.captured_queries if "tasks_app_task" in q["sql"]):
+            results["explain"][f"{name} #{number + 1}"] = explain(query["sql"], None)
+    if views_only:
+        connection.close()
+        return results
 
     # The page query of each shape, and the COUNT the endpoint runs after a full page.
     for name, raw in (
@@ -452,6 +509,40 @@ def _markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _machine(load_before: tuple[float, float, float]) -> dict:
+    return {
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "postgres": subprocess.run(
+            ["psql", BENCH_DB_URL, "-Atc", "SHOW server_version"], capture_output=True, text=True
+        ).stdout.strip(),
+    }
+
+
+def _write_views_results(results: dict, load_before: tuple[float, float, float]) -> None:
+    results["machine"] = machine = _machine(load_before)
+    (HERE / "views_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines = [
+        f"Run at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {machine['cpus']} CPUs, "
+        f"PostgreSQL {machine['postgres']}, load average (1/5/15 min) before "
+        f"{'/'.join(f'{v:.1f}' for v in machine['load_average_before'])}, after "
+        f"{'/'.join(f'{v:.1f}' for v in machine['load_average_after'])}.",
+        "",
+        "| GET (user with 100,000 of 1,000,000 tasks) | tasks listed | p50 ms | p95 ms | max ms | n |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in results["latency_ms"].items():
+        lines.append(
+            f"| {name}: `{row['url']}` | {row['matching_tasks']} | {row['p50']} | {row['p95']} "
+            f"| {row['max']} | {row['n']} |"
+        )
+    for name, plan in results["explain"].items():
+        lines += ["", f"EXPLAIN (ANALYZE, BUFFERS) — {name}:", "", "```", plan, "```"]
+    (HERE / "views_results.md").write_text("\n".join(lines) + "\n")
+    print("wrote views_results.json and views_results.md")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -461,6 +552,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each throughput run")
     parser.add_argument("--rounds", type=int, default=3, help="alternating plain/api throughput rounds")
     parser.add_argument("--concurrency", type=int, default=4, help="client processes")
+    parser.add_argument(
+        "--views-only",
+        action="store_true",
+        help="only the everyday views' latency (no throughput); writes views_results.json/.md",
+    )
     args = parser.parse_args()
 
     env = _env(_keys())
@@ -478,6 +574,9 @@ def main() -> None:
         load(env)
 
     load_before = os.getloadavg()
+    if args.views_only:
+        _write_views_results(measure_in_process(args.requests, views_only=True), load_before)
+        return
     results = measure_in_process(args.requests)
     results["throughput"] = measure_throughput(env, args.seconds, args.concurrency, args.rounds)
     throughput = results["throughput"]

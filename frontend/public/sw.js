@@ -4,8 +4,18 @@
 const CACHE = "taskbeat-shell-v1";
 const BYPASS = /^\/(api|ws|admin|static|health|ready|metrics)(\/|$)/;
 
+// The page and the hashed files it loads up front; lazy chunks are added as they load.
+async function cacheShell() {
+  const cache = await caches.open(CACHE);
+  const response = await fetch("/", { cache: "no-store" });
+  const html = await response.clone().text();
+  await cache.put("/", response);
+  const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+  await cache.addAll(assets);
+}
+
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(["/"])).then(() => self.skipWaiting()));
+  event.waitUntil(cacheShell().then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from "react";
 import { QueryClient } from "@tanstack/react-query";
-import { PersistQueryClientProvider } from "@tanstack/react-query-persist-client";
+import { PersistQueryClientProvider, type PersistedClient } from "@tanstack/react-query-persist-client";
 import { createAsyncStoragePersister } from "@tanstack/query-async-storage-persister";
 import { Route, Switch } from "wouter";
 import { useSession } from "./auth/useSession";
@@ -13,6 +13,17 @@ import { Shell } from "./components/Shell";
 import { Toaster } from "./components/Toaster";
 
 const CACHE_VERSION = "1";
+const PERSISTED_PAGES = 3;
+
+function trimForStorage(client: PersistedClient): PersistedClient {
+  const queries = client.clientState.queries.map((query) => {
+    const data = query.state.data as { pages?: unknown[]; pageParams?: unknown[] } | undefined;
+    if (!data?.pages || data.pages.length <= PERSISTED_PAGES) return query;
+    const trimmed = { ...data, pages: data.pages.slice(0, PERSISTED_PAGES), pageParams: data.pageParams?.slice(0, PERSISTED_PAGES) };
+    return { ...query, state: { ...query.state, data: trimmed } };
+  });
+  return { ...client, clientState: { ...client.clientState, queries } };
+}
 
 function makeClient(): QueryClient {
   return new QueryClient({
@@ -41,6 +52,9 @@ function SignedIn({ session }: { session: Session }) {
         removeItem: async (key) => void (await (await db).delete("cache", key)),
       },
       throttleTime: 1000,
+      // Long lists: keep the first pages of each for offline reads, so a
+      // 10,000-task list does not mean serialising megabytes every second.
+      serialize: (client) => JSON.stringify(trimForStorage(client)),
     });
   }, [session.userId]);
   const [engine, setEngine] = useState<Engine | null>(null);

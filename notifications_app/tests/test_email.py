@@ -38,10 +38,17 @@ def test_it_sends_the_reminder_email_with_title_local_due_time_and_link(alice, s
     assert [e["notification_id"] for e in events_of("notification.sent")] == [str(email.id)]
 
 
-def test_it_sends_to_the_address_in_the_preferences(alice, alice_client, sendgrid, fire_reminder):
+def test_it_sends_to_the_address_in_the_preferences_once_verified(
+    alice, alice_client, sendgrid, fire_reminder
+):
+    from todo_project.accounts.services import email_verify
+    from todo_project.accounts.tokens import email_verification_token_make
+
     alice_client.patch("/api/notifications/preferences", {"email_address": "a@work.example"}, format="json")
+    email_verify(token=email_verification_token_make(user_id=alice.pk, email="a@work.example"))
     fire_reminder(alice)
-    assert sendgrid.requests[0].json()["personalizations"][0]["to"][0]["email"] == "a@work.example"
+    reminders = [r.json() for r in sendgrid.requests if r.json()["subject"] == "Reminder: Pay rent"]
+    assert [r["personalizations"][0]["to"][0]["email"] for r in reminders] == ["a@work.example"]
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])

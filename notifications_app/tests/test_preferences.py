@@ -13,13 +13,23 @@ from notifications_app.services import notifications_sweep
 pytestmark = pytest.mark.django_db
 
 
-def test_it_answers_the_defaults(alice_client):
+def test_it_answers_the_defaults(alice_client, settings):
+    settings.SENDGRID_API_KEY = "SG.test"
     response = alice_client.get("/api/notifications/preferences")
     assert response.status_code == 200
-    assert response.json() == {
+    body = response.json()
+    channels = body.pop("channels")
+    assert channels["email"] == {
+        "enabled": True,
+        "available": True,
+        "delivering": True,
+        "unavailable_reason": None,
+    }
+    assert body == {
         "in_app_enabled": True,
         "email_enabled": True,
         "email_address": "alice@example.com",
+        "email_address_verified": True,
         "webhook_enabled": False,
         "webhook_url": "",
         "webhook_secret_set": False,
@@ -29,6 +39,24 @@ def test_it_answers_the_defaults(alice_client):
         "quiet_hours_end": None,
         "default_reminder_minutes": None,
         "priority_boost_enabled": True,
+    }
+
+
+def test_it_says_email_cannot_deliver_without_a_sendgrid_key(alice_client, settings):
+    settings.SENDGRID_API_KEY = ""
+
+    channels = alice_client.get("/api/notifications/preferences").json()["channels"]
+
+    assert channels["email"]["enabled"] is True  # the user's switch is kept
+    assert channels["email"]["available"] is False
+    assert channels["email"]["delivering"] is False
+    assert "SendGrid" in channels["email"]["unavailable_reason"]
+    assert channels["in_app"]["delivering"] is True
+    assert channels["webhook"] == {
+        "enabled": False,
+        "available": False,
+        "delivering": False,
+        "unavailable_reason": "No webhook URL and secret configured.",
     }
 
 

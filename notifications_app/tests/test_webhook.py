@@ -156,6 +156,42 @@ def test_it_refuses_to_register_a_url_that_is_not_public_http(alice_client, sett
     assert alice_client.get("/api/notifications/preferences").json()["webhook_url"] == ""
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+        "2002:a00:1::1",  # 6to4 of 10.0.0.1
+        "2002:808:808::1",  # 6to4 even of a public address: a relay we cannot vet
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "64:ff9b:1::a00:1",  # local-use NAT64
+        "::127.0.0.1",  # IPv4-compatible
+        "::ffff:0:7f00:1",  # IPv4-translated
+        "::ffff:10.0.0.1",  # IPv4-mapped private
+    ],
+)
+def test_it_refuses_ipv6_addresses_that_embed_an_ipv4_one(alice_client, settings, address):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+
+    response = alice_client.patch(
+        "/api/notifications/preferences", {"webhook_url": f"http://[{address}]/hook"}, format="json"
+    )
+
+    assert response.status_code == 400, response.json()
+    assert "webhook_url" in response.json()["error"]["fields"]
+
+
+def test_it_accepts_a_public_ipv6_address(alice_client, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+
+    response = alice_client.patch(
+        "/api/notifications/preferences", {"webhook_url": "https://[2606:4700::1111]/hook"}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+
+
 def test_it_checks_the_address_again_at_send_time(
     alice, alice_client, webhook_receiver, settings, fire_reminder
 ):
@@ -182,7 +218,9 @@ def test_a_delivery_whose_worker_died_is_sent_once_after_its_lease_expires(
     with time_machine.travel(NOW + timedelta(seconds=2), tick=False):
         assert _claim(hook.id, NOW + timedelta(seconds=2))
     # While the lease holds, neither the sweep nor a redelivered task sends it.
-    with time_machine.travel(NOW + timedelta(seconds=30), tick=False):
+    with time_machine.travel(
+        NOW + timedelta(seconds=2 + settings.NOTIFICATION_LEASE_SECONDS - 1), tick=False
+    ):
         assert notifications_sweep() == 0
         notification_deliver_task(str(hook.id))
     assert len(webhook_receiver.requests) == 1

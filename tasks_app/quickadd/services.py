@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -29,10 +29,12 @@ def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None)
             "The text has no title left once the date, tags and so on are taken out.", field="text"
         )
     remind_at = None
+    remind_offset = None
     if parsed.reminder_times:
         remind_at = min(parsed.reminder_times)
     elif parsed.reminder_offsets and parsed.due_at is not None:
-        remind_at = parsed.due_at - timedelta(minutes=max(parsed.reminder_offsets))
+        # "remind me 15 minutes before" stays relative: remind_at follows due_at.
+        remind_offset = max(parsed.reminder_offsets)
     with transaction.atomic():
         task = services.task_create(
             owner=owner,
@@ -42,6 +44,7 @@ def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None)
             due_date=parsed.due_date,
             due_at=parsed.due_at,
             remind_at=remind_at,
+            remind_offset_minutes=remind_offset,
             is_recurring=parsed.is_recurring,
             recurrence_rule=parsed.recurrence_rule or "",
         )

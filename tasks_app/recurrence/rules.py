@@ -21,13 +21,17 @@ for the user-facing rules; the short version:
 
 from __future__ import annotations
 
+import copy
+import logging
 import re
+import types
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import dateutil.rrule as _dateutil_rrule
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import (
     DAILY,
@@ -41,6 +45,8 @@ from dateutil.rrule import (
 
 from todo_project.errors import DomainError
 
+logger = logging.getLogger(__name__)
+
 CompletionMode = Literal["scheduled", "completion"]
 COMPLETION_MODES: tuple[str, ...] = ("scheduled", "completion")
 
@@ -48,6 +54,9 @@ MAX_INTERVAL = 1000
 MAX_COUNT = 10_000
 MAX_RULE_LENGTH = 1000
 MAX_PREVIEW = 50
+# Values in one BY* list: more than any calendar rule needs, few enough that
+# dateutil's per-day membership tests stay cheap.
+MAX_BY_VALUES = 64
 # Occurrences of one RRULE checked for the "more frequent than hourly" rule.
 _FREQUENCY_PROBE = 48
 _MIN_GAP = timedelta(hours=1)
@@ -129,6 +138,145 @@ def ordinal(n: int) -> str:
     else:
         suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+# -- the evaluation budget -------------------------------------------------
+#
+# dateutil walks a rule period by period (a year for YEARLY, a month for
+# MONTHLY, a day for DAILY, an hour for HOURLY) and, when a period holds no
+# occurrence, simply goes on to the next one, up to year 9999. A rule whose
+# BY* parts never meet (FREQ=MONTHLY;BYDAY=5MO;BYMONTHDAY=1) cost about a
+# second per evaluation that way, an hourly one minutes. So every evaluation
+# here runs dateutil's own iterator under a meter: each period is charged
+# roughly what dateutil spends on it (a fixed cost, plus the day slots it
+# examines times the BY* lists it tests them against; one tick is about
+# 0.1 µs on the machine the numbers were measured on), and a run that spends
+# GAP_BUDGET ticks without producing an occurrence stops. Input (an unsaved
+# rule) is refused then; a stored rule's line ends there, with a warning in
+# the log.
+
+# Ticks one RRULE may spend between two occurrences (~ 8 ms). Generous enough
+# for the sparsest rules people write: Feb 29 as a DAILY rule, 8 years apart
+# across 2100, costs about 61,000; as a YEARLY rule 3,000.
+GAP_BUDGET = 80_000
+# Ticks the checks on an unsaved rule set may spend in total finding each
+# RRULE's first occurrence (shared, so ten hopeless lines cost one budget);
+# 4 years of a DAILY rule. Smaller than GAP_BUDGET so that refusing the
+# worst rule stays well under 20 ms on a loaded machine.
+VALIDATION_BUDGET = 40_000
+# Ticks the "more frequent than hourly" probe may spend per RRULE before it
+# stops looking (a sparse rule is not sub-hourly; the dense ones show it at
+# once: 48 occurrences of a DAILY rule cost ~1,000, of a MONTHLY one ~2,500).
+PROBE_BUDGET = 4_000
+# Ticks one evaluation of an unsaved rule (a preview of up to 50 occurrences,
+# quick add's next occurrence) may spend in total.
+EVALUATION_BUDGET = 300_000
+
+NO_OCCURRENCE = "The rule yields no occurrence within a bounded search (it never or almost never matches)."
+
+
+class RecurrenceBudgetExceeded(Exception):  # noqa: N818 - a budget, not an error in the caller
+    """One metered evaluation spent its budget without producing an occurrence."""
+
+
+class _Allowance:
+    """Ticks left for a whole evaluation (several RRULE streams share it)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, ticks: int) -> None:
+        self.left = ticks
+
+
+class _Meter:
+    """The budget of one RRULE stream: a gap limit and an optional shared allowance."""
+
+    __slots__ = ("allowance", "gap_limit", "since_last", "spent")
+
+    def __init__(self, gap_limit: int = GAP_BUDGET, allowance: _Allowance | None = None) -> None:
+        self.gap_limit = gap_limit
+        self.allowance = allowance
+        self.since_last = 0
+        self.spent = 0
+
+    def charge(self, ticks: int) -> None:
+        self.since_last += ticks
+        self.spent += ticks
+        if self.allowance is not None:
+            self.allowance.left -= ticks
+            if self.allowance.left < 0:
+                raise RecurrenceBudgetExceeded(f"evaluation allowance spent ({self.spent} ticks)")
+        if self.since_last > self.gap_limit:
+            raise RecurrenceBudgetExceeded(f"{self.since_last} ticks without an occurrence")
+
+
+class _MeteredIterinfo(_dateutil_rrule._iterinfo):  # type: ignore[name-defined,misc]
+    """dateutil's per-period helper, charging the run's meter for every period."""
+
+    # No __slots__ of its own: dateutil's __init__ resets ``self.__slots__``.
+
+    def __init__(self, rr: rrule) -> None:
+        super().__init__(rr)
+        self._meter: _Meter = rr.__dict__["_taskbeat_meter"]
+        tested = sum(
+            len(getattr(rr, name) or ())
+            for name in ("_bymonth", "_byyearday", "_bymonthday", "_bynmonthday", "_byweekday")
+        )
+        # Measured on dateutil 2.9 (benchmarks/recurrence/README.md): a period
+        # costs ~2 µs (HOURLY ~3.5-6, a MONTHLY or WEEKLY rebuild ~3), each day slot ~0.07 µs more, times the
+        # BY* lists it is tested against; BYSETPOS scans the set once per
+        # position; BYWEEKNO is rebuilt per year, ~0.5 µs per week number.
+        fixed = {HOURLY: 60, WEEKLY: 30, MONTHLY: 30}.get(rr._freq, 20)
+        # DAILY, WEEKLY and HOURLY steps walk calendar.monthrange once per
+        # month crossed (~3.5 µs each): INTERVAL=1000 weeks crosses 230.
+        step_days = {DAILY: 1, WEEKLY: 7}.get(rr._freq, 0) * rr._interval
+        if rr._freq == HOURLY:
+            step_days = rr._interval // 24
+        self._per_period = fixed + 6 * len(rr._byweekno or ()) + 40 * (step_days // 28)
+        self._per_slot = 1 + tested // 4 + len(rr._bysetpos or ()) // 4
+
+    def _charged(self, found: tuple[list[Any], int, int]) -> tuple[list[Any], int, int]:
+        self._meter.charge(self._per_period + (found[2] - found[1]) * self._per_slot)
+        return found
+
+    def ydayset(self, year: int, month: int, day: int) -> tuple[list[Any], int, int]:
+        return self._charged(super().ydayset(year, month, day))
+
+    def mdayset(self, year: int, month: int, day: int) -> tuple[list[Any], int, int]:
+        return self._charged(super().mdayset(year, month, day))
+
+    def wdayset(self, year: int, month: int, day: int) -> tuple[list[Any], int, int]:
+        return self._charged(super().wdayset(year, month, day))
+
+    def ddayset(self, year: int, month: int, day: int) -> tuple[list[Any], int, int]:
+        return self._charged(super().ddayset(year, month, day))
+
+
+# dateutil's own rrule iterator (python-dateutil is pinned), with its global
+# ``_iterinfo`` resolved to the metered one: the same code, the same answers,
+# a bounded cost. tasks_app/tests/test_recurrence_budget.py pins that it meters.
+_metered_rrule_iter = types.FunctionType(
+    _dateutil_rrule.rrule._iter.__code__,
+    {**vars(_dateutil_rrule), "_iterinfo": _MeteredIterinfo},
+    "_metered_rrule_iter",
+)
+
+
+def metered(rule: rrule, start: datetime, meter: _Meter) -> Iterator[datetime]:
+    """``rule``'s occurrences at or after naive ``start``, charged to ``meter``.
+
+    Raises RecurrenceBudgetExceeded when the meter runs out.
+    """
+    run = copy.copy(rule)  # the meter rides on a private copy: rules are shared
+    run.__dict__["_taskbeat_meter"] = meter
+    for value in _metered_rrule_iter(run):
+        meter.since_last = 0
+        if value >= start:
+            yield value
+
+
+def _first(rule: rrule, start: datetime, meter: _Meter) -> datetime | None:
+    return next(metered(rule, start, meter), None)
 
 
 @dataclass(frozen=True)
@@ -286,6 +434,17 @@ def _parse_rrule_line(value: str, *, zone: ZoneInfo, start_local: datetime) -> _
             if match.group(1) and (int(match.group(1)) == 0 or abs(int(match.group(1))) > 53):
                 raise _error(f'BYDAY value "{item}" has an impossible position.')
 
+    for key, value in parts.items():
+        if key.startswith("BY") and len(value.split(",")) > MAX_BY_VALUES:
+            raise _error(f"{key} has more than {MAX_BY_VALUES} values.")
+    for key in ("BYMINUTE", "BYSECOND"):
+        # Two minutes (or seconds) of one hour are less than an hour apart.
+        if key in parts and len(set(parts[key].split(","))) > 1:
+            raise _error(
+                f"{key} takes one value: the rule is more frequent than hourly; "
+                "the most frequent allowed is once an hour."
+            )
+
     _check_rfc_combinations(parts, freq)
     _check_possible_month_days(parts)
     _check_nth_weekday(parts, freq)
@@ -417,6 +576,10 @@ class RecurrenceRule:
     rdates: tuple[datetime, ...] = ()
     exdates: tuple[datetime, ...] = ()
     _built: tuple[rrule, ...] = field(default=(), repr=False, compare=False)
+    # An unsaved rule (input): running out of budget is a 400 naming the
+    # rule, and one evaluation is capped at EVALUATION_BUDGET in total. A
+    # stored rule (``trusted``): the stream that ran out just ends, logged.
+    strict: bool = field(default=False, compare=False)
 
     @property
     def tz(self) -> str:
@@ -450,20 +613,34 @@ class RecurrenceRule:
     def _iter_local_from(self, start_local: datetime) -> Iterator[datetime]:
         """Merged naive local occurrences at or after ``start_local``, ascending."""
         excluded = set(self.exdates)
-        streams: list[Iterator[datetime]] = [built.xafter(start_local, inc=True) for built in self._built]
+        allowance = _Allowance(EVALUATION_BUDGET) if self.strict else None
+        streams: list[Iterator[datetime]] = [
+            metered(built, start_local, _Meter(allowance=allowance)) for built in self._built
+        ]
         streams.append(iter([d for d in self.rdates if d >= start_local]))
-        heads: list[datetime | None] = [next(s, None) for s in streams]
+        heads: list[datetime | None] = [self._advance(s) for s in streams]
         last: datetime | None = None
         while True:
             candidates = [(h, i) for i, h in enumerate(heads) if h is not None]
             if not candidates:
                 return
             value, index = min(candidates)
-            heads[index] = next(streams[index], None)
-            if value == last or value in excluded:
-                continue
-            last = value
-            yield value
+            if value != last and value not in excluded:
+                last = value
+                yield value
+            # Only now: the next occurrence of this stream may be far away
+            # (or out of budget), and the caller may not want it.
+            heads[index] = self._advance(streams[index])
+
+    def _advance(self, stream: Iterator[datetime]) -> datetime | None:
+        """The stream's next occurrence; None when it ended or ran out of budget."""
+        try:
+            return next(stream, None)
+        except RecurrenceBudgetExceeded as exc:
+            if self.strict:
+                raise _error(NO_OCCURRENCE) from exc
+            logger.warning("recurrence rule %r: evaluation stopped, %s", self.text, exc)
+            return None
 
     def iter_after(self, after: datetime | None = None, *, inclusive: bool = False) -> Iterator[datetime]:
         """Aware UTC occurrences strictly after ``after`` (or at it, if inclusive)."""
@@ -547,7 +724,7 @@ class RecurrenceRule:
         }[line.freq]
         target = base + step
         pattern = line.build(target, pattern_only=True)
-        found = pattern.after(target, inc=True)
+        found = self._advance(metered(pattern, target, _Meter()))
         if found is None:
             return None
         return localize(found, self.zone)
@@ -629,20 +806,32 @@ def parse_rule(
 
     built: list[rrule] = []
     firsts: list[datetime] = []
+    # One allowance for the whole set, so ten hopeless lines cost no more to
+    # refuse than one. A stored rule was checked when it was saved: its
+    # lines only get the per-gap limit, and one that runs out is left empty.
+    allowance = None if trusted else _Allowance(VALIDATION_BUDGET)
+    found: list[tuple[_RuleLine, datetime]] = []
     for line in rule_lines:
         try:
             probe = line.build(start_local, pattern_only=True)
-            first = probe.after(start_local, inc=True)
+            first = _first(probe, start_local, _Meter(allowance=allowance))
+        except RecurrenceBudgetExceeded as exc:
+            if not trusted:
+                raise _error(NO_OCCURRENCE) from exc
+            logger.warning("stored recurrence rule %r: no first occurrence within budget", line.text())
+            continue
         except (ValueError, TypeError, OverflowError, IndexError) as exc:
             raise _error(f"Cannot evaluate the RRULE: {exc}.") from exc
-        if first is None:
-            # Only this RRULE is empty; the set may still have others.
-            continue
+        if first is not None:  # else only this RRULE is empty; the set may have others
+            found.append((line, first))
+    # The frequency probes only after every line has a first occurrence, so
+    # a hopeless line is refused before the valid ones pay for their probes.
+    for line, first in found:
         # RFC 5545: DTSTART is the first occurrence, so INTERVAL counts from
         # the first matching date, not from the day the series was created.
         rule = line.build(first)
         if not trusted:
-            _check_frequency(rule)
+            _check_frequency(rule, first)
         built.append(rule)
         firsts.append(first)
 
@@ -657,21 +846,31 @@ def parse_rule(
         rdates=tuple(future_rdates),
         exdates=tuple(sorted(set(exdates))),
         _built=tuple(built),
+        strict=not trusted,
     )
     if not trusted and not result.occurrences(count=1, inclusive=True):
         raise _error("The rule yields no occurrence.")
     return result
 
 
-def _check_frequency(rule: rrule) -> None:
-    """Refuse rules with two occurrences less than an hour apart."""
+def _check_frequency(rule: rrule, start: datetime) -> None:
+    """Refuse rules with two occurrences less than an hour apart.
+
+    Looks at the first _FREQUENCY_PROBE occurrences, or as many as
+    PROBE_BUDGET finds: a rule dense enough to matter shows it at once.
+    """
     previous: datetime | None = None
-    for index, occurrence in enumerate(rule):
-        if previous is not None and occurrence - previous < _MIN_GAP:
-            raise _error("The rule is more frequent than hourly; the most frequent allowed is once an hour.")
-        previous = occurrence
-        if index >= _FREQUENCY_PROBE:
-            return
+    try:
+        for index, occurrence in enumerate(metered(rule, start, _Meter(allowance=_Allowance(PROBE_BUDGET)))):
+            if previous is not None and occurrence - previous < _MIN_GAP:
+                raise _error(
+                    "The rule is more frequent than hourly; the most frequent allowed is once an hour."
+                )
+            previous = occurrence
+            if index >= _FREQUENCY_PROBE:
+                return
+    except RecurrenceBudgetExceeded:
+        return
 
 
 def preview(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from tasks_app.models import SeriesStatus, Task, TaskSeries
-from tasks_app.recurrence.rules import MAX_PREVIEW, parse_rule
+from tasks_app.recurrence.rules import MAX_PREVIEW, RULE_FIELD, parse_rule
 from tasks_app.recurrence.services import _own_series, series_rule
 from tasks_app.selectors import task_get, task_to_dict, user_timezone
 from todo_project.errors import DomainError
@@ -23,7 +23,7 @@ def series_to_dict(series: TaskSeries, *, now: datetime | None = None) -> dict[s
     """What a client shows about a series: rule, summary, next occurrence, status."""
     now = now or timezone.now()
     rule = series_rule(series)
-    following = rule.next_after(now) if series.status == SeriesStatus.ACTIVE else None
+    following = series_next_occurrence(series, rule=rule, now=now)
     return {
         "id": str(series.pk),
         "rule": series.rule,
@@ -45,6 +45,26 @@ def series_to_dict(series: TaskSeries, *, now: datetime | None = None) -> dict[s
         "created_at": _iso(series.created_at),
         "updated_at": _iso(series.updated_at),
     }
+
+
+def series_next_occurrence(series: TaskSeries, *, rule: Any, now: datetime) -> datetime | None:
+    """The next open occurrence, or the next one to be generated.
+
+    Not simply "the rule's next time after now": an open occurrence may be
+    overdue (it is still the next one to do), and a completed or skipped one
+    later than now is done (the next is after it). One query on
+    task_series_open_idx / the (series, occurrence_at) constraint's index.
+    """
+    if series.status != SeriesStatus.ACTIVE:
+        return None
+    rows = Task.objects.filter(series_id=series.pk).aggregate(
+        open_at=Min("occurrence_at", filter=Q(is_completed=False, is_skipped=False)),
+        latest=Max("occurrence_at"),
+    )
+    if rows["open_at"] is not None:
+        return rows["open_at"]
+    latest = rows["latest"]
+    return rule.next_after(max(latest, now) if latest is not None else now)
 
 
 def occurrence_to_dict(task: Task) -> dict[str, Any]:
@@ -111,13 +131,20 @@ def recurrence_preview(
         raise DomainError(f"count must be between 1 and {MAX_PREVIEW}.", field="count")
     now = now or timezone.now()
     zone_name = tz or user_timezone(user).key
-    parsed = parse_rule(rule, dtstart=start or now, tz=zone_name)
+    try:
+        parsed = parse_rule(rule, dtstart=start or now, tz=zone_name)
+        occurrences = parsed.occurrences(count=count)
+    except DomainError as exc:
+        # The engine names the task field; here the rule travels as ``rule``.
+        if exc.field == RULE_FIELD:
+            exc.field = "rule"
+        raise
     return {
         "rule": parsed.text,
         "summary": parsed.summary(),
         "dtstart": _iso(parsed.dtstart),
         "timezone": parsed.tz,
-        "occurrences": [_iso(m) for m in parsed.occurrences(count=count)],
+        "occurrences": [_iso(m) for m in occurrences],
     }
 
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
@@ -100,9 +100,11 @@ def _occurrence_task(item: _Occurrence, *, position: int) -> Task:
     due_at = None if series.all_day else at
     due_date = to_local(at, parse_zone(series.timezone)).date() if series.all_day else None
     remind_at = None
+    remind_offset = None
     if due_at is not None and series.reminder_offsets:
         # The task has one reminder time: the earliest of the offsets.
-        remind_at = due_at - timedelta(minutes=max(series.reminder_offsets))
+        remind_offset = max(series.reminder_offsets)
+        remind_at = due_at - timedelta(minutes=remind_offset)
     tags, tag_keys = services.normalize_tags(list(series.tags))
     rrule_line = primary_rrule(series.rule)
     return Task(
@@ -116,12 +118,17 @@ def _occurrence_task(item: _Occurrence, *, position: int) -> Task:
         due_date=due_date,
         due_at=due_at,
         remind_at=remind_at,
+        remind_offset_minutes=remind_offset,
         is_recurring=bool(rrule_line),
         recurrence_rule=rrule_line,
         position=position,
         version=1,
         series=series,
         occurrence_at=at,
+        # The next occurrence stays where the previous one was (docs/projects.md).
+        project_id=item.previous.project_id if item.previous is not None else None,
+        section_id=item.previous.section_id if item.previous is not None else None,
+        parent_id=item.previous.parent_id if item.previous is not None else None,
     )
 
 
@@ -172,18 +179,119 @@ def _insert_occurrences(items: list[_Occurrence]) -> list[Task]:
     if not wanted:
         return []
     owner_ids = sorted({item.series.owner_id for item in wanted})
+    previous_ids = [item.previous.pk for item in wanted if item.previous is not None]
+    subtasks = _subtasks_of(previous_ids)
+    # The rows point at projects/sections: share-lock those before the event
+    # counter, as every writer does (tasks_app/projects/services.py).
+    _key_share_placements(
+        [item.previous for item in wanted if item.previous is not None]
+        + [t for ts in subtasks.values() for t in ts]
+    )
     users_events_lock(user_ids=owner_ids)
     positions = services.next_positions(owner_ids=owner_ids)
     rows = []
+    copies: list[Task] = []
     for item in wanted:
-        rows.append(_occurrence_task(item, position=positions[item.series.owner_id]))
+        row = _occurrence_task(item, position=positions[item.series.owner_id])
         positions[item.series.owner_id] += 1
-    copy_insert(Task, rows)
+        rows.append(row)
+        if item.previous is not None and item.previous.pk in subtasks:
+            made = _copy_subtasks(subtasks[item.previous.pk], old_root=item.previous.pk, new_root=row)
+            for copy in made:
+                copy.position = positions[item.series.owner_id]
+                positions[item.series.owner_id] += 1
+            copies += made
+    copy_insert(Task, rows + copies)
     events: list[NewEvent] = []
     for item, row in zip(wanted, rows, strict=True):
         events += [services.task_created_event(row), _generated_event(item, row)]
+    events += [services.task_created_event(copy) for copy in copies]
     record_events(events)
     return rows
+
+
+_SUBTASKS_SQL = """
+    WITH RECURSIVE tree(root, id, depth) AS (
+        SELECT parent_id, id, 1 FROM tasks_app_task WHERE parent_id = ANY(%s)
+        UNION ALL
+        SELECT tree.root, t.id, tree.depth + 1 FROM tasks_app_task t JOIN tree ON t.parent_id = tree.id
+        WHERE tree.depth < 10
+    )
+    SELECT root, id FROM tree ORDER BY depth
+"""
+
+
+def _subtasks_of(parent_ids: list[Any]) -> dict[Any, list[Task]]:
+    """Each parent's subtree (parents before children), for copying to the next occurrence."""
+    if not parent_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(_SUBTASKS_SQL, [parent_ids])
+        pairs = cursor.fetchall()
+    if not pairs:
+        return {}
+    by_id = Task.objects.in_bulk([pk for _, pk in pairs])
+    out: dict[Any, list[Task]] = {}
+    for root, pk in pairs:
+        if pk in by_id:
+            out.setdefault(root, []).append(by_id[pk])
+    for tasks in out.values():
+        tasks.sort(key=lambda t: t.position)
+    return out
+
+
+def _copy_subtasks(subtasks: list[Task], *, old_root: Any, new_root: Task) -> list[Task]:
+    """A recurring task's subtasks, copied open under its next occurrence.
+
+    Copies are plain tasks (no due date, no recurrence of their own): they are
+    the next occurrence's checklist, not a schedule.
+    """
+    new_ids: dict[Any, Any] = {old_root: new_root.pk}
+    copies = []
+    ordered = sorted(subtasks, key=lambda t: _depth_in(t, subtasks, old_root))
+    for task in ordered:
+        new_id = uuid.uuid4()
+        new_ids[task.pk] = new_id
+        copies.append(
+            Task(
+                id=new_id,
+                owner_id=task.owner_id,
+                title=task.title,
+                description=task.description,
+                priority=task.priority,
+                tags=list(task.tags),
+                tag_keys=list(task.tag_keys),
+                position=0,
+                version=1,
+                project_id=new_root.project_id,
+                section_id=new_root.section_id,
+                parent_id=new_ids[task.parent_id],
+            )
+        )
+    return copies
+
+
+def _depth_in(task: Task, subtasks: list[Task], root: Any) -> int:
+    parents = {t.pk: t.parent_id for t in subtasks}
+    depth, parent = 1, task.parent_id
+    while parent != root and parent in parents and depth < 10:
+        parent = parents[parent]
+        depth += 1
+    return depth
+
+
+def _key_share_placements(tasks: list[Task]) -> None:
+    project_ids = sorted({t.project_id for t in tasks if t.project_id is not None})
+    section_ids = sorted({t.section_id for t in tasks if t.section_id is not None})
+    with connection.cursor() as cursor:
+        if project_ids:
+            cursor.execute(
+                "SELECT 1 FROM tasks_app_project WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE", [project_ids]
+            )
+        if section_ids:
+            cursor.execute(
+                "SELECT 1 FROM tasks_app_section WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE", [section_ids]
+            )
 
 
 def _create_occurrence(

@@ -26,6 +26,7 @@ from tasks_app.recurrence import selectors, services
 from tasks_app.recurrence.rules import MAX_PREVIEW
 from tasks_app.selectors import task_get, user_timezone
 from tasks_app.serializers import TaskOutputSerializer
+from todo_project import fields as safe_fields
 from todo_project.errors import DomainError
 from todo_project.pagination import PagePagination, positive_int_param
 
@@ -156,6 +157,8 @@ def _parse_start(raw: str | None) -> datetime | None:
         parsed = None
     if parsed is None:
         raise DomainError("start must be an ISO 8601 date-time, e.g. 2026-01-07T09:00:00.", field="start")
+    if not safe_fields.in_range(parsed):
+        raise DomainError(f"start {safe_fields.OUT_OF_RANGE}", field="start")
     return parsed
 
 
@@ -179,14 +182,19 @@ class QuickAddCreateView(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Create a task from quick-add text",
+        description="Answers the one task representation, as POST /api/tasks does.",
         request=QuickAddInput,
-        responses={201: OccurrenceWithSeriesOutput},
+        responses={201: TaskOutputSerializer},
     )
     def post(self, request: Request) -> Response:
+        # Imported here: tasks_app.views imports this module's input serializer.
+        from tasks_app.services import TaskWriteResult
+        from tasks_app.views import _task_response
+
         data = QuickAddInput(data=request.data)
         data.is_valid(raise_exception=True)
         task = task_create_from_text(owner=request.user, text=data.validated_data["text"])
-        return Response(_task_with_series(task), status=status.HTTP_201_CREATED)
+        return _task_response(TaskWriteResult(task=task), status.HTTP_201_CREATED)
 
 
 def _task_with_series(task: Any) -> dict[str, Any]:

@@ -358,9 +358,9 @@ def test_it_previews_an_unsaved_rule(alice_client):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"rule": "FREQ=SOMETIMES"}, "recurrence_rule"),
-        ({"rule": "FREQ=MINUTELY"}, "recurrence_rule"),
-        ({"rule": "FREQ=DAILY;COUNT=2;UNTIL=20300101"}, "recurrence_rule"),
+        ({"rule": "FREQ=SOMETIMES"}, "rule"),
+        ({"rule": "FREQ=MINUTELY"}, "rule"),
+        ({"rule": "FREQ=DAILY;COUNT=2;UNTIL=20300101"}, "rule"),
         ({"rule": "FREQ=DAILY", "timezone": "Mars/Base"}, "timezone"),
         ({"rule": "FREQ=DAILY", "count": 51}, "count"),
         ({}, "rule"),

@@ -395,12 +395,13 @@ def test_the_due_date_sort_is_read_from_its_index_without_sorting(alice, make_ta
 
     with connection.cursor() as cursor:
         # Sorting is made prohibitively expensive: a plan without a Sort node
-        # exists only if the ORDER BY spells task_owner_due_sort_idx exactly.
+        # exists only if the ORDER BY spells task_owner_due_sort_idx exactly
+        # (or its open-tasks twin task_open_due_idx, which status=active matches).
         cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = queryset[:20].explain()
 
-    assert "task_owner_due_sort_idx" in plan, plan
+    assert "task_owner_due_sort_idx" in plan or "task_open_due_idx" in plan, plan
     assert "Sort" not in plan, plan
 
 
@@ -416,3 +417,26 @@ def test_where_the_server_has_btree_gin_tag_filters_get_the_owner_and_tags_index
         assert "task_tag_keys_gin" not in indexes
     else:  # e.g. the embedded pgserver of scripts/test.sh
         assert "task_tag_keys_gin" in indexes
+
+
+def test_it_finds_a_word_by_its_prefix_as_you_type(alice_client, make_task):
+    make_task(title="Buy groceries")
+    make_task(title="Call mum")
+
+    assert _titles(alice_client, "q=groc") == ["Buy groceries"]
+    assert _titles(alice_client, "q=buy%20gro") == ["Buy groceries"]
+    assert _titles(alice_client, "q=mu") == ["Call mum"]
+
+
+def test_it_ranks_whole_word_matches_above_prefix_matches(alice_client, make_task):
+    make_task(title="Carton of cartridges")  # "cart" only as a prefix
+    make_task(title="Fix the cart")  # "cart" as a whole word
+
+    assert _titles(alice_client, "q=cart") == ["Fix the cart", "Carton of cartridges"]
+
+
+def test_prefix_search_leaves_websearch_operators_alone(alice_client, make_task):
+    make_task(title="Buy groceries")
+
+    assert _titles(alice_client, "q=%22groc%22") == []
+    assert _titles(alice_client, "q=groceries%20-milk") == ["Buy groceries"]

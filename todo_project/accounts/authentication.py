@@ -10,14 +10,15 @@ is enough to know *who* calls:
   is loaded the first time anything else is used — a service writing an owner
   foreign key, ``/api/me``, the user's time zone. It then behaves as the
   model instance (``isinstance`` included).
-- Whether the account still exists and is active is checked against the
-  database at most once per ``JWT_USER_CHECK_SECONDS`` (default 30) per user
+- Whether the account still exists and is active is read from the database
+  on every *write* (any method but GET/HEAD/OPTIONS), so a deactivated or
+  deleted account cannot change anything once it is gone (``401``). Reads
+  check it at most once per ``JWT_USER_CHECK_SECONDS`` (default 30) per user
   and process, and at once in the process where the user row is saved or
-  deleted (signals). A deactivated or deleted user is refused (``401``) within
-  that many seconds at the latest (and their token expires anyway within
-  ``JWT_ACCESS_TTL_SECONDS``), and can no longer refresh. Reading the row on
-  every request, as simplejwt does, refused them at once;
-  ``JWT_USER_CHECK_SECONDS=0`` restores that.
+  deleted (signals): a deactivated or deleted user's *reads* are refused
+  within that many seconds at the latest (and their token expires anyway
+  within ``JWT_ACCESS_TTL_SECONDS``); they can no longer refresh.
+  ``JWT_USER_CHECK_SECONDS=0`` reads the row on every request.
 
 See docs/auth.md.
 """
@@ -35,6 +36,7 @@ from django.contrib.auth import get_user_model
 from django.db.models.signals import post_delete, post_save
 from django.utils.functional import SimpleLazyObject, empty
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
@@ -50,11 +52,14 @@ def _check_seconds() -> float:
     return float(getattr(settings, "JWT_USER_CHECK_SECONDS", 30))
 
 
-def user_state(user_id: Any) -> bool | None:
-    """The account's ``is_active`` (None when it no longer exists), cached per process."""
+def user_state(user_id: Any, *, fresh: bool = False) -> bool | None:
+    """The account's ``is_active`` (None when it no longer exists), cached per process.
+
+    ``fresh``: read the row whatever the cache says (and refresh the cache).
+    """
     ttl = _check_seconds()
     now = time.time()
-    if ttl > 0:
+    if ttl > 0 and not fresh:
         hit = _checked.get(user_id)
         if hit is not None and 0 <= now - hit[1] < ttl:
             return hit[0]
@@ -143,6 +148,13 @@ class JWTUser(SimpleLazyObject):
 class JWTAuthentication(authentication.JWTAuthentication):
     """simplejwt's token checks; the user as a :class:`JWTUser` (see the module docstring)."""
 
+    _write = True
+
+    def authenticate(self, request: Any) -> Any:
+        # Writes always see the account as it is now (module docstring).
+        self._write = request.method not in SAFE_METHODS
+        return super().authenticate(request)
+
     def get_user(self, validated_token: Token) -> Any:
         if api_settings.CHECK_REVOKE_TOKEN:
             # Comparing the token with the password hash needs the row anyway.
@@ -155,7 +167,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
             user_id = self.user_model._meta.get_field(api_settings.USER_ID_FIELD).to_python(raw_id)
         except Exception as exc:  # noqa: BLE001 - ValidationError or a type error: a token we did not sign
             raise InvalidToken("Token contained no recognizable user identification") from exc
-        _refuse(user_state(user_id))
+        _refuse(user_state(user_id, fresh=self._write))
         return JWTUser(user_id)
 
 

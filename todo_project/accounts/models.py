@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import uuid
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 
 
 @functools.cache
@@ -30,3 +32,52 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.timezone})"
+
+
+class EmailVerification(models.Model):
+    """An address the user proved to control (they opened the link mailed to it).
+
+    The account e-mail, or the reminder address in the notification
+    preferences, counts as verified only while a row for exactly that address
+    (case-insensitively) exists; a new address has none, so changing an
+    address unverifies it, and the services delete the row of an address that
+    is given up.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField(max_length=254)
+    verified_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("user", Lower("email"), name="email_verification_once_per_address"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} verified {self.verified_at:%Y-%m-%d}"
+
+
+class RefreshTokenFamily(models.Model):
+    """The chain of refresh tokens that one login started (reuse detection).
+
+    Every refresh token carries its family's id (claim ``fam``); rotation
+    hands the new token the same family. Presenting a token that was already
+    rotated means two parties hold the chain (a stolen token replayed, or the
+    holder after the thief), so the whole family is revoked: neither can
+    refresh again, and the holder logs in anew.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=40, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            # Revoking all of a user's live families (password change, deactivation).
+            models.Index(fields=["user"], name="token_family_live_idx", condition=models.Q(revoked_at=None)),
+        ]
+
+    def __str__(self) -> str:
+        return f"token family {self.id} of user {self.user_id}"

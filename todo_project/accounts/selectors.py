@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from todo_project.accounts.models import Profile
+from todo_project.accounts.models import EmailVerification, Profile
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -27,3 +27,18 @@ def profile_get(*, user: AbstractBaseUser) -> Profile:
 def user_timezone(*, user: AbstractBaseUser) -> str:
     """The user's IANA time zone name (``UTC`` until they choose one)."""
     return profile_get(user=user).timezone
+
+
+def email_is_verified(*, user_id: int, email: str) -> bool:
+    """Whether the user proved they control ``email`` (case-insensitive)."""
+    return bool(email) and EmailVerification.objects.filter(user_id=user_id, email__iexact=email).exists()
+
+
+def verified_emails(*, user_ids: list[int]) -> set[tuple[int, str]]:
+    """(user id, lower-cased address) of every verified address of these users."""
+    return {
+        (user_id, email.lower())
+        for user_id, email in EmailVerification.objects.filter(user_id__in=user_ids).values_list(
+            "user_id", "email"
+        )
+    }

@@ -7,16 +7,17 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from todo_project.accounts.selectors import profile_get
+from todo_project.accounts.selectors import email_is_verified, profile_get
 
 User = get_user_model()
 
 
 class RegisterInputSerializer(serializers.Serializer):
+    # No "@": an identifier with one is always an e-mail address (docs/auth.md).
     username = serializers.RegexField(
-        r"^[\w.@+-]+\Z",
+        r"^[\w.+-]+\Z",
         max_length=150,
-        error_messages={"invalid": "Use letters, digits and @/./+/-/_ only."},
+        error_messages={"invalid": "Use letters, digits and ./+/-/_ only (no @)."},
     )
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
@@ -24,8 +25,16 @@ class RegisterInputSerializer(serializers.Serializer):
 
 
 class LoginInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=254, help_text="Username or e-mail address.")
+    username = serializers.CharField(
+        max_length=254, help_text="Username, or the account's verified e-mail address."
+    )
     password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+    device_token = serializers.CharField(
+        max_length=500,
+        required=False,
+        help_text="The device_token of an earlier login on this device: keeps it out of the "
+        "account's shared login delay.",
+    )
 
 
 class RefreshInputSerializer(serializers.Serializer):
@@ -37,10 +46,42 @@ class TokenPairSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
+class LoginOutputSerializer(TokenPairSerializer):
+    device_token = serializers.CharField(help_text="Send it with later logins from this device.")
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    old_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class PasswordResetRequestInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=500)
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class TokenInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=1000)
+
+
+class AcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class EmailVerifiedSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    email = serializers.EmailField()
+    verified = serializers.BooleanField()
+
+
 class MeUpdateInputSerializer(serializers.Serializer):
     """PATCH /api/me. ``id`` and ``username`` may be echoed back unchanged."""
 
-    READ_ONLY = ("id", "username", "date_joined", "is_staff")
+    READ_ONLY = ("id", "username", "date_joined", "is_staff", "email_verified")
 
     email = serializers.EmailField(max_length=254, required=False)
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
@@ -71,6 +112,10 @@ class MeSerializer(serializers.Serializer):
     timezone = serializers.SerializerMethodField()
     date_joined = serializers.DateTimeField(read_only=True)
     is_staff = serializers.BooleanField(read_only=True)
+    email_verified = serializers.SerializerMethodField()
+
+    def get_email_verified(self, user: Any) -> bool:
+        return email_is_verified(user_id=user.pk, email=user.email)
 
     def get_timezone(self, user: Any) -> str:
         return profile_get(user=user).timezone

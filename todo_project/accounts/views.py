@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+import math
+
+from django.contrib import admin
+from django.contrib.auth import update_session_auth_hash
+from django.http import HttpRequest, HttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from todo_project.accounts import services
 from todo_project.accounts.serializers import (
+    AcceptedSerializer,
+    EmailVerifiedSerializer,
     LoginInputSerializer,
+    LoginOutputSerializer,
     MeSerializer,
     MeUpdateInputSerializer,
+    PasswordChangeInputSerializer,
+    PasswordResetConfirmInputSerializer,
+    PasswordResetRequestInputSerializer,
     RefreshInputSerializer,
     RegisterInputSerializer,
+    TokenInputSerializer,
     TokenPairSerializer,
 )
 from todo_project.accounts.throttling import AuthRateThrottle
+from todo_project.events.context import client_ip
+from todo_project.throttling import bucket_take
+
+_RESET_ACCEPTED = "If an account has this address, a link to reset its password is on its way."
+_VERIFICATION_ACCEPTED = "A verification link is on its way to your address."
 
 
 class _AuthEndpoint(APIView):
@@ -39,12 +58,21 @@ class RegisterView(_AuthEndpoint):
 
 
 class LoginView(_AuthEndpoint):
-    @extend_schema(request=LoginInputSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
+    @extend_schema(
+        request=LoginInputSerializer,
+        responses={
+            200: LoginOutputSerializer,
+            429: OpenApiResponse(description="Too many attempts from this address or for this account."),
+        },
+        tags=["auth"],
+    )
     def post(self, request: Request) -> Response:
         data = LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         tokens = services.user_login(
-            identifier=data.validated_data["username"], password=data.validated_data["password"]
+            identifier=data.validated_data["username"],
+            password=data.validated_data["password"],
+            device_token=data.validated_data.get("device_token"),
         )
         return Response(tokens)
 
@@ -66,6 +94,68 @@ class LogoutView(_AuthEndpoint):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class PasswordChangeView(APIView):
+    throttle_classes = [AuthRateThrottle]
+
+    @extend_schema(
+        request=PasswordChangeInputSerializer,
+        responses={200: TokenPairSerializer},
+        tags=["auth"],
+        description="Every refresh token of the account is revoked and its sockets are closed; "
+        "the answer is a fresh pair for the caller.",
+    )
+    def post(self, request: Request) -> Response:
+        data = PasswordChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tokens = services.password_change(user=request.user, **data.validated_data)
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            # Keep the caller's own cookie session; every other session ends.
+            update_session_auth_hash(request._request, request.user)
+        return Response(tokens)
+
+
+class PasswordResetRequestView(_AuthEndpoint):
+    @extend_schema(
+        request=PasswordResetRequestInputSerializer, responses={202: AcceptedSerializer}, tags=["auth"]
+    )
+    def post(self, request: Request) -> Response:
+        data = PasswordResetRequestInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_request(email=data.validated_data["email"])
+        return Response({"detail": _RESET_ACCEPTED}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(_AuthEndpoint):
+    @extend_schema(request=PasswordResetConfirmInputSerializer, responses={204: None}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = PasswordResetConfirmInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_confirm(**data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EmailVerifyView(_AuthEndpoint):
+    @extend_schema(request=TokenInputSerializer, responses={200: EmailVerifiedSerializer}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = TokenInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user_id, email = services.email_verify(token=data.validated_data["token"])
+        return Response({"user_id": user_id, "email": email, "verified": True})
+
+
+class EmailVerificationResendView(APIView):
+    throttle_classes = [AuthRateThrottle]
+
+    @extend_schema(
+        request=None,
+        responses={202: AcceptedSerializer, 400: OpenApiResponse(description="Already verified.")},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        services.email_verification_resend(user=request.user)
+        return Response({"detail": _VERIFICATION_ACCEPTED}, status=status.HTTP_202_ACCEPTED)
+
+
 class MeView(APIView):
     @extend_schema(responses=MeSerializer, tags=["auth"])
     def get(self, request: Request) -> Response:
@@ -77,3 +167,33 @@ class MeView(APIView):
         data.is_valid(raise_exception=True)
         services.profile_update(user=request.user, **data.validated_data)
         return Response(MeSerializer(request.user).data)
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """``/admin/login/`` behind the API login's per-address bucket (``THROTTLE_AUTH_RATE``).
+
+    The same bucket as ``/api/auth/*`` for the same client address, so the
+    admin is no side door; the form (accounts/admin.py) adds the per-account
+    delay and writes ``user.login_failed``. Over either limit: 429 with
+    Retry-After, the login page saying why.
+    """
+    if request.method == "POST":
+        wait = bucket_take(
+            key=f"throttle_auth_{client_ip(request)}",
+            rate=api_settings.DEFAULT_THROTTLE_RATES.get("auth"),
+        )
+        if wait:
+            seconds = max(1, math.ceil(wait))
+            response = HttpResponse(
+                f"Too many login attempts from your address. Try again in {seconds} seconds.\n",
+                status=429,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Retry-After"] = str(seconds)
+            return response
+    response = admin.site.login(request)
+    retry_after = getattr(request, "login_retry_after", None)
+    if retry_after:
+        response.status_code = 429
+        response["Retry-After"] = str(retry_after)
+    return response

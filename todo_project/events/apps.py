@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class EventsConfig(AppConfig):
     name = "todo_project.events"
+    verbose_name = "Events (outbox)"
     label = "events"
     default_auto_field = "django.db.models.BigAutoField"
 

@@ -61,6 +61,10 @@ TOPIC_SPECS: dict[str, tuple[int, int]] = {
 # anything of an unknown family goes to audit-events rather than nowhere.
 FAMILY_TOPICS = {
     "task": "task-events",
+    # Projects and sections organise tasks: consumers of task-events need them
+    # in the same per-user order (one key, one partition).
+    "project": "task-events",
+    "section": "task-events",
     "reminder": "reminder-events",
     "notification": "notification-events",
     "user": "audit-events",

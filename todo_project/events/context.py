@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.http import HttpRequest, HttpResponse
+from rest_framework.settings import api_settings
 
 _current: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
     "taskbeat_request_context", default=None
@@ -28,9 +30,27 @@ def request_context(values: dict[str, str]) -> Iterator[None]:
 
 
 def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR is the trusted peer; behind the ingress, gunicorn is run with
-    # --forwarded-allow-ips so it reflects X-Forwarded-For from trusted proxies only.
-    return request.META.get("REMOTE_ADDR", "")
+    """The client's address: the peer, or the one the trusted proxies report.
+
+    With ``NUM_PROXIES`` = N > 0 (N proxies in front of the app, each
+    appending the address it saw to X-Forwarded-For), the client is the N-th
+    entry from the right; entries further left are whatever the client sent
+    and are never trusted. A header with fewer entries than that, or one
+    whose entry is no IP address, falls back to the leftmost valid one / the
+    peer. N = 0 (default) uses the peer address only. The same rule as DRF's
+    ``NUM_PROXIES`` for the anonymous throttle.
+    """
+    peer = request.META.get("REMOTE_ADDR", "")
+    proxies = int(api_settings.NUM_PROXIES or 0)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies <= 0 or not forwarded:
+        return peer
+    entries = [entry.strip() for entry in forwarded.split(",")]
+    candidate = entries[-min(proxies, len(entries))]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return peer
 
 
 class RequestContextMiddleware:

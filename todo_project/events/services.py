@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 # Which component produced an event type, as the CloudEvents ``source``.
 _SOURCES = {
     "task": "/tasks",
+    "project": "/projects",
+    "section": "/projects",
+    "calendar": "/calendar",
     "reminder": "/reminders",
     "notification": "/notifications",
     "user": "/auth",

@@ -9,7 +9,9 @@ must wrap this middleware).
 
 The outcome is left in the scope for the consumer, which closes with 4401:
 ``user`` (AnonymousUser when not authenticated), ``token_exp`` (epoch
-seconds, or None for session auth) and ``subprotocol`` (to answer with).
+seconds, or None for session auth), ``subprotocol`` (to answer with), and
+for session auth ``session_id`` (a fingerprint of the session key: the
+session's logout closes the socket) and ``session_exp`` (its expiry).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from urllib.parse import parse_qs
 
 from channels.auth import get_user
 from channels.db import database_sync_to_async
-from channels.security.websocket import OriginValidator
+from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.http.request import split_domain_port, validate_host
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken
@@ -56,6 +59,15 @@ def _user_for_token(raw: str) -> tuple[Any, float | None]:
     return user, float(token["exp"])
 
 
+@database_sync_to_async
+def _session_facts(session: Any) -> tuple[str | None, float | None]:
+    from todo_project.accounts.services import session_fingerprint
+
+    if not session.session_key:
+        return None, None
+    return session_fingerprint(session.session_key), session.get_expiry_date().timestamp()
+
+
 class JWTAuthMiddleware:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -71,25 +83,73 @@ class JWTAuthMiddleware:
         else:
             scope["user"] = await get_user(scope) if "session" in scope else AnonymousUser()
             scope["token_exp"] = None
+            if scope["user"].is_authenticated:
+                # Which session this socket rides on: its logout closes it.
+                scope["session_id"], scope["session_exp"] = await _session_facts(scope["session"])
         return await self.inner(scope, receive, send)
 
 
-class OriginCheck(OriginValidator):
-    """Refuse browser connections from foreign origins (cross-site WebSocket
-    hijacking rides on the session cookie). A missing Origin is allowed: only
-    browsers send one, and they always do, so its absence is a non-browser
-    client that cannot be tricked into sending someone's cookie."""
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin1")
+    return None
 
-    def valid_origin(self, parsed_origin: Any) -> bool:
-        if parsed_origin is None:
+
+def _normalise_origin(origin: str) -> str:
+    """Lower-case ``scheme://host[:port]`` with the scheme's default port left out."""
+    origin = origin.strip().lower().rstrip("/")
+    for scheme, port in (("http://", ":80"), ("https://", ":443")):
+        if origin.startswith(scheme) and origin.endswith(port):
+            return origin[: -len(port)]
+    return origin
+
+
+class OriginCheck:
+    """Refuse browser connections from any origin but exactly our own (cross-site
+    WebSocket hijacking rides on the session cookie).
+
+    Allowed: the socket's own origin, i.e. scheme (``wss`` → https, ``ws`` →
+    http) + Host, with that host in ALLOWED_HOSTS; or an origin listed exactly
+    in CSRF_TRUSTED_ORIGINS (a separately hosted frontend). Scheme, host and
+    port must all match: ``http://`` for an ``https://`` page, another port,
+    or a look-alike host are refused. Behind a TLS-terminating proxy the ws
+    process sees ``wss`` only when the proxy is in FORWARDED_ALLOW_IPS.
+
+    A missing Origin is allowed: only browsers send one, and they always do,
+    so its absence is a non-browser client that cannot be tricked into
+    sending someone's cookie.
+    """
+
+    def __init__(self, application: Any, trusted_origins: list[str], allowed_hosts: list[str]) -> None:
+        self.application = application
+        self.trusted = {_normalise_origin(origin) for origin in trusted_origins}
+        self.allowed_hosts = allowed_hosts
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        origin = _header(scope, b"origin")
+        if origin is None or self.allowed(scope, origin):
+            return await self.application(scope, receive, send)
+        return await WebsocketDenier()(scope, receive, send)
+
+    def allowed(self, scope: dict[str, Any], origin: str) -> bool:
+        origin = _normalise_origin(origin)
+        if origin in self.trusted:
             return True
-        return self.validate_origin(parsed_origin)
+        host = _header(scope, b"host")
+        if not host:
+            return False
+        domain, _port = split_domain_port(host)
+        if not domain or not validate_host(domain, self.allowed_hosts):
+            return False
+        scheme = "https" if scope.get("scheme") == "wss" else "http"
+        return origin == _normalise_origin(f"{scheme}://{host}")
 
 
 def origin_check(inner: Any) -> OriginCheck:
-    # Pages are served from an allowed host or a trusted origin (a separately
-    # hosted frontend); the same lists the HTTP side trusts.
-    allowed = [*settings.ALLOWED_HOSTS, *settings.CSRF_TRUSTED_ORIGINS]
-    if settings.DEBUG and not allowed:
-        allowed = ["localhost", "127.0.0.1", "[::1]"]
-    return OriginCheck(inner, allowed)
+    # The same lists the HTTP side trusts (Django's CSRF origin check works
+    # the same way: same origin, or exactly a trusted one).
+    hosts = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG and not hosts:
+        hosts = [".localhost", "127.0.0.1", "[::1]"]
+    return OriginCheck(inner, list(settings.CSRF_TRUSTED_ORIGINS), hosts)

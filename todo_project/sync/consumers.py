@@ -38,6 +38,12 @@ CLOSE_TOO_FAR_BEHIND = 4429
 # Replies to the client's own frames (pong, errors, a resync page) may exceed
 # the push bound by this much before the client counts as too far behind.
 REPLY_HEADROOM = 16
+# The last frame's message when the account's credentials end (sync_close).
+_CLOSE_MESSAGES = {
+    "password_changed": "The account's password changed; sign in again.",
+    "account_deactivated": "The account was deactivated.",
+    "session_ended": "The session behind this connection ended; sign in again.",
+}
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,13 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
         token_exp = self.scope.get("token_exp")
         if token_exp is not None:
             self.background.append(loop.create_task(self._expire_at(float(token_exp))))
+        session_exp = self.scope.get("session_exp")
+        if session_exp is not None:
+            self.background.append(
+                loop.create_task(
+                    self._expire_at(float(session_exp), "session_expired", "The session expired.")
+                )
+            )
         shutdown.register(self)
 
         last_seq = await database_sync_to_async(user_last_seq)(user_id=self.user_id)
@@ -192,6 +205,17 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
             return
         self._enqueue(json.dumps(message), message.get("seq"), reply=False)
 
+    # --- revocation (group message type "sync.close", see push.close_user_sockets) ---
+    async def sync_close(self, event: dict[str, Any]) -> None:
+        session = event.get("session")
+        if session is not None and session != self.scope.get("session_id"):
+            return  # another session of the user ended
+        reason = str(event.get("reason") or "revoked")
+        self._terminate(
+            CLOSE_UNAUTHENTICATED,
+            {"type": "error", **error_body(reason, _CLOSE_MESSAGES.get(reason, "Sign in again."))},
+        )
+
     # --- the send queue -------------------------------------------------------------
     def _reply(self, frame: dict[str, Any]) -> None:
         self._enqueue(json.dumps(frame), None, reply=True)
@@ -253,9 +277,8 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
                 return
             await asyncio.sleep(remaining)
 
-    async def _expire_at(self, exp: float) -> None:
+    async def _expire_at(
+        self, exp: float, code: str = "token_expired", message: str = "The access token expired; reconnect."
+    ) -> None:
         await asyncio.sleep(max(0.0, exp - time.time()))
-        self._terminate(
-            CLOSE_UNAUTHENTICATED,
-            {"type": "error", **error_body("token_expired", "The access token expired; reconnect.")},
-        )
+        self._terminate(CLOSE_UNAUTHENTICATED, {"type": "error", **error_body(code, message)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from todo_project.events.models import OutboxEvent
 from todo_project.events.registry import handles
 from todo_project.sync.messages import PUSH_EVENT_TYPES
-from todo_project.sync.push import push_to_users
+from todo_project.sync.push import close_user_sockets, push_to_users
 from todo_project.sync.selectors import previous_push_seqs, sync_message
 
 
@@ -23,3 +23,26 @@ def push_event_to_sockets(events: list[OutboxEvent]) -> None:
             for event in events
         ]
     )
+
+
+# Why a connection is closed, as the error code of its last frame.
+_CLOSE_REASONS = {
+    "user.password_changed": "password_changed",
+    "user.deactivated": "account_deactivated",
+    "user.logout": "session_ended",
+}
+
+
+def _ends_sockets(event: OutboxEvent) -> bool:
+    # A refresh-token logout leaves sockets alone (their access token still
+    # holds); a cookie-session logout names its session.
+    return event.type != "user.logout" or bool(event.data.get("session"))
+
+
+@handles(*_CLOSE_REASONS, when=_ends_sockets)
+def close_sockets_on_revocation(event: OutboxEvent) -> None:
+    """Password changed, account deactivated, cookie session ended: close the sockets (4401)."""
+    if event.user_id:
+        close_user_sockets(
+            user_id=event.user_id, reason=_CLOSE_REASONS[event.type], session=event.data.get("session")
+        )

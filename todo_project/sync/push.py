@@ -115,3 +115,26 @@ def push_to_users(messages: list[tuple[int, SyncMessage]]) -> None:
     for user_id, outcome in zip(per_user, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             logger.warning("push to user %s failed", user_id, exc_info=outcome)
+
+
+# The consumer method that closes a connection (``sync.close`` → ``sync_close``).
+CLOSE_HANDLER_TYPE = "sync.close"
+
+
+def close_user_sockets(*, user_id: int, reason: str, session: str | None = None) -> None:
+    """Close (4401) every connection of the user on every ASGI process.
+
+    ``session``: only the connections authenticated by that cookie session
+    (its fingerprint, ``accounts.services.session_fingerprint``). The close
+    goes through the user's group on the real channel layer, like pushes; a
+    failed send is logged (the connection then ends at its token's expiry).
+    """
+    layer = get_channel_layer()
+    if layer is None:
+        logger.warning("no channel layer configured; sockets of user %s not closed", user_id)
+        return
+    message = {"type": CLOSE_HANDLER_TYPE, "reason": reason, "session": session}
+    try:
+        _push_loop.run(layer.group_send(group_name(user_id), message), PUSH_TIMEOUT_SECONDS)
+    except Exception:  # noqa: BLE001 - the request that caused it has committed
+        logger.warning("closing the sockets of user %s failed", user_id, exc_info=True)

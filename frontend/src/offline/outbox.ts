@@ -47,6 +47,7 @@ export const isTempId = (id: string | undefined): boolean => !!id && id.startsWi
 /** The storage the outbox needs; IndexedDB in the app, the same through fake-indexeddb in tests. */
 export class Outbox {
   private flushing: Promise<FlushResult> | null = null;
+  private again: Promise<FlushResult> | null = null;
   private counter = 0;
 
   constructor(
@@ -88,9 +89,20 @@ export class Outbox {
     return (await this.db.get("meta", `version:${taskId}`)) as number | undefined;
   }
 
-  /** Send what is due, oldest first. Concurrent calls share one run. */
+  /**
+   * Send what is due, oldest first. One run at a time: a call made while a run
+   * is going (say, for a write enqueued meanwhile) gets one more run after it,
+   * so nothing waits for the next timer.
+   */
   flush(now: () => number = Date.now): Promise<FlushResult> {
-    this.flushing ??= this.run(now).finally(() => {
+    if (this.flushing) {
+      this.again ??= this.flushing.then(() => {
+        this.again = null;
+        return this.flush(now);
+      });
+      return this.again;
+    }
+    this.flushing = this.run(now).finally(() => {
       this.flushing = null;
     });
     return this.flushing;

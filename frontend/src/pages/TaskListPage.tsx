@@ -1,4 +1,4 @@
-import { lazy, Suspense, useDeferredValue, useEffect, useMemo, useRef, useState } from "react";
+import { lazy, memo, Suspense, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from "react";
 import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import {
@@ -43,7 +43,6 @@ export function TaskListPage({ scope, title, baseParams, savedParams, filterId, 
   const [, navigate] = useLocation();
   const [editing, setEditing] = useState<string | null>(openTaskId ?? null);
   useEffect(() => setEditing(openTaskId ?? null), [openTaskId]);
-  const engine = useEngine();
   const qc = useQueryClient();
 
   const query = useInfiniteQuery({
@@ -60,6 +59,76 @@ export function TaskListPage({ scope, title, baseParams, savedParams, filterId, 
   const total = query.data?.pages[0]?.count ?? 0;
   const manualOrder = !params.q && (!params.sort_by || params.sort_by === "position");
 
+  async function saveFilter() {
+    const name = prompt("Name this filter");
+    if (!name) return;
+    const body = { name, params: cleanParams({ ...baseParams, ...filters }) as Record<string, string> };
+    const result = await api.POST("/api/filters", { body: body as never, headers: { "Idempotency-Key": crypto.randomUUID() } });
+    if (result.error || !result.data) {
+      toast(`Could not save the filter: ${(result.error as { error?: { message?: string } })?.error?.message ?? "error"}`, { tone: "error" });
+      return;
+    }
+    await qc.invalidateQueries({ queryKey: ["filters"] });
+    navigate(`/filters/${result.data.id}`);
+  }
+
+  const open = useCallback((task: Task) => setEditing(task.id), []);
+  return (
+    <section className="task-page" aria-labelledby="list-title">
+      <div className="list-header">
+        <h1 id="list-title">{title}</h1>
+        <span className="muted" data-testid="list-count">
+          {query.isSuccess ? `${total} ${total === 1 ? "task" : "tasks"}` : ""}
+        </span>
+      </div>
+      {quickAdd ? <QuickAdd /> : null}
+      <FilterBar value={filters} onChange={setFilters} onSave={() => void saveFilter()} />
+      {query.isError && !query.data ? (
+        <p role="alert" className="form-error">
+          Could not load tasks: {(query.error as Error).message}
+        </p>
+      ) : null}
+      <VirtualTaskList
+        tasks={tasks}
+        title={title}
+        manualOrder={manualOrder}
+        empty={query.isSuccess && tasks.length === 0 ? `Nothing here. ${quickAdd ? "Add a task above." : ""}` : null}
+        hasNextPage={Boolean(query.hasNextPage)}
+        isFetchingNextPage={query.isFetchingNextPage}
+        fetchNextPage={query.fetchNextPage}
+        onOpen={open}
+      />
+      {editing ? (
+        <Suspense fallback={null}>
+          <TaskEditor
+            taskId={editing}
+            onClose={() => {
+              setEditing(null);
+              if (openTaskId) navigate("/");
+            }}
+          />
+        </Suspense>
+      ) : null}
+    </section>
+  );
+}
+
+interface ListProps {
+  tasks: Task[];
+  title: string;
+  manualOrder: boolean;
+  empty: string | null;
+  hasNextPage: boolean;
+  isFetchingNextPage: boolean;
+  fetchNextPage: () => unknown;
+  onOpen: (task: Task) => void;
+}
+
+/** The virtualised, sortable list: only the rows in view (plus overscan) are in the DOM. */
+const VirtualTaskList = memo(function VirtualTaskList({ tasks, title, manualOrder, empty, hasNextPage, isFetchingNextPage, fetchNextPage, onOpen }: ListProps) {
+  const engine = useEngine();
+  const open = onOpen;
+  const ids = useMemo(() => tasks.map((t) => t.id), [tasks]);
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
     count: tasks.length,
@@ -71,8 +140,8 @@ export function TaskListPage({ scope, title, baseParams, savedParams, filterId, 
   const items = virtualizer.getVirtualItems();
   const lastIndex = items.at(-1)?.index ?? 0;
   useEffect(() => {
-    if (lastIndex >= tasks.length - 20 && query.hasNextPage && !query.isFetchingNextPage) void query.fetchNextPage();
-  }, [lastIndex, tasks.length, query]);
+    if (lastIndex >= tasks.length - 20 && hasNextPage && !isFetchingNextPage) void fetchNextPage();
+  }, [lastIndex, tasks.length, hasNextPage, isFetchingNextPage, fetchNextPage]);
 
   const sensors = useSensors(
     useSensor(PointerSensor, { activationConstraint: { distance: 6 } }),
@@ -99,39 +168,11 @@ export function TaskListPage({ scope, title, baseParams, savedParams, filterId, 
     void engine.reorder(moved.slice(lo, hi + 1).map((t) => t.id));
   }
 
-  async function saveFilter() {
-    const name = prompt("Name this filter");
-    if (!name) return;
-    const body = { name, params: cleanParams({ ...baseParams, ...filters }) as Record<string, string> };
-    const result = await api.POST("/api/filters", { body: body as never, headers: { "Idempotency-Key": crypto.randomUUID() } });
-    if (result.error || !result.data) {
-      toast(`Could not save the filter: ${(result.error as { error?: { message?: string } })?.error?.message ?? "error"}`, { tone: "error" });
-      return;
-    }
-    await qc.invalidateQueries({ queryKey: ["filters"] });
-    navigate(`/filters/${result.data.id}`);
-  }
-
-  const open = (task: Task) => setEditing(task.id);
   return (
-    <section className="task-page" aria-labelledby="list-title">
-      <div className="list-header">
-        <h1 id="list-title">{title}</h1>
-        <span className="muted" data-testid="list-count">
-          {query.isSuccess ? `${total} ${total === 1 ? "task" : "tasks"}` : ""}
-        </span>
-      </div>
-      {quickAdd ? <QuickAdd /> : null}
-      <FilterBar value={filters} onChange={setFilters} onSave={() => void saveFilter()} />
-      {query.isError && !query.data ? (
-        <p role="alert" className="form-error">
-          Could not load tasks: {(query.error as Error).message}
-        </p>
-      ) : null}
       <div ref={scrollRef} className="task-scroll" data-testid="task-scroll">
-        {query.isSuccess && tasks.length === 0 ? <p className="empty">Nothing here. {quickAdd ? "Add a task above." : ""}</p> : null}
+        {empty ? <p className="empty">{empty}</p> : null}
         <DndContext sensors={sensors} collisionDetection={closestCenter} onDragEnd={onDragEnd} accessibility={{ announcements }}>
-          <SortableContext items={tasks.map((t) => t.id)} strategy={verticalListSortingStrategy} disabled={!manualOrder}>
+          <SortableContext items={ids} strategy={verticalListSortingStrategy} disabled={!manualOrder}>
             <div role="list" aria-label={`${title} tasks`} className="task-list" style={{ height: virtualizer.getTotalSize() }}>
               {items.map((item) => {
                 const task = tasks[item.index];
@@ -151,19 +192,7 @@ export function TaskListPage({ scope, title, baseParams, savedParams, filterId, 
             </div>
           </SortableContext>
         </DndContext>
-        {query.isFetchingNextPage ? <p className="muted small">Loading more…</p> : null}
+        {isFetchingNextPage ? <p className="muted small">Loading more…</p> : null}
       </div>
-      {editing ? (
-        <Suspense fallback={null}>
-          <TaskEditor
-            taskId={editing}
-            onClose={() => {
-              setEditing(null);
-              if (openTaskId) navigate("/");
-            }}
-          />
-        </Suspense>
-      ) : null}
-    </section>
   );
-}
+});

@@ -108,6 +108,23 @@ describe("Outbox", () => {
     expect(fake.calls).toHaveLength(0);
   });
 
+  it("sends a write enqueued during a run in a follow-up run, not at the next timer", async () => {
+    const calls: string[] = [];
+    let followUp: Promise<unknown> = Promise.resolve();
+    const outbox: Outbox = new Outbox(db, async (entry) => {
+      calls.push(entry.key);
+      if (entry.key === "first") {
+        await outbox.enqueue({ key: "second", method: "PATCH", path: "/api/tasks/b", body: {}, label: "y" });
+        followUp = outbox.flush(); // what the app does right after enqueueing
+      }
+      return ok({ id: entry.key, version: 2 });
+    });
+    await outbox.enqueue({ key: "first", method: "PATCH", path: "/api/tasks/a", body: {}, label: "x" });
+    await outbox.flush();
+    await followUp;
+    expect(calls).toEqual(["first", "second"]);
+  });
+
   it("shares one run between concurrent flushes (no double send)", async () => {
     const fake = server(() => ok({ id: "a", version: 2 }));
     const outbox = new Outbox(db, fake.send);

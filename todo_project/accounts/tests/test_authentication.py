@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -136,3 +137,49 @@ def test_a_user_deactivated_between_the_check_and_the_row_load_is_refused(alice,
 
     assert response.status_code == 401
     assert response.json()["error"] == {"code": "authentication_failed", "message": "User is inactive"}
+
+
+# --- gone accounts cannot write (issue 11, finding 8) --------------------------------------
+
+
+def test_a_user_deactivated_elsewhere_cannot_write_even_while_the_check_is_cached(alice, alice_client):
+    # given a warm cache (a read) and a deactivation made by another process
+    assert alice_client.get(URL).status_code == 200
+    get_user_model().objects.filter(pk=alice.pk).update(is_active=False)  # no signal here
+
+    # then a write is refused at once
+    response = alice_client.post(URL, {"title": "Sneak"}, format="json")
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "User is inactive"
+    assert not Task.objects.filter(title="Sneak").exists()
+
+
+def test_a_user_deleted_elsewhere_gets_a_401_on_write_not_a_500(alice, alice_client):
+    from todo_project.accounts import authentication
+
+    assert alice_client.get(URL).status_code == 200
+    user_id = alice.pk
+    alice.delete()
+    # another process still holds the check it made before the deletion
+    authentication._checked[user_id] = (True, time.time())
+
+    for method, url, body in [
+        ("post", URL, {"title": "Ghost"}),
+        ("patch", "/api/me", {"first_name": "Ghost"}),
+        ("post", "/api/notifications/read-all", None),
+    ]:
+        response = getattr(alice_client, method)(url, body, format="json")
+        assert response.status_code == 401, (url, response.content)
+        assert response.json()["error"]["message"] == "User not found"
+
+
+def test_a_read_that_needs_the_time_zone_does_not_swallow_a_deactivation(alice, alice_client):
+    from todo_project.accounts import authentication
+
+    assert alice_client.get(URL).status_code == 200
+    get_user_model().objects.filter(pk=alice.pk).update(is_active=False)
+    authentication._checked[alice.pk] = (True, time.time())
+
+    # a date-only filter reads the user's time zone, which loads the row
+    response = alice_client.get(URL, {"due_after": "2026-03-01"})
+    assert response.status_code == 401

@@ -270,6 +270,49 @@ def test_it_refuses_a_foreign_origin(server, alice):
     assert refused.value.response.status_code == 403
 
 
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://127.0.0.1:1",  # our host, another port
+        "https://127.0.0.1:{port}",  # our host and port, another scheme
+        "http://127.0.0.1",  # our host, default port
+        "http://127.0.0.1.evil.example:{port}",  # a look-alike host
+        "null",  # a sandboxed frame or a file: page
+    ],
+)
+def test_it_refuses_any_origin_but_exactly_its_own(server, alice, origin):
+    with pytest.raises(InvalidStatus) as refused:
+        ws_connect(server, alice, origin=origin.format(port=server.port))
+    assert refused.value.response.status_code == 403
+
+
+def test_it_accepts_its_own_origin(server, alice):
+    own = ws_connect(server, alice, origin=f"http://127.0.0.1:{server.port}")
+    assert recv_json(own)["type"] == "connected"
+    own.close()
+
+
+@pytest.mark.parametrize(
+    ("origin", "scheme", "host", "allowed"),
+    [
+        ("https://app.example.com", "ws", "api.example.com", True),  # trusted exactly
+        ("https://app.example.com:443", "ws", "api.example.com", True),  # its default port
+        ("http://app.example.com", "ws", "api.example.com", False),  # trusted, other scheme
+        ("https://app.example.com:8443", "ws", "api.example.com", False),  # trusted, other port
+        ("https://api.example.com", "wss", "api.example.com", True),  # same origin over TLS
+        ("https://api.example.com", "ws", "api.example.com", False),  # TLS page, plain socket
+        ("https://evil.example", "wss", "evil.example", False),  # same origin, host not allowed
+    ],
+)
+def test_the_origin_check_compares_scheme_host_and_port(origin, scheme, host, allowed):
+    from todo_project.sync.auth import OriginCheck
+
+    check = OriginCheck(None, ["https://app.example.com"], ["api.example.com"])
+    scope = {"type": "websocket", "scheme": scheme, "headers": [(b"host", host.encode())]}
+
+    assert check.allowed(scope, origin) is allowed
+
+
 def test_it_closes_4401_when_the_token_expires(server, alice):
     ws = ws_connect(server, None, subprotocols=["bearer", token_for(alice, lifetime_seconds=2)])
     assert recv_json(ws)["type"] == "connected"

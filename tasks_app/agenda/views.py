@@ -1,0 +1,193 @@
+"""GET /api/views/…: Today, Upcoming, Overdue, Inbox and the sidebar counts (docs/projects.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tasks_app.agenda import selectors
+from tasks_app.projects.services import inbox_ensure
+from tasks_app.selectors import task_to_dict
+from tasks_app.serializers import ErrorSerializer, TaskOutputSerializer
+from todo_project.errors import DomainError
+
+TAGS = ["views"]
+_ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Invalid input; `error.fields` names each field."),
+    401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
+}
+_LIMIT = OpenApiParameter(
+    "limit",
+    int,
+    description=f"At most this many tasks per list (1–{selectors.MAX_VIEW_LIMIT}, "
+    f"default {selectors.DEFAULT_VIEW_LIMIT}).",
+)
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = (request.query_params.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise DomainError(f"{name} must be an integer from {low} to {high}.", field=name)
+    return int(raw)
+
+
+def _limit(request: Request) -> int:
+    return _int_param(request, "limit", selectors.DEFAULT_VIEW_LIMIT, 1, selectors.MAX_VIEW_LIMIT)
+
+
+def _tasks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [task_to_dict(row) for row in rows]
+
+
+class TodayView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Today: overdue tasks, then those due today (your time zone)",
+        parameters=[_LIMIT],
+        responses={
+            200: inline_serializer(
+                "TodayView",
+                {
+                    "date": serializers.DateField(),
+                    "timezone": serializers.CharField(),
+                    "overdue": TaskOutputSerializer(many=True),
+                    "today": TaskOutputSerializer(many=True),
+                },
+            ),
+            **_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        view = selectors.today_view(user=request.user, limit=_limit(request))
+        return Response(
+            {
+                "date": view["date"].isoformat(),
+                "timezone": view["timezone"],
+                "overdue": _tasks(view["overdue"]),
+                "today": _tasks(view["today"]),
+            }
+        )
+
+
+class _UpcomingDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    tasks = TaskOutputSerializer(many=True)
+
+
+class UpcomingView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Upcoming: tasks due from today on, grouped by local day",
+        parameters=[
+            OpenApiParameter(
+                "days",
+                int,
+                description=f"How many days, today included (1–{selectors.MAX_UPCOMING_DAYS}, default 7).",
+            ),
+            _LIMIT,
+        ],
+        responses={
+            200: inline_serializer(
+                "UpcomingView",
+                {
+                    "start": serializers.DateField(),
+                    "end": serializers.DateField(),
+                    "timezone": serializers.CharField(),
+                    "days": _UpcomingDaySerializer(many=True),
+                    "truncated": serializers.BooleanField(
+                        help_text="More tasks than limit: later days are cut."
+                    ),
+                },
+            ),
+            **_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        days = _int_param(request, "days", 7, 1, selectors.MAX_UPCOMING_DAYS)
+        view = selectors.upcoming_view(user=request.user, days=days, limit=_limit(request))
+        return Response(
+            {
+                "start": view["start"].isoformat(),
+                "end": view["end"].isoformat(),
+                "timezone": view["timezone"],
+                "days": [{"date": d["date"].isoformat(), "tasks": _tasks(d["tasks"])} for d in view["days"]],
+                "truncated": view["truncated"],
+            }
+        )
+
+
+class OverdueView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Overdue: open tasks due before today, oldest first",
+        parameters=[_LIMIT],
+        responses={
+            200: inline_serializer(
+                "OverdueView",
+                {
+                    "date": serializers.DateField(),
+                    "timezone": serializers.CharField(),
+                    "results": TaskOutputSerializer(many=True),
+                },
+            ),
+            **_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        tz, today = selectors.local_today(request.user)
+        rows = selectors.overdue_tasks(user=request.user, limit=_limit(request))
+        return Response({"date": today.isoformat(), "timezone": tz.key, "results": _tasks(rows)})
+
+
+class InboxView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Inbox: open tasks in your Inbox, in manual order",
+        parameters=[_LIMIT],
+        responses={
+            200: inline_serializer(
+                "InboxView",
+                {"project_id": serializers.UUIDField(), "results": TaskOutputSerializer(many=True)},
+            ),
+            **_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        inbox_id = inbox_ensure(user_id=request.user.pk)
+        rows = selectors.inbox_tasks(user=request.user, inbox_id=inbox_id, limit=_limit(request))
+        return Response({"project_id": str(inbox_id), "results": _tasks(rows)})
+
+
+class CountsView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Sidebar counts in one call",
+        description="Open tasks: Inbox, due today (overdue not included), overdue, upcoming (the next "
+        "7 days, today included) and per project (`projects`: project id → count).",
+        responses={
+            200: inline_serializer(
+                "ViewCounts",
+                {
+                    "date": serializers.DateField(),
+                    "timezone": serializers.CharField(),
+                    "inbox": serializers.IntegerField(),
+                    "today": serializers.IntegerField(),
+                    "overdue": serializers.IntegerField(),
+                    "upcoming": serializers.IntegerField(),
+                    "projects": serializers.DictField(child=serializers.IntegerField()),
+                },
+            ),
+            **_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        inbox_id = inbox_ensure(user_id=request.user.pk)
+        counts = selectors.sidebar_counts(user=request.user, inbox_id=inbox_id)
+        return Response({**counts, "date": counts["date"].isoformat()})

@@ -1,0 +1,79 @@
+"""Export and Todoist import endpoints (docs/portability.md)."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tasks_app.portability import export, todoist
+from tasks_app.serializers import ErrorSerializer
+from todo_project.errors import DomainError
+
+TAGS = ["portability"]
+
+
+class ExportView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Export your projects, sections, tasks, series and saved filters (one JSON document)",
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(export.user_export(user=request.user, now=timezone.now()))
+
+
+class TasksCsvExportView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Export your tasks as CSV (the task representation's fields as columns)",
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        response = HttpResponse(export.tasks_csv(user=request.user), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="taskbeat-tasks.csv"'
+        return response
+
+
+class TodoistImportView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Import a project from Todoist's CSV export",
+        description="All or nothing: a file with problems is refused (400 `import_refused`, "
+        "`error.details.rows` lists each row's problem) and nothing is written.",
+        request={
+            "multipart/form-data": inline_serializer(
+                "TodoistImport", {"file": serializers.FileField(), "project_name": serializers.CharField()}
+            )
+        },
+        responses={
+            201: inline_serializer(
+                "TodoistImported",
+                {
+                    "project_id": serializers.UUIDField(),
+                    "sections": serializers.IntegerField(),
+                    "tasks": serializers.IntegerField(),
+                    "task_ids": serializers.ListField(child=serializers.UUIDField()),
+                },
+            ),
+            400: OpenApiResponse(ErrorSerializer),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise DomainError("Attach the CSV file as file.", field="file")
+        if upload.size > todoist.MAX_BYTES:
+            raise DomainError("The file is too large.", field="file")
+        result = todoist.todoist_csv_import(
+            user=request.user, project_name=request.data.get("project_name", ""), data=upload.read()
+        )
+        return Response(result, status=status.HTTP_201_CREATED)
