@@ -407,6 +407,12 @@ def _query(turn: _Turn, text: str) -> EngineReply:
         arguments["priority"] = "low"
     elif re.search(r"\bmedium[\s-]*priority\b", text):
         arguments["priority"] = "medium"
+    project = re.search(
+        r"\b(?:in|from|of)\s+(?:the\s+|my\s+)?(?P<p>[\w][\w\s-]*?)\s+project\b", text
+    ) or re.search(r"\bproject\s+[\"“']?(?P<p>[\w][\w-]*)", text)
+    if project:
+        arguments["project"] = project.group("p").strip()
+        text = text[: project.start()] + text[project.end() :]
     tags = re.findall(r"#([\w-]+)", text)
     if tags:
         arguments["tags"] = tags
@@ -428,6 +434,8 @@ def _query(turn: _Turn, text: str) -> EngineReply:
     }.get(arguments.get("when", ""), "open" if arguments.get("status") != "completed" else "completed")
     if arguments.get("priority"):
         label = f"{arguments['priority']}-priority and {label}"
+    if arguments.get("project"):
+        label += f" in {arguments['project']}"
     if not tasks:
         return turn.done(f"Nothing {label}.")
     turn.remember(*[t["id"] for t in tasks])
