@@ -216,6 +216,8 @@ class _Turn:
             self.context["task_ids"] = ids[:5]
 
     def done(self, text: str, **kwargs: Any) -> EngineReply:
+        if kwargs.get("pending"):
+            kwargs["pending"] = {**kwargs["pending"], "asked_at": self.now.isoformat()}
         return EngineReply(text=text, actions=self.actions, context=self.context, **kwargs)
 
     def describe(self, task: dict[str, Any]) -> str:
@@ -234,9 +236,17 @@ class _Turn:
         return self.done(f"I couldn't do that: {error['message']}")
 
 
+# A question left unanswered this long is forgotten: a "yes" an hour later
+# must not delete what was asked about before lunch.
+PENDING_TTL = timedelta(minutes=15)
+
+
 def _answer_pending(turn: _Turn, text: str) -> EngineReply | None:
     pending = turn.conversation.pending
     if not pending:
+        return None
+    asked = _as_datetime(pending.get("asked_at")) if pending.get("asked_at") else None
+    if asked is None or turn.now - asked > PENDING_TTL:
         return None
     if pending.get("kind") == "confirm":
         if _YES.match(text):

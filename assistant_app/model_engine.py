@@ -198,7 +198,12 @@ def reply(*, user: Any, conversation: Conversation, text: str, now: datetime) ->
                         task_ids.insert(0, task["id"])
                     if isinstance(result, dict) and result.get("needs_confirmation") and task:
                         # Kept so a "yes" still works if the model is down next turn.
-                        pending = {"kind": "confirm", "tool": name, "arguments": {"task_id": task["id"]}}
+                        pending = {
+                            "kind": "confirm",
+                            "tool": name,
+                            "arguments": {"task_id": task["id"]},
+                            "asked_at": now.isoformat(),
+                        }
                     messages.append(_tool_message(call_id, result))
                 else:
                     messages.append(_tool_message(call_id, {"error": action["error"]}))

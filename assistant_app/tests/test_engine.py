@@ -259,3 +259,15 @@ def test_it_lists_the_tasks_of_a_project_by_name(alice, chat, frozen):
     assert "Buy milk" not in reply["message"]["text"]
     reply = chat("show tasks in project nowhere")
     assert reply["message"]["actions"][0]["error"]["fields"] == {"project": ["No project matches “nowhere”."]}
+
+
+def test_a_question_left_unanswered_for_long_is_forgotten(alice, chat, frozen):
+    task_create(owner=alice, title="Old idea")
+    chat("delete old idea")
+    frozen.shift(timedelta(minutes=16))
+    # the old access token would have expired too: a fresh client
+    from conftest import _client_for
+
+    reply = chat("yes", client=_client_for(alice))
+    assert Task.objects.filter(title="Old idea").exists()
+    assert reply["message"]["actions"] == []
