@@ -115,6 +115,16 @@ def _tool_message(call_id: str, content: dict[str, Any]) -> dict[str, Any]:
     return {"role": "tool", "tool_call_id": call_id, "content": json.dumps(content, default=str)}
 
 
+def _user_confirmed(conversation: Conversation, name: str, arguments: dict[str, Any], text: str) -> bool:
+    """A destructive call runs only after the user said yes to that very action."""
+    from assistant_app.engine import _YES
+
+    pending = conversation.pending or {}
+    asked = pending.get("kind") == "confirm" and pending.get("tool") == name
+    same_task = (pending.get("arguments") or {}).get("task_id") == arguments.get("task_id")
+    return bool(asked and same_task and _YES.match(text.strip().lower()))
+
+
 def reply(*, user: Any, conversation: Conversation, text: str, now: datetime) -> EngineReply:
     """Answer one message with the configured model; raises ``ModelUnavailable``."""
     from assistant_app.services import tool_call
@@ -182,6 +192,14 @@ def reply(*, user: Any, conversation: Conversation, text: str, now: datetime) ->
                         )
                     )
                     continue
+                if (
+                    isinstance(arguments, dict)
+                    and arguments.get("confirm")
+                    and not _user_confirmed(conversation, name, arguments, text)
+                ):
+                    # The user has not said yes to this: the tool answers
+                    # needs_confirmation instead, and the model has to ask.
+                    arguments = {**arguments, "confirm": False}
                 action = tool_call(
                     user=user,
                     name=name,
