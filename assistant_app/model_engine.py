@@ -202,7 +202,7 @@ def reply(*, user: Any, conversation: Conversation, text: str, now: datetime) ->
                     arguments = {**arguments, "confirm": False}
                 action = tool_call(
                     user=user,
-                    name=name,
+                    name=name,  # type: ignore[arg-type]  # tool_call refuses a missing or unknown name
                     arguments=arguments,
                     via="model",
                     conversation_id=conversation.pk,

@@ -5,13 +5,15 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from assistant_app.models import TokenScope
-from reminders_app.serializers import ApiError  # the one error shape's schema component
+from todo_project import fields as safe
+from todo_project.errors import ErrorSerializer
 
-__all__ = ["ApiError"]
+# The API's one error shape has one schema serializer (todo_project/errors.py).
+ApiError = ErrorSerializer
 
 
 class ChatInput(serializers.Serializer):
-    message = serializers.CharField(max_length=2000, trim_whitespace=True)
+    message = safe.CharField(max_length=2000, trim_whitespace=True)
     conversation_id = serializers.UUIDField(required=False, allow_null=True)
 
 
@@ -47,8 +49,8 @@ class ChatOutput(serializers.Serializer):
 
 
 class AccessTokenInput(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    scope = serializers.ChoiceField(choices=TokenScope.choices, default=TokenScope.READ)
+    name = safe.CharField(max_length=100)
+    scope = serializers.ChoiceField(choices=TokenScope.values, default=TokenScope.READ)
     expires_in_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
 
 
@@ -56,7 +58,7 @@ class AccessTokenOutput(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     prefix = serializers.CharField()
-    scope = serializers.ChoiceField(choices=TokenScope.choices)
+    scope = serializers.ChoiceField(choices=TokenScope.values)
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField(allow_null=True)

@@ -293,9 +293,11 @@ def _create_task(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
             exc.message, field="text" if exc.field == "text" else exc.field, code=exc.code
         ) from None
     if args.get("description"):
-        task = task_services.task_update(
+        updated = task_services.task_update(
             user=ctx.user, task_id=task.pk, values={"description": args["description"]}
         ).task
+        assert updated is not None  # only a delete leaves no task
+        task = updated
     return {"task": task_result(task)}
 
 
@@ -572,7 +574,8 @@ def _resolve_reminder(ctx: ToolContext, args: dict[str, Any]) -> Reminder:
             task_ref=task.pk,
             status__in=[ReminderStatus.TRIGGERED, ReminderStatus.PENDING],
         )
-        .order_by(Q(status=ReminderStatus.TRIGGERED).desc(), "fire_at")
+        # Q is an expression with desc() since Django 4.2; the stubs do not know it.
+        .order_by(Q(status=ReminderStatus.TRIGGERED).desc(), "fire_at")  # type: ignore[attr-defined]
         .first()
     )
     if reminder is None:

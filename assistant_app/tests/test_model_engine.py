@@ -64,6 +64,7 @@ def test_the_seed_scenarios_pass_through_the_model(alice, chat, model: ScriptedM
     chat("Pay bills on the 1st of every month")
     task = Task.objects.get(owner=alice)
     assert task.due_date == date(2026, 4, 1)
+    assert task.series is not None
     assert "BYMONTHDAY=1" in task.series.rule
 
     model.script(tool_calls(("complete_task", {"task": "pay bills"})), says("Marked done."))
@@ -73,6 +74,7 @@ def test_the_seed_scenarios_pass_through_the_model(alice, chat, model: ScriptedM
 
     model.script(tool_calls(("stop_series", {"task": "pay bills"})), says("Stopped."))
     chat("Stop my bills reminder")
+    assert task.series is not None
     task.series.refresh_from_db()
     assert task.series.status == SeriesStatus.STOPPED
     assert Task.objects.filter(series=task.series).count() == 2

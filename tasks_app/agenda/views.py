@@ -14,6 +14,7 @@ from tasks_app.agenda import selectors
 from tasks_app.projects.services import inbox_ensure
 from tasks_app.selectors import task_to_dict
 from tasks_app.serializers import ErrorSerializer, TaskOutputSerializer
+from todo_project.accounts.authentication import request_user
 from todo_project.errors import DomainError
 
 TAGS = ["views"]
@@ -160,7 +161,7 @@ class InboxView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        inbox_id = inbox_ensure(user_id=request.user.pk)
+        inbox_id = inbox_ensure(user_id=request_user(request).pk)
         rows = selectors.inbox_tasks(user=request.user, inbox_id=inbox_id, limit=_limit(request))
         return Response({"project_id": str(inbox_id), "results": _tasks(rows)})
 
@@ -188,6 +189,6 @@ class CountsView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        inbox_id = inbox_ensure(user_id=request.user.pk)
+        inbox_id = inbox_ensure(user_id=request_user(request).pk)
         counts = selectors.sidebar_counts(user=request.user, inbox_id=inbox_id)
         return Response({**counts, "date": counts["date"].isoformat()})

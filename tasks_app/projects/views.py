@@ -20,6 +20,7 @@ from tasks_app.serializers import (
     TaskMoveSerializer,
     TaskOutputSerializer,
 )
+from todo_project.accounts.authentication import request_user
 from todo_project.errors import DomainError
 
 TAGS = ["projects"]
@@ -60,9 +61,11 @@ class ProjectListCreateView(APIView):
     )
     def get(self, request: Request) -> Response:
         archived = _parse_archived(request)
-        services.inbox_ensure(user_id=request.user.pk)
+        services.inbox_ensure(user_id=request_user(request).pk)
         projects = list(selectors.project_list(user=request.user, archived=archived))
-        counts = selectors.project_task_counts(user_id=request.user.pk, project_ids=[p.pk for p in projects])
+        counts = selectors.project_task_counts(
+            user_id=request_user(request).pk, project_ids=[p.pk for p in projects]
+        )
         return Response(
             {
                 "results": [
