@@ -195,7 +195,7 @@ def reply(*, user: Any, conversation: Conversation, text: str, now: datetime) ->
                 if (
                     isinstance(arguments, dict)
                     and arguments.get("confirm")
-                    and not _user_confirmed(conversation, name, arguments, text)
+                    and not _user_confirmed(conversation, str(name), arguments, text)
                 ):
                     # The user has not said yes to this: the tool answers
                     # needs_confirmation instead, and the model has to ask.
