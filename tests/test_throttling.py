@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -38,7 +39,7 @@ def rates(monkeypatch):
 
 
 def _anon_request(remote_addr: str = "192.0.2.1", forwarded_for: str | None = None) -> Request:
-    extra = {"REMOTE_ADDR": remote_addr}
+    extra: dict[str, Any] = {"REMOTE_ADDR": remote_addr}
     if forwarded_for is not None:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded_for
     return Request(APIRequestFactory().get(URL, **extra))
@@ -154,3 +155,25 @@ def test_a_key_left_by_drfs_throttle_counts_as_an_empty_bucket(rates):
     request = _anon_request()
 
     assert [_allowed(AnonRateThrottle, request)[0] for _ in range(3)] == [True, True, False]
+
+
+def test_with_redis_unreachable_the_throttle_fails_open_and_counts_it(settings, rates):
+    # A real socket with nothing listening: the address Redis would have when it is down.
+    import socket
+
+    from todo_project.degraded import degraded_counts
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"},
+    }
+    rates(anon="1/min")
+    before = degraded_counts().get("throttle", 0)
+
+    results = [_allowed(AnonRateThrottle, _anon_request()) for _ in range(3)]
+
+    assert results == [(True, None)] * 3  # over the rate, but nothing to count it in: let through
+    assert degraded_counts()["throttle"] == before + 3

@@ -63,7 +63,7 @@ def ready(request: HttpRequest) -> JsonResponse:
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             results[name] = f"error: {exc.__class__.__name__}: {exc}"
     failed = [name for name, result in results.items() if result != "ok"]
-    body = {"status": "ok" if not failed else "unavailable", "checks": results}
+    body: dict[str, object] = {"status": "ok" if not failed else "unavailable", "checks": results}
     if failed:
         body["failed"] = failed
     return JsonResponse(body, status=503 if failed else 200)

@@ -22,6 +22,7 @@ import inspect
 import threading
 from collections.abc import Iterator
 from importlib import import_module
+from typing import cast
 
 from django.apps import apps
 from django.conf import settings
@@ -151,7 +152,7 @@ def app_collectors() -> list[Collector]:
             # Collector is a typing Protocol (no issubclass): a class defined in
             # the module with a collect() method is a collector.
             if cls.__module__ == module.__name__ and callable(getattr(cls, "collect", None)):
-                found.append(cls())
+                found.append(cast("Collector", cls()))
     return found
 
 

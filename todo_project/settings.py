@@ -157,7 +157,7 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and Channels layer -----------------------------
-REDIS_URL = env_str("REDIS_URL")
+REDIS_URL: str = env_str("REDIS_URL") or ""
 if not REDIS_URL:
     raise ImproperlyConfigured(
         "REDIS_URL is not set. Use scripts/run.sh or scripts/test.sh, which start an "
@@ -173,13 +173,20 @@ CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task unacknowledged for this long is redelivered by Redis; it must be
 # longer than the longest task (notification retries use countdown, not sleep).
-# Delivery does not depend on it: the row state (outbox leases, notification
+# Delivery does not depend on redelivery: the row state (outbox leases, notification
 # leases, pending reminders) is the truth and the sweeps re-enqueue whatever a
 # killed worker held, so a redelivered message finds its work done.
 # REDIS_SOCKET_TIMEOUT bounds a publish (the on-commit dispatch enqueue) when
 # Redis is away: the request does not wait for it, the sweep dispatches later.
 REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 1.0)
+# Ack emulation is off: with it on, a worker whose Redis went away while it
+# held an unacknowledged (acks_late) message died trying to restore it on the
+# dead connection (kombu's Redis QoS, "Unrecoverable error: 'NoneType' object
+# has no attribute 'hostname'"; found by the fault suite's chaos run) and
+# never came back. Nothing needs it: a message a killed worker held is lost,
+# and the sweeps redo its work from row state.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "ack_emulation": env_bool("CELERY_ACK_EMULATION", False),
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
     "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
 }
@@ -400,8 +407,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-JWT_PRIVATE_KEY = env_str("JWT_PRIVATE_KEY")
-JWT_PUBLIC_KEY = env_str("JWT_PUBLIC_KEY")
+JWT_PRIVATE_KEY: str = env_str("JWT_PRIVATE_KEY") or ""
+JWT_PUBLIC_KEY: str = env_str("JWT_PUBLIC_KEY") or ""
 if not (JWT_PRIVATE_KEY and JWT_PUBLIC_KEY):
     if DEBUG:
         JWT_PRIVATE_KEY, JWT_PUBLIC_KEY = load_or_create_local_keypair(DATA_DIR / "jwt")
@@ -495,10 +502,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"PriorityEnum": "tasks_app.models.Priority.choices"},
+    "ENUM_NAME_OVERRIDES": {
+        "PriorityEnum": "tasks_app.models.Priority.choices",
+        # A token's scope (read/write), apart from a series edit's scope (this/future).
+        "TokenScopeEnum": "assistant_app.models.TokenScope.values",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "todo_project.sync.schema.add_idempotency_key_header",
+        "todo_project.openapi.add_error_responses",
     ],
 }
 

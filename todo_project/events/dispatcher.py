@@ -25,7 +25,7 @@ import logging
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -196,7 +196,7 @@ def _lease(condition: Q, *, limit: int = BATCH_SIZE) -> list[OutboxEvent]:
     return sorted(events, key=lambda event: (event.user_id, event.seq))
 
 
-def _due(now) -> Q:
+def _due(now: datetime) -> Q:
     """Not leased and not waiting out a retry delay."""
     return Q(next_dispatch_at__isnull=True) | Q(next_dispatch_at__lte=now)
 

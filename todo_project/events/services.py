@@ -75,7 +75,8 @@ def users_events_lock(*, user_ids: Iterable[int | None]) -> None:
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     """Round-trip through JSON so datetimes/UUIDs are stored exactly as sent."""
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    result: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return result
 
 
 def event_source(event_type: str) -> str:
@@ -161,14 +162,15 @@ def _dispatch_on_commit(event_id: uuid.UUID, event: OutboxEvent | None = None) -
     transaction discards the callback, and the next transaction starts a new
     batch. An id whose savepoint rolled back is dispatched as a no-op.
     """
-    pending = getattr(connection, "_taskbeat_dispatch_batch", None)
+    pending: _DispatchBatch | None = getattr(connection, "_taskbeat_dispatch_batch", None)
     savepoints = tuple(connection.savepoint_ids)
     if (
         pending is None
         or pending.flushed
         # The batch's callback is gone when a savepoint it was registered in
         # rolled back.
-        or not any(func == pending.flush for _, func, _ in connection.run_on_commit)
+        # (Entries are (savepoint ids, callback, robust); the stubs know two fields.)
+        or not any(entry[1] == pending.flush for entry in connection.run_on_commit)
         # Join only along one line of nesting: deeper inside the savepoint
         # that started the batch, or back out of savepoints since released
         # (their callbacks moved to the parent). A sibling savepoint starts a
@@ -177,7 +179,7 @@ def _dispatch_on_commit(event_id: uuid.UUID, event: OutboxEvent | None = None) -
         or not _on_one_line(savepoints, pending.savepoints)
     ):
         pending = _DispatchBatch(savepoints)
-        connection._taskbeat_dispatch_batch = pending
+        connection._taskbeat_dispatch_batch = pending  # type: ignore[attr-defined]  # one batch per connection
         transaction.on_commit(pending.flush)
     elif len(savepoints) < len(pending.savepoints):
         pending.savepoints = savepoints
