@@ -1263,17 +1263,6 @@ export interface components {
             id: number | null;
             email: string;
         };
-        /** @description The API's one error shape (todo_project/errors.py). */
-        ApiError: {
-            error: components["schemas"]["ApiErrorDetail"];
-        };
-        ApiErrorDetail: {
-            code: string;
-            message: string;
-            fields?: {
-                [key: string]: string[];
-            };
-        };
         /** @description Declares the entry's shape for the OpenAPI schema; output is ``entry_representation``. */
         AuditEntry: {
             /** Format: uuid */
@@ -1360,6 +1349,7 @@ export interface components {
             email: string;
             verified: boolean;
         };
+        /** @description The API's one error shape, for the OpenAPI schema (rendered by ``exception_handler``). */
         Error: {
             error: components["schemas"]["ErrorDetail"];
         };
@@ -1967,12 +1957,6 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        /**
-         * @description * `read` - read
-         *     * `write` - write
-         * @enum {string}
-         */
-        ScopeC12Enum: "read" | "write";
         SectionDeleted: {
             moved_task_ids: string[];
         };
@@ -2229,7 +2213,7 @@ export interface components {
             id: string;
             name: string;
             prefix: string;
-            scope: components["schemas"]["ScopeC12Enum"];
+            scope: components["schemas"]["TokenScopeEnum"];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -2249,7 +2233,7 @@ export interface components {
             id: string;
             name: string;
             prefix: string;
-            scope: components["schemas"]["ScopeC12Enum"];
+            scope: components["schemas"]["TokenScopeEnum"];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -2263,6 +2247,12 @@ export interface components {
             access: string;
             refresh: string;
         };
+        /**
+         * @description * `read` - read
+         *     * `write` - write
+         * @enum {string}
+         */
+        TokenScopeEnum: "read" | "write";
         UnreadCount: {
             unread: number;
         };
@@ -3877,7 +3867,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -3886,7 +3876,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -3904,7 +3894,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
@@ -3984,7 +3974,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -3993,7 +3983,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -4011,7 +4001,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -4069,7 +4059,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -4078,7 +4068,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -4096,7 +4086,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
@@ -5338,7 +5328,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5347,7 +5337,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -5425,7 +5415,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5434,7 +5424,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -5452,7 +5442,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
@@ -5614,7 +5604,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5623,7 +5613,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -5717,7 +5707,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5726,7 +5716,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -5820,7 +5810,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5829,7 +5819,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -5923,7 +5913,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5932,7 +5922,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -6023,7 +6013,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -6032,7 +6022,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7342,7 +7332,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7351,7 +7341,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7369,7 +7359,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7378,7 +7368,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -7435,7 +7425,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7444,7 +7434,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7462,7 +7452,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7471,7 +7461,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -7530,7 +7520,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7539,7 +7529,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7557,7 +7547,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7566,7 +7556,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description This Idempotency-Key was already used for a different request. */
@@ -7639,7 +7629,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7648,7 +7638,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7666,7 +7656,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7675,7 +7665,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description This Idempotency-Key was already used for a different request. */
@@ -7744,7 +7734,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7753,7 +7743,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7771,7 +7761,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7780,7 +7770,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description This Idempotency-Key was already used for a different request. */
@@ -7853,7 +7843,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7862,7 +7852,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7880,7 +7870,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7889,7 +7879,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description This Idempotency-Key was already used for a different request. */
@@ -7956,7 +7946,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7965,7 +7955,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7983,7 +7973,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7992,7 +7982,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -9718,7 +9708,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -9727,7 +9717,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -9745,7 +9735,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -9754,7 +9744,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -9818,7 +9808,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -9827,7 +9817,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -9845,7 +9835,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -9854,7 +9844,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description This Idempotency-Key was already used for a different request. */
@@ -10754,7 +10744,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -10763,7 +10753,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -10781,7 +10771,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -10843,7 +10833,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -10852,7 +10842,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -10870,7 +10860,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
@@ -10948,7 +10938,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -10957,7 +10947,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -10975,7 +10965,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
