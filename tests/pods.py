@@ -98,8 +98,8 @@ class Pod:
                 value = str(local) + value[len(path) :]
                 break
         value = value.replace("0.0.0.0", "127.0.0.1")  # noqa: S104 - rewriting the manifest's bind address
-        for number, local in self.by_number.items():
-            value = re.sub(rf"(^|:){number}$", rf"\g<1>{local}", value)
+        for number, port in self.by_number.items():
+            value = re.sub(rf"(^|:){number}$", rf"\g<1>{port}", value)
         return value
 
     def environment(self) -> dict[str, str]:
