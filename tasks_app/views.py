@@ -113,7 +113,7 @@ def _default_status(request: Request, raw: dict[str, str]) -> dict[str, str]:
     header = request.headers.get("Taskbeat-API-Version", "").strip()
     if not header:
         return raw
-    if not header.isdigit() or int(header) not in API_VERSIONS:
+    if not (header.isascii() and header.isdigit()) or int(header) not in API_VERSIONS:
         raise DomainError(
             f"Taskbeat-API-Version must be one of {', '.join(map(str, API_VERSIONS))}.",
             field="Taskbeat-API-Version",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -24,17 +25,21 @@ _ERRORS = {
 }
 _LIMIT = OpenApiParameter(
     "limit",
-    int,
+    {"type": "integer", "minimum": 1, "maximum": selectors.MAX_VIEW_LIMIT},
     description=f"At most this many tasks per list (1–{selectors.MAX_VIEW_LIMIT}, "
     f"default {selectors.DEFAULT_VIEW_LIMIT}).",
 )
 
 
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = (request.query_params.get(name) or "").strip()
-    if not raw:
+    raw = request.query_params.get(name)
+    if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only: "²".isdigit() is true and int("²") raises (a 500).
+    if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
         raise DomainError(f"{name} must be an integer from {low} to {high}.", field=name)
     return int(raw)
 

@@ -34,10 +34,12 @@ _SECTION_ID = OpenApiParameter("section_id", str, OpenApiParameter.PATH, descrip
 
 
 def _parse_archived(request: Request) -> bool | None:
-    raw = (request.query_params.get("archived") or "false").strip().lower()
-    if raw in ("false", "0"):
+    # Exactly the documented enum: "0"/"1" or "" would be values the schema
+    # does not list (Schemathesis sends them as invalid input).
+    raw = request.query_params.get("archived", "false")
+    if raw == "false":
         return False
-    if raw in ("true", "1"):
+    if raw == "true":
         return True
     if raw == "all":
         return None
