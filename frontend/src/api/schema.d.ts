@@ -1263,17 +1263,6 @@ export interface components {
             id: number | null;
             email: string;
         };
-        /** @description The API's one error shape (todo_project/errors.py). */
-        ApiError: {
-            error: components["schemas"]["ApiErrorDetail"];
-        };
-        ApiErrorDetail: {
-            code: string;
-            message: string;
-            fields?: {
-                [key: string]: string[];
-            };
-        };
         /** @description Declares the entry's shape for the OpenAPI schema; output is ``entry_representation``. */
         AuditEntry: {
             /** Format: uuid */
@@ -1360,6 +1349,7 @@ export interface components {
             email: string;
             verified: boolean;
         };
+        /** @description The API's one error shape, for the OpenAPI schema (rendered by ``exception_handler``). */
         Error: {
             error: components["schemas"]["ErrorDetail"];
         };
@@ -1967,12 +1957,6 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        /**
-         * @description * `read` - read
-         *     * `write` - write
-         * @enum {string}
-         */
-        ScopeC12Enum: "read" | "write";
         SectionDeleted: {
             moved_task_ids: string[];
         };
@@ -2051,6 +2035,9 @@ export interface components {
          * @enum {string}
          */
         SeriesOutputStatusEnum: "active" | "stopped" | "ended";
+        SignedTokenInputRequest: {
+            token: string;
+        };
         SkipOutput: {
             skipped: components["schemas"]["OccurrenceOutput"];
             next: components["schemas"]["OccurrenceOutput"] | null;
@@ -2229,7 +2216,7 @@ export interface components {
             id: string;
             name: string;
             prefix: string;
-            scope: components["schemas"]["ScopeC12Enum"];
+            scope: components["schemas"]["TokenScopeEnum"];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -2242,14 +2229,17 @@ export interface components {
             token: string;
         };
         TokenInputRequest: {
-            token: string;
+            name: string;
+            /** @default read */
+            scope: components["schemas"]["TokenScopeEnum"];
+            expires_in_days?: number | null;
         };
         TokenOutput: {
             /** Format: uuid */
             id: string;
             name: string;
             prefix: string;
-            scope: components["schemas"]["ScopeC12Enum"];
+            scope: components["schemas"]["TokenScopeEnum"];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -2263,6 +2253,12 @@ export interface components {
             access: string;
             refresh: string;
         };
+        /**
+         * @description * `read` - read
+         *     * `write` - write
+         * @enum {string}
+         */
+        TokenScopeEnum: "read" | "write";
         UnreadCount: {
             unread: number;
         };
@@ -2636,7 +2632,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TokenInputRequest"];
+                "application/json": components["schemas"]["SignedTokenInputRequest"];
             };
         };
         responses: {
@@ -3877,7 +3873,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -3886,7 +3882,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -3904,7 +3900,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
@@ -3984,7 +3980,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -3993,7 +3989,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -4011,7 +4007,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -4069,7 +4065,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -4078,7 +4074,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -4096,7 +4092,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
@@ -5338,7 +5334,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5347,7 +5343,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -5425,7 +5421,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5434,7 +5430,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -5452,7 +5448,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
@@ -5614,7 +5610,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5623,7 +5619,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -5717,7 +5713,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5726,7 +5722,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -5820,7 +5816,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5829,7 +5825,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -5923,7 +5919,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5932,7 +5928,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -6023,7 +6019,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -6032,7 +6028,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7342,7 +7338,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7351,7 +7347,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7369,7 +7365,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7378,7 +7374,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -7435,7 +7431,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7444,7 +7440,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7462,7 +7458,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7471,7 +7467,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -7530,7 +7526,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7539,7 +7535,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7557,7 +7553,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7566,7 +7562,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description This Idempotency-Key was already used for a different request. */
@@ -7639,7 +7635,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7648,7 +7644,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7666,7 +7662,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7675,7 +7671,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description This Idempotency-Key was already used for a different request. */
@@ -7744,7 +7740,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7753,7 +7749,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7771,7 +7767,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7780,7 +7776,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description This Idempotency-Key was already used for a different request. */
@@ -7853,7 +7849,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7862,7 +7858,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7880,7 +7876,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7889,7 +7885,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description This Idempotency-Key was already used for a different request. */
@@ -7956,7 +7952,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7965,7 +7961,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7983,7 +7979,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7992,7 +7988,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -9718,7 +9714,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -9727,7 +9723,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -9745,7 +9741,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -9754,7 +9750,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -9818,7 +9814,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -9827,7 +9823,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -9845,7 +9841,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -9854,7 +9850,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description This Idempotency-Key was already used for a different request. */
@@ -10754,7 +10750,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -10763,7 +10759,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -10781,7 +10777,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -10843,7 +10839,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -10852,7 +10848,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -10870,7 +10866,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
@@ -10948,7 +10944,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -10957,7 +10953,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -10975,7 +10971,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
