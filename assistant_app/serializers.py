@@ -48,13 +48,13 @@ class ChatOutput(serializers.Serializer):
     message = MessageOutput(help_text="The assistant's reply.")
 
 
-class TokenInput(serializers.Serializer):
+class AccessTokenInput(serializers.Serializer):
     name = safe.CharField(max_length=100)
     scope = serializers.ChoiceField(choices=TokenScope.values, default=TokenScope.READ)
     expires_in_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
 
 
-class TokenOutput(serializers.Serializer):
+class AccessTokenOutput(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     prefix = serializers.CharField()
@@ -65,5 +65,5 @@ class TokenOutput(serializers.Serializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
 
 
-class TokenCreatedOutput(TokenOutput):
+class AccessTokenCreatedOutput(AccessTokenOutput):
     token = serializers.CharField(help_text="The token itself. Shown only in this answer; store it now.")

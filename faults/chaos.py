@@ -51,6 +51,7 @@ from faults.load import (
     in_app_notifications,
     iso,
     register_webhook,
+    verify_email,
     webhook_deliveries,
 )
 
@@ -120,6 +121,7 @@ def run(*, seconds: float, users_count: int, fault_every: float, seed: int, sett
             users = [cluster.new_user("chaos") for _ in range(users_count)]
             for user in users:
                 register_webhook(user, receiver.url + "/hook")
+                verify_email(cluster, user, sendgrid)  # reminder mail goes to verified addresses only
             writer = Writer(users).start(threads=2)
             reminders = Reminders(users).start()
             faults: list[dict[str, Any]] = []

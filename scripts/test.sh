@@ -4,6 +4,8 @@
 # Uses DATABASE_URL / REDIS_URL when set; otherwise embedded PostgreSQL and Redis.
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
+# checkov (tests/test_chart.py) in a virtualenv of its own: its pins clash with pytest's.
+bash scripts/checkov_venv.sh
 source scripts/_web.sh
 # tests/test_web.py builds the app and runs its typecheck, unit and browser tests.
 export DEBUG="${DEBUG:-true}"

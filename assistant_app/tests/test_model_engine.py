@@ -165,3 +165,16 @@ def test_a_destructive_call_without_confirmation_changes_nothing_and_yes_still_w
     settings.ASSISTANT_MODEL = ""
     chat("yes")
     assert not Task.objects.filter(title="Old plan").exists()
+
+
+def test_a_model_cannot_delete_without_the_users_yes(alice, chat, model: ScriptedModel):
+    task = Task.objects.create(owner=alice, title="Old plan", version=1)
+    # the model tries to skip the question
+    model.script(tool_calls(("delete_task", {"task_id": str(task.pk), "confirm": True})), says("Delete it?"))
+    chat("clean up my old plan")
+    assert Task.objects.filter(pk=task.pk).exists()
+    assert _tool_messages(model.requests[1])[0]["needs_confirmation"] is True
+    # after the user's yes the same call goes through
+    model.script(tool_calls(("delete_task", {"task_id": str(task.pk), "confirm": True})), says("Deleted."))
+    chat("yes")
+    assert not Task.objects.filter(pk=task.pk).exists()

@@ -44,6 +44,7 @@ from django.db import DatabaseError, connection, transaction
 
 from todo_project.events.types import EVENT_TYPES
 from todo_project.faultpoints import fault_point
+from todo_project.prometheus import KAFKA_PUBLISHED
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +195,7 @@ class _Row:
     subject: str
     time: datetime
     data: str  # the JSON text as stored; relayed byte for byte
+    request_id: str = ""  # of the request that recorded it (the correlation id), "" for none
 
 
 @dataclass
@@ -223,6 +225,9 @@ def ce_headers(row: _Row, **extensions: str) -> list[tuple[str, str | bytes | No
     ]
     if row.subject:
         headers.append(("ce_subject", row.subject.encode()))
+    if row.request_id:
+        # CloudEvents extension: the X-Request-ID of the request behind the event.
+        headers.append(("ce_requestid", row.request_id.encode()))
     headers.extend((f"ce_{name}", value.encode()) for name, value in extensions.items())
     return headers
 
@@ -476,7 +481,8 @@ class Bridge:
         with connection.cursor() as cursor:
             cursor.execute(
                 """
-                SELECT e.id, e.user_id, e.seq, e.type, e.source, e.subject, e.time, e.data::text
+                SELECT e.id, e.user_id, e.seq, e.type, e.source, e.subject, e.time, e.data::text,
+                       coalesce(e.context->>'request_id', '')
                   FROM unnest(%s::bigint[]) AS u(uid)
                   CROSS JOIN LATERAL (
                     SELECT * FROM events_outboxevent o
@@ -639,6 +645,13 @@ class Bridge:
                         [list(failed), [e[:2000] for e in failed.values()]],
                     )
         result.published += len(published)
+        by_id = {row.id: row for row in rows}
+        for row_id in published:
+            KAFKA_PUBLISHED.labels(
+                FAMILY_TOPICS.get(by_id[row_id].type.split(".", 1)[0], DEFAULT_TOPIC)
+            ).inc()
+        if dead_ids:
+            KAFKA_PUBLISHED.labels(DLQ_TOPIC).inc(len(dead_ids))
         result.dead_lettered += len(dead_ids)
         result.failed += len(failed)
         if dead_ids:

@@ -21,6 +21,7 @@ from todo_project.degraded import note_degraded
 from todo_project.events.context import current_context
 from todo_project.events.models import HandlerRun, OutboxEvent
 from todo_project.faultpoints import fault_point
+from todo_project.prometheus import observe_committed_events
 
 logger = logging.getLogger(__name__)
 
@@ -148,11 +149,11 @@ def record_events(new_events: Sequence[NewEvent]) -> list[OutboxEvent]:
     copy_insert(OutboxEvent, rows)
     fault_point("events.before_commit")
     for row in rows:
-        _dispatch_on_commit(row.id)
+        _dispatch_on_commit(row.id, row)
     return rows
 
 
-def _dispatch_on_commit(event_id: uuid.UUID) -> None:
+def _dispatch_on_commit(event_id: uuid.UUID, event: OutboxEvent | None = None) -> None:
     """Collect the transaction's events and enqueue ONE dispatch task on commit.
 
     One broker round trip per transaction instead of one per event (the
@@ -183,6 +184,8 @@ def _dispatch_on_commit(event_id: uuid.UUID) -> None:
     elif len(savepoints) < len(pending.savepoints):
         pending.savepoints = savepoints
     pending.event_ids.append(str(event_id))
+    if event is not None:
+        pending.events.append(event)
 
 
 def _on_one_line(current: tuple[str, ...], batch: tuple[str, ...]) -> bool:
@@ -194,10 +197,15 @@ class _DispatchBatch:
     def __init__(self, savepoints: tuple[str, ...]) -> None:
         self.savepoints = savepoints
         self.event_ids: list[str] = []
+        # Newly recorded ones, for the business counters (events by type,
+        # reminder lag, deliveries), counted once they committed. (An event
+        # of a rolled-back savepoint inside the transaction counts too; rare.)
+        self.events: list[OutboxEvent] = []
         self.flushed = False
 
     def flush(self) -> None:
         self.flushed = True
+        observe_committed_events(self.events)
         _enqueue_dispatch(self.event_ids)
 
 

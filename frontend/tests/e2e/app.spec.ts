@@ -99,6 +99,19 @@ test("register, quick add, complete, live in a second browser, offline writes re
   }
   record("live-sync", { samples_ms: latencies, p95_ms: p95(latencies) });
 
+  // Reorder with the keyboard (dnd-kit's keyboard sensor): the other browser follows.
+  await row(a, "Sync probe 1").getByRole("button", { name: "Move “Sync probe 1”" }).focus();
+  // Each step waits for its screen-reader announcement (the sensor listens from the next tick).
+  await a.keyboard.press("Space");
+  await expect(a.getByText("“Sync probe 1” is over position 2.")).toBeAttached();
+  await a.keyboard.press("ArrowUp");
+  await expect(a.getByText("“Sync probe 1” is over position 1.")).toBeAttached();
+  await a.keyboard.press("Space");
+  await expect(a.getByText("Dropped “Sync probe 1” at position 1.")).toBeAttached();
+  await expect(a.getByTestId("task-row").first()).toContainText("Sync probe 1");
+  await expect(b.getByTestId("task-row").first()).toContainText("Sync probe 1");
+  await expect(b.getByTestId("task-row").nth(1)).toContainText("Sync probe 0");
+
   // Offline: writes queue on the device, the state is shown, and they replay once.
   await contextA.setOffline(true);
   await expect(a.getByTestId("sync-status")).toHaveAttribute("data-status", "offline");

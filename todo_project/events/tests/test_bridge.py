@@ -356,3 +356,20 @@ def test_the_bridge_survives_losing_its_database_connection(bridge, alice):
     # then
     assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
     assert _per_user_sequences(_consume(2)) == {str(alice.id): [1, 2]}
+
+
+@pytest.mark.django_db
+def test_it_relays_the_assistants_events_to_chat_events(bridge, alice):
+    from django.db import transaction
+
+    with transaction.atomic():
+        record_event(
+            type="chat.history.cleared",
+            user_id=alice.pk,
+            subject=f"users/{alice.pk}",
+            data={"user_id": alice.pk, "deleted_messages": 0},
+        )
+    bridge.run_once()
+    assert OutboxEvent.objects.get(type="chat.history.cleared").published_at is not None
+    (received,) = _consume(1, topics=["chat-events"])
+    assert received.event.get_type() == "chat.history.cleared"
