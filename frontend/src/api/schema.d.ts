@@ -1243,6 +1243,44 @@ export interface components {
         Accepted: {
             detail: string;
         };
+        AccessTokenCreatedOutput: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            prefix: string;
+            scope: components["schemas"]["TokenScopeEnum"];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_used_at: string | null;
+            /** Format: date-time */
+            expires_at: string | null;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description The token itself. Shown only in this answer; store it now. */
+            token: string;
+        };
+        AccessTokenInputRequest: {
+            name: string;
+            /** @default read */
+            scope: components["schemas"]["TokenScopeEnum"];
+            expires_in_days?: number | null;
+        };
+        AccessTokenOutput: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            prefix: string;
+            scope: components["schemas"]["TokenScopeEnum"];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_used_at: string | null;
+            /** Format: date-time */
+            expires_at: string | null;
+            /** Format: date-time */
+            revoked_at: string | null;
+        };
         ActionOutput: {
             tool: string;
             arguments: {
@@ -2035,6 +2073,9 @@ export interface components {
          * @enum {string}
          */
         SeriesOutputStatusEnum: "active" | "stopped" | "ended";
+        SignedTokenInputRequest: {
+            token: string;
+        };
         SkipOutput: {
             skipped: components["schemas"]["OccurrenceOutput"];
             next: components["schemas"]["OccurrenceOutput"] | null;
@@ -2207,41 +2248,6 @@ export interface components {
             version?: number;
             /** Format: date-time */
             client_updated_at?: string;
-        };
-        TokenCreatedOutput: {
-            /** Format: uuid */
-            id: string;
-            name: string;
-            prefix: string;
-            scope: components["schemas"]["TokenScopeEnum"];
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            last_used_at: string | null;
-            /** Format: date-time */
-            expires_at: string | null;
-            /** Format: date-time */
-            revoked_at: string | null;
-            /** @description The token itself. Shown only in this answer; store it now. */
-            token: string;
-        };
-        TokenInputRequest: {
-            token: string;
-        };
-        TokenOutput: {
-            /** Format: uuid */
-            id: string;
-            name: string;
-            prefix: string;
-            scope: components["schemas"]["TokenScopeEnum"];
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            last_used_at: string | null;
-            /** Format: date-time */
-            expires_at: string | null;
-            /** Format: date-time */
-            revoked_at: string | null;
         };
         TokenPair: {
             access: string;
@@ -2626,7 +2632,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TokenInputRequest"];
+                "application/json": components["schemas"]["SignedTokenInputRequest"];
             };
         };
         responses: {
@@ -10735,7 +10741,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenOutput"][];
+                    "application/json": components["schemas"]["AccessTokenOutput"][];
                 };
             };
             /** @description Invalid input; `error.fields` names each field. */
@@ -10815,7 +10821,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TokenInputRequest"];
+                "application/json": components["schemas"]["AccessTokenInputRequest"];
             };
         };
         responses: {
@@ -10824,7 +10830,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenCreatedOutput"];
+                    "application/json": components["schemas"]["AccessTokenCreatedOutput"];
                 };
             };
             /** @description Invalid input; `error.fields` names each field. */
@@ -10929,7 +10935,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenOutput"];
+                    "application/json": components["schemas"]["AccessTokenOutput"];
                 };
             };
             /** @description Invalid input; `error.fields` names each field. */
