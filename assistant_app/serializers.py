@@ -5,22 +5,15 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from assistant_app.models import TokenScope
+from todo_project import fields as safe
+from todo_project.errors import ErrorSerializer
 
-
-class ApiErrorDetail(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
-
-
-class ApiError(serializers.Serializer):
-    """The API's one error shape (todo_project/errors.py)."""
-
-    error = ApiErrorDetail()
+# The API's one error shape has one schema serializer (todo_project/errors.py).
+ApiError = ErrorSerializer
 
 
 class ChatInput(serializers.Serializer):
-    message = serializers.CharField(max_length=2000, trim_whitespace=True)
+    message = safe.CharField(max_length=2000, trim_whitespace=True)
     conversation_id = serializers.UUIDField(required=False, allow_null=True)
 
 
@@ -55,13 +48,13 @@ class ChatOutput(serializers.Serializer):
     message = MessageOutput(help_text="The assistant's reply.")
 
 
-class TokenInput(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+class AccessTokenInput(serializers.Serializer):
+    name = safe.CharField(max_length=100)
     scope = serializers.ChoiceField(choices=TokenScope.values, default=TokenScope.READ)
     expires_in_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
 
 
-class TokenOutput(serializers.Serializer):
+class AccessTokenOutput(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     prefix = serializers.CharField()
@@ -72,5 +65,5 @@ class TokenOutput(serializers.Serializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
 
 
-class TokenCreatedOutput(TokenOutput):
+class AccessTokenCreatedOutput(AccessTokenOutput):
     token = serializers.CharField(help_text="The token itself. Shown only in this answer; store it now.")

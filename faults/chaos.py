@@ -235,7 +235,7 @@ def _checks(cluster: Cluster, users: list, calls: list, created: dict, sendgrid:
     out: dict[str, Any] = {}
 
     # Writes: 201 ⇔ task.created event.
-    answered = {}
+    answered: dict[Any, Any] = {}
     for c in calls:
         if c.method == "POST" and c.status == 201:
             answered.setdefault(c.user_id, []).append(c.body["id"])
@@ -257,8 +257,10 @@ def _checks(cluster: Cluster, users: list, calls: list, created: dict, sendgrid:
     for user_id, event_type, event_id in rows:
         expected.setdefault((_family(event_type), int(user_id)), []).append(event_id)
     wanted = {str(u) for u in ids}
+    assert cluster.broker is not None  # started above
     records = sorted(
-        read_all(cluster.broker.bootstrap, expected=len(rows)), key=lambda r: (r.topic, r.partition, r.offset)
+        read_all(cluster.broker.bootstrap, expected=len(rows)),
+        key=lambda r: (r.topic, r.partition, r.offset),
     )
     kafka = check(expected, [((r.topic, int(r.key)), r.ce_id) for r in records if r.key in wanted])
     out["kafka"] = kafka.summary()

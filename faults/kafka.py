@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
@@ -62,12 +63,13 @@ def read_all(bootstrap: str, *, expected: int, timeout: float = 60) -> list[Reco
                     break
                 continue
             quiet_since = time.monotonic()
-            headers = {name: value.decode() for name, value in (message.headers() or [])}
+            raw_headers = cast("list[tuple[str, bytes]]", message.headers() or [])
+            headers = {name: value.decode() for name, value in raw_headers}
             records.append(
                 Record(
-                    topic=message.topic(),
-                    partition=message.partition(),
-                    offset=message.offset(),
+                    topic=message.topic() or "",
+                    partition=message.partition() or 0,
+                    offset=message.offset() or 0,
                     key=(message.key() or b"").decode(),
                     ce_id=headers.get("ce_id", ""),
                     ce_type=headers.get("ce_type", ""),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TypedDict
 
 from django.db.models import QuerySet
@@ -13,12 +13,16 @@ from django.utils import timezone
 from reminders_app.models import Reminder, ReminderStatus
 from tasks_app.models import Task
 from todo_project.errors import DomainError, NotFoundError
+from todo_project.timefmt import iso_utc
 
 
 def reminders_for_user(
     *, user_id: int, status: str | None = None, task_id: str | None = None
 ) -> QuerySet[Reminder]:
     qs = Reminder.objects.filter(owner_id=user_id)
+    # Sent empty ("task_id=") is a 400 like any other value that is no UUID.
+    if status is not None and not status.strip():
+        raise DomainError("status must not be empty; leave it out instead.", field="status")
     if status:
         wanted = [s.strip() for s in status.split(",") if s.strip()]
         bad = [s for s in wanted if s not in ReminderStatus.values]
@@ -28,7 +32,7 @@ def reminders_for_user(
                 field="status",
             )
         qs = qs.filter(status__in=wanted)
-    if task_id:
+    if task_id is not None:
         try:
             qs = qs.filter(task_ref=uuid.UUID(task_id))
         except ValueError:
@@ -56,8 +60,7 @@ class Suggestion(TypedDict):
     offset_minutes: int | None
 
 
-def _utc_iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+_utc_iso = iso_utc
 
 
 def reminder_suggestions(
@@ -84,12 +87,12 @@ def reminder_suggestions(
         evening_before = datetime.combine(local_due.date() - timedelta(days=1), time(18, 0), tzinfo=tz)
         options.append(("Evening before (18:00)", evening_before, None))
     elif due_date is not None:
-        for label, day, at in (
+        for label, day, clock in (
             ("Morning of the due day (09:00)", due_date, time(9, 0)),
             ("Evening before (18:00)", due_date - timedelta(days=1), time(18, 0)),
             ("Morning the day before (09:00)", due_date - timedelta(days=1), time(9, 0)),
         ):
-            options.append((label, datetime.combine(day, at, tzinfo=tz), None))
+            options.append((label, datetime.combine(day, clock, tzinfo=tz), None))
     else:
         raise DomainError("Give due_at (a date-time) or due_date (a date).", field="due_at")
     seen: set[datetime] = set()

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from rest_framework import serializers
 
 from todo_project.accounts.selectors import email_is_verified, profile_get
-
-User = get_user_model()
 
 
 class RegisterInputSerializer(serializers.Serializer):
@@ -117,5 +115,5 @@ class MeSerializer(serializers.Serializer):
     def get_email_verified(self, user: Any) -> bool:
         return email_is_verified(user_id=user.pk, email=user.email)
 
-    def get_timezone(self, user: Any) -> str:
+    def get_timezone(self, user: User) -> str:
         return profile_get(user=user).timezone

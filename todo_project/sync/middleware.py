@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 from rest_framework.exceptions import APIException
 
 from todo_project.accounts.authentication import JWTAuthentication
@@ -33,7 +34,8 @@ REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
 
 def _user_id(request: HttpRequest) -> int | None:
     try:
-        result = JWTAuthentication().authenticate(request)
+        # It reads only the Authorization header, which a plain HttpRequest has.
+        result = JWTAuthentication().authenticate(request)  # type: ignore[arg-type]
     except APIException:
         return None  # the view answers 401 itself; nothing is claimed
     if result is not None:
@@ -42,6 +44,18 @@ def _user_id(request: HttpRequest) -> int | None:
     if user is not None and user.is_authenticated:
         return int(user.pk)
     return None
+
+
+def _view_allows(request: HttpRequest) -> bool:
+    """Whether the URL resolves to a view that implements the request's method."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    view_class = getattr(match.func, "view_class", None) or getattr(match.func, "cls", None)
+    if view_class is None:
+        return True  # a function view: it decides
+    return hasattr(view_class, (request.method or "").lower())
 
 
 def _error(status: int, code: str, message: str, fields: dict[str, list[str]] | None = None) -> JsonResponse:
@@ -70,6 +84,10 @@ class IdempotencyMiddleware:
     def _handle(self, request: HttpRequest) -> HttpResponse:
         raw_key = request.headers.get(HEADER)
         if raw_key is None or request.method not in MUTATING_METHODS or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        if not _view_allows(request):
+            # The view answers 405 (or the URL 404): nothing to deduplicate,
+            # and the key stays free for the request it is meant for.
             return self.get_response(request)
         try:
             key = uuid.UUID(raw_key.strip())
@@ -128,7 +146,7 @@ class IdempotencyMiddleware:
                 {HEADER: ["was already used with another method, path or body."]},
             )
         if row.status != IdempotencyKey.Status.COMPLETED or row.response_status is None:
-            response = _error(
+            response: HttpResponse = _error(
                 409,
                 "idempotency_key_in_progress",
                 "A request with this Idempotency-Key is still being processed; retry shortly.",

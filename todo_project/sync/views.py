@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from todo_project.accounts.authentication import request_user
 from todo_project.errors import DomainError
 from todo_project.events.selectors import user_last_seq
 from todo_project.sync.selectors import sync_since
@@ -39,24 +40,36 @@ class SyncView(APIView):
             OpenApiParameter(
                 "since", int, required=True, description="Last seq the client applied (0 = none)."
             ),
-            OpenApiParameter("limit", int, required=False, description="Events per page (default 100)."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": settings.SYNC_RESYNC_BATCH},
+                required=False,
+                description="Events per page (default 100).",
+            ),
         ],
-        responses=inline_serializer(
-            "SyncPage",
-            {
-                "since": serializers.IntegerField(),
-                "next_since": serializers.IntegerField(),
-                "has_more": serializers.BooleanField(),
-                "last_seq": serializers.IntegerField(),
-                "results": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "SyncPage",
+                {
+                    "since": serializers.IntegerField(),
+                    "next_since": serializers.IntegerField(),
+                    "has_more": serializers.BooleanField(),
+                    "last_seq": serializers.IntegerField(),
+                    "results": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            410: OpenApiResponse(
+                description="resync_required: events after `since` are no longer kept; reload the full state."
+            ),
+        },
     )
     def get(self, request: Request) -> Response:
         query = SyncQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = sync_since(
-            user_id=request.user.pk, since=query.validated_data["since"], limit=query.validated_data["limit"]
+            user_id=request_user(request).pk,
+            since=query.validated_data["since"],
+            limit=query.validated_data["limit"],
         )
         if page.resync_required:
             raise ResyncRequiredError(
@@ -80,4 +93,4 @@ class SyncCursorView(APIView):
 
     @extend_schema(responses=inline_serializer("SyncCursor", {"last_seq": serializers.IntegerField()}))
     def get(self, request: Request) -> Response:
-        return Response({"last_seq": user_last_seq(user_id=request.user.pk)})
+        return Response({"last_seq": user_last_seq(user_id=request_user(request).pk)})

@@ -1,6 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import { expectAccessible, live, login, p95, record, register, uniqueUser } from "./helpers";
 
+
 const row = (page: Page, title: string) => page.getByTestId("task-row").filter({ hasText: title });
 
 async function serverTasks(page: Page, query: string): Promise<{ title: string; is_completed: boolean }[]> {
@@ -98,6 +99,19 @@ test("register, quick add, complete, live in a second browser, offline writes re
   }
   record("live-sync", { samples_ms: latencies, p95_ms: p95(latencies) });
 
+  // Reorder with the keyboard (dnd-kit's keyboard sensor): the other browser follows.
+  await row(a, "Sync probe 1").getByRole("button", { name: "Move “Sync probe 1”" }).focus();
+  // Each step waits for its screen-reader announcement (the sensor listens from the next tick).
+  await a.keyboard.press("Space");
+  await expect(a.getByText("“Sync probe 1” is over position 2.")).toBeAttached();
+  await a.keyboard.press("ArrowUp");
+  await expect(a.getByText("“Sync probe 1” is over position 1.")).toBeAttached();
+  await a.keyboard.press("Space");
+  await expect(a.getByText("Dropped “Sync probe 1” at position 1.")).toBeAttached();
+  await expect(a.getByTestId("task-row").first()).toContainText("Sync probe 1");
+  await expect(b.getByTestId("task-row").first()).toContainText("Sync probe 1");
+  await expect(b.getByTestId("task-row").nth(1)).toContainText("Sync probe 0");
+
   // Offline: writes queue on the device, the state is shown, and they replay once.
   await contextA.setOffline(true);
   await expect(a.getByTestId("sync-status")).toHaveAttribute("data-status", "offline");
@@ -139,7 +153,7 @@ test("edit with a recurrence preview, delete with undo, keyboard and palette, in
   await page.keyboard.type("Water plants");
   await page.keyboard.press("Enter");
   await expect(row(page, "Water plants")).toBeVisible();
-  await expect(page.getByTestId("sync-status")).toHaveAttribute("data-pending", "0");
+  await expect(row(page, "Water plants")).not.toHaveAttribute("data-task-id", /^tmp-/);
 
   // j focuses the first task, e opens the editor.
   await page.getByLabel("Add a task").blur();
@@ -151,6 +165,9 @@ test("edit with a recurrence preview, delete with undo, keyboard and palette, in
   await expect(dialog.getByTestId("recurrence-preview")).toContainText("every weekday");
   await expect(dialog.getByTestId("recurrence-preview").locator("li")).toHaveCount(5);
   await dialog.getByLabel("Priority").selectOption("low");
+  await dialog.getByLabel("New subtask").fill("Buy a watering can");
+  await dialog.getByRole("button", { name: "Add subtask" }).click();
+  await expect(dialog.getByTestId("subtask")).toContainText("Buy a watering can");
   await expectAccessible(page, "editor");
   await dialog.getByRole("button", { name: "Save" }).click();
   await expect(row(page, "Water plants")).toContainText("repeats");
@@ -162,6 +179,13 @@ test("edit with a recurrence preview, delete with undo, keyboard and palette, in
   await page.getByRole("button", { name: "Undo" }).click();
   await expect(row(page, "Water plants")).toBeVisible();
 
+  // A project: created from the sidebar, opened, listed with its count.
+  page.once("dialog", (d) => void d.accept("Garden"));
+  await page.getByRole("button", { name: "+ New project" }).click();
+  await expect(page.getByRole("heading", { name: "Garden" })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Lists" }).getByRole("link", { name: /Garden/ })).toBeVisible();
+  await expectAccessible(page, "project");
+
   // The command palette (Ctrl+K) navigates.
   await page.keyboard.press("Control+k");
   const palette = page.getByRole("dialog", { name: "Command palette" });
@@ -171,6 +195,25 @@ test("edit with a recurrence preview, delete with undo, keyboard and palette, in
   await page.keyboard.press("Enter");
   await expect(page.getByRole("heading", { name: "Settings" })).toBeVisible();
   await expectAccessible(page, "settings");
+  // Change the password: this session keeps going with the fresh pair.
+  await page.getByLabel("Current password").fill(user.password);
+  await page.getByLabel("New password").fill("another-Horse-battery-7");
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Password changed" })).toBeVisible();
+  user.password = "another-Horse-battery-7";
+
+  // The assistant answers in the chat, and the task it made shows in the list.
+  await page.keyboard.press("g");
+  await page.keyboard.press("a");
+  await expect(page.getByRole("heading", { name: "Assistant" })).toBeVisible();
+  await page.getByLabel("Message the assistant").fill("Remind me to call mom tomorrow at 6pm");
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(page.getByTestId("chat").locator(".chat-assistant")).toHaveCount(1);
+  await expectAccessible(page, "assistant");
+  await page.keyboard.press("g");
+  await page.keyboard.press("y");
+  await expect(page.getByTestId("activity")).toContainText("task.created");
+  await expectAccessible(page, "activity");
   await page.keyboard.press("g");
   await page.keyboard.press("n");
   await expect(page.getByRole("heading", { name: "Notifications" })).toBeVisible();
@@ -187,5 +230,29 @@ test("edit with a recurrence preview, delete with undo, keyboard and palette, in
   // A session survives a reload.
   await page.reload();
   await expect(page.getByRole("heading", { name: "Today" })).toBeVisible();
+
+  // Log out, then back in with the new password.
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page.getByRole("heading", { name: "Log in to Taskbeat" })).toBeVisible();
+  await login(page, user);
+  await expect(row(page, "Call mom")).toBeVisible();
   await context.close();
+});
+
+test("signed-out pages: log in errors, password reset request", async ({ page }) => {
+  await page.goto("/");
+  await page.getByLabel("Username or e-mail").fill("nobody");
+  await page.getByLabel("Password").fill("wrong-password");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("alert")).toContainText("Invalid username or password");
+  await expectAccessible(page, "login-error");
+  await page.getByRole("link", { name: "Forgot your password?" }).click();
+  await page.getByLabel("E-mail").fill("nobody@example.com");
+  await page.getByRole("button", { name: "Send reset link" }).click();
+  await expect(page.getByRole("status").filter({ hasText: /link/i })).toBeVisible();
+  await expectAccessible(page, "reset-password");
+  await page.goto("/verify-email#token=not-a-token");
+  await expect(page.getByRole("alert")).toBeVisible();
+  await expectAccessible(page, "verify-email-bad-token");
 });

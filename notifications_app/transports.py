@@ -161,7 +161,7 @@ def resolve_webhook_url(url: str, *, field: str = "webhook_url") -> tuple[str, s
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise DomainError(f"Webhook host {parts.hostname!r} does not resolve.", field=field) from None
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     blocked = [ip for ip in addresses if not _ip_allowed(ip)]
     if blocked or not addresses:
         raise DomainError(
@@ -188,7 +188,8 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         sock = socket.create_connection((self._ip, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        # _context is what HTTPSConnection.__init__ made of context= (no public accessor).
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
 def send_webhook(*, url: str, secret: str, msg_id: str, payload: dict[str, Any]) -> SendResult:
