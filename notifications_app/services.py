@@ -118,6 +118,14 @@ def _prefs_for_update(user_id: int) -> NotificationPreference:
     return NotificationPreference.objects.select_for_update().get(user_id=user_id)
 
 
+def _field_values(prefs: NotificationPreference) -> dict[str, Any]:
+    return {
+        field.attname: getattr(prefs, field.attname)
+        for field in prefs._meta.concrete_fields
+        if not field.primary_key and field.attname != "updated_at"
+    }
+
+
 def preferences_update(*, user_id: int, **fields: Any) -> tuple[NotificationPreference, str | None]:
     """Change preferences; returns them and the new webhook secret if one was just made.
 
@@ -127,13 +135,13 @@ def preferences_update(*, user_id: int, **fields: Any) -> tuple[NotificationPref
     """
     new_secret = None
     given = sorted(fields)
-    url_fields: list[str] = []
     with transaction.atomic():
         # The user's event lock first: the event below takes it anyway, and a
         # failing webhook delivery takes it before this row (_webhook_disable).
         user_events_lock(user_id=user_id)
         prefs = _prefs_for_update(user_id)
         before = (prefs.default_reminder_minutes, prefs.priority_boost_enabled)
+        stored = _field_values(prefs)
         if "email_address" in fields:
             _reminder_address_change(prefs, (fields.pop("email_address") or "").strip())
         if "webhook_url" in fields:
@@ -149,7 +157,6 @@ def preferences_update(*, user_id: int, **fields: Any) -> tuple[NotificationPref
             else:
                 fields.setdefault("webhook_enabled", False)
             prefs.webhook_url = url
-            url_fields = ["webhook_url", "webhook_disabled_at", "webhook_disabled_reason", "webhook_secret"]
         for name, value in fields.items():
             setattr(prefs, name, value)
         if prefs.webhook_enabled and not prefs.webhook_url:
@@ -158,7 +165,9 @@ def preferences_update(*, user_id: int, **fields: Any) -> tuple[NotificationPref
             raise DomainError(
                 "Give both quiet_hours_start and quiet_hours_end, or neither.", field="quiet_hours_end"
             )
-        prefs.save(update_fields=sorted({*fields, *url_fields, "updated_at"}))
+        # Only the columns that changed (several helpers above set fields).
+        changed = [name for name, value in _field_values(prefs).items() if stored[name] != value]
+        prefs.save(update_fields=[*changed, "updated_at"])
         # Reminders (the layer below) react to this event: when the reminder
         # rules changed, a reminders handler re-applies them to the user's open
         # timed tasks. The secret is never part of it.

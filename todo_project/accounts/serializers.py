@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from todo_project.accounts.selectors import email_is_verified, profile_get
@@ -62,6 +63,8 @@ class PasswordResetConfirmInputSerializer(serializers.Serializer):
     new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
 
 
+# Named apart from the assistant's personal-access-token input (TokenInput).
+@extend_schema_serializer(component_name="SignedTokenInput")
 class TokenInputSerializer(serializers.Serializer):
     token = serializers.CharField(max_length=1000)
 

@@ -2073,6 +2073,9 @@ export interface components {
          * @enum {string}
          */
         SeriesOutputStatusEnum: "active" | "stopped" | "ended";
+        SignedTokenInputRequest: {
+            token: string;
+        };
         SkipOutput: {
             skipped: components["schemas"]["OccurrenceOutput"];
             next: components["schemas"]["OccurrenceOutput"] | null;
@@ -2245,9 +2248,6 @@ export interface components {
             version?: number;
             /** Format: date-time */
             client_updated_at?: string;
-        };
-        TokenInputRequest: {
-            token: string;
         };
         TokenPair: {
             access: string;
@@ -2632,7 +2632,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TokenInputRequest"];
+                "application/json": components["schemas"]["SignedTokenInputRequest"];
             };
         };
         responses: {
