@@ -64,7 +64,7 @@ class PasswordResetConfirmInputSerializer(serializers.Serializer):
     new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
 
 
-class TokenInputSerializer(serializers.Serializer):
+class MailedTokenInputSerializer(serializers.Serializer):
     token = serializers.CharField(max_length=1000)
 
 
