@@ -6,21 +6,13 @@ from rest_framework import serializers
 
 from assistant_app.models import TokenScope
 
-
-class ApiErrorDetail(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
-
-
-class ApiError(serializers.Serializer):
-    """The API's one error shape (todo_project/errors.py)."""
-
-    error = ApiErrorDetail()
+# The API's one error shape (todo_project/errors.py), one schema component.
+from reminders_app.serializers import ApiError, ApiErrorDetail  # noqa: F401
+from todo_project import fields as safe
 
 
 class ChatInput(serializers.Serializer):
-    message = serializers.CharField(max_length=2000, trim_whitespace=True)
+    message = safe.CharField(max_length=2000, trim_whitespace=True)
     conversation_id = serializers.UUIDField(required=False, allow_null=True)
 
 
@@ -56,7 +48,7 @@ class ChatOutput(serializers.Serializer):
 
 
 class TokenInput(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = safe.CharField(max_length=100)
     scope = serializers.ChoiceField(choices=TokenScope.values, default=TokenScope.READ)
     expires_in_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
 

@@ -102,3 +102,68 @@ def test_a_postgres_crash_fails_requests_fast_and_everything_recovers_without_re
     for name in ("web", "worker", "bridge"):
         assert cluster.procs[name].starts == 1, name
         assert cluster.procs[name].alive, name
+
+
+def test_backends_terminated_several_times_a_second_never_hang_or_answer_html(cluster):
+    """``pg_terminate_backend`` of every Taskbeat connection, 3 times a second for 6 s."""
+    for name in ("web", "worker", "beat", "bridge"):
+        if not cluster.procs[name].alive:
+            cluster.procs[name].start()
+    starts = {name: cluster.procs[name].starts for name in ("web", "worker", "bridge")}
+    users = [cluster.new_user("term") for _ in range(4)]
+    writer = Writer(users, reads=True).start(threads=3)
+    wait_until(lambda: writer.count() >= 10, timeout=60, what="writes before the terminations")
+    terminated = 0
+    until = time.monotonic() + 6
+    while time.monotonic() < until:
+        terminated += cluster.postgres.terminate_backends()
+        time.sleep(0.33)
+    after = writer.count()
+    wait_until(lambda: writer.count() >= after + 20, timeout=60, what="writes after the terminations")
+    calls = writer.stop()
+
+    wrong = [
+        (c.status, str(c.body or c.error)[:160]) for c in calls if not (c.ok or _is_503_in_the_error_shape(c))
+    ]
+    assert not wrong, f"{len(wrong)} of {len(calls)} calls neither 2xx nor the JSON 503: {wrong[:3]}"
+    slowest = max(c.seconds for c in calls)
+    assert slowest < POOL_TIMEOUT + 3, f"a call took {slowest:.1f} s"
+    refused = sum(c.status == 503 for c in calls)
+    print(f"terminated {terminated} backends; {len(calls)} calls, {refused} answered 503")
+    created = {c.body["id"] for c in calls if c.method == "POST" and c.status == 201}
+    subjects = {
+        subject.removeprefix("tasks/")
+        for (subject,) in cluster.postgres.query(
+            "SELECT subject FROM events_outboxevent WHERE type = 'task.created' AND user_id = ANY(%s)",
+            [[u.id for u in users]],
+        )
+    }
+    assert created <= subjects
+    wait_until(lambda: cluster.outbox_undispatched() == 0, timeout=60, what="the outbox dispatched")
+    wait_until(lambda: cluster.outbox_unpublished() == 0, timeout=60, what="the outbox published")
+    assert {name: cluster.procs[name].starts for name in starts} == starts, "a process was restarted"
+    assert all(cluster.procs[name].alive for name in starts)
+
+
+def test_a_bridge_and_a_worker_started_while_postgres_is_down_come_up_when_it_returns(cluster):
+    """Found by the chaos run: a bridge restarted during a PostgreSQL outage exited at start."""
+    for name in ("web", "worker"):
+        if not cluster.procs[name].alive:
+            cluster.procs[name].start()
+    user = cluster.new_user("late")
+    cluster.kill("bridge", "worker")
+    cluster.postgres.stop("immediate")
+    try:
+        cluster.procs["bridge"].start()
+        cluster.procs["worker"].start(wait=False)
+        started = time.monotonic()
+        wait_until(lambda: time.monotonic() - started > 5, timeout=20, what="5 s of the outage")
+        assert cluster.procs["bridge"].alive, cluster.logs("bridge")
+    finally:
+        cluster.postgres.start()
+    status, body, _ = user.client.call("POST", "/api/tasks", {"title": "after a late start"})
+    assert status == 201, body
+    wait_until(lambda: cluster.outbox_undispatched() == 0, timeout=60, what="the outbox dispatched")
+    wait_until(lambda: cluster.outbox_unpublished() == 0, timeout=60, what="the outbox published")
+    assert cluster.procs["bridge"].alive
+    assert cluster.procs["worker"].alive

@@ -19,6 +19,9 @@ def reminders_for_user(
     *, user_id: int, status: str | None = None, task_id: str | None = None
 ) -> QuerySet[Reminder]:
     qs = Reminder.objects.filter(owner_id=user_id)
+    # Sent empty ("task_id=") is a 400 like any other value that is no UUID.
+    if status is not None and not status.strip():
+        raise DomainError("status must not be empty; leave it out instead.", field="status")
     if status:
         wanted = [s.strip() for s in status.split(",") if s.strip()]
         bad = [s for s in wanted if s not in ReminderStatus.values]
@@ -28,7 +31,7 @@ def reminders_for_user(
                 field="status",
             )
         qs = qs.filter(status__in=wanted)
-    if task_id:
+    if task_id is not None:
         try:
             qs = qs.filter(task_ref=uuid.UUID(task_id))
         except ValueError:

@@ -154,3 +154,25 @@ def test_a_key_left_by_drfs_throttle_counts_as_an_empty_bucket(rates):
     request = _anon_request()
 
     assert [_allowed(AnonRateThrottle, request)[0] for _ in range(3)] == [True, True, False]
+
+
+def test_with_redis_unreachable_the_throttle_fails_open_and_counts_it(settings, rates):
+    # A real socket with nothing listening: the address Redis would have when it is down.
+    import socket
+
+    from todo_project.degraded import degraded_counts
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"},
+    }
+    rates(anon="1/min")
+    before = degraded_counts().get("throttle", 0)
+
+    results = [_allowed(AnonRateThrottle, _anon_request()) for _ in range(3)]
+
+    assert results == [(True, None)] * 3  # over the rate, but nothing to count it in: let through
+    assert degraded_counts()["throttle"] == before + 3

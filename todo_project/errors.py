@@ -20,6 +20,7 @@ through ``server_error`` (the project's ``handler500``).
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -176,7 +177,14 @@ def unhandled_error_response(request: HttpRequest, exc: BaseException | None) ->
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """``handler500``: failures outside a view (Django logged the exception already)."""
+    """``handler500``: failures outside a view (Django logged the exception already).
+
+    Django calls it while handling the exception, so a dependency that is away
+    (PostgreSQL down under a middleware's query) still answers the 503.
+    """
+    exc = sys.exc_info()[1]
+    if exc is not None and (unavailable := unavailable_response(exc)) is not None:
+        return unavailable
     return unhandled_error_response(request, None)
 
 

@@ -1,4 +1,7 @@
-"""Dates and datetimes the API accepts: years 1000 to 9000.
+"""Input fields shared by the apps: strict strings, and dates and datetimes in years 1000 to 9000.
+
+``CharField`` takes a JSON string only (DRF's would turn 42 or true into
+"42"/"True", accepting what the schema calls a string as something else).
 
 Python's datetime ends at years 1 and 9999, so a value near either end
 overflows as soon as it is shifted to UTC (``0001-01-01T00:00:00+14:00``) or
@@ -23,6 +26,15 @@ def in_range(value: date | datetime) -> bool:
     """True when ``value`` (a date, or a naive or aware datetime) is in the accepted years."""
     day = value.date() if isinstance(value, datetime) else value
     return EARLIEST <= day <= LATEST
+
+
+class CharField(serializers.CharField):
+    """A JSON string only."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class DateTimeField(serializers.DateTimeField):

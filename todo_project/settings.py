@@ -465,6 +465,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "todo_project.sync.schema.add_idempotency_key_header",
+        "todo_project.openapi.add_error_responses",
     ],
 }
 

@@ -3,7 +3,7 @@
 WhiteNoise serves the build's files from the site root (``WHITENOISE_ROOT``):
 ``/assets/*`` carry a content hash in their names and are cached for a year;
 everything else it finds (``/sw.js``, ``/manifest.webmanifest``) briefly. Any
-other path that is not the API, the admin, ``/ws/``, static files or a probe
+other path that is not the API, the admin, ``/ws/``, ``/mcp``, static files or a probe
 is one of the app's own routes (``/today``, ``/tasks/<id>``) and gets its
 ``index.html``, never cached, so a new build is picked up on the next load.
 """

@@ -5,8 +5,10 @@ update, the series edit, the preview and quick add call) on rules built to be
 as expensive as possible under the evaluation budget: BY* parts that never
 meet, sets with the most dates per period, the longest lists allowed, ten
 hopeless lines, nine valid lines (each paying the frequency probe) plus a
-hopeless one. Prints the median and worst of ``--repeat`` runs per rule and
-the load average. No database is touched (settings are loaded for the error
+hopeless one. Prints, per rule, the median and worst of ``--repeat`` runs in
+CPU time (the thread's own, what the budget bounds; on a shared machine wall
+time mostly measures waiting for a core) and the median wall time, with the
+load average. No database is touched (settings are loaded for the error
 type only).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
@@ -77,22 +79,28 @@ def main() -> None:
     args = parser.parse_args()
     start = datetime(2026, 12, 4, 9, tzinfo=UTC)
     print(f"load average before: {os.getloadavg()}")
-    print(f"{'rule':66} {'answer':9} {'median ms':>10} {'worst ms':>9}")
+    print(f"{'rule':66} {'answer':9} {'CPU median':>10} {'CPU worst':>9} {'wall median':>11}  (ms)")
     worst_overall = 0.0
     for label, text in RULES.items():
-        samples = []
+        cpu: list[float] = []
+        wall: list[float] = []
         answer = ""
         for _ in range(args.repeat):
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.thread_time()
             try:
                 recurrence.parse_rule(text, dtstart=start, tz="Europe/Berlin")
                 answer = "accepted"
             except DomainError as exc:
                 answer = f"400 {exc.field}"
-            samples.append((time.perf_counter() - began) * 1000)
-        worst_overall = max(worst_overall, max(samples))
-        print(f"{label[:66]:66} {answer[:9]:9} {statistics.median(samples):10.2f} {max(samples):9.2f}")
-    print(f"worst single refusal: {worst_overall:.2f} ms (goal < 20 ms)")
+            cpu.append((time.thread_time() - began_cpu) * 1000)
+            wall.append((time.perf_counter() - began) * 1000)
+        if answer != "accepted":
+            worst_overall = max(worst_overall, max(cpu))
+        print(
+            f"{label[:66]:66} {answer[:9]:9} {statistics.median(cpu):10.2f} {max(cpu):9.2f}"
+            f" {statistics.median(wall):11.2f}"
+        )
+    print(f"worst refusal, CPU time: {worst_overall:.2f} ms (goal < 20 ms)")
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -52,6 +52,9 @@ VIEW_SCENARIOS = {
     "views/counts": "/api/views/counts",
     "tasks?project=…&include_subprojects": "/api/tasks?project=inbox&include_subprojects=true",
     "tasks?q=groc (prefix search)": "/api/tasks?q=groc",
+    # Calibration: the list's default page, measured at p95 6–9 ms on a quiet
+    # machine (below); how far this run's number is off says how loaded it was.
+    "calibration: default page (position order)": "/api/tasks",
 }
 SCENARIOS = {
     "q+tags+priority (goal)": "/api/tasks?q=quarterly&tags=work&priority=high",

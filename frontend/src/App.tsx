@@ -2,13 +2,14 @@ import { useEffect, useMemo, useState } from "react";
 import { QueryClient } from "@tanstack/react-query";
 import { PersistQueryClientProvider, type PersistedClient } from "@tanstack/react-query-persist-client";
 import { createAsyncStoragePersister } from "@tanstack/query-async-storage-persister";
-import { Route, Switch } from "wouter";
+import { Route, Switch, useRoute } from "wouter";
 import { useSession } from "./auth/useSession";
 import type { Session } from "./auth/session";
 import { openUserDb } from "./offline/db";
 import { Engine } from "./tasks/engine";
 import { EngineContext } from "./tasks/useEngine";
 import { LoginPage, RegisterPage } from "./pages/AuthPages";
+import { ResetPasswordPage, VerifyEmailPage } from "./pages/AccountPages";
 import { Shell } from "./components/Shell";
 import { Toaster } from "./components/Toaster";
 
@@ -86,6 +87,17 @@ function SignedIn({ session }: { session: Session }) {
 
 export function App() {
   const session = useSession();
+  const [onReset] = useRoute("/reset-password");
+  const [onVerify] = useRoute("/verify-email");
+  // Mailed links work signed in or out.
+  if (onReset || onVerify) {
+    return (
+      <>
+        {onReset ? <ResetPasswordPage /> : <VerifyEmailPage />}
+        <Toaster />
+      </>
+    );
+  }
   return (
     <>
       {session ? (

@@ -46,6 +46,8 @@ export function buildCommands(ctx: CommandContext): Command[] {
     { id: "go-overdue", title: "Go to Overdue", group: "Navigate", shortcut: "g o", palette: true, run: () => ctx.navigate("/overdue") },
     { id: "go-completed", title: "Go to Completed", group: "Navigate", shortcut: "g c", palette: true, run: () => ctx.navigate("/completed") },
     { id: "go-notifications", title: "Go to Notifications", group: "Navigate", shortcut: "g n", palette: true, run: () => ctx.navigate("/notifications") },
+    { id: "go-assistant", title: "Go to Assistant", group: "Navigate", shortcut: "g a", palette: true, run: () => ctx.navigate("/assistant") },
+    { id: "go-activity", title: "Go to Activity", group: "Navigate", shortcut: "g y", palette: true, run: () => ctx.navigate("/activity") },
     { id: "go-settings", title: "Go to Settings", group: "Navigate", shortcut: "g s", palette: true, run: () => ctx.navigate("/settings") },
     { id: "theme", title: "Switch light/dark theme", group: "App", shortcut: "Shift+T", palette: true, run: ctx.toggleTheme },
     { id: "logout", title: "Log out", group: "App", palette: true, run: ctx.logout },

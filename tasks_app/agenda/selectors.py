@@ -160,10 +160,14 @@ def upcoming_view(*, user: Any, days: int, limit: int, now: datetime | None = No
 
 def inbox_tasks(*, user: Any, inbox_id: uuid.UUID, limit: int) -> list[dict[str, Any]]:
     """Open Inbox tasks in manual order (rows written around the services, with no project, too)."""
-    qs = Task.objects.filter(owner_id=user.pk, is_completed=False, is_skipped=False).filter(
-        Q(project_id=inbox_id) | Q(project_id__isnull=True)
-    )
-    return list(qs.order_by("position", "created_at", "id").values(*TASK_FIELDS)[:limit])
+    # Two index-ordered scans of task_open_project_idx merged here: an OR of
+    # the two conditions would make PostgreSQL sort the whole Inbox instead.
+    qs = Task.objects.filter(owner_id=user.pk, is_completed=False, is_skipped=False)
+    order = ("position", "created_at", "id")
+    rows = list(qs.filter(project_id=inbox_id).order_by(*order).values(*TASK_FIELDS)[:limit])
+    rows += list(qs.filter(project_id__isnull=True).order_by(*order).values(*TASK_FIELDS)[:limit])
+    rows.sort(key=lambda row: (row["position"], row["created_at"], row["id"]))
+    return rows[:limit]
 
 
 _COUNTS_SQL = """

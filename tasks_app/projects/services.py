@@ -416,6 +416,23 @@ def project_delete(
         projects = list(
             Project.objects.select_for_update().filter(owner_id=user.pk, pk__in=subtree).order_by("pk")
         )
+        # A task created in (or moved into) the project while we waited for its
+        # lock committed before we got it; none can come in now (pointing a row
+        # at a locked project needs a KEY SHARE lock it cannot get). Take those too.
+        late = list(
+            Task.objects.select_for_update()
+            .filter(owner_id=user.pk, project_id__in=subtree)
+            .exclude(pk__in=[task.pk for task in locked])
+            .order_by("pk")
+        )
+        if late:
+            if tasks == "refuse":
+                raise ConflictError(
+                    "Tasks were added to the project meanwhile; delete or move them (tasks=delete|move).",
+                    field="tasks",
+                    code="project_not_empty",
+                )
+            locked = sorted([*locked, *late], key=lambda task: task.pk)
         events: list[NewEvent] = []
         task_ids = [str(task.pk) for task in locked]
         if tasks == "move" and locked:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,42 @@ from tasks_app.quickadd.parser import parse_quick_add
 from tasks_app.selectors import user_timezone
 from todo_project.errors import DomainError
 
+# "##Project" names a project (one word; "_" stands for a space: ##Home_office).
+# Two hashes, so "#tag" stays a tag.
+_PROJECT_RE = re.compile(r"(?:^|(?<=\s))##(?P<name>[^\s#]{1,120})")
+
+
+def split_project(text: str) -> tuple[str, str | None]:
+    """The text without its ``##Project`` token, and the project name it gave (the last one wins)."""
+    names = [match.group("name") for match in _PROJECT_RE.finditer(text)]
+    if not names:
+        return text, None
+    rest = re.sub(r"\s{2,}", " ", _PROJECT_RE.sub("", text)).strip()
+    return rest, names[-1].replace("_", " ")
+
+
+def resolve_project(*, user: Any, name: str) -> Any:
+    """The user's active project with this name, case-insensitively; 400 on ``text`` if none."""
+    from tasks_app.models import Project
+
+    project = (
+        Project.objects.filter(owner_id=user.pk, is_archived=False, name__iexact=name)
+        .order_by("position", "created_at")
+        .first()
+    )
+    if project is None:
+        raise DomainError(f"You have no project named {name!r}.", field="text")
+    return project
+
+
+def quick_add_preview(*, user: Any, text: str, now: datetime | None = None) -> dict[str, Any]:
+    """What ``POST /api/tasks/parse`` shows: the parse, plus the project ``##Name`` names."""
+    rest, project_name = split_project(text)
+    project = resolve_project(user=user, name=project_name) if project_name else None
+    result = parse_quick_add(rest, now=now or timezone.now(), tz=user_timezone(user).key).as_dict()
+    result["project"] = {"id": str(project.pk), "name": project.name} if project else None
+    return result
+
 
 def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None) -> Task:
     """Quick add: create exactly what ``POST /api/tasks/parse`` previews for ``text``.
@@ -23,6 +60,8 @@ def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None)
     """
     now = now or timezone.now()
     zone = user_timezone(owner)
+    text, project_name = split_project(text)
+    project = resolve_project(user=owner, name=project_name) if project_name else None
     parsed = parse_quick_add(text, now=now, tz=zone.key)
     if not parsed.title:
         raise DomainError(
@@ -45,6 +84,7 @@ def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None)
             due_at=parsed.due_at,
             remind_at=remind_at,
             remind_offset_minutes=remind_offset,
+            project_id=project.pk if project is not None else None,
             is_recurring=parsed.is_recurring,
             recurrence_rule=parsed.recurrence_rule or "",
         )

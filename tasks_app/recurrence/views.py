@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from django.urls import path
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -19,12 +18,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tasks_app.models import MAX_LOOKAHEAD_DAYS
-from tasks_app.quickadd.parser import parse_quick_add
 from tasks_app.quickadd.serializers import QuickAddInput
 from tasks_app.quickadd.services import task_create_from_text
 from tasks_app.recurrence import selectors, services
 from tasks_app.recurrence.rules import MAX_PREVIEW
-from tasks_app.selectors import task_get, user_timezone
+from tasks_app.selectors import task_get
 from tasks_app.serializers import TaskOutputSerializer
 from todo_project import fields as safe_fields
 from todo_project.errors import DomainError
@@ -118,6 +116,9 @@ class SpanOutput(serializers.Serializer):
 
 class QuickAddPreviewOutput(serializers.Serializer):
     title = serializers.CharField()
+    project = serializers.JSONField(
+        allow_null=True, help_text="The project `##Name` names: {id, name} (docs/quickadd.md), else null."
+    )
     due_date = serializers.DateField(allow_null=True)
     due_at = serializers.DateTimeField(allow_null=True)
     is_recurring = serializers.BooleanField()
@@ -172,10 +173,9 @@ class QuickAddParseView(APIView):
     def post(self, request: Request) -> Response:
         data = QuickAddInput(data=request.data)
         data.is_valid(raise_exception=True)
-        result = parse_quick_add(
-            data.validated_data["text"], now=timezone.now(), tz=user_timezone(request.user).key
-        )
-        return Response(result.as_dict())
+        from tasks_app.quickadd.services import quick_add_preview
+
+        return Response(quick_add_preview(user=request.user, text=data.validated_data["text"]))
 
 
 class QuickAddCreateView(APIView):

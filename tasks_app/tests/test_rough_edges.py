@@ -178,3 +178,25 @@ def test_the_admin_is_branded_and_apps_have_names(admin_client):
     for name in ("Tasks", "Reminders", "Notifications", "Audit log"):
         assert f"Models in the {name} application" in page
     assert "Audit_App" not in page
+
+
+# --- quick add names a project with ##Project; #tag stays a tag ------------------------------
+
+
+def test_quick_add_puts_the_task_in_the_project_named_with_two_hashes(alice_client):
+    work = alice_client.post("/api/projects", {"name": "Home office"}, format="json").json()
+
+    preview = alice_client.post(
+        "/api/tasks/parse", {"text": "Fix the lamp ##home_office #diy"}, format="json"
+    )
+    created = alice_client.post("/api/tasks", {"text": "Fix the lamp ##home_office #diy"}, format="json")
+    unknown = alice_client.post("/api/tasks", {"text": "Fix the lamp ##Nowhere"}, format="json")
+
+    assert preview.json()["project"] == {"id": work["id"], "name": "Home office"}
+    assert preview.json()["title"] == "Fix the lamp"
+    assert created.status_code == 201
+    assert created.json()["project_id"] == work["id"]
+    assert created.json()["tags"] == ["diy"]
+    assert created.json()["title"] == "Fix the lamp"
+    assert unknown.status_code == 400
+    assert "text" in unknown.json()["error"]["fields"]

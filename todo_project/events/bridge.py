@@ -251,7 +251,13 @@ class Bridge:
 
     # --- lifecycle -------------------------------------------------------
     def start(self) -> None:
-        self._connect_locks()
+        try:
+            self._connect_locks()
+        except psycopg.Error:
+            # PostgreSQL away while the bridge starts (a restart during an
+            # outage, found by the fault suite's chaos run): start anyway; each
+            # round reconnects first and ``step`` retries every second.
+            logger.warning("database unreachable at start; the bridge retries", exc_info=True)
         self._producer = self._make_producer()
         self._topics_ready = self.ensure_topics()
 

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 from rest_framework.exceptions import APIException
 
 from todo_project.accounts.authentication import JWTAuthentication
@@ -44,6 +45,18 @@ def _user_id(request: HttpRequest) -> int | None:
     return None
 
 
+def _view_allows(request: HttpRequest) -> bool:
+    """Whether the URL resolves to a view that implements the request's method."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    view_class = getattr(match.func, "view_class", None) or getattr(match.func, "cls", None)
+    if view_class is None:
+        return True  # a function view: it decides
+    return hasattr(view_class, (request.method or "").lower())
+
+
 def _error(status: int, code: str, message: str, fields: dict[str, list[str]] | None = None) -> JsonResponse:
     return JsonResponse(error_body(code, message, fields), status=status)
 
@@ -70,6 +83,10 @@ class IdempotencyMiddleware:
     def _handle(self, request: HttpRequest) -> HttpResponse:
         raw_key = request.headers.get(HEADER)
         if raw_key is None or request.method not in MUTATING_METHODS or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        if not _view_allows(request):
+            # The view answers 405 (or the URL 404): nothing to deduplicate,
+            # and the key stays free for the request it is meant for.
             return self.get_response(request)
         try:
             key = uuid.UUID(raw_key.strip())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -39,18 +39,28 @@ class SyncView(APIView):
             OpenApiParameter(
                 "since", int, required=True, description="Last seq the client applied (0 = none)."
             ),
-            OpenApiParameter("limit", int, required=False, description="Events per page (default 100)."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": settings.SYNC_RESYNC_BATCH},
+                required=False,
+                description="Events per page (default 100).",
+            ),
         ],
-        responses=inline_serializer(
-            "SyncPage",
-            {
-                "since": serializers.IntegerField(),
-                "next_since": serializers.IntegerField(),
-                "has_more": serializers.BooleanField(),
-                "last_seq": serializers.IntegerField(),
-                "results": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "SyncPage",
+                {
+                    "since": serializers.IntegerField(),
+                    "next_since": serializers.IntegerField(),
+                    "has_more": serializers.BooleanField(),
+                    "last_seq": serializers.IntegerField(),
+                    "results": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            410: OpenApiResponse(
+                description="resync_required: events after `since` are no longer kept; reload the full state."
+            ),
+        },
     )
     def get(self, request: Request) -> Response:
         query = SyncQuerySerializer(data=request.query_params)

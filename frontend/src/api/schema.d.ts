@@ -36,6 +36,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/email/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["auth_email_verification_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/email/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["auth_email_verify_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -62,6 +94,55 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["auth_logout_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Every refresh token of the account is revoked and its sockets are closed; the answer is a fresh pair for the caller. */
+        post: operations["auth_password_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["auth_password_reset_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password/reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["auth_password_reset_confirm_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -95,6 +176,44 @@ export interface paths {
         put?: never;
         post: operations["auth_register_create"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/chat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a message to the assistant
+         * @description Runs the local engine (or the configured model) on the message; the reply lists the tool calls it made and any question it asks. See docs/assistant.md.
+         */
+        post: operations["chat_send"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/chat/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your chat messages, newest first */
+        get: operations["chat_history"];
+        put?: never;
+        post?: never;
+        /** Delete your whole chat history */
+        delete: operations["chat_history_clear"];
         options?: never;
         head?: never;
         patch?: never;
@@ -236,6 +355,26 @@ export interface paths {
          * @description Registering a webhook URL for the first time answers `webhook_secret` once.
          */
         patch: operations["notifications_preferences_partial_update"];
+        trace?: never;
+    };
+    "/api/notifications/preferences/email/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail the reminder address's verification link again
+         * @description POST /api/notifications/preferences/email/verification
+         */
+        post: operations["notifications_preferences_email_verification_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/notifications/preferences/webhook/rotate-secret": {
@@ -713,10 +852,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your personal access tokens */
+        get: operations["tokens_list"];
+        put?: never;
+        /** Create a personal access token (shown once) */
+        post: operations["tokens_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a personal access token */
+        delete: operations["tokens_revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Accepted: {
+            detail: string;
+        };
+        ActionOutput: {
+            tool: string;
+            arguments: {
+                [key: string]: unknown;
+            };
+            ok: boolean;
+            /** @description The tool's result (the tasks created/changed). */
+            result?: {
+                [key: string]: unknown;
+            };
+            /** @description code, message, fields, status, options. */
+            error?: {
+                [key: string]: unknown;
+            };
+        };
         Actor: {
             type: string;
             id: number | null;
@@ -771,12 +963,34 @@ export interface components {
          * @enum {string}
          */
         ChannelsEnum: "in_app" | "email" | "webhook";
+        ChatHistoryCleared: {
+            deleted: number;
+        };
+        ChatInputRequest: {
+            message: string;
+            /** Format: uuid */
+            conversation_id?: string | null;
+        };
+        ChatOutput: {
+            /** Format: uuid */
+            conversation_id: string;
+            /** Format: uuid */
+            user_message_id: string;
+            /** @description The assistant's reply. */
+            message: components["schemas"]["MessageOutput"];
+        };
         /**
          * @description * `scheduled` - scheduled
          *     * `completion` - completion
          * @enum {string}
          */
         CompletionModeEnum: "scheduled" | "completion";
+        EmailVerified: {
+            user_id: number;
+            /** Format: email */
+            email: string;
+            verified: boolean;
+        };
         Error: {
             error: components["schemas"]["ErrorDetail"];
         };
@@ -792,9 +1006,17 @@ export interface components {
             };
         };
         LoginInputRequest: {
-            /** @description Username or e-mail address. */
+            /** @description Username, or the account's verified e-mail address. */
             username: string;
             password: string;
+            /** @description The device_token of an earlier login on this device: keeps it out of the account's shared login delay. */
+            device_token?: string;
+        };
+        LoginOutput: {
+            access: string;
+            refresh: string;
+            /** @description Send it with later logins from this device. */
+            device_token: string;
         };
         MarkedRead: {
             marked_read: number;
@@ -810,6 +1032,21 @@ export interface components {
             /** Format: date-time */
             readonly date_joined: string;
             readonly is_staff: boolean;
+            readonly email_verified: boolean;
+        };
+        MessageOutput: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            conversation_id: string;
+            role: components["schemas"]["RoleEnum"];
+            text: string;
+            actions: components["schemas"]["ActionOutput"][];
+            question: components["schemas"]["QuestionOutput"] | null;
+            /** @description local, model, reminder; empty for the user's own messages. */
+            engine: string;
+            /** Format: date-time */
+            created_at: string;
         };
         NotificationOutput: {
             /** Format: uuid */
@@ -834,9 +1071,11 @@ export interface components {
         /**
          * @description * `reminder` - Reminder
          *     * `webhook_disabled` - Webhook disabled
+         *     * `password_reset` - Password reset
+         *     * `email_verification` - E-mail verification
          * @enum {string}
          */
-        NotificationOutputKindEnum: "reminder" | "webhook_disabled";
+        NotificationOutputKindEnum: "reminder" | "webhook_disabled" | "password_reset" | "email_verification";
         /**
          * @description * `pending` - Pending
          *     * `sent` - Sent
@@ -947,6 +1186,14 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["AuditEntry"][];
         };
+        PaginatedChatMessages: {
+            count: number;
+            /** Format: uri */
+            next: string | null;
+            /** Format: uri */
+            previous: string | null;
+            results: components["schemas"]["MessageOutput"][];
+        };
         PaginatedNotificationList: {
             count: number;
             /** Format: uri */
@@ -970,6 +1217,18 @@ export interface components {
             /** Format: uri */
             previous: string | null;
             results: components["schemas"]["TaskOutput"][];
+        };
+        PasswordChangeInputRequest: {
+            old_password: string;
+            new_password: string;
+        };
+        PasswordResetConfirmInputRequest: {
+            token: string;
+            new_password: string;
+        };
+        PasswordResetRequestInputRequest: {
+            /** Format: email */
+            email: string;
         };
         /** @description PATCH /api/me. ``id`` and ``username`` may be echoed back unchanged. */
         PatchedMeUpdateInputRequest: {
@@ -1006,7 +1265,7 @@ export interface components {
             };
         };
         PatchedSeriesEditInputRequest: {
-            scope?: components["schemas"]["ScopeEnum"];
+            scope?: components["schemas"]["SeriesEditInputScopeEnum"];
             title?: string;
             description?: string;
             priority?: components["schemas"]["SeriesEditInputPriorityEnum"];
@@ -1044,6 +1303,7 @@ export interface components {
             in_app_enabled?: boolean;
             email_enabled?: boolean;
             readonly email_address: string;
+            readonly email_address_verified: boolean;
             webhook_enabled?: boolean;
             webhook_url?: string;
             readonly webhook_secret_set: boolean;
@@ -1079,6 +1339,19 @@ export interface components {
          * @enum {string}
          */
         PriorityEnum: "low" | "medium" | "high";
+        QuestionOutput: {
+            kind: components["schemas"]["QuestionOutputKindEnum"];
+            prompt: string;
+            options: {
+                [key: string]: unknown;
+            }[];
+        };
+        /**
+         * @description * `confirm` - confirm
+         *     * `choose` - choose
+         * @enum {string}
+         */
+        QuestionOutputKindEnum: "confirm" | "choose";
         QuickAddInputRequest: {
             text: string;
         };
@@ -1173,6 +1446,12 @@ export interface components {
             type: string;
             id: string;
         };
+        /**
+         * @description * `user` - user
+         *     * `assistant` - assistant
+         * @enum {string}
+         */
+        RoleEnum: "user" | "assistant";
         SavedFilterList: {
             results: components["schemas"]["SavedFilterOutput"][];
         };
@@ -1195,11 +1474,11 @@ export interface components {
             };
         };
         /**
-         * @description * `this` - this
-         *     * `future` - future
+         * @description * `read` - read
+         *     * `write` - write
          * @enum {string}
          */
-        ScopeEnum: "this" | "future";
+        ScopeC12Enum: "read" | "write";
         /**
          * @description * `low` - low
          *     * `medium` - medium
@@ -1207,6 +1486,12 @@ export interface components {
          * @enum {string}
          */
         SeriesEditInputPriorityEnum: "low" | "medium" | "high";
+        /**
+         * @description * `this` - this
+         *     * `future` - future
+         * @enum {string}
+         */
+        SeriesEditInputScopeEnum: "this" | "future";
         SeriesOutput: {
             /** Format: uuid */
             id: string;
@@ -1355,6 +1640,41 @@ export interface components {
             /** Format: date-time */
             client_updated_at?: string;
         };
+        TokenCreatedOutput: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            prefix: string;
+            scope: components["schemas"]["ScopeC12Enum"];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_used_at: string | null;
+            /** Format: date-time */
+            expires_at: string | null;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description The token itself. Shown only in this answer; store it now. */
+            token: string;
+        };
+        TokenInputRequest: {
+            token: string;
+        };
+        TokenOutput: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            prefix: string;
+            scope: components["schemas"]["ScopeC12Enum"];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_used_at: string | null;
+            /** Format: date-time */
+            expires_at: string | null;
+            /** Format: date-time */
+            revoked_at: string | null;
+        };
         TokenPair: {
             access: string;
             refresh: string;
@@ -1370,6 +1690,10 @@ export interface components {
             summary: string;
             timezone: string;
             occurrences: string[];
+        };
+        VerificationSent: {
+            /** Format: email */
+            email: string;
         };
         WebhookSecret: {
             webhook_secret: string;
@@ -1446,6 +1770,61 @@ export interface operations {
             };
         };
     };
+    auth_email_verification_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /** @description Already verified. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    auth_email_verify_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailVerified"];
+                };
+            };
+        };
+    };
     auth_login_create: {
         parameters: {
             query?: never;
@@ -1467,8 +1846,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenPair"];
+                    "application/json": components["schemas"]["LoginOutput"];
                 };
+            };
+            /** @description Too many attempts from this address or for this account. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -1485,6 +1871,83 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RefreshInputRequest"];
+            };
+        };
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    auth_password_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChangeInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+        };
+    };
+    auth_password_reset_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetRequestInputRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+        };
+    };
+    auth_password_reset_confirm_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetConfirmInputRequest"];
             };
         };
         responses: {
@@ -1545,6 +2008,161 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
+                };
+            };
+        };
+    };
+    chat_send: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatOutput"];
+                };
+            };
+            /** @description Invalid input; `error.fields` names each field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such conversation or token of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    chat_history: {
+        parameters: {
+            query?: {
+                /** @description Only this conversation. */
+                conversation_id?: string;
+                /** @description Page size, 1–100 (default 20). */
+                limit?: number;
+                /** @description 1-based page number. */
+                page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedChatMessages"];
+                };
+            };
+            /** @description Invalid input; `error.fields` names each field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such conversation or token of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    chat_history_clear: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatHistoryCleared"];
+                };
+            };
+            /** @description Invalid input; `error.fields` names each field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such conversation or token of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -2131,6 +2749,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PreferencesOutput"];
+                };
+            };
+            /** @description Invalid input; `error.fields` names each field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    notifications_preferences_email_verification_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerificationSent"];
                 };
             };
             /** @description Invalid input; `error.fields` names each field. */
@@ -3663,6 +4321,156 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tokens_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenOutput"][];
+                };
+            };
+            /** @description Invalid input; `error.fields` names each field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such conversation or token of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    tokens_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCreatedOutput"];
+                };
+            };
+            /** @description Invalid input; `error.fields` names each field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such conversation or token of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    tokens_revoke: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenOutput"];
+                };
+            };
+            /** @description Invalid input; `error.fields` names each field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Not authenticated. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such conversation or token of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };

@@ -107,6 +107,11 @@ export async function login(username: string, password: string): Promise<Session
   return session;
 }
 
+/** A fresh pair from the server (e.g. after a password change, which revokes every other refresh token). */
+export function adoptTokens(access: string, refresh: string): void {
+  saveSession(sessionFromPair(access, refresh));
+}
+
 export async function register(input: {
   username: string;
   email: string;

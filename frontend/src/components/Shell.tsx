@@ -14,6 +14,8 @@ import { SyncStatus } from "./SyncStatus";
 const CommandPalette = lazy(() => import("./CommandPalette"));
 const NotificationsPage = lazy(() => import("../pages/NotificationsPage"));
 const SettingsPage = lazy(() => import("../pages/SettingsPage"));
+const AssistantPage = lazy(() => import("../pages/AssistantPage"));
+const ActivityPage = lazy(() => import("../pages/ActivityPage"));
 
 function useTheme(): [string, () => void] {
   const [theme, setTheme] = useState(() => localStorage.getItem("taskbeat.theme") ?? "auto");
@@ -192,6 +194,12 @@ export function Shell({ session }: { session: Session }) {
             <Link href="/notifications" aria-current={location === "/notifications" ? "page" : undefined}>Notifications</Link>
           </li>
           <li>
+            <Link href="/assistant" aria-current={location === "/assistant" ? "page" : undefined}>Assistant</Link>
+          </li>
+          <li>
+            <Link href="/activity" aria-current={location === "/activity" ? "page" : undefined}>Activity</Link>
+          </li>
+          <li>
             <Link href="/settings" aria-current={location === "/settings" ? "page" : undefined}>Settings</Link>
           </li>
         </ul>
@@ -211,6 +219,8 @@ export function Shell({ session }: { session: Session }) {
             <Route path="/tasks/:id">{(p) => <TaskListPage scope="inbox" title="Inbox" baseParams={VIEWS[0].params()} quickAdd openTaskId={p.id} />}</Route>
             <Route path="/notifications" component={NotificationsPage} />
             <Route path="/settings" component={SettingsPage} />
+            <Route path="/assistant" component={AssistantPage} />
+            <Route path="/activity" component={ActivityPage} />
             <Route>
               <h1>Not found</h1>
               <p>

@@ -4,7 +4,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Priority, type Reminder, type Task } from "../api/client";
 import { ApiError } from "../api/errors";
 import { formatInstant, fromLocalInput, toLocalInput } from "../lib/dates";
-import { toast } from "../lib/store";
+import { toast, useStore } from "../lib/store";
 import { findTask, taskKey, upsertTask } from "../tasks/cache";
 import { useEngine } from "../tasks/useEngine";
 
@@ -132,9 +132,11 @@ function Reminders({ task }: { task: Task }) {
 }
 
 /** The task editor dialog (loaded on demand). */
-export default function TaskEditor({ taskId, onClose }: { taskId: string; onClose: () => void }) {
+export default function TaskEditor({ taskId: openedId, onClose }: { taskId: string; onClose: () => void }) {
   const engine = useEngine();
   const qc = useQueryClient();
+  // Opened on a task still being created offline: follow it to its server id.
+  const taskId = useStore(engine.replacedIds)[openedId] ?? openedId;
   const cached = findTask(qc, taskId);
   const { data: task } = useQuery({
     queryKey: taskKey(taskId),

@@ -57,7 +57,7 @@ export function LoginPage() {
           {busy ? "Logging in…" : "Log in"}
         </button>
         <p>
-          New here? <Link href="/register">Create an account</Link>
+          New here? <Link href="/register">Create an account</Link> · <Link href="/reset-password">Forgot your password?</Link>
         </p>
       </form>
     </main>

@@ -3,6 +3,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Preferences } from "../api/client";
 import { ApiError } from "../api/errors";
 import { toast } from "../lib/store";
+import { adoptTokens } from "../auth/session";
 
 const key = () => ({ "Idempotency-Key": crypto.randomUUID() });
 
@@ -47,6 +48,25 @@ export default function SettingsPage() {
     await qc.invalidateQueries({ queryKey: ["preferences"] });
   }
 
+  const [passwords, setPasswords] = useState({ old_password: "", new_password: "" });
+  async function changePassword(event: FormEvent) {
+    event.preventDefault();
+    const result = await api.POST("/api/auth/password", { body: passwords, headers: key() });
+    if (!result.response.ok || !result.data) {
+      toast(new ApiError(result.response.status, result.error).describe(), { tone: "error" });
+      return;
+    }
+    adoptTokens(result.data.access, result.data.refresh);
+    setPasswords({ old_password: "", new_password: "" });
+    toast("Password changed. Other devices are signed out.");
+  }
+
+  async function resendVerification() {
+    const result = await api.POST("/api/auth/email/verification", { headers: key() });
+    if (!result.response.ok) toast(new ApiError(result.response.status, result.error).describe(), { tone: "error" });
+    else toast("Verification mail sent.");
+  }
+
   async function rotate() {
     const result = await api.POST("/api/notifications/preferences/webhook/rotate-secret", { headers: key() });
     if (result.data) setSecret(result.data.webhook_secret);
@@ -65,6 +85,36 @@ export default function SettingsPage() {
         <label htmlFor="settings-zone">Time zone (IANA name)</label>
         <input id="settings-zone" value={zone} onChange={(e) => setZone(e.target.value)} />
         <button type="submit">Save time zone</button>
+        <p data-testid="email-status">
+          E-mail {me.data?.email_verified ? "verified" : "not verified yet"}.{" "}
+          {me.data && !me.data.email_verified ? (
+            <button type="button" className="link-button" onClick={() => void resendVerification()}>
+              Send the verification mail again
+            </button>
+          ) : null}
+        </p>
+      </form>
+      <form onSubmit={changePassword} className="card">
+        <h2>Password</h2>
+        <label htmlFor="settings-old-password">Current password</label>
+        <input
+          id="settings-old-password"
+          type="password"
+          autoComplete="current-password"
+          value={passwords.old_password}
+          onChange={(e) => setPasswords({ ...passwords, old_password: e.target.value })}
+          required
+        />
+        <label htmlFor="settings-new-password">New password</label>
+        <input
+          id="settings-new-password"
+          type="password"
+          autoComplete="new-password"
+          value={passwords.new_password}
+          onChange={(e) => setPasswords({ ...passwords, new_password: e.target.value })}
+          required
+        />
+        <button type="submit">Change password</button>
       </form>
       <form onSubmit={savePrefs} className="card">
         <h2>Notifications</h2>

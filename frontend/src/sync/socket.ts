@@ -122,6 +122,7 @@ export class LiveSync {
         this.heartbeat = setInterval(() => this.sendFrame({ type: "ping" }), heartbeat);
         this.sendFrame({ type: "subscribe", channel: "tasks" });
         this.sendFrame({ type: "subscribe", channel: "notifications" });
+        this.sendFrame({ type: "subscribe", channel: "chat" });
         const stored = this.options.loadSeq();
         const serverSeq = Number(frame.last_seq ?? 0);
         if (stored === null || stored > serverSeq) {
@@ -163,6 +164,9 @@ export class LiveSync {
       default:
         if (typeof frame.seq === "number" && (frame.channel === "tasks" || frame.channel === "notifications")) {
           this.push(frame as unknown as PushedEvent);
+        } else if (frame.channel === "chat") {
+          // Chat only refreshes the conversation: no ordering to keep (the history is re-read).
+          this.options.onEvent(frame as unknown as PushedEvent);
         }
     }
   }

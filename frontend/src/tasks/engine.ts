@@ -20,6 +20,8 @@ const UNDO_MS = 5000;
 export class Engine {
   readonly socketStatus = new Store<SocketStatus>("connecting");
   readonly pending = new Store<OutboxEntry[]>([]);
+  /** Temporary ids of offline creates → the server's ids, once answered (an open editor follows it). */
+  readonly replacedIds = new Store<Record<string, string>>({});
   readonly online = new Store<boolean>(typeof navigator === "undefined" ? true : navigator.onLine);
   private outbox: Outbox | null = null;
   private ready: Promise<Outbox>;
@@ -162,7 +164,10 @@ export class Engine {
     if (task && typeof task === "object" && "id" in task && "version" in task) {
       upsertTask(this.qc, task, { replaces: entry.createsTempId, created: Boolean(entry.createsTempId) });
     }
-    if (entry.createsTempId) removeTask(this.qc, entry.createsTempId);
+    if (entry.createsTempId) {
+      removeTask(this.qc, entry.createsTempId);
+      if (task?.id) this.replacedIds.set((ids) => ({ ...ids, [entry.createsTempId!]: task.id }));
+    }
     if (headers.get("Taskbeat-Conflict") === "client_won") {
       toast(`${entry.label}: your edit was the later one and replaced version ${headers.get("Taskbeat-Overwritten-Version")}.`);
     }
@@ -200,6 +205,10 @@ export class Engine {
         break;
       case "task.reordered":
         reorderTasks(this.qc, (data.task_ids as string[]) ?? []);
+        break;
+      case "chat.message.created":
+      case "chat.message.received":
+        void this.qc.invalidateQueries({ queryKey: ["chat"] });
         break;
       case "notification.created":
         this.qc.setQueryData<{ unread: number }>(["unread"], (old) => ({ unread: (old?.unread ?? 0) + 1 }));

@@ -1,6 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import { expectAccessible, live, login, p95, record, register, uniqueUser } from "./helpers";
 
+
 const row = (page: Page, title: string) => page.getByTestId("task-row").filter({ hasText: title });
 
 async function serverTasks(page: Page, query: string): Promise<{ title: string; is_completed: boolean }[]> {
@@ -139,7 +140,7 @@ test("edit with a recurrence preview, delete with undo, keyboard and palette, in
   await page.keyboard.type("Water plants");
   await page.keyboard.press("Enter");
   await expect(row(page, "Water plants")).toBeVisible();
-  await expect(page.getByTestId("sync-status")).toHaveAttribute("data-pending", "0");
+  await expect(row(page, "Water plants")).not.toHaveAttribute("data-task-id", /^tmp-/);
 
   // j focuses the first task, e opens the editor.
   await page.getByLabel("Add a task").blur();
@@ -171,6 +172,25 @@ test("edit with a recurrence preview, delete with undo, keyboard and palette, in
   await page.keyboard.press("Enter");
   await expect(page.getByRole("heading", { name: "Settings" })).toBeVisible();
   await expectAccessible(page, "settings");
+  // Change the password: this session keeps going with the fresh pair.
+  await page.getByLabel("Current password").fill(user.password);
+  await page.getByLabel("New password").fill("another-Horse-battery-7");
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Password changed" })).toBeVisible();
+  user.password = "another-Horse-battery-7";
+
+  // The assistant answers in the chat, and the task it made shows in the list.
+  await page.keyboard.press("g");
+  await page.keyboard.press("a");
+  await expect(page.getByRole("heading", { name: "Assistant" })).toBeVisible();
+  await page.getByLabel("Message the assistant").fill("Remind me to call mom tomorrow at 6pm");
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(page.getByTestId("chat").locator(".chat-assistant")).toHaveCount(1);
+  await expectAccessible(page, "assistant");
+  await page.keyboard.press("g");
+  await page.keyboard.press("y");
+  await expect(page.getByTestId("activity")).toContainText("task.created");
+  await expectAccessible(page, "activity");
   await page.keyboard.press("g");
   await page.keyboard.press("n");
   await expect(page.getByRole("heading", { name: "Notifications" })).toBeVisible();
@@ -187,5 +207,29 @@ test("edit with a recurrence preview, delete with undo, keyboard and palette, in
   // A session survives a reload.
   await page.reload();
   await expect(page.getByRole("heading", { name: "Today" })).toBeVisible();
+
+  // Log out, then back in with the new password.
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page.getByRole("heading", { name: "Log in to Taskbeat" })).toBeVisible();
+  await login(page, user);
+  await expect(row(page, "Call mom")).toBeVisible();
   await context.close();
+});
+
+test("signed-out pages: log in errors, password reset request", async ({ page }) => {
+  await page.goto("/");
+  await page.getByLabel("Username or e-mail").fill("nobody");
+  await page.getByLabel("Password").fill("wrong-password");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("alert")).toContainText("Invalid username or password");
+  await expectAccessible(page, "login-error");
+  await page.getByRole("link", { name: "Forgot your password?" }).click();
+  await page.getByLabel("E-mail").fill("nobody@example.com");
+  await page.getByRole("button", { name: "Send reset link" }).click();
+  await expect(page.getByRole("status").filter({ hasText: /link/i })).toBeVisible();
+  await expectAccessible(page, "reset-password");
+  await page.goto("/verify-email#token=not-a-token");
+  await expect(page.getByRole("alert")).toBeVisible();
+  await expectAccessible(page, "verify-email-bad-token");
 });

@@ -117,6 +117,10 @@ def test_it_routes_event_types_by_family():
     assert topic_for("notification.sent") == "notification-events"
     assert topic_for("user.login_failed") == "audit-events"
     assert topic_for("chat.message") == "audit-events"
+    # Projects and sections organise tasks: same topic, same per-user order.
+    assert topic_for("project.archived") == "task-events"
+    assert topic_for("section.deleted") == "task-events"
+    assert topic_for("task.moved") == "task-events"
 
 
 @pytest.mark.django_db

@@ -420,3 +420,26 @@ def test_it_closes_sockets_with_1001_on_shutdown(own_server, alice):
     srv.process.terminate()
     assert close_code(ws) == 1001
     srv.process.wait(timeout=30)
+
+
+def test_it_pushes_project_section_and_move_events_on_the_tasks_channel(server, alice, changes):
+    from tasks_app import services as task_services
+    from tasks_app.projects import services as project_services
+
+    # given a connection of alice and a task of hers
+    ws = subscribed(server, alice)
+    task = changes.create(alice, "Report")
+
+    # when she makes a project with a section and moves the task into it
+    project = project_services.project_create(owner=alice, name="Work")
+    section = project_services.section_create(user=alice, project_id=project.pk, name="Now")
+    task_services.task_move(user=alice, task_id=task.pk, placement={"section_id": section.pk})
+
+    # then each change reaches her socket, in order
+    frames = [recv_json(ws) for _ in range(4)]
+    assert [f["type"] for f in frames] == ["task.created", "project.created", "section.created", "task.moved"]
+    assert {f["channel"] for f in frames} == {"tasks"}
+    assert frames[1]["data"]["project"]["name"] == "Work"
+    assert frames[3]["data"]["to"]["section_id"] == str(section.pk)
+    assert frames[3]["data"]["task"]["project_id"] == str(project.pk)
+    ws.close()
