@@ -57,6 +57,56 @@ def _events_match_their_schemas(request: pytest.FixtureRequest):
         pytest.fail("emitted events break their schemas:\n" + "\n".join(problems), pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def _responses_match_the_openapi_schema(monkeypatch: pytest.MonkeyPatch):
+    """Every response a test gets from the test client must match ``/api/schema/``.
+
+    For the paths, methods and statuses the schema documents (see
+    ``todo_project/testing_openapi.py``); a mismatch fails the test at the
+    request that produced it.
+    """
+    import json
+
+    from django.test import Client
+
+    from todo_project.testing_openapi import response_errors
+
+    original = Client.request
+
+    def checked(self, **request):
+        response = original(self, **request)
+        content_type = response.get("Content-Type", "")
+        if content_type.startswith("application/json") and not getattr(response, "streaming", False):
+            body = json.loads(response.content) if response.content else None
+            errors = response_errors(
+                path=request.get("PATH_INFO", ""),
+                method=request.get("REQUEST_METHOD", "GET").lower(),
+                status=response.status_code,
+                content_type=content_type,
+                body=body,
+            )
+            if errors:
+                pytest.fail(
+                    f"{request.get('REQUEST_METHOD')} {request.get('PATH_INFO')} → {response.status_code} "
+                    "does not match /api/schema/:\n" + "\n".join(errors),
+                    pytrace=False,
+                )
+        return response
+
+    monkeypatch.setattr(Client, "request", checked)
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """``with on_commit():`` runs the block's on-commit callbacks (event dispatch →
+    handlers → deliveries) at its end, as a real commit does."""
+
+    def run():
+        return django_capture_on_commit_callbacks(execute=True)
+
+    return run
+
+
 def _make_user(username: str, tz: str = "UTC"):
     from django.utils import timezone
 

@@ -216,6 +216,8 @@ class _Turn:
             self.context["task_ids"] = ids[:5]
 
     def done(self, text: str, **kwargs: Any) -> EngineReply:
+        if kwargs.get("pending"):
+            kwargs["pending"] = {**kwargs["pending"], "asked_at": self.now.isoformat()}
         return EngineReply(text=text, actions=self.actions, context=self.context, **kwargs)
 
     def describe(self, task: dict[str, Any]) -> str:
@@ -234,9 +236,17 @@ class _Turn:
         return self.done(f"I couldn't do that: {error['message']}")
 
 
+# A question left unanswered this long is forgotten: a "yes" an hour later
+# must not delete what was asked about before lunch.
+PENDING_TTL = timedelta(minutes=15)
+
+
 def _answer_pending(turn: _Turn, text: str) -> EngineReply | None:
     pending = turn.conversation.pending
     if not pending:
+        return None
+    asked = _as_datetime(pending.get("asked_at")) if pending.get("asked_at") else None
+    if asked is None or turn.now - asked > PENDING_TTL:
         return None
     if pending.get("kind") == "confirm":
         if _YES.match(text):
@@ -407,6 +417,12 @@ def _query(turn: _Turn, text: str) -> EngineReply:
         arguments["priority"] = "low"
     elif re.search(r"\bmedium[\s-]*priority\b", text):
         arguments["priority"] = "medium"
+    project = re.search(
+        r"\b(?:in|from|of)\s+(?:the\s+|my\s+)?(?P<p>[\w][\w\s-]*?)\s+project\b", text
+    ) or re.search(r"\bproject\s+[\"“']?(?P<p>[\w][\w-]*)", text)
+    if project:
+        arguments["project"] = project.group("p").strip()
+        text = text[: project.start()] + text[project.end() :]
     tags = re.findall(r"#([\w-]+)", text)
     if tags:
         arguments["tags"] = tags
@@ -428,6 +444,8 @@ def _query(turn: _Turn, text: str) -> EngineReply:
     }.get(arguments.get("when", ""), "open" if arguments.get("status") != "completed" else "completed")
     if arguments.get("priority"):
         label = f"{arguments['priority']}-priority and {label}"
+    if arguments.get("project"):
+        label += f" in {arguments['project']}"
     if not tasks:
         return turn.done(f"Nothing {label}.")
     turn.remember(*[t["id"] for t in tasks])

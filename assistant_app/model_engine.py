@@ -115,6 +115,16 @@ def _tool_message(call_id: str, content: dict[str, Any]) -> dict[str, Any]:
     return {"role": "tool", "tool_call_id": call_id, "content": json.dumps(content, default=str)}
 
 
+def _user_confirmed(conversation: Conversation, name: str, arguments: dict[str, Any], text: str) -> bool:
+    """A destructive call runs only after the user said yes to that very action."""
+    from assistant_app.engine import _YES
+
+    pending = conversation.pending or {}
+    asked = pending.get("kind") == "confirm" and pending.get("tool") == name
+    same_task = (pending.get("arguments") or {}).get("task_id") == arguments.get("task_id")
+    return bool(asked and same_task and _YES.match(text.strip().lower()))
+
+
 def reply(*, user: Any, conversation: Conversation, text: str, now: datetime) -> EngineReply:
     """Answer one message with the configured model; raises ``ModelUnavailable``."""
     from assistant_app.services import tool_call
@@ -182,9 +192,17 @@ def reply(*, user: Any, conversation: Conversation, text: str, now: datetime) ->
                         )
                     )
                     continue
+                if (
+                    isinstance(arguments, dict)
+                    and arguments.get("confirm")
+                    and not _user_confirmed(conversation, str(name), arguments, text)
+                ):
+                    # The user has not said yes to this: the tool answers
+                    # needs_confirmation instead, and the model has to ask.
+                    arguments = {**arguments, "confirm": False}
                 action = tool_call(
                     user=user,
-                    name=name,
+                    name=name,  # type: ignore[arg-type]  # tool_call refuses a missing or unknown name
                     arguments=arguments,
                     via="model",
                     conversation_id=conversation.pk,
@@ -198,7 +216,12 @@ def reply(*, user: Any, conversation: Conversation, text: str, now: datetime) ->
                         task_ids.insert(0, task["id"])
                     if isinstance(result, dict) and result.get("needs_confirmation") and task:
                         # Kept so a "yes" still works if the model is down next turn.
-                        pending = {"kind": "confirm", "tool": name, "arguments": {"task_id": task["id"]}}
+                        pending = {
+                            "kind": "confirm",
+                            "tool": name,
+                            "arguments": {"task_id": task["id"]},
+                            "asked_at": now.isoformat(),
+                        }
                     messages.append(_tool_message(call_id, result))
                 else:
                     messages.append(_tool_message(call_id, {"error": action["error"]}))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from assistant_app.models import TokenScope
-
-# The API's one error shape (todo_project/errors.py), one schema component.
-from reminders_app.serializers import ApiError, ApiErrorDetail  # noqa: F401
 from todo_project import fields as safe
+from todo_project.errors import ErrorSerializer
+
+# The API's one error shape has one schema serializer (todo_project/errors.py).
+ApiError = ErrorSerializer
 
 
 class ChatInput(serializers.Serializer):
@@ -47,13 +48,13 @@ class ChatOutput(serializers.Serializer):
     message = MessageOutput(help_text="The assistant's reply.")
 
 
-class TokenInput(serializers.Serializer):
+class AccessTokenInput(serializers.Serializer):
     name = safe.CharField(max_length=100)
     scope = serializers.ChoiceField(choices=TokenScope.values, default=TokenScope.READ)
     expires_in_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
 
 
-class TokenOutput(serializers.Serializer):
+class AccessTokenOutput(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     prefix = serializers.CharField()
@@ -64,5 +65,5 @@ class TokenOutput(serializers.Serializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
 
 
-class TokenCreatedOutput(TokenOutput):
+class AccessTokenCreatedOutput(AccessTokenOutput):
     token = serializers.CharField(help_text="The token itself. Shown only in this answer; store it now.")

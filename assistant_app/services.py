@@ -23,9 +23,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from assistant_app.authentication import TOKEN_PREFIX
 from assistant_app.models import ChatMessage, Conversation, MessageRole, PersonalAccessToken, TokenScope
 from assistant_app.tools import AmbiguousTask, ToolContext, run_tool
 from tasks_app.selectors import user_timezone
@@ -401,8 +403,6 @@ def reminder_message_post(*, event_id: Any, data: dict[str, Any]) -> ChatMessage
     remembers the reminder, so "snooze that 10 minutes" / "dismiss" answer it.
     At most one message per event.
     """
-    from django.contrib.auth import get_user_model
-
     from assistant_app.engine import describe_due
 
     user = get_user_model().objects.filter(pk=data["user_id"]).select_related("profile").first()
@@ -431,7 +431,6 @@ def reminder_message_post(*, event_id: Any, data: dict[str, Any]) -> ChatMessage
 
 # --- personal access tokens ----------------------------------------------------------
 
-from assistant_app.authentication import TOKEN_PREFIX  # noqa: E402 - one definition
 
 MAX_TOKENS_PER_USER = 50
 
@@ -479,18 +478,15 @@ def pat_create(
         live = PersonalAccessToken.objects.filter(owner_id=user.pk, revoked_at__isnull=True).count()
         if live >= MAX_TOKENS_PER_USER:
             raise DomainError(f"At most {MAX_TOKENS_PER_USER} active tokens per user.", field="name")
-        owner = (
-            type(user)._default_manager.only("password").get(pk=user.pk)
-            if not hasattr(user, "password")
-            else user
-        )
+        # Read fresh from the row: the token is tied to the password as it is now.
+        password = get_user_model().objects.filter(pk=user.pk).values_list("password", flat=True).get()
         token = PersonalAccessToken.objects.create(
             owner_id=user.pk,
             name=name.strip(),
             prefix=raw[:12],
             token_hash=token_hash(raw),
             scope=scope,
-            password_fingerprint=password_fingerprint(owner.password),
+            password_fingerprint=password_fingerprint(password),
             expires_at=expires_at,
         )
         record_event(

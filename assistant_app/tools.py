@@ -293,9 +293,11 @@ def _create_task(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
             exc.message, field="text" if exc.field == "text" else exc.field, code=exc.code
         ) from None
     if args.get("description"):
-        task = task_services.task_update(
+        updated = task_services.task_update(
             user=ctx.user, task_id=task.pk, values={"description": args["description"]}
         ).task
+        assert updated is not None  # only a delete leaves no task
+        task = updated
     return {"task": task_result(task)}
 
 
@@ -303,7 +305,8 @@ def _create_task(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     "list_tasks",
     "List or search the user's tasks. 'when' narrows by due date in the user's time zone: today, "
     "tomorrow, overdue (open and past due), this_week (today to Sunday), upcoming (from now on), or "
-    "all. Filter by words in the title/description (query), tags, priority; status defaults to open.",
+    "all. Filter by words in the title/description (query), tags, priority, project; status defaults "
+    "to open.",
     {
         "properties": {
             "when": {
@@ -314,6 +317,12 @@ def _create_task(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
             "tags": TAGS,
             "priority": PRIORITY,
             "status": {"type": "string", "enum": ["open", "completed", "all"]},
+            "project": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 120,
+                "description": "A project's name (or 'inbox'); its subprojects are included.",
+            },
             "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIST},
         }
     },
@@ -336,7 +345,10 @@ def _list_tasks(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         after, before = today, today + timedelta(days=6 - today.weekday())
     elif when == "upcoming":
         after = ctx.now
+    project = _project_ref(ctx, args["project"]) if args.get("project") else ""
     params = TaskListParams(
+        project=project,
+        include_subprojects=bool(project),
         q=args.get("query", "").strip(),
         status=status,
         priorities=(args["priority"],) if args.get("priority") else (),
@@ -355,6 +367,25 @@ def _list_tasks(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
             if t["due_at"] is not None or (t["due_date"] and t["due_date"] < today.isoformat())
         ]
     return {"when": when, "count": len(tasks), "tasks": tasks}
+
+
+def _project_ref(ctx: ToolContext, name: str) -> str:
+    """A project of the caller's by name ("inbox", exact, else the best fuzzy match) → its id."""
+    from tasks_app.models import Project
+
+    wanted = name.strip().lstrip("#").strip()
+    projects = list(
+        Project.objects.filter(owner_id=ctx.user.pk, is_archived=False).only("id", "name", "is_inbox")
+    )
+    if wanted.lower() == "inbox":
+        return "inbox"
+    exact = [p for p in projects if p.name.lower() == wanted.lower()]
+    if exact:
+        return str(exact[0].pk)
+    scored = sorted(((match_score(wanted, p.name), p) for p in projects), key=lambda pair: -pair[0])
+    if scored and scored[0][0] >= 0.5:
+        return str(scored[0][1].pk)
+    raise NotFoundError(f"No project matches “{wanted}”.", field="project")
 
 
 @tool(
@@ -543,7 +574,8 @@ def _resolve_reminder(ctx: ToolContext, args: dict[str, Any]) -> Reminder:
             task_ref=task.pk,
             status__in=[ReminderStatus.TRIGGERED, ReminderStatus.PENDING],
         )
-        .order_by(Q(status=ReminderStatus.TRIGGERED).desc(), "fire_at")
+        # Q is an expression with desc() since Django 4.2; the stubs do not know it.
+        .order_by(Q(status=ReminderStatus.TRIGGERED).desc(), "fire_at")  # type: ignore[attr-defined]
         .first()
     )
     if reminder is None:

@@ -13,13 +13,13 @@ from rest_framework.views import APIView
 
 from assistant_app import selectors, services
 from assistant_app.serializers import (
+    AccessTokenCreatedOutput,
+    AccessTokenInput,
+    AccessTokenOutput,
     ApiError,
     ChatInput,
     ChatOutput,
     MessageOutput,
-    TokenCreatedOutput,
-    TokenInput,
-    TokenOutput,
 )
 from todo_project.errors import NotFoundError
 from todo_project.pagination import PagePagination
@@ -115,7 +115,7 @@ class TokenListView(APIView):
         tags=["tokens"],
         summary="Your personal access tokens",
         operation_id="tokens_list",
-        responses={200: TokenOutput(many=True), **_ERRORS},
+        responses={200: AccessTokenOutput(many=True), **_ERRORS},
     )
     def get(self, request: Request) -> Response:
         _no_token_auth(request)
@@ -125,12 +125,12 @@ class TokenListView(APIView):
         tags=["tokens"],
         summary="Create a personal access token (shown once)",
         operation_id="tokens_create",
-        request=TokenInput,
-        responses={201: TokenCreatedOutput, **_ERRORS},
+        request=AccessTokenInput,
+        responses={201: AccessTokenCreatedOutput, **_ERRORS},
     )
     def post(self, request: Request) -> Response:
         _no_token_auth(request)
-        data = TokenInput(data=request.data)
+        data = AccessTokenInput(data=request.data)
         data.is_valid(raise_exception=True)
         token, raw = services.pat_create(
             user=request.user,
@@ -147,7 +147,7 @@ class TokenDetailView(APIView):
         summary="Revoke a personal access token",
         operation_id="tokens_revoke",
         request=None,
-        responses={200: TokenOutput, **_ERRORS},
+        responses={200: AccessTokenOutput, **_ERRORS},
     )
     def delete(self, request: Request, token_id: str) -> Response:
         _no_token_auth(request)

@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from todo_project.events.models import OutboxEvent
 
 
-@handles(ANY, batch=True)
+# Names keep the import paths they had before names were explicit, so handler
+# runs recorded then still count.
+@handles(ANY, batch=True, name="audit_app.handlers.write_audit_entry")
 def write_audit_entry(events: list[OutboxEvent]) -> None:
     audit_entries_record(events=events)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -12,6 +12,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
 from audit_app.models import AuditLog
+from todo_project.timefmt import iso_utc
 
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -35,7 +36,7 @@ def entry_representation(entry: AuditLog) -> dict[str, Any]:
     """
     return {
         "id": str(entry.event_id),
-        "timestamp": entry.timestamp.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "timestamp": iso_utc(entry.timestamp),
         "action": entry.action,
         "actor": {"type": entry.actor_type, "id": entry.actor_id, "email": entry.actor_email},
         "resource": {"type": entry.resource_type, "id": entry.resource_id},
@@ -70,7 +71,7 @@ class _Instant(serializers.CharField):
         self.end_of_day = end_of_day
         super().__init__(required=False, **kwargs)
 
-    def to_internal_value(self, data: Any) -> datetime:
+    def to_internal_value(self, data: Any) -> datetime:  # type: ignore[override]  # parses to an aware datetime
         raw = super().to_internal_value(data)
         tz = zoneinfo.ZoneInfo(self.parent.context.get("timezone", "UTC"))
         try:

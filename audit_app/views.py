@@ -14,6 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -25,6 +26,7 @@ from audit_app.serializers import (
     AuditQuerySerializer,
     entry_representation,
 )
+from todo_project.accounts.authentication import request_user
 from todo_project.accounts.selectors import user_timezone
 
 CSV_COLUMNS = [
@@ -48,7 +50,7 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 def _parse_query(request: Request, serializer_class: type[AuditQuerySerializer]) -> dict[str, Any]:
     query = serializer_class(
-        data=request.query_params.dict(), context={"timezone": user_timezone(user=request.user)}
+        data=request.query_params.dict(), context={"timezone": user_timezone(user=request_user(request))}
     )
     query.is_valid(raise_exception=True)
     return dict(query.validated_data)
@@ -76,15 +78,17 @@ class AuditListView(ListAPIView):
 
     def get_queryset(self) -> Any:
         return audit_entries_for_user(
-            user_id=self.request.user.pk, **_parse_query(self.request, AuditQuerySerializer)
+            user_id=request_user(self.request).pk, **_parse_query(self.request, AuditQuerySerializer)
         )
 
 
 class _IgnoreFormatParameter(DefaultContentNegotiation):
     """``?format=csv`` chooses the export format here, not a DRF renderer; errors stay JSON."""
 
-    def select_renderer(self, request: Request, renderers: list, format_suffix: str | None = None) -> tuple:
-        renderer = renderers[0]
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
         return renderer, renderer.media_type
 
 
@@ -149,7 +153,7 @@ class AuditExportView(APIView):
         query = _parse_query(request, AuditExportQuerySerializer)
         export_format = query.pop("format")
         entries = audit_entries_stream(
-            audit_entries_for_user(user_id=request.user.pk, oldest_first=True, **query)
+            audit_entries_for_user(user_id=request_user(request).pk, oldest_first=True, **query)
         )
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         if export_format == "csv":

@@ -44,13 +44,14 @@ from typing import Any
 
 from faults.checker import check
 from faults.harness import Cluster, wait_until
-from faults.kafka import read_all
+from faults.kafka import read_all, topic_of
 from faults.load import (
     Writer,
     email_deliveries,
     in_app_notifications,
     iso,
     register_webhook,
+    verify_email,
     webhook_deliveries,
 )
 
@@ -58,9 +59,7 @@ KILLABLE = ("worker", "beat", "bridge", "ws")
 
 
 def _family(event_type: str) -> str:
-    return {"task": "task-events", "reminder": "reminder-events", "notification": "notification-events"}.get(
-        event_type.split(".", 1)[0], "audit-events"
-    )
+    return topic_of(event_type)
 
 
 class Reminders:
@@ -122,6 +121,7 @@ def run(*, seconds: float, users_count: int, fault_every: float, seed: int, sett
             users = [cluster.new_user("chaos") for _ in range(users_count)]
             for user in users:
                 register_webhook(user, receiver.url + "/hook")
+                verify_email(cluster, user, sendgrid)  # reminder mail goes to verified addresses only
             writer = Writer(users).start(threads=2)
             reminders = Reminders(users).start()
             faults: list[dict[str, Any]] = []
@@ -235,7 +235,7 @@ def _checks(cluster: Cluster, users: list, calls: list, created: dict, sendgrid:
     out: dict[str, Any] = {}
 
     # Writes: 201 ⇔ task.created event.
-    answered = {}
+    answered: dict[Any, Any] = {}
     for c in calls:
         if c.method == "POST" and c.status == 201:
             answered.setdefault(c.user_id, []).append(c.body["id"])
@@ -257,11 +257,20 @@ def _checks(cluster: Cluster, users: list, calls: list, created: dict, sendgrid:
     for user_id, event_type, event_id in rows:
         expected.setdefault((_family(event_type), int(user_id)), []).append(event_id)
     wanted = {str(u) for u in ids}
+    assert cluster.broker is not None  # started above
     records = sorted(
-        read_all(cluster.broker.bootstrap, expected=len(rows)), key=lambda r: (r.topic, r.partition, r.offset)
+        read_all(cluster.broker.bootstrap, expected=len(rows)),
+        key=lambda r: (r.topic, r.partition, r.offset),
     )
     kafka = check(expected, [((r.topic, int(r.key)), r.ce_id) for r in records if r.key in wanted])
     out["kafka"] = kafka.summary()
+    types = {event_id: event_type for _, event_type, event_id in rows}
+    lost_types: dict[str, int] = {}
+    for user_report in kafka.users.values():
+        for event_id in user_report.lost:
+            lost_types[types.get(str(event_id), "?")] = lost_types.get(types.get(str(event_id), "?"), 0) + 1
+    if lost_types:
+        out["kafka_lost_types"] = lost_types
 
     # Reminders: in-app once; webhook effects once (distinct webhook-id), requests counted.
     out["in_app"] = check(created, in_app_notifications(cluster, ids), ordered=False).summary()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from faults.harness import Cluster, User
+from faults.harness import Cluster, User, wait_until
 
 
 @dataclass
@@ -192,3 +193,24 @@ def email_deliveries(sendgrid: Any) -> list[tuple[str, str]]:
             )
         )
     return out
+
+
+def verify_email(cluster: Cluster, user: User, sendgrid: Any) -> None:
+    """Verify the user's address with the token from the verification mail (reminder
+    mail goes only to verified addresses), as a person clicking the link would."""
+    address = f"{user.username}@example.com"
+
+    def token() -> str | None:
+        for request in list(sendgrid.requests):
+            body = request.json()
+            if body["personalizations"][0]["to"][0]["email"] != address:
+                continue
+            text = " ".join(part.get("value", "") for part in body.get("content", []))
+            found = re.search(r"/verify-email#token=([A-Za-z0-9_\-.:~]+)", text)
+            if found:
+                return found.group(1)
+        return None
+
+    value = wait_until(token, timeout=60, what=f"the verification mail to {address}")
+    status, body, _ = user.client.call("POST", "/api/auth/email/verify", {"token": value})
+    assert status in (200, 204), (status, body)

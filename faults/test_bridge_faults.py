@@ -12,7 +12,7 @@ import pytest
 
 from faults.checker import check
 from faults.harness import wait_until
-from faults.kafka import read_all
+from faults.kafka import read_all, topic_of
 from faults.load import Writer
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.kafka]
@@ -32,9 +32,7 @@ def _expected(cluster, user_ids: list[int]) -> dict[tuple[str, int], list[str]]:
 
 
 def _family(event_type: str) -> str:
-    return {"task": "task-events", "reminder": "reminder-events", "notification": "notification-events"}.get(
-        event_type.split(".", 1)[0], "audit-events"
-    )
+    return topic_of(event_type)
 
 
 def _observed(cluster, expected_count: int, user_ids: list[int]):

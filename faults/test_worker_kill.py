@@ -27,6 +27,7 @@ from faults.load import (
     owners,
     register_webhook,
     reminders_due,
+    verify_email,
     webhook_deliveries,
 )
 
@@ -35,6 +36,9 @@ USES_FAKES = True
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
 RECOVERY_BOUND_SECONDS = 30  # issue 18: every effect within 30 s of the replacement starting
+# The bursts are small (12 and 24 reminders, each with an e-mail and a webhook) so
+# the bound measures recovery, not a 2-concurrency worker's throughput on a
+# shared machine (a 24-reminder burst once missed it at a load average of 17).
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +48,17 @@ def running(cluster):
     cluster.kill("worker")
 
 
-def _burst(cluster, receiver, users_count: int = 4, per_user: int = 6, due_in: float | None = None):
+def _burst(cluster, sendgrid, receiver, users_count: int = 3, per_user: int = 4):
+    # A healthy worker sends the verification mails (reminder mail goes to
+    # verified addresses only), then leaves before the reminders are created.
+    cluster.start("worker")
     users = [cluster.new_user("wk") for _ in range(users_count)]
     for user in users:
         register_webhook(user, receiver.url + "/hook")
-    expected = reminders_due(cluster, users, per_user=per_user, due_in=due_in)
+        verify_email(cluster, user, sendgrid)
+    wait_until(lambda: cluster.outbox_undispatched() == 0, timeout=60, what="the sign-ups dispatched")
+    cluster.kill("worker")
+    expected = reminders_due(cluster, users, per_user=per_user)
     return users, expected
 
 
@@ -69,6 +79,25 @@ def _all_delivered(cluster, users, expected, sendgrid, receiver) -> bool:
     return sent == 0
 
 
+def _state(cluster, users) -> dict:
+    """What is still in flight (printed when the recovery bound is missed)."""
+    ids = [u.id for u in users]
+    return {
+        "reminders": cluster.postgres.query(
+            "SELECT status, count(*) FROM reminders_app_reminder WHERE owner_id = ANY(%s) GROUP BY 1", [ids]
+        ),
+        "notifications": cluster.postgres.query(
+            "SELECT channel, status, count(*), max(claimed_until) FROM notifications_app_notification "
+            "WHERE user_id = ANY(%s) GROUP BY 1, 2",
+            [ids],
+        ),
+        "undispatched": cluster.postgres.query(
+            "SELECT type, count(*), max(next_dispatch_at) - now() FROM events_outboxevent "
+            "WHERE dispatched_at IS NULL GROUP BY 1"
+        ),
+    }
+
+
 def _verdict(cluster, users, expected, sendgrid, receiver, crashes: int) -> dict[str, int]:
     ids = [u.id for u in users]
     owner = owners(expected)
@@ -87,7 +116,7 @@ def _verdict(cluster, users, expected, sendgrid, receiver, crashes: int) -> dict
     # E-mail: one notification row per reminder, delivery ids stable across repeats.
     rows = cluster.postgres.query(
         "SELECT 'msg_' || replace(id::text, '-', ''), status FROM notifications_app_notification "
-        "WHERE user_id = ANY(%s) AND channel = 'email'",
+        "WHERE user_id = ANY(%s) AND channel = 'email' AND reminder_id IS NOT NULL",
         [ids],
     )
     email_ids = {delivery_id for delivery_id, _ in rows}
@@ -100,7 +129,7 @@ def _verdict(cluster, users, expected, sendgrid, receiver, crashes: int) -> dict
 
 
 def _crash_at(cluster, point: str, sendgrid, receiver) -> None:
-    users, expected = _burst(cluster, receiver)
+    users, expected = _burst(cluster, sendgrid, receiver)
     worker = cluster.procs["worker"]
     worker.start(extra_env={"TASKBEAT_FAULT_POINT": point})
     wait_until(lambda: worker.exited() is not None, timeout=90, what=f"the worker to crash at {point}")
@@ -109,11 +138,15 @@ def _crash_at(cluster, point: str, sendgrid, receiver) -> None:
     worker.process = None
     worker.start()
     replacement_ready = time.monotonic()
-    wait_until(
-        lambda: _all_delivered(cluster, users, expected, sendgrid, receiver),
-        timeout=RECOVERY_BOUND_SECONDS,
-        what=f"every effect after the crash at {point}",
-    )
+    try:
+        wait_until(
+            lambda: _all_delivered(cluster, users, expected, sendgrid, receiver),
+            timeout=RECOVERY_BOUND_SECONDS,
+            what=f"every effect after the crash at {point}",
+        )
+    except AssertionError:
+        print(_state(cluster, users))
+        raise
     print(f"{point}: everything delivered {time.monotonic() - replacement_ready:.1f} s after the replacement")
     print(_verdict(cluster, users, expected, sendgrid, receiver, crashes=1))
     cluster.kill("worker")
@@ -134,7 +167,7 @@ def test_a_worker_killed_after_leasing_events_leaves_them_to_the_sweep(running, 
 def test_a_worker_sigkilled_mid_burst_recovers_within_the_bound(running, fakes):
     sendgrid, receiver = fakes
     cluster = running
-    users, expected = _burst(cluster, receiver, users_count=5, per_user=10)
+    users, expected = _burst(cluster, sendgrid, receiver, users_count=4, per_user=6)
     cluster.start("worker")
     before = len(receiver.requests)
     wait_until(lambda: len(receiver.requests) > before, timeout=60, what="the first webhook of the burst")

@@ -5,7 +5,7 @@ const baseURL = process.env.TASKBEAT_E2E_URL ?? "http://127.0.0.1:8000";
 
 export default defineConfig({
   testDir: "tests/e2e",
-  timeout: 90_000,
+  timeout: 240_000, // a shared 2-core machine: generous, the steps wait on conditions
   expect: { timeout: 15_000 },
   workers: 1,
   retries: 0,

@@ -17,6 +17,7 @@ from notifications_app.models import (
     Notification,
     NotificationPreference,
 )
+from todo_project.accounts.selectors import user_zone_for_id
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +35,7 @@ def email_configured() -> bool:
     return False
 
 
-def user_timezone(*, user_id: int) -> zoneinfo.ZoneInfo:
-    from todo_project.accounts.models import Profile
-
-    name = Profile.objects.filter(user_id=user_id).values_list("timezone", flat=True).first() or "UTC"
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+user_timezone = user_zone_for_id
 
 
 def preferences_get(*, user_id: int) -> NotificationPreference:

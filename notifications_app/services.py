@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any, TypedDict
 
@@ -23,7 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from notifications_app import channels as senders
+from notifications_app import transports as senders
 from notifications_app.models import (
     Channel,
     Notification,
@@ -46,6 +46,7 @@ from todo_project.accounts.selectors import email_is_verified
 from todo_project.errors import DomainError, NotFoundError
 from todo_project.events.services import NewEvent, record_event, record_events, user_events_lock
 from todo_project.faultpoints import fault_point
+from todo_project.timefmt import iso_utc_or_none, zone_or_utc
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +57,7 @@ SWEEP_GRACE = timedelta(seconds=5)
 SWEEP_BATCH = 500
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+_iso = iso_utc_or_none
 
 
 def _enqueue_delivery(notification_id: uuid.UUID) -> None:
@@ -118,6 +118,14 @@ def _prefs_for_update(user_id: int) -> NotificationPreference:
     return NotificationPreference.objects.select_for_update().get(user_id=user_id)
 
 
+def _field_values(prefs: NotificationPreference) -> dict[str, Any]:
+    return {
+        field.attname: getattr(prefs, field.attname)
+        for field in prefs._meta.concrete_fields
+        if not field.primary_key and field.attname != "updated_at"
+    }
+
+
 def preferences_update(*, user_id: int, **fields: Any) -> tuple[NotificationPreference, str | None]:
     """Change preferences; returns them and the new webhook secret if one was just made.
 
@@ -133,6 +141,7 @@ def preferences_update(*, user_id: int, **fields: Any) -> tuple[NotificationPref
         user_events_lock(user_id=user_id)
         prefs = _prefs_for_update(user_id)
         before = (prefs.default_reminder_minutes, prefs.priority_boost_enabled)
+        stored = _field_values(prefs)
         if "email_address" in fields:
             _reminder_address_change(prefs, (fields.pop("email_address") or "").strip())
         if "webhook_url" in fields:
@@ -156,7 +165,9 @@ def preferences_update(*, user_id: int, **fields: Any) -> tuple[NotificationPref
             raise DomainError(
                 "Give both quiet_hours_start and quiet_hours_end, or neither.", field="quiet_hours_end"
             )
-        prefs.save()
+        # Only the columns that changed (several helpers above set fields).
+        changed = [name for name, value in _field_values(prefs).items() if stored[name] != value]
+        prefs.save(update_fields=[*changed, "updated_at"])
         # Reminders (the layer below) react to this event: when the reminder
         # rules changed, a reminders handler re-applies them to the user's open
         # timed tasks. The secret is never part of it.
@@ -286,6 +297,7 @@ def in_app_notifications_for_fired(*, fired: list[dict[str, Any]]) -> int:
     rows = []
     for d in wanted:
         occurrence = parse_datetime(d["scheduled_for"])
+        assert occurrence is not None  # reminder.triggered's schema requires a date-time
         if (uuid.UUID(d["reminder_id"]), occurrence) in existing:
             continue
         tz = _zone(zones.get(int(d["user_id"])))
@@ -311,13 +323,7 @@ def in_app_notifications_for_fired(*, fired: list[dict[str, Any]]) -> int:
     return len(rows)
 
 
-def _zone(name: str | None) -> Any:
-    import zoneinfo
-
-    try:
-        return zoneinfo.ZoneInfo(name or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+_zone = zone_or_utc
 
 
 def notifications_create_for_trigger(*, data: dict[str, Any]) -> list[Notification]:

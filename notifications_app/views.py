@@ -13,24 +13,22 @@ from rest_framework.views import APIView
 
 from notifications_app import selectors, services
 from notifications_app.serializers import NotificationOutput, PreferencesInput, PreferencesOutput
-from reminders_app.serializers import ApiError
-from todo_project.errors import DomainError, NotFoundError
-from todo_project.pagination import PagePagination
+from todo_project.accounts.authentication import request_user
+from todo_project.errors import DomainError, ErrorSerializer
+from todo_project.ids import uuid_or_404
+from todo_project.pagination import paginated_response
 
 TAGS = ["notifications"]
 _ERRORS = {
-    400: OpenApiResponse(ApiError, description="Invalid input; `error.fields` names each field."),
-    401: OpenApiResponse(ApiError, description="Not authenticated."),
+    400: OpenApiResponse(ErrorSerializer, description="Invalid input; `error.fields` names each field."),
+    401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
 }
-_NOT_FOUND = {404: OpenApiResponse(ApiError, description="No such notification of yours.")}
+_NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="No such notification of yours.")}
 _SECRET = inline_serializer("WebhookSecret", {"webhook_secret": serializers.CharField()})
 
 
 def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFoundError("Notification not found.") from None
+    return uuid_or_404(value, what="Notification")
 
 
 def _unread_param(request: Request) -> bool | None:
@@ -71,10 +69,8 @@ class NotificationListView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        qs = selectors.notifications_inbox(user_id=request.user.id, unread=_unread_param(request))
-        paginator = PagePagination()
-        page = paginator.paginate_queryset(qs, request, self)
-        return paginator.get_paginated_response(NotificationOutput(page, many=True).data)
+        qs = selectors.notifications_inbox(user_id=request_user(request).id, unread=_unread_param(request))
+        return paginated_response(request, self, qs, lambda page: NotificationOutput(page, many=True).data)
 
 
 class NotificationReadView(APIView):
@@ -88,7 +84,9 @@ class NotificationReadView(APIView):
         responses={200: NotificationOutput, **_ERRORS, **_NOT_FOUND},
     )
     def post(self, request: Request, notification_id: str) -> Response:
-        n = services.notification_mark_read(user_id=request.user.id, notification_id=_uuid(notification_id))
+        n = services.notification_mark_read(
+            user_id=request_user(request).id, notification_id=_uuid(notification_id)
+        )
         return Response(NotificationOutput(n).data)
 
 
@@ -105,7 +103,9 @@ class NotificationReadAllView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        return Response({"marked_read": services.notifications_mark_all_read(user_id=request.user.id)})
+        return Response(
+            {"marked_read": services.notifications_mark_all_read(user_id=request_user(request).id)}
+        )
 
 
 class UnreadCountView(APIView):
@@ -117,7 +117,7 @@ class UnreadCountView(APIView):
         responses={200: inline_serializer("UnreadCount", {"unread": serializers.IntegerField()}), **_ERRORS},
     )
     def get(self, request: Request) -> Response:
-        return Response({"unread": selectors.notifications_unread_count(user_id=request.user.id)})
+        return Response({"unread": selectors.notifications_unread_count(user_id=request_user(request).id)})
 
 
 class PreferencesView(APIView):
@@ -125,7 +125,7 @@ class PreferencesView(APIView):
 
     @extend_schema(tags=TAGS, summary="Your notification preferences", responses={200: PreferencesOutput})
     def get(self, request: Request) -> Response:
-        return Response(PreferencesOutput(selectors.preferences_get(user_id=request.user.id)).data)
+        return Response(PreferencesOutput(selectors.preferences_get(user_id=request_user(request).id)).data)
 
     @extend_schema(
         tags=TAGS,
@@ -137,7 +137,7 @@ class PreferencesView(APIView):
     def patch(self, request: Request) -> Response:
         data = PreferencesInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        prefs, secret = services.preferences_update(user_id=request.user.id, **data.validated_data)
+        prefs, secret = services.preferences_update(user_id=request_user(request).id, **data.validated_data)
         body = dict(PreferencesOutput(prefs).data)
         if secret:
             # Shown once: store it now; only a rotation shows a secret again.
@@ -155,7 +155,7 @@ class WebhookRotateSecretView(APIView):
         responses={200: _SECRET, **_ERRORS},
     )
     def post(self, request: Request) -> Response:
-        return Response({"webhook_secret": services.webhook_rotate_secret(user_id=request.user.id)})
+        return Response({"webhook_secret": services.webhook_rotate_secret(user_id=request_user(request).id)})
 
 
 class ReminderEmailVerificationView(APIView):
@@ -171,5 +171,5 @@ class ReminderEmailVerificationView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        address = services.reminder_address_verification_resend(user_id=request.user.id)
+        address = services.reminder_address_verification_resend(user_id=request_user(request).id)
         return Response({"email": address}, status=202)

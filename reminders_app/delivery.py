@@ -34,8 +34,10 @@ from reminders_app.models import Channel
 class ReminderPreferences(Protocol):
     """The two preference fields reminders read (notifications_app's row has them)."""
 
-    default_reminder_minutes: int | None
-    priority_boost_enabled: bool
+    @property
+    def default_reminder_minutes(self) -> int | None: ...
+    @property
+    def priority_boost_enabled(self) -> bool: ...
 
 
 @dataclass(frozen=True)

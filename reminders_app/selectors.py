@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TypedDict
 
 from django.db.models import QuerySet
@@ -13,6 +13,7 @@ from django.utils import timezone
 from reminders_app.models import Reminder, ReminderStatus
 from tasks_app.models import Task
 from todo_project.errors import DomainError, NotFoundError
+from todo_project.timefmt import iso_utc
 
 
 def reminders_for_user(
@@ -59,8 +60,7 @@ class Suggestion(TypedDict):
     offset_minutes: int | None
 
 
-def _utc_iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+_utc_iso = iso_utc
 
 
 def reminder_suggestions(
@@ -87,12 +87,12 @@ def reminder_suggestions(
         evening_before = datetime.combine(local_due.date() - timedelta(days=1), time(18, 0), tzinfo=tz)
         options.append(("Evening before (18:00)", evening_before, None))
     elif due_date is not None:
-        for label, day, at in (
+        for label, day, clock in (
             ("Morning of the due day (09:00)", due_date, time(9, 0)),
             ("Evening before (18:00)", due_date - timedelta(days=1), time(18, 0)),
             ("Morning the day before (09:00)", due_date - timedelta(days=1), time(9, 0)),
         ):
-            options.append((label, datetime.combine(day, at, tzinfo=tz), None))
+            options.append((label, datetime.combine(day, clock, tzinfo=tz), None))
     else:
         raise DomainError("Give due_at (a date-time) or due_date (a date).", field="due_at")
     seen: set[datetime] = set()

@@ -60,19 +60,7 @@ class SuggestionsInput(serializers.Serializer):
 
 
 class SuggestionOutput(serializers.Serializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # the API's key shadows Field.label
     remind_at = serializers.DateTimeField()
     local_time = serializers.CharField(help_text="The same time in the user's zone, ISO 8601 with offset.")
     offset_minutes = serializers.IntegerField(allow_null=True)
-
-
-class ApiErrorDetail(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
-
-
-class ApiError(serializers.Serializer):
-    """The API's one error shape (todo_project/errors.py)."""
-
-    error = ApiErrorDetail()

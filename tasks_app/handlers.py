@@ -9,6 +9,7 @@ events lives with the real-time code, not here.
 from __future__ import annotations
 
 from tasks_app.recurrence import services as recurrence_services
+from todo_project.events import types
 from todo_project.events.models import OutboxEvent
 from todo_project.events.registry import handles
 
@@ -22,13 +23,18 @@ def _series_work(event: OutboxEvent) -> tuple[bool, bool]:
     recurring = data.get("is_recurring")
     if recurring is None:
         recurring = snapshot.get("is_recurring")
-    rule_edited = event.type == "task.updated" and bool(
+    rule_edited = event.type == types.TASK_UPDATED and bool(
         {"recurrence_rule", "is_recurring"} & set(data.get("changes") or {})
     )
     return rule_edited, bool(recurring) and not snapshot.get("series_id")
 
 
-@handles("task.created", "task.updated", when=lambda event: any(_series_work(event)))
+@handles(
+    types.TASK_CREATED,
+    types.TASK_UPDATED,
+    name="tasks_app.handlers.attach_series_on_task_event",
+    when=lambda event: any(_series_work(event)),
+)
 def attach_series_on_task_event(event: OutboxEvent) -> None:
     """A task that became recurring through the task API gets its series; a rule
     edited there on an occurrence changes (or stops) the series.
@@ -48,7 +54,7 @@ def attach_series_on_task_event(event: OutboxEvent) -> None:
         recurrence_services.series_attach(task_id=event.data["task_id"])
 
 
-@handles("task.completed", batch=True)
+@handles(types.TASK_COMPLETED, batch=True, name="tasks_app.handlers.generate_next_occurrence_on_completion")
 def generate_next_occurrence_on_completion(events: list[OutboxEvent]) -> None:
     """FR-RT-003: completing an occurrence creates the next one (exactly once).
 

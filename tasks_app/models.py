@@ -10,6 +10,10 @@ from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models.functions import Coalesce, Lower
 
+# Ids as the services take them: a UUID, or its text from a URL or a payload.
+TaskId = uuid.UUID | str
+SeriesId = uuid.UUID | str
+
 
 class Priority(models.TextChoices):
     LOW = "low", "Low"

@@ -17,17 +17,28 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When, Window
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import Lower
 from django.utils.dateparse import parse_datetime
 
-from tasks_app.models import DUE_SORT_EXPR, PRIORITY_RANK_EXPR, SEARCH_VECTOR, Priority, SavedFilter, Task
+from tasks_app.models import (
+    DUE_SORT_EXPR,
+    PRIORITY_RANK_EXPR,
+    SEARCH_VECTOR,
+    Priority,
+    SavedFilter,
+    Task,
+    TaskId,
+)
 from todo_project import fields as safe_fields
+from todo_project.accounts.selectors import user_zone
 from todo_project.errors import DomainError, NotFoundError
+from todo_project.ids import uuid_or_404
 
 # The task representation: exactly these keys, in this order, everywhere
 # (API responses, event snapshots, WebSocket pushes).
@@ -126,20 +137,8 @@ def task_to_dict(task: Task | Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def user_timezone(user: Any) -> zoneinfo.ZoneInfo:
-    """The user's profile time zone (UTC when they have no profile yet)."""
-    # Only "no profile" (RelatedObjectDoesNotExist is an ObjectDoesNotExist; an
-    # AnonymousUser has no attribute) means UTC. A database error propagates:
-    # swallowing it made a write wait out the pool timeout here, then again in
-    # the service, before failing anyway.
-    try:
-        name = user.profile.timezone
-    except (ObjectDoesNotExist, AttributeError):
-        name = "UTC"
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+# The task area's name for it (one definition, in todo_project.accounts.selectors).
+user_timezone = user_zone
 
 
 @dataclass(frozen=True)
@@ -447,7 +446,7 @@ def _compile_page(
 
 
 def task_list_page(
-    *, user: Any, params: TaskListParams, offset: int, limit: int, with_total: bool = False
+    *, user: User, params: TaskListParams, offset: int, limit: int, with_total: bool = False
 ) -> list[dict[str, Any]]:
     """``list(task_list(user=user, params=params)[offset:offset + limit])``, compiled once per shape.
 
@@ -576,15 +575,12 @@ def _task_list_queryset(*, owner_id: Any, params: TaskListParams, tz: zoneinfo.Z
     return qs.order_by(*ordering).values(*TASK_FIELDS)
 
 
-def parse_task_id(task_id: str | uuid.UUID) -> uuid.UUID:
+def parse_task_id(task_id: TaskId) -> uuid.UUID:
     """A task id from a URL; a malformed one is simply a task that does not exist."""
-    try:
-        return task_id if isinstance(task_id, uuid.UUID) else uuid.UUID(str(task_id))
-    except ValueError:
-        raise NotFoundError("Task not found.") from None
+    return uuid_or_404(task_id, what="Task")
 
 
-def task_get(*, user: Any, task_id: str | uuid.UUID) -> Task:
+def task_get(*, user: User, task_id: TaskId) -> Task:
     """The caller's task; anybody else's (or a malformed id) is a 404, never a 403."""
     task = Task.objects.filter(owner_id=user.pk, pk=parse_task_id(task_id)).first()
     if task is None:
@@ -603,7 +599,7 @@ _TAGS_SQL = """
 """
 
 
-def tag_list(*, user: Any, prefix: str = "", limit: int = 50) -> list[dict[str, Any]]:
+def tag_list(*, user: User, prefix: str = "", limit: int = 50) -> list[dict[str, Any]]:
     """The caller's tags with the number of tasks carrying each, most used first.
 
     Tags differing only in case are one tag; its display name is the casing
@@ -620,11 +616,11 @@ def tag_list(*, user: Any, prefix: str = "", limit: int = 50) -> list[dict[str, 
         return [{"name": name, "count": count} for name, count in cursor.fetchall()]
 
 
-def saved_filter_list(*, user: Any) -> QuerySet[SavedFilter]:
+def saved_filter_list(*, user: User) -> QuerySet[SavedFilter]:
     return SavedFilter.objects.filter(owner_id=user.pk)
 
 
-def saved_filter_get(*, user: Any, filter_id: int | str) -> SavedFilter:
+def saved_filter_get(*, user: User, filter_id: int | str) -> SavedFilter:
     try:
         pk = int(filter_id)
     except (TypeError, ValueError):

@@ -19,6 +19,7 @@ from tasks_app.models import MAX_DESCRIPTION_LENGTH, MAX_TAG_LENGTH, MAX_TITLE_L
 from tasks_app.services import PLACEMENT_FIELDS, WRITABLE_FIELDS, validate_recurrence_rule
 from todo_project import fields as safe
 from todo_project.errors import DomainError
+from todo_project.errors import ErrorSerializer as ErrorSerializer  # for the task area's views
 
 # Fields of the task representation a client may send back but that the
 # server maintains: accepted and ignored, so a client can PUT what it GOT.
@@ -267,20 +268,6 @@ class SavedFilterOutputSerializer(serializers.Serializer):
     params = serializers.DictField(child=serializers.CharField())
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
-    details = serializers.DictField(
-        required=False,
-        help_text="For version_conflict: winner, current_version and the current task.",
-    )
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorDetailSerializer()
 
 
 # --- projects and sections ---------------------------------------------------------

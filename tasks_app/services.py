@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -26,8 +27,10 @@ from tasks_app.models import (
     SavedFilter,
     SeriesStatus,
     Task,
+    TaskId,
 )
 from tasks_app.recurrence.attach import series_start, task_rule_validate
+from tasks_app.recurrence.rules import MAX_RULE_LENGTH
 from tasks_app.selectors import (
     LIST_PARAMS,
     parse_task_id,
@@ -66,7 +69,6 @@ FIELD_DEFAULTS: dict[str, Any] = {
     "priority": Priority.MEDIUM.value,
     "tags": [],
 }
-MAX_RULE_LENGTH = 1000
 MAX_REMIND_OFFSET = 60 * 24 * 28  # four weeks before
 # A client clock this far ahead of ours is wrong, not "later": it would win
 # every last-write-wins comparison for as long as it stays ahead.
@@ -201,7 +203,8 @@ def _start_series_of(task: Task) -> None:
 
 
 def _in_active_series(task: Task) -> bool:
-    return task.series_id is not None and task.series.status == SeriesStatus.ACTIVE
+    series = task.series  # no query when series_id is null
+    return series is not None and series.status == SeriesStatus.ACTIVE
 
 
 def _validate_rule_of(task: Task) -> None:
@@ -467,7 +470,7 @@ class VersionConflictError(ConflictError):
         self.details = {"winner": "server", "current_version": task.version, "task": task_to_dict(task)}
 
 
-def _lock_task(*, user: Any, task_id: Any) -> Task:
+def _lock_task(*, user: User, task_id: TaskId) -> Task:
     """The caller's task, row-locked until the transaction ends; 404 for anyone else's."""
     task = Task.objects.select_for_update().filter(pk=parse_task_id(task_id), owner_id=user.pk).first()
     if task is None:
@@ -588,7 +591,7 @@ def next_positions(*, owner_ids: Sequence[int]) -> dict[int, int]:
 
 def task_create(
     *,
-    owner: Any,
+    owner: User,
     title: str,
     description: str = "",
     priority: str = Priority.MEDIUM.value,
@@ -714,8 +717,8 @@ def _apply(task: Task, values: Mapping[str, Any], *, now: datetime) -> list[str]
 
 def task_update(
     *,
-    user: Any,
-    task_id: Any,
+    user: User,
+    task_id: TaskId,
     values: Mapping[str, Any],
     expected_version: int | None = None,
     client_updated_at: datetime | None = None,
@@ -804,7 +807,11 @@ def task_update(
 
 
 def task_complete(
-    *, user: Any, task_id: Any, expected_version: int | None = None, client_updated_at: datetime | None = None
+    *,
+    user: User,
+    task_id: TaskId,
+    expected_version: int | None = None,
+    client_updated_at: datetime | None = None,
 ) -> TaskWriteResult:
     """Mark done (records ``task.completed``); already done → unchanged, no event."""
     return task_update(
@@ -817,7 +824,11 @@ def task_complete(
 
 
 def task_reopen(
-    *, user: Any, task_id: Any, expected_version: int | None = None, client_updated_at: datetime | None = None
+    *,
+    user: User,
+    task_id: TaskId,
+    expected_version: int | None = None,
+    client_updated_at: datetime | None = None,
 ) -> TaskWriteResult:
     """Mark not done (``task.updated`` with is_completed true→false); open → no event."""
     return task_update(
@@ -830,7 +841,11 @@ def task_reopen(
 
 
 def task_toggle(
-    *, user: Any, task_id: Any, expected_version: int | None = None, client_updated_at: datetime | None = None
+    *,
+    user: User,
+    task_id: TaskId,
+    expected_version: int | None = None,
+    client_updated_at: datetime | None = None,
 ) -> TaskWriteResult:
     """Flip completion. The row is locked before reading its state, so two
     concurrent toggles flip twice rather than both completing."""
@@ -847,7 +862,11 @@ def task_toggle(
 
 
 def task_delete(
-    *, user: Any, task_id: Any, expected_version: int | None = None, client_updated_at: datetime | None = None
+    *,
+    user: User,
+    task_id: TaskId,
+    expected_version: int | None = None,
+    client_updated_at: datetime | None = None,
 ) -> TaskWriteResult:
     """Delete the caller's task and its subtasks; records ``task.deleted`` for
     each (version = last version + 1), the task's first."""
@@ -871,7 +890,7 @@ def task_delete(
 MAX_REORDER = 1000
 
 
-def task_reorder(*, user: Any, task_ids: Sequence[Any]) -> list[str]:
+def task_reorder(*, user: User, task_ids: Sequence[TaskId]) -> list[str]:
     """Put the listed tasks in the given order; records ``task.reordered``.
 
     The listed tasks swap among the positions they already occupy, so
@@ -1003,7 +1022,7 @@ def _save_filter(saved: SavedFilter, *, update_fields: list[str] | None = None) 
         raise ConflictError(f"You already have a saved filter named {saved.name!r}.", field="name") from None
 
 
-def saved_filter_create(*, owner: Any, name: str, params: Any) -> SavedFilter:
+def saved_filter_create(*, owner: User, name: str, params: Any) -> SavedFilter:
     saved = SavedFilter(
         owner_id=owner.pk, name=_normalize_filter_name(name), params=normalize_filter_params(params)
     )
@@ -1012,7 +1031,7 @@ def saved_filter_create(*, owner: Any, name: str, params: Any) -> SavedFilter:
 
 
 def saved_filter_update(
-    *, user: Any, filter_id: Any, name: str | None = None, params: Any = None
+    *, user: User, filter_id: int | str, name: str | None = None, params: Any = None
 ) -> SavedFilter:
     with transaction.atomic():
         saved = saved_filter_get(user=user, filter_id=filter_id)
@@ -1028,5 +1047,5 @@ def saved_filter_update(
     return saved
 
 
-def saved_filter_delete(*, user: Any, filter_id: Any) -> None:
+def saved_filter_delete(*, user: User, filter_id: int | str) -> None:
     saved_filter_get(user=user, filter_id=filter_id).delete()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.contrib.auth.models import User
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -17,7 +18,6 @@ from tasks_app.quickadd.serializers import QuickAddInput
 from tasks_app.quickadd.services import task_create_from_text
 from tasks_app.recurrence.selectors import task_series_info
 from tasks_app.serializers import (
-    ErrorSerializer,
     ReorderOutputSerializer,
     ReorderSerializer,
     SavedFilterOutputSerializer,
@@ -27,7 +27,8 @@ from tasks_app.serializers import (
     TaskWriteSerializer,
     ToggleSerializer,
 )
-from todo_project.errors import DomainError
+from todo_project.accounts.authentication import request_user
+from todo_project.errors import DomainError, ErrorSerializer
 from todo_project.pagination import MAX_LIMIT, MAX_PAGE, PagePagination, positive_int_param
 
 TAGS = ["tasks"]
@@ -112,7 +113,7 @@ def _default_status(request: Request, raw: dict[str, str]) -> dict[str, str]:
     header = request.headers.get("Taskbeat-API-Version", "").strip()
     if not header:
         return raw
-    if not header.isdigit() or int(header) not in API_VERSIONS:
+    if not (header.isascii() and header.isdigit()) or int(header) not in API_VERSIONS:
         raise DomainError(
             f"Taskbeat-API-Version must be one of {', '.join(map(str, API_VERSIONS))}.",
             field="Taskbeat-API-Version",
@@ -170,7 +171,7 @@ class TaskPagePagination(PagePagination):
 
     count_in_page = False
 
-    def paginate_task_list(self, request: Request, user: Any, params: selectors.TaskListParams) -> list:
+    def paginate_task_list(self, request: Request, user: User, params: selectors.TaskListParams) -> list:
         self.request = request
         self.page = positive_int_param(request, "page", 1, MAX_PAGE)
         self.limit = positive_int_param(request, "limit", self.default_limit, MAX_LIMIT)
@@ -196,7 +197,7 @@ def _paginated_tasks(request: Request, view: APIView, raw: dict[str, str]) -> Re
     params = selectors.parse_task_list_params(raw)
     paginator = TaskPagePagination()
     paginator.count_in_page = bool(params.q)
-    rows = paginator.paginate_task_list(request, request.user, params)
+    rows = paginator.paginate_task_list(request, request_user(request), params)
     return paginator.get_paginated_response([selectors.task_to_dict(row) for row in rows])
 
 
@@ -221,10 +222,10 @@ class TaskListCreateView(APIView):
         if isinstance(request.data, dict) and "text" in request.data:
             return self._create_from_text(request)
         serializer = TaskWriteSerializer(
-            data=request.data, context={"tz": selectors.user_timezone(request.user)}
+            data=request.data, context={"tz": selectors.user_timezone(request_user(request))}
         )
         serializer.is_valid(raise_exception=True)
-        task = services.task_create(owner=request.user, **serializer.task_values())
+        task = services.task_create(owner=request_user(request), **serializer.task_values())
         return _task_response(services.TaskWriteResult(task=task), status.HTTP_201_CREATED)
 
     def _create_from_text(self, request: Request) -> Response:
@@ -236,7 +237,7 @@ class TaskListCreateView(APIView):
             )
         data = QuickAddInput(data=request.data)
         data.is_valid(raise_exception=True)
-        task = task_create_from_text(owner=request.user, text=data.validated_data["text"])
+        task = task_create_from_text(owner=request_user(request), text=data.validated_data["text"])
         return _task_response(services.TaskWriteResult(task=task), status.HTTP_201_CREATED)
 
 
@@ -248,12 +249,12 @@ class TaskDetailView(APIView):
         responses={200: TaskOutputSerializer, **_ERRORS},
     )
     def get(self, request: Request, task_id: str) -> Response:
-        task = selectors.task_get(user=request.user, task_id=task_id)
+        task = selectors.task_get(user=request_user(request), task_id=task_id)
         return _task_response(services.TaskWriteResult(task=task))
 
     def _write(self, request: Request, task_id: str, *, partial: bool) -> Response:
         serializer = TaskWriteSerializer(
-            data=request.data, partial=partial, context={"tz": selectors.user_timezone(request.user)}
+            data=request.data, partial=partial, context={"tz": selectors.user_timezone(request_user(request))}
         )
         serializer.is_valid(raise_exception=True)
         values = serializer.task_values()
@@ -261,7 +262,7 @@ class TaskDetailView(APIView):
             # PUT replaces: what the client left out goes back to its default.
             values = {**services.FIELD_DEFAULTS, **values}
         result = services.task_update(
-            user=request.user,
+            user=request_user(request),
             task_id=task_id,
             values=values,
             expected_version=_expected_version(request, serializer.validated_data.get("version")),
@@ -299,11 +300,11 @@ class TaskDetailView(APIView):
     )
     def delete(self, request: Request, task_id: str) -> Response:
         serializer = ToggleSerializer(
-            data=request.data or {}, context={"tz": selectors.user_timezone(request.user)}
+            data=request.data or {}, context={"tz": selectors.user_timezone(request_user(request))}
         )
         serializer.is_valid(raise_exception=True)
         result = services.task_delete(
-            user=request.user,
+            user=request_user(request),
             task_id=task_id,
             expected_version=_expected_version(request, serializer.validated_data.get("version")),
             client_updated_at=serializer.validated_data.get("client_updated_at"),
@@ -321,11 +322,11 @@ class TaskToggleView(APIView):
     )
     def post(self, request: Request, task_id: str) -> Response:
         serializer = ToggleSerializer(
-            data=request.data or {}, context={"tz": selectors.user_timezone(request.user)}
+            data=request.data or {}, context={"tz": selectors.user_timezone(request_user(request))}
         )
         serializer.is_valid(raise_exception=True)
         result = services.task_toggle(
-            user=request.user,
+            user=request_user(request),
             task_id=task_id,
             expected_version=_expected_version(request, serializer.validated_data.get("version")),
             client_updated_at=serializer.validated_data.get("client_updated_at"),
@@ -344,7 +345,9 @@ class TaskReorderView(APIView):
     def post(self, request: Request) -> Response:
         serializer = ReorderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        ordered = services.task_reorder(user=request.user, task_ids=serializer.validated_data["task_ids"])
+        ordered = services.task_reorder(
+            user=request_user(request), task_ids=serializer.validated_data["task_ids"]
+        )
         return Response({"task_ids": ordered})
 
 
@@ -361,7 +364,9 @@ class TagListView(APIView):
     def get(self, request: Request) -> Response:
         prefix = request.query_params.get("prefix", "").strip()
         limit = positive_int_param(request, "limit", 50, MAX_LIMIT)
-        return Response({"results": selectors.tag_list(user=request.user, prefix=prefix, limit=limit)})
+        return Response(
+            {"results": selectors.tag_list(user=request_user(request), prefix=prefix, limit=limit)}
+        )
 
 
 class SavedFilterListCreateView(APIView):
@@ -375,7 +380,7 @@ class SavedFilterListCreateView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        saved = selectors.saved_filter_list(user=request.user)
+        saved = selectors.saved_filter_list(user=request_user(request))
         return Response({"results": [selectors.saved_filter_to_dict(item) for item in saved]})
 
     @extend_schema(
@@ -388,7 +393,7 @@ class SavedFilterListCreateView(APIView):
         serializer = SavedFilterWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         saved = services.saved_filter_create(
-            owner=request.user,
+            owner=request_user(request),
             name=serializer.validated_data["name"],
             params=serializer.validated_data.get("params", {}),
         )
@@ -404,7 +409,9 @@ class SavedFilterDetailView(APIView):
     )
     def get(self, request: Request, filter_id: str) -> Response:
         return Response(
-            selectors.saved_filter_to_dict(selectors.saved_filter_get(user=request.user, filter_id=filter_id))
+            selectors.saved_filter_to_dict(
+                selectors.saved_filter_get(user=request_user(request), filter_id=filter_id)
+            )
         )
 
     def _write(self, request: Request, filter_id: str, *, partial: bool) -> Response:
@@ -412,7 +419,7 @@ class SavedFilterDetailView(APIView):
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = serializer.validated_data
         saved = services.saved_filter_update(
-            user=request.user,
+            user=request_user(request),
             filter_id=filter_id,
             name=data.get("name"),
             params=data.get("params", None if partial else {}),
@@ -446,7 +453,7 @@ class SavedFilterDetailView(APIView):
         responses={204: None, **_ERRORS},
     )
     def delete(self, request: Request, filter_id: str) -> Response:
-        services.saved_filter_delete(user=request.user, filter_id=filter_id)
+        services.saved_filter_delete(user=request_user(request), filter_id=filter_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -460,7 +467,7 @@ class SavedFilterTasksView(APIView):
         responses={200: _PAGE_OF_TASKS, **_ERRORS},
     )
     def get(self, request: Request, filter_id: str) -> Response:
-        saved = selectors.saved_filter_get(user=request.user, filter_id=filter_id)
+        saved = selectors.saved_filter_get(user=request_user(request), filter_id=filter_id)
         raw = _default_status(
             request, selectors.merge_filter_params(saved.params, _query_dict(request).items())
         )

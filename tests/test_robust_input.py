@@ -77,6 +77,20 @@ def test_a_limit_that_is_no_plain_number_is_a_400(client, value):
     _assert_400(client.get(f"/api/tasks?limit={value}"), "limit")
 
 
+@pytest.mark.parametrize("url", ["/api/views/today?limit=²", "/api/views/upcoming?limit=٣"])
+def test_a_view_limit_that_is_no_plain_number_is_a_400(client, url):
+    _assert_400(client.get(url), "limit")
+
+
+def test_an_api_version_header_that_is_no_plain_number_is_a_400(client):
+    _assert_400(client.get("/api/tasks", HTTP_TASKBEAT_API_VERSION="²"), "Taskbeat-API-Version")
+
+
+@pytest.mark.parametrize("value", ["0", "1", ""])
+def test_archived_takes_only_its_documented_values(client, value):
+    _assert_400(client.get(f"/api/projects?archived={value}"), "archived")
+
+
 @pytest.mark.parametrize("name", ["page", "limit", "status"])
 def test_an_empty_list_parameter_is_a_400(client, name):
     _assert_400(client.get(f"/api/tasks?{name}="), name)

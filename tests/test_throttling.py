@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -38,7 +39,7 @@ def rates(monkeypatch):
 
 
 def _anon_request(remote_addr: str = "192.0.2.1", forwarded_for: str | None = None) -> Request:
-    extra = {"REMOTE_ADDR": remote_addr}
+    extra: dict[str, Any] = {"REMOTE_ADDR": remote_addr}
     if forwarded_for is not None:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded_for
     return Request(APIRequestFactory().get(URL, **extra))

@@ -142,7 +142,7 @@ def backend(transactional_db, built: Path, tmp_path: Path) -> Iterator[str]:
     env = {
         **os.environ,
         "DEBUG": "true",
-        "DATABASE_URL": database_url(db),
+        "DATABASE_URL": database_url(dict(db)),
         "REDIS_URL": settings.REDIS_URL,
         "JWT_PRIVATE_KEY": settings.JWT_PRIVATE_KEY,
         "JWT_PUBLIC_KEY": settings.JWT_PUBLIC_KEY,

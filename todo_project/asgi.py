@@ -16,8 +16,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 
+from todo_project.prometheus import start_metrics_server  # noqa: E402
 from todo_project.routing import websocket_urlpatterns  # noqa: E402
 from todo_project.sync.auth import JWTAuthMiddleware, origin_check  # noqa: E402
 
@@ -32,6 +34,10 @@ async def http_app(scope, receive, send):
     else:
         await django_asgi_app(scope, receive, send)
 
+
+# The ws process serves its own metrics (connections, resyncs) on METRICS_PORT.
+# uvicorn runs one process per pod here, so it empties the multiprocess directory itself.
+start_metrics_server(settings.METRICS_PORT)
 
 application = ProtocolTypeRouter(
     {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import cast
 
 from django.db import connection, models
 
@@ -53,7 +54,7 @@ def copy_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
     if any(field.has_db_default() for field in meta.concrete_fields):
         raise NotImplementedError(f"copy_insert does not handle db_default fields ({meta.label})")
     fields = [field for field in meta.concrete_fields if not field.db_returning]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    columns = ", ".join(connection.ops.quote_name(cast(str, field.column)) for field in fields)
     sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
     prepared = [(field, field.get_internal_type() in _AS_IS) for field in fields]
     started = time.monotonic()

@@ -30,7 +30,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError as DjangoInterfaceError
 from django.db import OperationalError as DjangoOperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 class DomainError(Exception):
     """A business rule refused the request. Rendered as a 4xx."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     code = "invalid"
     # Extra machine-readable context rendered as ``error.details`` (e.g. the
     # current task of a version conflict); absent when ``None``.
@@ -240,10 +240,32 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         response.data = error_body("parse_error", str(exc.detail))
     else:
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
-        detail = exc.detail
+        message: object = exc.detail
         # simplejwt's InvalidToken carries {"detail", "code", "messages"}; its
         # str() would be a Python repr, so take the human sentence.
-        if isinstance(detail, dict):
-            detail = detail.get("detail", exc.default_detail)
-        response.data = error_body(str(code), str(detail))
+        if isinstance(message, dict):
+            message = message.get("detail", exc.default_detail)
+        response.data = error_body(str(code), str(message))
     return response
+
+
+# --- the error shape in the OpenAPI schema -------------------------------------
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    # The shape's key is ``fields``, which shadows Serializer.fields for the type checker only.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+    details = serializers.DictField(
+        required=False,
+        help_text="For version_conflict: winner, current_version and the current task.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The API's one error shape, for the OpenAPI schema (rendered by ``exception_handler``)."""
+
+    error = ErrorDetailSerializer()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 # Each dependency check gives up after this long, so /ready answers within a
@@ -61,7 +63,34 @@ def ready(request: HttpRequest) -> JsonResponse:
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             results[name] = f"error: {exc.__class__.__name__}: {exc}"
     failed = [name for name, result in results.items() if result != "ok"]
-    body = {"status": "ok" if not failed else "unavailable", "checks": results}
+    body: dict[str, object] = {"status": "ok" if not failed else "unavailable", "checks": results}
     if failed:
         body["failed"] = failed
     return JsonResponse(body, status=503 if failed else 200)
+
+
+class OperationalEndpointsMiddleware:
+    """First in MIDDLEWARE: probes and the metrics listener, answered before host validation.
+
+    The kubelet probes a pod by its IP (``Host: 10.1.2.3:8000``) and Prometheus
+    scrapes ``pod-ip:9100``; neither name is in ALLOWED_HOSTS, so Django's
+    CommonMiddleware would answer 400 (DisallowedHost) and the pod would never
+    be ready. These answers do not depend on the host, so skipping the check is
+    safe. Everything that arrives on the metrics port other than /metrics is 404.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from todo_project.metrics import metrics_view, on_metrics_port
+
+        if on_metrics_port(request):
+            if request.path == "/metrics":
+                return metrics_view(request)
+            return HttpResponse("not found\n", status=404, content_type="text/plain")
+        if request.path == "/health":
+            return health(request)
+        if request.path == "/ready":
+            return ready(request)
+        return self.get_response(request)

@@ -1,11 +1,18 @@
-"""The Prometheus endpoint ``/metrics``: numbers computed from PostgreSQL at scrape time.
+"""The Prometheus endpoint ``/metrics`` of the web process.
 
-Every process (web, worker) reports the same values, and nothing is lost on
-restart, because collectors read database state instead of counting in memory.
-Apps add their own by defining ``prometheus_client`` ``Collector`` subclasses
-in ``<app>/metrics.py``; each is registered once, here, on first scrape.
-Protect the endpoint with ``METRICS_TOKEN`` (Prometheus ``authorization``
-credentials) or keep it off the public ingress.
+It serves two kinds of numbers: database state computed from PostgreSQL at
+scrape time (nothing lost on restart; apps add ``prometheus_client``
+``Collector`` subclasses in ``<app>/metrics.py``, each registered once, here,
+on first scrape), and what the web process itself counted (django-prometheus
+HTTP and database metrics and the counters of ``todo_project/prometheus.py``,
+summed over gunicorn's workers in multiprocess mode).
+
+Who may read it (issue 11, item 10): the endpoint is meant for the separate,
+non-public metrics port (``METRICS_PORT``, 9100 in the image and the chart),
+which gunicorn binds next to the public one and which the Ingress never
+routes. On any other port it answers only a request carrying
+``Authorization: Bearer <METRICS_TOKEN>`` when a token is set; without a token
+it is open with DEBUG on (development) and a 404 with DEBUG off.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import inspect
 import threading
 from collections.abc import Iterator
 from importlib import import_module
+from typing import cast
 
 from django.apps import apps
 from django.conf import settings
@@ -27,6 +35,7 @@ from prometheus_client.registry import Collector
 
 from todo_project.degraded import degraded_counts
 from todo_project.events.selectors import kafka_enabled, outbox_stats
+from todo_project.prometheus import ProcessMetrics
 
 
 class OutboxCollector(Collector):
@@ -71,6 +80,41 @@ class OutboxCollector(Collector):
         )
 
 
+class MigrationsCollector(Collector):
+    """Migrations the code has that the database has not applied (the migrate hook did not run)."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from django.db import connection
+        from django.db.migrations.executor import MigrationExecutor
+
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        yield GaugeMetricFamily(
+            "taskbeat_migrations_unapplied",
+            "Migrations not applied to the database; non-zero after a deploy means the migrate Job failed.",
+            value=len(plan),
+        )
+
+
+class CeleryQueueCollector(Collector):
+    """Messages waiting in the Celery queue in Redis (the broker's list length)."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        import redis
+
+        family = GaugeMetricFamily(
+            "taskbeat_celery_queue_length", "Celery messages waiting in the broker.", labels=["queue"]
+        )
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            family.add_metric(["celery"], client.llen("celery"))
+        except redis.RedisError:
+            pass  # /ready reports Redis; an empty family here leaves the alert on `up` and readiness
+        finally:
+            client.close()
+        yield family
+
+
 class DegradedCollector(Collector):
     """Operations this process did in degraded mode (Redis away): see todo_project/degraded.py.
 
@@ -108,7 +152,7 @@ def app_collectors() -> list[Collector]:
             # Collector is a typing Protocol (no issubclass): a class defined in
             # the module with a collect() method is a collector.
             if cls.__module__ == module.__name__ and callable(getattr(cls, "collect", None)):
-                found.append(cls())
+                found.append(cast("Collector", cls()))
     return found
 
 
@@ -119,14 +163,19 @@ def registry() -> CollectorRegistry:
             fresh = CollectorRegistry(auto_describe=False)
             for collector in app_collectors():
                 fresh.register(collector)
+            # What this process tree counted (all gunicorn workers in multiprocess mode).
+            fresh.register(ProcessMetrics())
             _registry = fresh
         return _registry
 
 
-def _authorised(request: HttpRequest) -> bool:
-    token = settings.METRICS_TOKEN
-    if not token:
-        return True
+def on_metrics_port(request: HttpRequest) -> bool:
+    """True for a request that arrived on the metrics listener (the socket's port, not the Host header)."""
+    port = settings.METRICS_PORT
+    return bool(port) and request.META.get("SERVER_PORT") == str(port)
+
+
+def _token_ok(request: HttpRequest, token: str) -> bool:
     header = request.headers.get("Authorization", "")
     return hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
 
@@ -134,6 +183,12 @@ def _authorised(request: HttpRequest) -> bool:
 @never_cache
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    if not _authorised(request):
-        return HttpResponse("unauthorised\n", status=401, content_type="text/plain")
+    token = settings.METRICS_TOKEN
+    if not on_metrics_port(request):
+        if token:
+            if not _token_ok(request, token):
+                return HttpResponse("unauthorised\n", status=401, content_type="text/plain")
+        elif not settings.DEBUG:
+            # Public port, no token configured, production: as if there were no such page.
+            return HttpResponse("not found\n", status=404, content_type="text/plain")
     return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

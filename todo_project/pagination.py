@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from rest_framework.pagination import BasePagination
@@ -60,7 +61,7 @@ class PagePagination(BasePagination):
             return remove_query_param(url, "page")
         return replace_query_param(url, "page", page)
 
-    def get_paginated_response(self, data: list) -> Response:
+    def get_paginated_response(self, data: Any) -> Response:
         return Response(
             {
                 "count": self.count,
@@ -92,3 +93,13 @@ class PagePagination(BasePagination):
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 20},
             },
         ]
+
+
+def paginated_response(
+    request: Request, view: Any, rows: Any, render: Callable[[list[Any]], Any]
+) -> Response:
+    """One page of ``rows`` (a queryset) as ``count``/``next``/``previous``/``results``,
+    each row of the page shaped by ``render`` (a serializer's ``many=True`` data, a to_dict)."""
+    paginator = PagePagination()
+    page = paginator.paginate_queryset(rows, request, view)
+    return paginator.get_paginated_response(render(page))

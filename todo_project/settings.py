@@ -19,6 +19,9 @@ from todo_project.proxies import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("TASKBEAT_DATA_DIR", str(BASE_DIR / ".data")))
+# The beat schedule and development keys live here; in the image it is under
+# the emptyDir /tmp, which starts empty.
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -48,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "channels",
+    "django_prometheus",
     "todo_project",
     "todo_project.accounts",
     "todo_project.events",
@@ -63,9 +67,14 @@ MIDDLEWARE = [
     # First: X-Forwarded-Proto counts only from FORWARDED_ALLOW_IPS (the
     # SecurityMiddleware's SSL redirect already asks request.is_secure()).
     "todo_project.proxies.ForwardedProtoMiddleware",
+    # django-prometheus: outermost pair, so every request and response is counted.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Probes and the metrics port, before host validation in CommonMiddleware
+    # (see its docstring); still under the security headers, CSP and the SSL redirect.
+    "todo_project.health.OperationalEndpointsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -82,6 +91,7 @@ MIDDLEWARE = [
     # Innermost, so a replayed response still gets X-Request-ID and the claim
     # wraps exactly the view (see todo_project/sync/middleware.py).
     "todo_project.sync.middleware.IdempotencyMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "todo_project.urls"
@@ -131,6 +141,15 @@ if env_bool("DATABASE_POOL", True):
         # (docs/operations.md); 2 s also bounds a wait when the pool is busy.
         "timeout": env_float("DATABASE_POOL_TIMEOUT", 2.0),
     }
+# PgBouncer in transaction mode hands each transaction to any server
+# connection, so nothing may outlive one: no server-side cursors (Django's
+# .iterator()) and no prepared statements (psycopg prepares a query after 5 runs).
+DATABASE_PGBOUNCER = env_bool("DATABASE_PGBOUNCER", False)
+if DATABASE_PGBOUNCER:
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    _db.setdefault("OPTIONS", {})["prepare_threshold"] = None
+# django-prometheus's wrapper of the same backend: query, error and connection counters.
+_db["ENGINE"] = "django_prometheus.db.backends.postgresql"
 _db_test_name = env_str("DATABASE_TEST_NAME")
 if _db_test_name:
     _db["TEST"] = {"NAME": _db_test_name}
@@ -138,7 +157,7 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and Channels layer -----------------------------
-REDIS_URL = env_str("REDIS_URL")
+REDIS_URL: str = env_str("REDIS_URL") or ""
 if not REDIS_URL:
     raise ImproperlyConfigured(
         "REDIS_URL is not set. Use scripts/run.sh or scripts/test.sh, which start an "
@@ -154,13 +173,20 @@ CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task unacknowledged for this long is redelivered by Redis; it must be
 # longer than the longest task (notification retries use countdown, not sleep).
-# Delivery does not depend on it: the row state (outbox leases, notification
+# Delivery does not depend on redelivery: the row state (outbox leases, notification
 # leases, pending reminders) is the truth and the sweeps re-enqueue whatever a
 # killed worker held, so a redelivered message finds its work done.
 # REDIS_SOCKET_TIMEOUT bounds a publish (the on-commit dispatch enqueue) when
 # Redis is away: the request does not wait for it, the sweep dispatches later.
 REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 1.0)
+# Ack emulation is off: with it on, a worker whose Redis went away while it
+# held an unacknowledged (acks_late) message died trying to restore it on the
+# dead connection (kombu's Redis QoS, "Unrecoverable error: 'NoneType' object
+# has no attribute 'hostname'"; found by the fault suite's chaos run) and
+# never came back. Nothing needs it: a message a killed worker held is lost,
+# and the sweeps redo its work from row state.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "ack_emulation": env_bool("CELERY_ACK_EMULATION", False),
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
     "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
 }
@@ -169,6 +195,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_TIMEOUT
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Keep LOGGING below (JSON lines in production) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# print() and tracebacks stay on stderr instead of one log record per write() call.
+CELERY_WORKER_REDIRECT_STDOUTS = False
+# Task events for monitoring tools (flower, exporters); cheap with Redis.
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 REMINDER_SCAN_SECONDS = env_int("REMINDER_SCAN_SECONDS", 5, minimum=1)
 RECURRENCE_REPAIR_SECONDS = env_int("RECURRENCE_REPAIR_SECONDS", 3600, minimum=60)
@@ -306,8 +339,16 @@ KAFKA_SECURITY_PROTOCOL = env_str("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
 KAFKA_SASL_MECHANISM = env_str("KAFKA_SASL_MECHANISM")
 KAFKA_SASL_USERNAME = env_str("KAFKA_SASL_USERNAME")
 KAFKA_SASL_PASSWORD = env_str("KAFKA_SASL_PASSWORD")
-# Bearer token Prometheus must send to /metrics; unset = open (keep it internal).
+# /metrics (issue 11 item 10, docs/operations.md "Metrics"): every process serves
+# it on METRICS_PORT (0 = no metrics listener), a port the Ingress never routes.
+# On the public port it needs "Authorization: Bearer METRICS_TOKEN" when a token
+# is set; with no token it is open with DEBUG on and a 404 with DEBUG off.
+METRICS_PORT = env_int("METRICS_PORT", 0, minimum=0)
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+PROMETHEUS_EXPORT_MIGRATIONS = False  # counted at scrape time instead (todo_project/metrics.py)
+# OpenTelemetry traces over OTLP/HTTP (todo_project/tracing.py); unset = tracing fully off.
+OTEL_EXPORTER_OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT")
+OTEL_SERVICE_NAME = env_str("OTEL_SERVICE_NAME", "taskbeat") or "taskbeat"
 # Audit entries are kept this long (FR-AL-005: 90 days minimum), then purged by beat.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 90, minimum=90)
 
@@ -366,8 +407,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-JWT_PRIVATE_KEY = env_str("JWT_PRIVATE_KEY")
-JWT_PUBLIC_KEY = env_str("JWT_PUBLIC_KEY")
+JWT_PRIVATE_KEY: str = env_str("JWT_PRIVATE_KEY") or ""
+JWT_PUBLIC_KEY: str = env_str("JWT_PUBLIC_KEY") or ""
 if not (JWT_PRIVATE_KEY and JWT_PUBLIC_KEY):
     if DEBUG:
         JWT_PRIVATE_KEY, JWT_PUBLIC_KEY = load_or_create_local_keypair(DATA_DIR / "jwt")
@@ -461,7 +502,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"PriorityEnum": "tasks_app.models.Priority.choices"},
+    "ENUM_NAME_OVERRIDES": {
+        "PriorityEnum": "tasks_app.models.Priority.choices",
+        # A token's scope (read/write), apart from a series edit's scope (this/future).
+        "TokenScopeEnum": "assistant_app.models.TokenScope.values",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "todo_project.sync.schema.add_idempotency_key_header",
@@ -539,11 +584,23 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+# One line per log record: JSON in production (LOG_FORMAT=json, the default with
+# DEBUG off), readable text in development. Both carry the request id of the
+# request, event or task being handled (todo_project/logs.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "todo_project.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "todo_project.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

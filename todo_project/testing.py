@@ -1,9 +1,13 @@
-"""Helpers for tests that start our own processes (ASGI servers, scanners)."""
+"""Helpers shared by the tests of every app: the outbox as tests read it, and the
+environment for tests that start our own processes (ASGI servers, scanners)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from todo_project.events.models import OutboxEvent
 
 
 def database_url(settings_dict: dict[str, Any]) -> str:
@@ -22,3 +26,24 @@ def database_url(settings_dict: dict[str, Any]) -> str:
     else:
         location = f"{host}:{port}" if port else host
     return f"postgres://{credentials}@{location}/{settings_dict['NAME']}"
+
+
+def events(event_type: str | None = None) -> list[OutboxEvent]:
+    """Outbox rows (of one type, if given) in dispatch order: by user, then sequence."""
+    from todo_project.events.models import OutboxEvent
+
+    qs = OutboxEvent.objects.order_by("user_id", "seq")
+    if event_type:
+        qs = qs.filter(type=event_type)
+    return list(qs)
+
+
+def events_of(event_type: str) -> list[dict[str, Any]]:
+    """The ``data`` of every outbox row of one type, in dispatch order."""
+    return [event.data for event in events(event_type)]
+
+
+def clear_events() -> None:
+    from todo_project.events.models import OutboxEvent
+
+    OutboxEvent.objects.all().delete()

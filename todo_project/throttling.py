@@ -92,7 +92,7 @@ class GcraRateThrottle(SimpleRateThrottle):
     DRF; ``get_rate``/``parse_rate`` are DRF's too.
     """
 
-    timer = time.time
+    timer = staticmethod(time.time)
 
     def allow_request(self, request: Request, view: Any) -> bool:
         if self.rate is None:
@@ -100,8 +100,9 @@ class GcraRateThrottle(SimpleRateThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        period_ms = self.duration * 1000
-        interval_ms = period_ms / self.num_requests
+        # Set from the rate by SimpleRateThrottle.__init__ (``rate`` is not None here).
+        period_ms = self.duration * 1000  # type: ignore[attr-defined]
+        interval_ms = period_ms / self.num_requests  # type: ignore[attr-defined]
         now_ms = self.timer() * 1000
         try:
             wait_ms = int(
@@ -131,6 +132,8 @@ def bucket_take(*, key: str, rate: str | None) -> float:
     if not rate:
         return 0.0
     num_requests, duration = SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
+    assert num_requests is not None  # a rate was given
+    assert duration is not None
     period_ms = duration * 1000
     try:
         wait_ms = int(

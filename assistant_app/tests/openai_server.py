@@ -109,7 +109,7 @@ def scripted_model() -> Iterator[ScriptedModel]:
             if self.path != "/v1/chat/completions":
                 code, answer = 404, {"error": {"message": "not found"}}
             else:
-                code, answer = step(body)
+                code, answer = step(body)  # type: ignore[assignment]  # a step answers a JSON object
             data = json.dumps(answer).encode()
             try:
                 self.send_response(code)

@@ -244,3 +244,30 @@ def test_done_with_it_after_a_reminder_completes_that_task(alice, chat, frozen, 
     dispatch()
     chat("done with it")
     assert Task.objects.get(owner=alice).is_completed
+
+
+def test_it_lists_the_tasks_of_a_project_by_name(alice, chat, frozen):
+    from tasks_app.projects.services import project_create
+
+    work = project_create(owner=alice, name="Work")
+    task_create(owner=alice, title="Quarterly review", project_id=work.pk)
+    task_create(owner=alice, title="Buy milk")
+    reply = chat("what's in my work project?")
+    (action,) = reply["message"]["actions"]
+    assert action["arguments"] == {"project": "work"}
+    assert "Quarterly review" in reply["message"]["text"]
+    assert "Buy milk" not in reply["message"]["text"]
+    reply = chat("show tasks in project nowhere")
+    assert reply["message"]["actions"][0]["error"]["fields"] == {"project": ["No project matches “nowhere”."]}
+
+
+def test_a_question_left_unanswered_for_long_is_forgotten(alice, chat, frozen):
+    task_create(owner=alice, title="Old idea")
+    chat("delete old idea")
+    frozen.shift(timedelta(minutes=16))
+    # the old access token would have expired too: a fresh client
+    from conftest import _client_for
+
+    reply = chat("yes", client=_client_for(alice))
+    assert Task.objects.filter(title="Old idea").exists()
+    assert reply["message"]["actions"] == []

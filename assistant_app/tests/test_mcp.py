@@ -59,7 +59,7 @@ def test_an_mcp_client_manages_a_recurring_task_and_another_users_token_sees_not
             "done": done.structured_content,
             "after": after.structured_content,
             "bad": bad,
-            "resource": json.loads(resource.contents[0].text),
+            "resource": json.loads(resource.contents[0].text),  # type: ignore[union-attr]  # a text resource
             "resources": [str(r.uri) for r in resources.resources],
         }
 

@@ -64,6 +64,7 @@ def test_the_seed_scenarios_pass_through_the_model(alice, chat, model: ScriptedM
     chat("Pay bills on the 1st of every month")
     task = Task.objects.get(owner=alice)
     assert task.due_date == date(2026, 4, 1)
+    assert task.series is not None
     assert "BYMONTHDAY=1" in task.series.rule
 
     model.script(tool_calls(("complete_task", {"task": "pay bills"})), says("Marked done."))
@@ -73,6 +74,7 @@ def test_the_seed_scenarios_pass_through_the_model(alice, chat, model: ScriptedM
 
     model.script(tool_calls(("stop_series", {"task": "pay bills"})), says("Stopped."))
     chat("Stop my bills reminder")
+    assert task.series is not None
     task.series.refresh_from_db()
     assert task.series.status == SeriesStatus.STOPPED
     assert Task.objects.filter(series=task.series).count() == 2
@@ -163,3 +165,16 @@ def test_a_destructive_call_without_confirmation_changes_nothing_and_yes_still_w
     settings.ASSISTANT_MODEL = ""
     chat("yes")
     assert not Task.objects.filter(title="Old plan").exists()
+
+
+def test_a_model_cannot_delete_without_the_users_yes(alice, chat, model: ScriptedModel):
+    task = Task.objects.create(owner=alice, title="Old plan", version=1)
+    # the model tries to skip the question
+    model.script(tool_calls(("delete_task", {"task_id": str(task.pk), "confirm": True})), says("Delete it?"))
+    chat("clean up my old plan")
+    assert Task.objects.filter(pk=task.pk).exists()
+    assert _tool_messages(model.requests[1])[0]["needs_confirmation"] is True
+    # after the user's yes the same call goes through
+    model.script(tool_calls(("delete_task", {"task_id": str(task.pk), "confirm": True})), says("Deleted."))
+    chat("yes")
+    assert not Task.objects.filter(pk=task.pk).exists()

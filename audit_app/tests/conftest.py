@@ -60,7 +60,15 @@ def task_event_data(event_type: str, user_id: int, task_id: str, **extra: Any) -
     now = iso(timezone.now())
     snapshot = task_snapshot(task_id)
     if event_type == "task.created":
-        fields = ("title", "description", "priority", "tags", "due_date", "due_at", "remind_at")
+        fields: tuple[str, ...] = (
+            "title",
+            "description",
+            "priority",
+            "tags",
+            "due_date",
+            "due_at",
+            "remind_at",
+        )
         fields += ("is_recurring", "recurrence_rule", "created_at", "version")
         return {"task_id": task_id, "user_id": user_id, **{f: snapshot[f] for f in fields}, "task": snapshot}
     if event_type == "task.updated":

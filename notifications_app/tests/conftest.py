@@ -12,16 +12,6 @@ from reminders_app.models import Reminder
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    """Run on-commit callbacks (event dispatch → handlers → delivery) of the block."""
-
-    def run():
-        return django_capture_on_commit_callbacks(execute=True)
-
-    return run
-
-
 @pytest.fixture(autouse=True)
 def _fresh_throttles() -> None:
     # Account-mail limits are keyed by user id, which a new test database reuses.

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import pytest
+import time_machine
+
+from reminders_app.tests.factories import NOW
 
 
 @pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    """Run on-commit callbacks (event dispatch → handlers) of the block, as production does."""
-
-    def run():
-        return django_capture_on_commit_callbacks(execute=True)
-
-    return run
+def frozen_now():
+    """Time stands still at ``NOW`` for the test."""
+    with time_machine.travel(NOW, tick=False):
+        yield NOW

@@ -3,10 +3,18 @@ behaviour is tested against the events the product really records."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from tasks_app import services
 from tasks_app.models import Task
+from tasks_app.services import TaskWriteResult
+from todo_project.testing import events_of
+
+# The moment the reminder tests run at (the frozen_now fixture).
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+__all__ = ["NOW", "complete_task", "create_task", "delete_task", "events_of", "reopen_task", "update_task"]
 
 
 def create_task(owner: Any, **fields: Any) -> Task:
@@ -16,22 +24,21 @@ def create_task(owner: Any, **fields: Any) -> Task:
 
 def update_task(task: Task, **changes: Any) -> Task:
     changes.pop("completed_at", None)  # follows is_completed in the services
-    return services.task_update(user=task.owner, task_id=task.id, values=changes).task
+    return _task(services.task_update(user=task.owner, task_id=task.id, values=changes))
 
 
 def complete_task(task: Task) -> Task:
-    return services.task_complete(user=task.owner, task_id=task.id).task
+    return _task(services.task_complete(user=task.owner, task_id=task.id))
 
 
 def reopen_task(task: Task) -> Task:
-    return services.task_reopen(user=task.owner, task_id=task.id).task
+    return _task(services.task_reopen(user=task.owner, task_id=task.id))
 
 
 def delete_task(task: Task) -> None:
     services.task_delete(user=task.owner, task_id=task.id)
 
 
-def events_of(event_type: str) -> list[dict[str, Any]]:
-    from todo_project.events.models import OutboxEvent
-
-    return [e.data for e in OutboxEvent.objects.filter(type=event_type).order_by("user_id", "seq")]
+def _task(result: TaskWriteResult) -> Task:
+    assert result.task is not None  # only a delete leaves none
+    return result.task

@@ -1,22 +1,15 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
 
 from reminders_app.models import Reminder, ReminderStatus
-from reminders_app.tests.factories import create_task, events_of
+from reminders_app.tests.factories import NOW, create_task, events_of
 
-pytestmark = pytest.mark.django_db
-
-NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
+# Time frozen at NOW before alice_client mints its token, so the token is valid "now".
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 
 def test_it_creates_an_absolute_reminder(alice, alice_client):

@@ -5,20 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 
 from reminders_app.models import Reminder
 
-pytestmark = pytest.mark.django_db
-
-NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _frozen():
-    # Frozen before alice_client mints its token, so the token is valid "now".
-    with time_machine.travel(NOW, tick=False):
-        yield
+# Time frozen at NOW before alice_client mints its token, so the token is valid "now".
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 
 def test_task_api_writes_drive_the_reminders(alice, alice_client, on_commit):

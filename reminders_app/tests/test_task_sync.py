@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -11,6 +11,7 @@ from notifications_app.models import NotificationPreference
 from reminders_app.models import Reminder, ReminderKind, ReminderStatus
 from reminders_app.services import priority_offsets, reminder_create
 from reminders_app.tests.factories import (
+    NOW,
     complete_task,
     create_task,
     delete_task,
@@ -19,15 +20,8 @@ from reminders_app.tests.factories import (
     update_task,
 )
 
-pytestmark = pytest.mark.django_db
-
-NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
+# Time frozen at NOW before alice_client mints its token, so the token is valid "now".
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 
 def _states(task) -> dict[str, tuple[str, datetime]]:
@@ -224,7 +218,7 @@ def test_priority_rules_per_level():
 
 
 def test_the_task_event_handler_is_idempotent(alice, on_commit):
-    from reminders_app.services import reminders_sync_task
+    from reminders_app.services import reminders_apply_task_state
 
     with on_commit():
         task = create_task(
@@ -232,8 +226,8 @@ def test_the_task_event_handler_is_idempotent(alice, on_commit):
         )
     before = sorted((r.kind, r.status, r.fire_at) for r in Reminder.objects.filter(task_ref=task.id))
     scheduled = len(events_of("reminder.scheduled"))
-    reminders_sync_task(task_id=task.id)
-    reminders_sync_task(task_id=task.id)
+    reminders_apply_task_state(task_id=task.id)
+    reminders_apply_task_state(task_id=task.id)
     assert sorted((r.kind, r.status, r.fire_at) for r in Reminder.objects.filter(task_ref=task.id)) == before
     assert len(events_of("reminder.scheduled")) == scheduled
     assert ReminderKind.PRIORITY_BOOST in {k for k, _s, _f in before}
@@ -242,7 +236,7 @@ def test_the_task_event_handler_is_idempotent(alice, on_commit):
 def test_one_batch_syncs_each_task_as_it_would_alone(alice, bob):
     # given tasks changed while no worker ran: one new, one completed, one
     # deleted, bob's new one — their events handled as one dispatch batch
-    from reminders_app.services import reminders_sync_tasks
+    from reminders_app.services import reminders_apply_task_states
     from todo_project.events.dispatcher import dispatch_ready
 
     with time_machine.travel(NOW, tick=False):
@@ -256,7 +250,7 @@ def test_one_batch_syncs_each_task_as_it_would_alone(alice, bob):
         update_task(fresh, remind_at=NOW + timedelta(hours=5))
 
         # when one batch syncs them all, with ids in any spelling
-        reminders_sync_tasks(task_ids=[str(fresh.id).upper(), done.id, gone.id, bobs.id.hex])
+        reminders_apply_task_states(task_ids=[str(fresh.id).upper(), done.id, gone.id, bobs.id.hex])
 
     # then each ends as a sync of its own would leave it
     assert _states(fresh) == {"task_remind_at": ("pending", NOW + timedelta(hours=5))}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -14,6 +15,7 @@ from tasks_app.agenda import selectors
 from tasks_app.projects.services import inbox_ensure
 from tasks_app.selectors import task_to_dict
 from tasks_app.serializers import ErrorSerializer, TaskOutputSerializer
+from todo_project.accounts.authentication import request_user
 from todo_project.errors import DomainError
 
 TAGS = ["views"]
@@ -23,17 +25,21 @@ _ERRORS = {
 }
 _LIMIT = OpenApiParameter(
     "limit",
-    int,
+    {"type": "integer", "minimum": 1, "maximum": selectors.MAX_VIEW_LIMIT},
     description=f"At most this many tasks per list (1–{selectors.MAX_VIEW_LIMIT}, "
     f"default {selectors.DEFAULT_VIEW_LIMIT}).",
 )
 
 
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = (request.query_params.get(name) or "").strip()
-    if not raw:
+    raw = request.query_params.get(name)
+    if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only: "²".isdigit() is true and int("²") raises (a 500).
+    if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
         raise DomainError(f"{name} must be an integer from {low} to {high}.", field=name)
     return int(raw)
 
@@ -160,7 +166,7 @@ class InboxView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        inbox_id = inbox_ensure(user_id=request.user.pk)
+        inbox_id = inbox_ensure(user_id=request_user(request).pk)
         rows = selectors.inbox_tasks(user=request.user, inbox_id=inbox_id, limit=_limit(request))
         return Response({"project_id": str(inbox_id), "results": _tasks(rows)})
 
@@ -188,6 +194,6 @@ class CountsView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        inbox_id = inbox_ensure(user_id=request.user.pk)
+        inbox_id = inbox_ensure(user_id=request_user(request).pk)
         counts = selectors.sidebar_counts(user=request.user, inbox_id=inbox_id)
         return Response({**counts, "date": counts["date"].isoformat()})

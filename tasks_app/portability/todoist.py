@@ -140,7 +140,10 @@ def _parse(text: str, *, default_tz: str, now: datetime) -> _Plan:
         seen_task = True
         # The indent first, so one bad row does not make its subtasks orphans too.
         indent_text = row.get("INDENT", "") or "1"
-        if not indent_text.isdigit() or not 1 <= int(indent_text) <= MAX_TASK_DEPTH:
+        if (
+            not (indent_text.isascii() and indent_text.isdigit())
+            or not 1 <= int(indent_text) <= MAX_TASK_DEPTH
+        ):
             problems.append(
                 {"row": number, "problem": f"INDENT must be 1–{MAX_TASK_DEPTH}, got {indent_text!r}."}
             )
@@ -165,7 +168,10 @@ def _parse(text: str, *, default_tz: str, now: datetime) -> _Plan:
             problems.append({"row": number, "problem": f"PRIORITY must be 1–4, got {priority!r}."})
             continue
         indent_text = row.get("INDENT", "") or "1"
-        if not indent_text.isdigit() or not 1 <= int(indent_text) <= MAX_TASK_DEPTH:
+        if (
+            not (indent_text.isascii() and indent_text.isdigit())
+            or not 1 <= int(indent_text) <= MAX_TASK_DEPTH
+        ):
             problems.append(
                 {"row": number, "problem": f"INDENT must be 1–{MAX_TASK_DEPTH}, got {indent_text!r}."}
             )

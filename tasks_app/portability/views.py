@@ -74,6 +74,8 @@ class TodoistImportView(APIView):
         if upload.size > todoist.MAX_BYTES:
             raise DomainError("The file is too large.", field="file")
         result = todoist.todoist_csv_import(
-            user=request.user, project_name=request.data.get("project_name", ""), data=upload.read()
+            user=request.user,
+            project_name=request.data.get("project_name", ""),  # type: ignore[union-attr]  # a form
+            data=upload.read(),
         )
         return Response(result, status=status.HTTP_201_CREATED)

@@ -20,6 +20,7 @@ from tasks_app.serializers import (
     TaskMoveSerializer,
     TaskOutputSerializer,
 )
+from todo_project.accounts.authentication import request_user
 from todo_project.errors import DomainError
 
 TAGS = ["projects"]
@@ -33,10 +34,12 @@ _SECTION_ID = OpenApiParameter("section_id", str, OpenApiParameter.PATH, descrip
 
 
 def _parse_archived(request: Request) -> bool | None:
-    raw = (request.query_params.get("archived") or "false").strip().lower()
-    if raw in ("false", "0"):
+    # Exactly the documented enum: "0"/"1" or "" would be values the schema
+    # does not list (Schemathesis sends them as invalid input).
+    raw = request.query_params.get("archived", "false")
+    if raw == "false":
         return False
-    if raw in ("true", "1"):
+    if raw == "true":
         return True
     if raw == "all":
         return None
@@ -60,9 +63,11 @@ class ProjectListCreateView(APIView):
     )
     def get(self, request: Request) -> Response:
         archived = _parse_archived(request)
-        services.inbox_ensure(user_id=request.user.pk)
+        services.inbox_ensure(user_id=request_user(request).pk)
         projects = list(selectors.project_list(user=request.user, archived=archived))
-        counts = selectors.project_task_counts(user_id=request.user.pk, project_ids=[p.pk for p in projects])
+        counts = selectors.project_task_counts(
+            user_id=request_user(request).pk, project_ids=[p.pk for p in projects]
+        )
         return Response(
             {
                 "results": [

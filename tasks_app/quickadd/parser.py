@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -30,6 +30,7 @@ from tasks_app.recurrence.rules import (
     to_local,
 )
 from todo_project.errors import DomainError
+from todo_project.timefmt import iso_utc
 
 MAX_TEXT_LENGTH = 500
 FIELD = "text"
@@ -158,12 +159,15 @@ class QuickAddResult:
         return data
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+_iso = iso_utc
 
 
 def _refuse(message: str) -> DomainError:
     return DomainError(message, field=FIELD)
+
+
+# ``_State`` has a field named ``date``; inside the class that name is the field.
+_Date = date
 
 
 @dataclass
@@ -182,7 +186,7 @@ class _State:
     bymonth: list[int] = field(default_factory=list)
     bysetpos: list[int] = field(default_factory=list)
     completion: bool = False
-    until: date | None = None
+    until: _Date | None = None
     count: int | None = None
     priority: str | None = None
     tags: list[str] = field(default_factory=list)
@@ -191,7 +195,7 @@ class _State:
     remind_prefix: bool = False
 
     @property
-    def today(self) -> date:
+    def today(self) -> _Date:
         return self.now_local.date()
 
     def set_recurrence(self, freq: str, *, interval: int = 1, byday: list[str] | None = None) -> None:
@@ -204,7 +208,7 @@ class _State:
         self.freq, self.interval = freq, interval
         self.byday = list(byday or [])
 
-    def set_date(self, value: date) -> None:
+    def set_date(self, value: _Date) -> None:
         if self.date is not None and self.date != value:
             raise _refuse("The text has two different dates; give one.")
         self.date, self.explicit_date = value, True
@@ -300,7 +304,7 @@ def _parse_date(raw: str, today: date) -> date:
         return date(today.year, 12, 31)
     if m := re.fullmatch(rf"in ({NUM}) (day|week|month|year)s?", text):
         n = _number(m.group(1))
-        return today + relativedelta(**{m.group(2) + "s": n})
+        return today + relativedelta(**{m.group(2) + "s": n})  # type: ignore[arg-type]  # days/weeks/months/years
     if m := re.fullmatch(rf"(next|this|coming) ({WD_ANY})", text):
         # "this Friday": the coming one, today included; "next Friday": strictly after today.
         return _next_weekday(today, _weekday(m.group(2)), strictly_after=m.group(1) != "this")

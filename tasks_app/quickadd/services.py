@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -52,7 +53,7 @@ def quick_add_preview(*, user: Any, text: str, now: datetime | None = None) -> d
     return result
 
 
-def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None) -> Task:
+def task_create_from_text(*, owner: User, text: str, now: datetime | None = None) -> Task:
     """Quick add: create exactly what ``POST /api/tasks/parse`` previews for ``text``.
 
     A recurring result becomes the first occurrence of a new series with the
@@ -91,6 +92,7 @@ def task_create_from_text(*, owner: Any, text: str, now: datetime | None = None)
         if parsed.is_recurring:
             # task_create started the series; quick add also sets how it counts
             # (every / every!) and the reminder offsets its occurrences carry.
+            assert task.series_id is not None  # task_create started the series
             series = TaskSeries.objects.select_for_update().get(pk=task.series_id)
             series.completion_mode = parsed.completion_mode
             fields = ["completion_mode", "updated_at"]

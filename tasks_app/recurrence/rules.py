@@ -28,7 +28,7 @@ import types
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dateutil.rrule as _dateutil_rrule
@@ -210,7 +210,7 @@ class _Meter:
             raise RecurrenceBudgetExceeded(f"{self.since_last} ticks without an occurrence")
 
 
-class _MeteredIterinfo(_dateutil_rrule._iterinfo):  # type: ignore[name-defined,misc]
+class _MeteredIterinfo(_dateutil_rrule._iterinfo):
     """dateutil's per-period helper, charging the run's meter for every period."""
 
     # No __slots__ of its own: dateutil's __init__ resets ``self.__slots__``.
@@ -218,6 +218,8 @@ class _MeteredIterinfo(_dateutil_rrule._iterinfo):  # type: ignore[name-defined,
     def __init__(self, rr: rrule) -> None:
         super().__init__(rr)
         self._meter: _Meter = rr.__dict__["_taskbeat_meter"]
+        # dateutil's private fields (the stubs know the public API only).
+        r: Any = rr
         tested = sum(
             len(getattr(rr, name) or ())
             for name in ("_bymonth", "_byyearday", "_bymonthday", "_bynmonthday", "_byweekday")
@@ -226,16 +228,16 @@ class _MeteredIterinfo(_dateutil_rrule._iterinfo):  # type: ignore[name-defined,
         # costs ~2 µs (HOURLY ~3.5-6, a MONTHLY or WEEKLY rebuild ~3), each day slot ~0.07 µs more, times the
         # BY* lists it is tested against; BYSETPOS scans the set once per
         # position; BYWEEKNO is rebuilt per year, ~0.5 µs per week number.
-        fixed = {HOURLY: 60, WEEKLY: 30, MONTHLY: 30}.get(rr._freq, 20)
+        fixed = {HOURLY: 60, WEEKLY: 30, MONTHLY: 30}.get(r._freq, 20)
         # DAILY, WEEKLY and HOURLY steps walk calendar.monthrange once per
         # month crossed (~3.5 µs each): INTERVAL=1000 weeks crosses 230.
-        step_days = {DAILY: 1, WEEKLY: 7}.get(rr._freq, 0) * rr._interval
-        if rr._freq == HOURLY:
-            step_days = rr._interval // 24
-        self._per_period = fixed + 6 * len(rr._byweekno or ()) + 40 * (step_days // 28)
-        self._per_slot = 1 + tested // 4 + len(rr._bysetpos or ()) // 4
+        step_days = {DAILY: 1, WEEKLY: 7}.get(r._freq, 0) * r._interval
+        if r._freq == HOURLY:
+            step_days = r._interval // 24
+        self._per_period = fixed + 6 * len(r._byweekno or ()) + 40 * (step_days // 28)
+        self._per_slot = 1 + tested // 4 + len(r._bysetpos or ()) // 4
 
-    def _charged(self, found: tuple[list[Any], int, int]) -> tuple[list[Any], int, int]:
+    def _charged(self, found: tuple[Any, int, int]) -> tuple[list[Any], int, int]:
         self._meter.charge(self._per_period + (found[2] - found[1]) * self._per_slot)
         return found
 
@@ -256,7 +258,7 @@ class _MeteredIterinfo(_dateutil_rrule._iterinfo):  # type: ignore[name-defined,
 # ``_iterinfo`` resolved to the metered one: the same code, the same answers,
 # a bounded cost. tasks_app/tests/test_recurrence_budget.py pins that it meters.
 _metered_rrule_iter = types.FunctionType(
-    _dateutil_rrule.rrule._iter.__code__,
+    cast(Any, _dateutil_rrule.rrule)._iter.__code__,
     {**vars(_dateutil_rrule), "_iterinfo": _MeteredIterinfo},
     "_metered_rrule_iter",
 )

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Max, Min, Q, QuerySet
 from django.utils import timezone
 
-from tasks_app.models import SeriesStatus, Task, TaskSeries
+from tasks_app.models import SeriesId, SeriesStatus, Task, TaskId, TaskSeries
 from tasks_app.recurrence.rules import MAX_PREVIEW, RULE_FIELD, parse_rule
 from tasks_app.recurrence.services import _own_series, series_rule
 from tasks_app.selectors import task_get, task_to_dict, user_timezone
 from todo_project.errors import DomainError
+from todo_project.timefmt import iso_utc_or_none
 
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+_iso = iso_utc_or_none
 
 
 def series_to_dict(series: TaskSeries, *, now: datetime | None = None) -> dict[str, Any]:
@@ -61,10 +61,12 @@ def series_next_occurrence(series: TaskSeries, *, rule: Any, now: datetime) -> d
         open_at=Min("occurrence_at", filter=Q(is_completed=False, is_skipped=False)),
         latest=Max("occurrence_at"),
     )
-    if rows["open_at"] is not None:
-        return rows["open_at"]
-    latest = rows["latest"]
-    return rule.next_after(max(latest, now) if latest is not None else now)
+    open_at: datetime | None = rows["open_at"]
+    if open_at is not None:
+        return open_at
+    latest: datetime | None = rows["latest"]
+    following: datetime | None = rule.next_after(max(latest, now) if latest is not None else now)
+    return following
 
 
 def occurrence_to_dict(task: Task) -> dict[str, Any]:
@@ -81,21 +83,22 @@ def occurrence_to_dict(task: Task) -> dict[str, Any]:
 
 def task_series_info(*, task: Task) -> dict[str, Any] | None:
     """The ``series`` block for a task response (None for a one-off task)."""
-    if task.series_id is None:
+    series = task.series  # no query when series_id is null
+    if series is None:
         return None
-    return series_to_dict(task.series)
+    return series_to_dict(series)
 
 
 def task_occurrence_preview(
-    *, user: Any, task_id: Any, count: int = 5, now: datetime | None = None
+    *, user: User, task_id: TaskId, count: int = 5, now: datetime | None = None
 ) -> dict[str, Any]:
     """Upcoming occurrence times of the task's series after now, without creating rows."""
     if count < 1 or count > MAX_PREVIEW:
         raise DomainError(f"count must be between 1 and {MAX_PREVIEW}.", field="count")
     now = now or timezone.now()
     task = task_get(user=user, task_id=task_id)
-    if task.series_id is not None:
-        series = task.series
+    series = task.series
+    if series is not None:
         rule = series_rule(series)
         active = series.status == SeriesStatus.ACTIVE
         all_day = series.all_day
@@ -119,7 +122,7 @@ def task_occurrence_preview(
 
 def recurrence_preview(
     *,
-    user: Any,
+    user: User,
     rule: str,
     start: datetime | None,
     tz: str | None,
@@ -148,11 +151,11 @@ def recurrence_preview(
     }
 
 
-def series_get(*, user: Any, series_id: Any) -> TaskSeries:
+def series_get(*, user: User, series_id: SeriesId) -> TaskSeries:
     return _own_series(user=user, series_id=series_id)
 
 
-def series_history(*, user: Any, series_id: Any) -> QuerySet[Task]:
+def series_history(*, user: User, series_id: SeriesId) -> QuerySet[Task]:
     """Every occurrence row of the series, oldest first: completed, skipped and open."""
     series = _own_series(user=user, series_id=series_id)
     return Task.objects.filter(series=series).order_by("occurrence_at", "created_at")

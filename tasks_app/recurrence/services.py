@@ -20,16 +20,16 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from tasks_app import services
-from tasks_app.models import MAX_LOOKAHEAD_DAYS, SeriesStatus, Task, TaskSeries
+from tasks_app.models import MAX_LOOKAHEAD_DAYS, SeriesId, SeriesStatus, Task, TaskId, TaskSeries
 from tasks_app.recurrence.attach import attach_series
 from tasks_app.recurrence.rules import (
     COMPLETION_MODES,
@@ -42,6 +42,7 @@ from tasks_app.selectors import task_get
 from todo_project.bulk import copy_insert
 from todo_project.errors import ConflictError, DomainError, NotFoundError
 from todo_project.events.services import NewEvent, record_event, record_events, users_events_lock
+from todo_project.timefmt import iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def primary_rrule(rule_text: str) -> str:
     return ""
 
 
-def series_attach(*, task_id: Any) -> TaskSeries | None:
+def series_attach(*, task_id: TaskId) -> TaskSeries | None:
     """Give a recurring task without a series its series (``task.created`` handler).
 
     Idempotent: a task that already has a series, is not recurring or is gone
@@ -98,7 +99,7 @@ def _occurrence_task(item: _Occurrence, *, position: int) -> Task:
     """The new row: the series' template at ``item.at``, reminder offset kept."""
     series, at = item.series, item.at
     due_at = None if series.all_day else at
-    due_date = to_local(at, parse_zone(series.timezone)).date() if series.all_day else None
+    due_date = to_local(at, get_zone(series.timezone)).date() if series.all_day else None
     remind_at = None
     remind_offset = None
     if due_at is not None and series.reminder_offsets:
@@ -314,12 +315,7 @@ def _lock_rows(tasks: Any) -> None:
     list(tasks.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
 
 
-def parse_zone(name: str) -> ZoneInfo:
-    return get_zone(name)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+_iso = iso_utc
 
 
 def _end_series(series: TaskSeries, now: datetime) -> None:
@@ -373,10 +369,11 @@ def _generate_after(series: TaskSeries, task: Task, *, now: datetime, mode: str,
 
 
 def _lock_series_of(task: Task) -> TaskSeries:
+    assert task.series_id is not None  # callers hold an occurrence
     return TaskSeries.objects.select_for_update(of=("self",)).select_related("owner").get(pk=task.series_id)
 
 
-def occurrence_generate_next(*, task_id: Any, now: datetime | None = None) -> Task | None:
+def occurrence_generate_next(*, task_id: TaskId, now: datetime | None = None) -> Task | None:
     """After ``task.completed``: create the next occurrence of the task's series.
 
     Returns the new task, or None when nothing was made (see
@@ -386,7 +383,7 @@ def occurrence_generate_next(*, task_id: Any, now: datetime | None = None) -> Ta
     return made[0] if made else None
 
 
-def occurrences_generate_next(*, task_ids: Sequence[Any], now: datetime | None = None) -> list[Task]:
+def occurrences_generate_next(*, task_ids: Sequence[TaskId], now: datetime | None = None) -> list[Task]:
     """After ``task.completed`` (the handler passes a batch): the next occurrence
     of each completed task's series, in one transaction.
 
@@ -423,6 +420,7 @@ def occurrences_generate_next(*, task_ids: Sequence[Any], now: datetime | None =
         latest = _latest_occurrences(series_by_id)
         items: list[_Occurrence] = []
         for task in tasks:
+            assert task.series_id is not None  # the query above selected occurrences
             series = series_by_id[task.series_id]
             following = _next_after(
                 series, task, now=now, mode=series.completion_mode, latest=latest.get(series.pk)
@@ -434,7 +432,7 @@ def occurrences_generate_next(*, task_ids: Sequence[Any], now: datetime | None =
         return _insert_occurrences(items)
 
 
-def _own_occurrence(*, user: Any, task_id: Any, with_rows: Callable[[Task], Any] | None = None) -> Task:
+def _own_occurrence(*, user: User, task_id: TaskId, with_rows: Callable[[Task], Any] | None = None) -> Task:
     """The caller's occurrence, locked; with ``with_rows``, the other occurrences
     the operation will change are locked with it, all in pk order, before the
     caller locks the series.
@@ -478,7 +476,7 @@ def _all_occurrences(task: Task) -> Any:
     return Task.objects.filter(series_id=task.series_id)
 
 
-def occurrence_skip(*, user: Any, task_id: Any, now: datetime | None = None) -> tuple[Task, Task | None]:
+def occurrence_skip(*, user: User, task_id: TaskId, now: datetime | None = None) -> tuple[Task, Task | None]:
     """Mark an open occurrence skipped and generate the following one.
 
     The skipped row stays (not completed, ``is_skipped``) for the series
@@ -511,7 +509,7 @@ def occurrence_skip(*, user: Any, task_id: Any, now: datetime | None = None) -> 
     return task, following
 
 
-def series_stop(*, user: Any, series_id: Any, now: datetime | None = None) -> TaskSeries:
+def series_stop(*, user: User, series_id: SeriesId, now: datetime | None = None) -> TaskSeries:
     """Stop generating; existing occurrences stay. Stopping twice is harmless."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -522,7 +520,7 @@ def series_stop(*, user: Any, series_id: Any, now: datetime | None = None) -> Ta
     return series
 
 
-def _own_series(*, user: Any, series_id: Any, lock: bool = False) -> TaskSeries:
+def _own_series(*, user: User, series_id: SeriesId, lock: bool = False) -> TaskSeries:
     try:
         pk = uuid.UUID(str(series_id))
     except ValueError:
@@ -538,8 +536,8 @@ def _own_series(*, user: Any, series_id: Any, lock: bool = False) -> TaskSeries:
 
 def series_update(
     *,
-    user: Any,
-    task_id: Any,
+    user: User,
+    task_id: TaskId,
     scope: str,
     values: dict[str, Any],
     now: datetime | None = None,
@@ -598,7 +596,7 @@ def series_update(
                 Task.objects.filter(pk=task.pk).update(occurrence_at=moved)
                 task.occurrence_at = moved
                 schedule = (
-                    {"due_date": to_local(moved, parse_zone(series.timezone)).date()}
+                    {"due_date": to_local(moved, get_zone(series.timezone)).date()}
                     if series.all_day
                     else {"due_at": moved}
                 )
@@ -606,13 +604,23 @@ def series_update(
             task_values["recurrence_rule"] = primary_rrule(series.rule) or ""
             task_values["is_recurring"] = bool(task_values["recurrence_rule"])
             later_open = later_open.none()
-        for name in TEMPLATE_FIELDS:
+        for name in (*TEMPLATE_FIELDS, "completion_mode", "lookahead_days"):
             if name in values:
                 setattr(series, name, values[name])
-        for name in ("completion_mode", "lookahead_days"):
-            if name in values:
-                setattr(series, name, values[name])
-        series.save()
+        # Everything above may have changed: the rule (and its start, status),
+        # the template and the counting fields; never the owner or created_at.
+        series.save(
+            update_fields=[
+                "rule",
+                "dtstart",
+                "status",
+                "ended_at",
+                *TEMPLATE_FIELDS,
+                "completion_mode",
+                "lookahead_days",
+                "updated_at",
+            ]
+        )
         updated = services.task_update(user=user, task_id=task.pk, values=task_values).task
         template_values = {k: v for k, v in values.items() if k in TEMPLATE_FIELDS}
         if template_values:
@@ -622,7 +630,7 @@ def series_update(
     return updated
 
 
-def series_follow_task_edit(*, task_id: Any) -> None:
+def series_follow_task_edit(*, task_id: TaskId) -> None:
     """``task.updated`` handler: the rule was edited through the plain task API.
 
     * ``is_recurring`` turned off on an occurrence: the series stops.
@@ -657,7 +665,7 @@ def series_follow_task_edit(*, task_id: Any) -> None:
             logger.warning("task %s: edited rule not usable for its series: %s", task.pk, exc.message)
 
 
-def series_delete(*, user: Any, task_id: Any, scope: str, now: datetime | None = None) -> int:
+def series_delete(*, user: User, task_id: TaskId, scope: str, now: datetime | None = None) -> int:
     """Delete with a scope; returns the number of task rows deleted.
 
     * ``this``: this occurrence only; an open one is replaced by the following

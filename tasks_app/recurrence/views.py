@@ -25,8 +25,9 @@ from tasks_app.recurrence.rules import MAX_PREVIEW
 from tasks_app.selectors import task_get
 from tasks_app.serializers import TaskOutputSerializer
 from todo_project import fields as safe_fields
+from todo_project.accounts.authentication import request_user
 from todo_project.errors import DomainError
-from todo_project.pagination import PagePagination, positive_int_param
+from todo_project.pagination import paginated_response, positive_int_param
 
 TAGS = ["recurrence"]
 
@@ -83,7 +84,7 @@ class OccurrenceOutput(TaskOutputSerializer):
 
 
 class OccurrenceWithSeriesOutput(OccurrenceOutput):
-    series = SeriesOutput(allow_null=True)
+    series = SeriesOutput(allow_null=True)  # type: ignore[assignment]  # the series block, typed
 
 
 class SkipOutput(serializers.Serializer):
@@ -175,7 +176,7 @@ class QuickAddParseView(APIView):
         data.is_valid(raise_exception=True)
         from tasks_app.quickadd.services import quick_add_preview
 
-        return Response(quick_add_preview(user=request.user, text=data.validated_data["text"]))
+        return Response(quick_add_preview(user=request_user(request), text=data.validated_data["text"]))
 
 
 class QuickAddCreateView(APIView):
@@ -193,7 +194,7 @@ class QuickAddCreateView(APIView):
 
         data = QuickAddInput(data=request.data)
         data.is_valid(raise_exception=True)
-        task = task_create_from_text(owner=request.user, text=data.validated_data["text"])
+        task = task_create_from_text(owner=request_user(request), text=data.validated_data["text"])
         return _task_response(TaskWriteResult(task=task), status.HTTP_201_CREATED)
 
 
@@ -213,7 +214,7 @@ class RecurrencePreviewView(APIView):
         values = data.validated_data
         return Response(
             selectors.recurrence_preview(
-                user=request.user,
+                user=request_user(request),
                 rule=values["rule"],
                 start=_parse_start(values.get("start")),
                 tz=values.get("timezone") or None,
@@ -231,7 +232,9 @@ class TaskOccurrencesView(APIView):
     )
     def get(self, request: Request, task_id: str) -> Response:
         count = positive_int_param(request, "count", 5, MAX_PREVIEW)
-        return Response(selectors.task_occurrence_preview(user=request.user, task_id=task_id, count=count))
+        return Response(
+            selectors.task_occurrence_preview(user=request_user(request), task_id=task_id, count=count)
+        )
 
 
 class TaskSkipView(APIView):
@@ -242,7 +245,7 @@ class TaskSkipView(APIView):
         responses=SkipOutput,
     )
     def post(self, request: Request, task_id: str) -> Response:
-        skipped, following = services.occurrence_skip(user=request.user, task_id=task_id)
+        skipped, following = services.occurrence_skip(user=request_user(request), task_id=task_id)
         return Response(
             {
                 "skipped": selectors.occurrence_to_dict(skipped),
@@ -254,7 +257,7 @@ class TaskSkipView(APIView):
 class TaskSeriesView(APIView):
     @extend_schema(tags=TAGS, summary="The series of a recurring task", responses=SeriesOutput)
     def get(self, request: Request, task_id: str) -> Response:
-        task = task_get(user=request.user, task_id=task_id)
+        task = task_get(user=request_user(request), task_id=task_id)
         info = selectors.task_series_info(task=task)
         if info is None:
             raise DomainError("This task has no series.", field="task_id", code="not_recurring")
@@ -271,7 +274,7 @@ class TaskSeriesView(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         scope = values.pop("scope")
-        task = services.series_update(user=request.user, task_id=task_id, scope=scope, values=values)
+        task = services.series_update(user=request_user(request), task_id=task_id, scope=scope, values=values)
         task.refresh_from_db()
         return Response(_task_with_series(task))
 
@@ -283,7 +286,7 @@ class TaskSeriesView(APIView):
     )
     def delete(self, request: Request, task_id: str) -> Response:
         scope = request.query_params.get("scope", "")
-        deleted = services.series_delete(user=request.user, task_id=task_id, scope=scope)
+        deleted = services.series_delete(user=request_user(request), task_id=task_id, scope=scope)
         return Response({"deleted": deleted})
 
 
@@ -291,7 +294,7 @@ class SeriesDetailView(APIView):
     @extend_schema(tags=TAGS, summary="A series", responses=SeriesOutput)
     def get(self, request: Request, series_id: str) -> Response:
         return Response(
-            selectors.series_to_dict(selectors.series_get(user=request.user, series_id=series_id))
+            selectors.series_to_dict(selectors.series_get(user=request_user(request), series_id=series_id))
         )
 
 
@@ -300,7 +303,7 @@ class SeriesStopView(APIView):
         tags=TAGS, summary="Stop a series (existing occurrences stay)", request=None, responses=SeriesOutput
     )
     def post(self, request: Request, series_id: str) -> Response:
-        series = services.series_stop(user=request.user, series_id=series_id)
+        series = services.series_stop(user=request_user(request), series_id=series_id)
         return Response(selectors.series_to_dict(series))
 
 
@@ -315,10 +318,10 @@ class SeriesHistoryView(APIView):
         responses=OccurrencePageOutput,
     )
     def get(self, request: Request, series_id: str) -> Response:
-        rows = selectors.series_history(user=request.user, series_id=series_id)
-        paginator = PagePagination()
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response([selectors.occurrence_to_dict(t) for t in page])
+        rows = selectors.series_history(user=request_user(request), series_id=series_id)
+        return paginated_response(
+            request, self, rows, lambda page: [selectors.occurrence_to_dict(t) for t in page]
+        )
 
 
 urlpatterns = [

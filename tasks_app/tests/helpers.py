@@ -1,16 +1,7 @@
-"""Outbox helpers for the task tests."""
+"""Outbox helpers for the task tests (shared: todo_project/testing.py)."""
 
 from __future__ import annotations
 
-from todo_project.events.models import OutboxEvent
+from todo_project.testing import clear_events, events
 
-
-def events(event_type: str | None = None) -> list[OutboxEvent]:
-    qs = OutboxEvent.objects.order_by("user_id", "seq")
-    if event_type:
-        qs = qs.filter(type=event_type)
-    return list(qs)
-
-
-def clear_events() -> None:
-    OutboxEvent.objects.all().delete()
+__all__ = ["clear_events", "events"]

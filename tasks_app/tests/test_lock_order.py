@@ -158,10 +158,10 @@ def test_two_reminder_sync_batches_over_the_same_users_do_not_deadlock(alice, bo
     monkeypatch.setattr(reminder_services, "_sync_one", pausing_sync_one)
 
     def first():
-        reminder_services.reminders_sync_tasks(task_ids=first_batch)
+        reminder_services.reminders_apply_task_states(task_ids=first_batch)
 
     def second():
-        reminder_services.reminders_sync_tasks(task_ids=second_batch)
+        reminder_services.reminders_apply_task_states(task_ids=second_batch)
 
     # when both run at once, then neither is a deadlock victim
     assert _run_together(first, second) == []
@@ -206,7 +206,7 @@ def test_a_series_edit_and_a_reminder_batch_over_its_occurrences_do_not_deadlock
 
     def batch():
         series_locked.wait(10)
-        reminder_services.reminders_sync_tasks(task_ids=[own.pk, later.pk])
+        reminder_services.reminders_apply_task_states(task_ids=[own.pk, later.pk])
 
     # when both run at once, then neither is a deadlock victim and the edit applied
     assert _run_together(edit, batch) == []

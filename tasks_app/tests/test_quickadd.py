@@ -142,7 +142,7 @@ BERLIN_SPRING_CASES = [
     ("every day at 9am Standup", "Standup", "2026-03-26T08:00:00Z", "FREQ=DAILY", None, []),
 ]
 
-BERLIN_AUTUMN_CASES = [
+BERLIN_AUTUMN_CASES: list[tuple[str, str, str, str | None, str | None, list[str]]] = [
     ("Call dad tomorrow at 9am", "Call dad", "2026-10-25T08:00:00Z", None, None, []),
     ("Standup every day at 9am", "Standup", "2026-10-25T08:00:00Z", "FREQ=DAILY", None, []),
     # 02:30 happens twice on 25 October; the first (CEST) is taken.

@@ -118,7 +118,9 @@ def test_it_refuses_a_workday_or_day_a_month_cannot_have(text: str) -> None:
 
 def test_a_word_after_the_day_part_keeps_its_meaning() -> None:
     # "tonight" still means 20:00; "every 2 weeks" is still an interval, not a list of days.
-    assert parse_quick_add("Movie tonight", now=BERLIN_NOW, tz=BERLIN).due_at.hour == 19  # 20:00 CET
+    tonight = parse_quick_add("Movie tonight", now=BERLIN_NOW, tz=BERLIN).due_at
+    assert tonight is not None
+    assert tonight.hour == 19  # 20:00 CET
     assert (
         parse_quick_add("Sync every 2 weeks", now=BERLIN_NOW, tz=BERLIN).recurrence_rule
         == "FREQ=WEEKLY;INTERVAL=2"

@@ -15,8 +15,8 @@ BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def local_strings(moments: list[datetime], tz: str) -> list[str]:
@@ -373,6 +373,7 @@ def test_it_snaps_to_the_rules_weekday_in_completion_mode() -> None:
     following = rule.next_on_completion(scheduled_at=None, completed_at=done, now=done, mode="completion")
 
     # Wednesday + 2 weeks = Wednesday 21st, then the first Monday on or after it.
+    assert following is not None
     assert local_strings([following], BERLIN) == ["Mon 2026-01-26 09:00"]
 
 
@@ -414,8 +415,11 @@ def test_it_refuses_an_unknown_completion_mode() -> None:
 
     with pytest.raises(DomainError) as caught:
         rule.next_on_completion(
-            scheduled_at=None, completed_at=utc(2026, 1, 1), now=utc(2026, 1, 1), mode="x"
-        )  # type: ignore[arg-type]
+            scheduled_at=None,
+            completed_at=utc(2026, 1, 1),
+            now=utc(2026, 1, 1),
+            mode="x",  # type: ignore[arg-type]  # the point of the test
+        )
 
     assert caught.value.field == "completion_mode"
 

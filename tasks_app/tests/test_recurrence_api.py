@@ -23,8 +23,8 @@ pytestmark = pytest.mark.django_db
 DUE = "2030-01-07T08:00:00Z"  # Monday 09:00 in Berlin
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def _create(client, run, **body):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ObjectDoesNotExist
+
 from todo_project.accounts.models import EmailVerification, Profile
+from todo_project.timefmt import zone_or_utc
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
-def profile_get(*, user: AbstractBaseUser) -> Profile:
+def profile_get(*, user: User) -> Profile:
     """The user's profile; users made outside ``user_register`` get a UTC one.
 
     ``createsuperuser`` and the admin create users without a profile. Creating
@@ -18,13 +22,32 @@ def profile_get(*, user: AbstractBaseUser) -> Profile:
     keeps every reader from handling a missing profile.
     """
     try:
-        return user.profile  # type: ignore[attr-defined]
+        return user.profile
     except Profile.DoesNotExist:
         profile, _ = Profile.objects.get_or_create(user=user, defaults={"timezone": "UTC"})
         return profile
 
 
-def user_timezone(*, user: AbstractBaseUser) -> str:
+def user_zone(user: User) -> zoneinfo.ZoneInfo:
+    """The user's profile time zone (UTC when they have no profile yet)."""
+    # Only "no profile" (RelatedObjectDoesNotExist is an ObjectDoesNotExist; an
+    # AnonymousUser has no attribute) means UTC. A database error propagates:
+    # swallowing it made a write wait out the pool timeout here, then again in
+    # the service, before failing anyway.
+    try:
+        name = user.profile.timezone
+    except (ObjectDoesNotExist, AttributeError):
+        name = "UTC"
+    return zone_or_utc(name)
+
+
+def user_zone_for_id(*, user_id: int) -> zoneinfo.ZoneInfo:
+    """``user_zone`` by id, with one query (no user row)."""
+    name = Profile.objects.filter(user_id=user_id).values_list("timezone", flat=True).first()
+    return zone_or_utc(name)
+
+
+def user_timezone(*, user: User) -> str:
     """The user's IANA time zone name (``UTC`` until they choose one)."""
     return profile_get(user=user).timezone
 

@@ -19,7 +19,7 @@ import hashlib
 import logging
 import math
 import time
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, password_validation
@@ -41,7 +41,7 @@ from todo_project.events.services import record_event
 from todo_project.throttling import bucket_take
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AbstractUser
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def _email_taken(email: str, *, exclude_user_id: int | None = None) -> bool:
     return users.exists()
 
 
-def user_register(*, username: str, email: str, password: str, timezone: str = "UTC") -> AbstractUser:
+def user_register(*, username: str, email: str, password: str, timezone: str = "UTC") -> User:
     """Create a user with a profile and record ``user.registered``.
 
     Usernames are unique case-insensitively (``Alice`` and ``alice`` would be
@@ -180,7 +180,7 @@ def check_username(username: str) -> None:
 
 def profile_update(
     *,
-    user: AbstractUser,
+    user: User,
     email: str | object = UNSET,
     first_name: str | object = UNSET,
     last_name: str | object = UNSET,
@@ -217,12 +217,12 @@ def profile_update(
             user.save(update_fields=user_fields)
         profile = profile_get(user=user)
         if timezone is not UNSET and timezone != profile.timezone:
-            profile.timezone = timezone
+            profile.timezone = cast(str, timezone)  # validated above; UNSET is ruled out
             profile.save(update_fields=["timezone", "updated_at"])
     return profile
 
 
-def _resolve_user(identifier: str) -> AbstractUser | None:
+def _resolve_user(identifier: str) -> User | None:
     """The account an identifier names, unambiguously.
 
     - No ``@``: the account with exactly that username.
@@ -247,11 +247,11 @@ def _resolve_user(identifier: str) -> AbstractUser | None:
     return User.objects.filter(username=identifier).first()
 
 
-def _password_fingerprint(user: AbstractBaseUser) -> str:
+def _password_fingerprint(user: User) -> str:
     return tokens.password_fingerprint(user.password)
 
 
-def _issue(user: AbstractBaseUser, *, family_id: str | None = None) -> TokenPair:
+def _issue(user: User, *, family_id: str | None = None) -> TokenPair:
     """A new pair; a new token family unless rotating within one."""
     if family_id is None:
         family_id = str(RefreshTokenFamily.objects.create(user_id=user.pk).id)
@@ -262,7 +262,7 @@ def _issue(user: AbstractBaseUser, *, family_id: str | None = None) -> TokenPair
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
-def _record_login_failed(known: AbstractUser | None, identifier: str, reason: str, via: str) -> None:
+def _record_login_failed(known: User | None, identifier: str, reason: str, via: str) -> None:
     with transaction.atomic():
         record_event(
             type="user.login_failed",
@@ -278,7 +278,7 @@ def _record_login_failed(known: AbstractUser | None, identifier: str, reason: st
 
 def user_authenticate(
     *, identifier: str, password: str, device_token: str | None = None, via: str = "api"
-) -> AbstractUser:
+) -> User:
     """Check credentials against the account's login delay; record a failure.
 
     The one credential check of the API login and the admin login (``via``
@@ -323,7 +323,7 @@ def user_login(*, identifier: str, password: str, device_token: str | None = Non
     user = user_authenticate(identifier=identifier, password=password, device_token=device_token)
     with transaction.atomic():
         pair = _issue(user)
-        update_last_login(None, user)
+        update_last_login(None, user)  # type: ignore[arg-type]  # a signal receiver; the sender is unused
         record_event(
             type="user.login",
             user_id=user.pk,
@@ -337,7 +337,7 @@ def user_login(*, identifier: str, password: str, device_token: str | None = Non
     return pair
 
 
-def _revoke(raw: str) -> tuple[_PresentedRefreshToken, AbstractUser]:
+def _revoke(raw: str) -> tuple[_PresentedRefreshToken, User]:
     """Validate a refresh token and blacklist it; the caller's transaction holds the lock.
 
     The outstanding-token row is locked first, so two concurrent uses of the
@@ -346,7 +346,7 @@ def _revoke(raw: str) -> tuple[_PresentedRefreshToken, AbstractUser]:
     revokes its family outside this transaction, which is rolled back).
     """
     try:
-        token = _PresentedRefreshToken(raw)  # signature, exp, iss, aud, token type
+        token = _PresentedRefreshToken(raw)  # type: ignore[arg-type]  # simplejwt takes the encoded text; signature, exp, iss, aud, token type
     except TokenError as exc:
         raise AuthenticationError(str(exc), field="refresh", code="token_not_valid") from None
     jti = token[jwt_settings.JTI_CLAIM]
@@ -453,7 +453,7 @@ def _sessions_revoke(*, user_id: int, reason: str) -> int:
     return len(live)
 
 
-def _password_changed(*, user: AbstractUser, method: str) -> None:
+def _password_changed(*, user: User, method: str) -> None:
     """The password was just stored: end every session, record ``user.password_changed``.
 
     Runs in the caller's transaction.
@@ -467,20 +467,20 @@ def _password_changed(*, user: AbstractUser, method: str) -> None:
     )
 
 
-def _set_password(*, user: AbstractUser, password: str, method: str) -> None:
+def _set_password(*, user: User, password: str, method: str) -> None:
     user.set_password(password)
     user.save(update_fields=["password"])
     _password_changed(user=user, method=method)
 
 
-def _validate_new_password(password: str, user: AbstractUser, field: str) -> None:
+def _validate_new_password(password: str, user: User, field: str) -> None:
     try:
         password_validation.validate_password(password, user=user)
     except ValidationError as exc:
         raise DomainError(" ".join(exc.messages), field=field, code="invalid_password") from None
 
 
-def password_change(*, user: AbstractUser, old_password: str, new_password: str) -> TokenPair:
+def password_change(*, user: User, old_password: str, new_password: str) -> TokenPair:
     """Change the caller's password (the current one must be given); answer a fresh pair.
 
     Every refresh token of the user is revoked and their sockets are closed,
@@ -500,7 +500,7 @@ def password_change(*, user: AbstractUser, old_password: str, new_password: str)
         return _issue(user)
 
 
-def password_set_by_admin(*, user: AbstractUser) -> None:
+def password_set_by_admin(*, user: User) -> None:
     """A staff member just set (or removed) the password in the admin: same revocation and event."""
     with transaction.atomic():
         _password_changed(user=user, method="admin")
@@ -675,7 +675,7 @@ def email_verification_request_unverified(*, batch_size: int = 500) -> int:
                 asked += 1
 
 
-def email_verification_resend(*, user: AbstractUser) -> None:
+def email_verification_resend(*, user: User) -> None:
     """Mail the account e-mail's verification link again (400 when it is verified already)."""
     if EmailVerification.objects.filter(user_id=user.pk, email__iexact=user.email).exists():
         raise DomainError("Your e-mail address is verified already.", field="email", code="already_verified")

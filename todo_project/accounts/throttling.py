@@ -27,7 +27,8 @@ class AuthRateThrottle(GcraRateThrottle):
     def get_rate(self) -> str | None:
         # DRF binds THROTTLE_RATES at import; reading it here lets settings
         # changes (and test overrides) take effect.
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope or "")
+        return None if rate is None else str(rate)
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         return self.cache_format % {"scope": self.scope, "ident": client_ip(request._request)}

@@ -17,6 +17,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from todo_project.accounts import services
+from todo_project.accounts.authentication import request_user
 from todo_project.accounts.serializers import (
     AcceptedSerializer,
     EmailVerifiedSerializer,
@@ -107,10 +108,10 @@ class PasswordChangeView(APIView):
     def post(self, request: Request) -> Response:
         data = PasswordChangeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tokens = services.password_change(user=request.user, **data.validated_data)
+        tokens = services.password_change(user=request_user(request), **data.validated_data)
         if isinstance(request.successful_authenticator, SessionAuthentication):
             # Keep the caller's own cookie session; every other session ends.
-            update_session_auth_hash(request._request, request.user)
+            update_session_auth_hash(request._request, request_user(request))
         return Response(tokens)
 
 
@@ -154,21 +155,21 @@ class EmailVerificationResendView(APIView):
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
-        services.email_verification_resend(user=request.user)
+        services.email_verification_resend(user=request_user(request))
         return Response({"detail": _VERIFICATION_ACCEPTED}, status=status.HTTP_202_ACCEPTED)
 
 
 class MeView(APIView):
     @extend_schema(responses=MeSerializer, tags=["auth"])
     def get(self, request: Request) -> Response:
-        return Response(MeSerializer(request.user).data)
+        return Response(MeSerializer(request_user(request)).data)
 
     @extend_schema(request=MeUpdateInputSerializer, responses=MeSerializer, tags=["auth"])
     def patch(self, request: Request) -> Response:
-        data = MeUpdateInputSerializer(data=request.data, context={"user": request.user})
+        data = MeUpdateInputSerializer(data=request.data, context={"user": request_user(request)})
         data.is_valid(raise_exception=True)
-        services.profile_update(user=request.user, **data.validated_data)
-        return Response(MeSerializer(request.user).data)
+        services.profile_update(user=request_user(request), **data.validated_data)
+        return Response(MeSerializer(request_user(request)).data)
 
 
 def admin_login(request: HttpRequest) -> HttpResponse:
@@ -182,7 +183,7 @@ def admin_login(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         wait = bucket_take(
             key=f"throttle_auth_{client_ip(request)}",
-            rate=api_settings.DEFAULT_THROTTLE_RATES.get("auth"),
+            rate=_auth_rate(),
         )
         if wait:
             seconds = max(1, math.ceil(wait))
@@ -199,3 +200,8 @@ def admin_login(request: HttpRequest) -> HttpResponse:
         response.status_code = 429
         response["Retry-After"] = str(retry_after)
     return response
+
+
+def _auth_rate() -> str | None:
+    rate = api_settings.DEFAULT_THROTTLE_RATES.get("auth")
+    return None if rate is None else str(rate)

@@ -42,7 +42,9 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
+from todo_project.events.types import EVENT_TYPES
 from todo_project.faultpoints import fault_point
+from todo_project.prometheus import KAFKA_PUBLISHED
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +70,10 @@ FAMILY_TOPICS = {
     "reminder": "reminder-events",
     "notification": "notification-events",
     "user": "audit-events",
+    "preferences": "audit-events",
     "chat": "chat-events",
+    # Calendar-feed changes are account settings, like preferences.
+    "calendar": "audit-events",
 }
 DEFAULT_TOPIC = "audit-events"
 DLQ_TOPIC = "dlq-events"
@@ -94,9 +99,15 @@ def topic_for(event_type: str) -> str:
     return FAMILY_TOPICS.get(event_type.split(".", 1)[0], DEFAULT_TOPIC)
 
 
+# Every declared type's topic (a test checks each lands where its family says).
+TOPIC_OF_TYPE: dict[str, str] = {event_type: topic_for(event_type) for event_type in EVENT_TYPES}
+
+
 def topic_names() -> dict[str, str]:
     """Logical topic -> the real topic name (configured name plus KAFKA_TOPIC_PREFIX)."""
-    return {logical: settings.KAFKA_TOPIC_PREFIX + name for logical, name in settings.KAFKA_TOPICS.items()}
+    return {
+        logical: f"{settings.KAFKA_TOPIC_PREFIX}{name}" for logical, name in settings.KAFKA_TOPICS.items()
+    }
 
 
 def kafka_client_config() -> dict[str, Any]:
@@ -184,6 +195,7 @@ class _Row:
     subject: str
     time: datetime
     data: str  # the JSON text as stored; relayed byte for byte
+    request_id: str = ""  # of the request that recorded it (the correlation id), "" for none
 
 
 @dataclass
@@ -199,9 +211,9 @@ def _ce_time(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def ce_headers(row: _Row, **extensions: str) -> list[tuple[str, bytes]]:
+def ce_headers(row: _Row, **extensions: str) -> list[tuple[str, str | bytes | None]]:
     """CloudEvents Kafka binding, binary content mode: attributes as ``ce_*`` headers."""
-    headers = [
+    headers: list[tuple[str, str | bytes | None]] = [
         ("ce_specversion", b"1.0"),
         ("ce_id", str(row.id).encode()),
         ("ce_source", row.source.encode()),
@@ -213,6 +225,9 @@ def ce_headers(row: _Row, **extensions: str) -> list[tuple[str, bytes]]:
     ]
     if row.subject:
         headers.append(("ce_subject", row.subject.encode()))
+    if row.request_id:
+        # CloudEvents extension: the X-Request-ID of the request behind the event.
+        headers.append(("ce_requestid", row.request_id.encode()))
     headers.extend((f"ce_{name}", value.encode()) for name, value in extensions.items())
     return headers
 
@@ -231,7 +246,7 @@ class Bridge:
         producer_config: dict[str, Any] | None = None,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        self.bootstrap_servers = bootstrap_servers or settings.KAFKA_BOOTSTRAP_SERVERS
+        self.bootstrap_servers: str = bootstrap_servers or settings.KAFKA_BOOTSTRAP_SERVERS or ""
         if not self.bootstrap_servers:
             raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set: the Kafka bridge is disabled")
         self.batch_size = batch_size or settings.KAFKA_BRIDGE_BATCH_SIZE
@@ -275,7 +290,7 @@ class Bridge:
             self._lock_conn = None
 
     def _make_producer(self) -> Producer:
-        config = {
+        config: dict[str, Any] = {
             **kafka_client_config(),
             "bootstrap.servers": self.bootstrap_servers,
             "enable.idempotence": True,
@@ -466,7 +481,8 @@ class Bridge:
         with connection.cursor() as cursor:
             cursor.execute(
                 """
-                SELECT e.id, e.user_id, e.seq, e.type, e.source, e.subject, e.time, e.data::text
+                SELECT e.id, e.user_id, e.seq, e.type, e.source, e.subject, e.time, e.data::text,
+                       coalesce(e.context->>'request_id', '')
                   FROM unnest(%s::bigint[]) AS u(uid)
                   CROSS JOIN LATERAL (
                     SELECT * FROM events_outboxevent o
@@ -549,7 +565,7 @@ class Bridge:
         topic: str,
         key: str,
         value: bytes,
-        headers: list[tuple[str, bytes]],
+        headers: list[tuple[str, str | bytes | None]],
         on_delivery: Callable[[KafkaError | None, Any], None],
     ) -> None:
         assert self._producer is not None
@@ -629,6 +645,13 @@ class Bridge:
                         [list(failed), [e[:2000] for e in failed.values()]],
                     )
         result.published += len(published)
+        by_id = {row.id: row for row in rows}
+        for row_id in published:
+            KAFKA_PUBLISHED.labels(
+                FAMILY_TOPICS.get(by_id[row_id].type.split(".", 1)[0], DEFAULT_TOPIC)
+            ).inc()
+        if dead_ids:
+            KAFKA_PUBLISHED.labels(DLQ_TOPIC).inc(len(dead_ids))
         result.dead_lettered += len(dead_ids)
         result.failed += len(failed)
         if dead_ids:

@@ -35,12 +35,28 @@ class Received:
     duplicate: bool
 
 
+def _pairs(
+    headers: Iterable[tuple[str, str | bytes | None]] | dict[str, str | bytes | None] | None,
+) -> Iterable[tuple[str, str | bytes | None]]:
+    if headers is None:
+        return []
+    return headers.items() if isinstance(headers, dict) else headers
+
+
+def _bytes(raw: str | bytes | None) -> bytes:
+    if raw is None:
+        return b""
+    return raw.encode() if isinstance(raw, str) else raw
+
+
 def to_kafka_message(
-    headers: Iterable[tuple[str, bytes | None]] | None, key: bytes | None, value: bytes | None
-):
+    headers: Iterable[tuple[str, str | bytes | None]] | dict[str, str | bytes | None] | None,
+    key: bytes | None,
+    value: bytes | None,
+) -> KafkaMessage:
     """confluent-kafka's message parts -> the SDK's transport-neutral KafkaMessage."""
     return KafkaMessage(
-        headers={name: (raw or b"") for name, raw in (headers or [])},
+        headers={name: _bytes(raw) for name, raw in _pairs(headers)},
         key=key,
         value=value or b"",
     )
@@ -114,8 +130,9 @@ class EventConsumer:
                 continue
             kafka_message = to_kafka_message(message.headers(), message.key(), message.value())
             event = from_binary(kafka_message, self._format)
-            duplicate = not self._handle(message.topic(), event)
-            received.append(Received(topic=message.topic(), event=event, duplicate=duplicate))
+            topic = message.topic() or ""
+            duplicate = not self._handle(topic, event)
+            received.append(Received(topic=topic, event=event, duplicate=duplicate))
         if messages:
             self._consumer.commit(asynchronous=False)
         return received

@@ -40,9 +40,9 @@ def client_ip(request: HttpRequest) -> str:
     peer. N = 0 (default) uses the peer address only. The same rule as DRF's
     ``NUM_PROXIES`` for the anonymous throttle.
     """
-    peer = request.META.get("REMOTE_ADDR", "")
+    peer = str(request.META.get("REMOTE_ADDR", ""))
     proxies = int(api_settings.NUM_PROXIES or 0)
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
     if proxies <= 0 or not forwarded:
         return peer
     entries = [entry.strip() for entry in forwarded.split(",")]

@@ -25,7 +25,7 @@ import logging
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -35,6 +35,7 @@ from django.utils import timezone
 from todo_project.events.models import OutboxEvent
 from todo_project.events.registry import Handler, handler_name, handlers_for, takes_batch, wants
 from todo_project.faultpoints import fault_point
+from todo_project.logs import log_context
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,9 @@ def _run_handler(event: OutboxEvent, handler: Handler) -> None:
             cursor.execute(_CLAIM_SQL, [event.id, handler_name(handler)])
             claimed = cursor.fetchone() is not None
         if claimed:
-            handler([event] if takes_batch(handler) else event)
+            # Log lines of the handler carry the id of the request that recorded the event.
+            with log_context((event.context or {}).get("request_id")):
+                handler([event] if takes_batch(handler) else event)
 
 
 def _run_batch_handler(events: list[OutboxEvent], handler: Handler) -> None:
@@ -193,7 +196,7 @@ def _lease(condition: Q, *, limit: int = BATCH_SIZE) -> list[OutboxEvent]:
     return sorted(events, key=lambda event: (event.user_id, event.seq))
 
 
-def _due(now) -> Q:
+def _due(now: datetime) -> Q:
     """Not leased and not waiting out a retry delay."""
     return Q(next_dispatch_at__isnull=True) | Q(next_dispatch_at__lte=now)
 

@@ -2,10 +2,15 @@
 
 Register with::
 
+    from todo_project.events import types
     from todo_project.events.registry import handles
 
-    @handles("task.completed")
+    @handles(types.TASK_COMPLETED, name="tasks.generate_next_occurrence")
     def generate_next_occurrence(event: OutboxEvent) -> None: ...
+
+``name`` is the handler's identity: its runs (``HandlerRun`` rows, which make
+a re-dispatch skip what already ran) are recorded under it, so it must stay
+the same when the function is moved or renamed, and be unique.
 
 Handlers must be idempotent by ``event.id``: an event may be dispatched more
 than once (a retried task, the sweep racing a late enqueue).
@@ -13,7 +18,7 @@ than once (a retried task, the sweep racing a late enqueue).
 A handler whose work is cheaper in bulk registers with ``batch=True`` and
 takes a list of events (in recorded order) instead of one::
 
-    @handles("task.completed", batch=True)
+    @handles(types.TASK_COMPLETED, batch=True, name="tasks.generate_next_occurrences")
     def generate_next_occurrences(events: list[OutboxEvent]) -> None: ...
 
 The dispatcher hands it every event of its types in the batch it dispatches,
@@ -30,26 +35,47 @@ from typing import TYPE_CHECKING
 
 from django.apps import apps
 
+from todo_project.events.types import EVENT_TYPES
+
 if TYPE_CHECKING:
     from todo_project.events.models import OutboxEvent
 
 Handler = Callable[..., None]
 
 _handlers: dict[str, list[Handler]] = defaultdict(list)
+_names: dict[str, Handler] = {}
 ANY = "*"
 
 
+class UnknownEventTypeError(ValueError):
+    """A handler subscribed to a type that ``todo_project.events.types`` does not declare."""
+
+
 def handles(
-    *event_types: str, batch: bool = False, when: Callable[[OutboxEvent], bool] | None = None
+    *event_types: str,
+    name: str,
+    batch: bool = False,
+    when: Callable[[OutboxEvent], bool] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function for these types (``"*"`` = every event).
 
+    ``name``: the stable identity its runs are recorded under (see above).
     ``batch``: the function takes ``list[OutboxEvent]`` (see the module docstring).
     ``when``: a test on the event alone (no database); events it refuses are
     not handed to the function and cost no transaction or claim row.
     """
+    unknown = sorted(set(event_types) - EVENT_TYPES - {ANY})
+    if unknown:
+        raise UnknownEventTypeError(
+            f"{name}: unknown event type(s) {unknown} (see todo_project/events/types.py)"
+        )
 
     def register(func: Handler) -> Handler:
+        taken = _names.get(name)
+        if taken is not None and taken is not func and _qualified(taken) != _qualified(func):
+            raise ValueError(f"handler name {name!r} is taken by {_qualified(taken)}")
+        _names[name] = func
+        func.handler_name = name  # type: ignore[attr-defined]
         func.takes_batch = batch  # type: ignore[attr-defined]
         func.wants_event = when  # type: ignore[attr-defined]
         for event_type in event_types:
@@ -60,9 +86,14 @@ def handles(
     return register
 
 
+def _qualified(func: Handler) -> str:
+    return f"{func.__module__}.{func.__qualname__}"
+
+
 def handler_name(handler: Handler) -> str:
-    """The stable name a handler's runs are recorded under."""
-    return f"{handler.__module__}.{handler.__qualname__}"
+    """The stable name a handler's runs are recorded under (``@handles(name=…)``;
+    the import path for a function registered some other way, as tests do)."""
+    return str(getattr(handler, "handler_name", None) or _qualified(handler))
 
 
 def takes_batch(handler: Handler) -> bool:

@@ -21,6 +21,7 @@ from todo_project.degraded import note_degraded
 from todo_project.events.context import current_context
 from todo_project.events.models import HandlerRun, OutboxEvent
 from todo_project.faultpoints import fault_point
+from todo_project.prometheus import observe_committed_events
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ def users_events_lock(*, user_ids: Iterable[int | None]) -> None:
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     """Round-trip through JSON so datetimes/UUIDs are stored exactly as sent."""
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    result: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return result
 
 
 def event_source(event_type: str) -> str:
@@ -147,11 +149,11 @@ def record_events(new_events: Sequence[NewEvent]) -> list[OutboxEvent]:
     copy_insert(OutboxEvent, rows)
     fault_point("events.before_commit")
     for row in rows:
-        _dispatch_on_commit(row.id)
+        _dispatch_on_commit(row.id, row)
     return rows
 
 
-def _dispatch_on_commit(event_id: uuid.UUID) -> None:
+def _dispatch_on_commit(event_id: uuid.UUID, event: OutboxEvent | None = None) -> None:
     """Collect the transaction's events and enqueue ONE dispatch task on commit.
 
     One broker round trip per transaction instead of one per event (the
@@ -160,14 +162,15 @@ def _dispatch_on_commit(event_id: uuid.UUID) -> None:
     transaction discards the callback, and the next transaction starts a new
     batch. An id whose savepoint rolled back is dispatched as a no-op.
     """
-    pending = getattr(connection, "_taskbeat_dispatch_batch", None)
+    pending: _DispatchBatch | None = getattr(connection, "_taskbeat_dispatch_batch", None)
     savepoints = tuple(connection.savepoint_ids)
     if (
         pending is None
         or pending.flushed
         # The batch's callback is gone when a savepoint it was registered in
         # rolled back.
-        or not any(func == pending.flush for _, func, _ in connection.run_on_commit)
+        # (Entries are (savepoint ids, callback, robust); the stubs know two fields.)
+        or not any(entry[1] == pending.flush for entry in connection.run_on_commit)
         # Join only along one line of nesting: deeper inside the savepoint
         # that started the batch, or back out of savepoints since released
         # (their callbacks moved to the parent). A sibling savepoint starts a
@@ -176,11 +179,13 @@ def _dispatch_on_commit(event_id: uuid.UUID) -> None:
         or not _on_one_line(savepoints, pending.savepoints)
     ):
         pending = _DispatchBatch(savepoints)
-        connection._taskbeat_dispatch_batch = pending
+        connection._taskbeat_dispatch_batch = pending  # type: ignore[attr-defined]  # one batch per connection
         transaction.on_commit(pending.flush)
     elif len(savepoints) < len(pending.savepoints):
         pending.savepoints = savepoints
     pending.event_ids.append(str(event_id))
+    if event is not None:
+        pending.events.append(event)
 
 
 def _on_one_line(current: tuple[str, ...], batch: tuple[str, ...]) -> bool:
@@ -192,10 +197,15 @@ class _DispatchBatch:
     def __init__(self, savepoints: tuple[str, ...]) -> None:
         self.savepoints = savepoints
         self.event_ids: list[str] = []
+        # Newly recorded ones, for the business counters (events by type,
+        # reminder lag, deliveries), counted once they committed. (An event
+        # of a rolled-back savepoint inside the transaction counts too; rare.)
+        self.events: list[OutboxEvent] = []
         self.flushed = False
 
     def flush(self) -> None:
         self.flushed = True
+        observe_committed_events(self.events)
         _enqueue_dispatch(self.event_ids)
 
 

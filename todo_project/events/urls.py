@@ -1,3 +1,5 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

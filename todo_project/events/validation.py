@@ -57,7 +57,9 @@ def _validator(event_type: str) -> Draft202012Validator:
 
 
 def schema_for(event_type: str) -> dict[str, Any]:
-    return dict(_validator(event_type).schema)
+    schema = _validator(event_type).schema
+    assert isinstance(schema, Mapping)  # a boolean schema is never stored as a file
+    return dict(schema)
 
 
 def event_errors(event_type: str, data: Any) -> list[str]:

@@ -9,7 +9,7 @@ from todo_project.sync.push import close_user_sockets, push_to_users
 from todo_project.sync.selectors import previous_push_seqs, sync_message
 
 
-@handles(*PUSH_EVENT_TYPES, batch=True)
+@handles(*PUSH_EVENT_TYPES, batch=True, name="todo_project.sync.handlers.push_event_to_sockets")
 def push_event_to_sockets(events: list[OutboxEvent]) -> None:
     """Push each event to its user's connections, in recorded order (a failed
     send is logged, not raised: see ``push_to_users``). Idempotent enough by
@@ -39,7 +39,7 @@ def _ends_sockets(event: OutboxEvent) -> bool:
     return event.type != "user.logout" or bool(event.data.get("session"))
 
 
-@handles(*_CLOSE_REASONS, when=_ends_sockets)
+@handles(*_CLOSE_REASONS, name="todo_project.sync.handlers.close_sockets_on_revocation", when=_ends_sockets)
 def close_sockets_on_revocation(event: OutboxEvent) -> None:
     """Password changed, account deactivated, cookie session ended: close the sockets (4401)."""
     if event.user_id:

@@ -4,30 +4,32 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+from todo_project.events import types
+
 # Event types pushed to clients. task.completed stays its own type (as the
 # event backbone names it) rather than folding into task.updated: a client
 # applies its ``task`` snapshot exactly like task.updated's.
 PUSH_EVENT_TYPES: tuple[str, ...] = (
-    "task.created",
-    "task.updated",
-    "task.completed",
-    "task.deleted",
-    "task.reordered",
-    "task.moved",
-    "project.created",
-    "project.updated",
-    "project.archived",
-    "project.unarchived",
-    "project.reordered",
-    "project.deleted",
-    "section.created",
-    "section.updated",
-    "section.reordered",
-    "section.deleted",
-    "notification.created",
+    types.TASK_CREATED,
+    types.TASK_UPDATED,
+    types.TASK_COMPLETED,
+    types.TASK_DELETED,
+    types.TASK_REORDERED,
+    types.TASK_MOVED,
+    types.PROJECT_CREATED,
+    types.PROJECT_UPDATED,
+    types.PROJECT_ARCHIVED,
+    types.PROJECT_UNARCHIVED,
+    types.PROJECT_REORDERED,
+    types.PROJECT_DELETED,
+    types.SECTION_CREATED,
+    types.SECTION_UPDATED,
+    types.SECTION_REORDERED,
+    types.SECTION_DELETED,
+    types.NOTIFICATION_CREATED,
     # The assistant's conversation (assistant_app): what the user said and the replies.
-    "chat.message.received",
-    "chat.message.created",
+    types.CHAT_MESSAGE_RECEIVED,
+    types.CHAT_MESSAGE_CREATED,
 )
 
 # Which subscription channel an event type belongs to.

@@ -34,7 +34,8 @@ REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
 
 def _user_id(request: HttpRequest) -> int | None:
     try:
-        result = JWTAuthentication().authenticate(request)
+        # It reads only the Authorization header, which a plain HttpRequest has.
+        result = JWTAuthentication().authenticate(request)  # type: ignore[arg-type]
     except APIException:
         return None  # the view answers 401 itself; nothing is claimed
     if result is not None:
@@ -145,7 +146,7 @@ class IdempotencyMiddleware:
                 {HEADER: ["was already used with another method, path or body."]},
             )
         if row.status != IdempotencyKey.Status.COMPLETED or row.response_status is None:
-            response = _error(
+            response: HttpResponse = _error(
                 409,
                 "idempotency_key_in_progress",
                 "A request with this Idempotency-Key is still being processed; retry shortly.",

@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from todo_project.events.models import OutboxEvent, UserEventCounter
+from todo_project.prometheus import WS_RESYNCS
 from todo_project.sync.messages import CHANNEL_OF_TYPE, PUSH_EVENT_TYPES, SyncMessage, types_of_channel
 
 
@@ -105,6 +106,7 @@ def sync_since(*, user_id: int, since: int, limit: int) -> SyncPage:
     check counts retained rows against the counter in one statement, so a
     commit landing between two reads cannot fake a gap.
     """
+    WS_RESYNCS.inc()
     cutoff = retention_cutoff()
     retained = (
         OutboxEvent.objects.filter(user_id=OuterRef("user_id"), seq__gt=since, time__gte=cutoff)

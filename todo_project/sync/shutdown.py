@@ -17,6 +17,8 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from todo_project.prometheus import WS_CONNECTIONS
+
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_CLOSE_TIMEOUT_SECONDS = 5.0
@@ -32,11 +34,13 @@ _installed = False
 
 def register(connection: ClosableConnection) -> None:
     _live.add(connection)
+    WS_CONNECTIONS.set(len(_live))
     _install_once()
 
 
 def unregister(connection: ClosableConnection) -> None:
     _live.discard(connection)
+    WS_CONNECTIONS.set(len(_live))
 
 
 async def close_all() -> None:

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from todo_project.accounts.authentication import request_user
 from todo_project.errors import DomainError
 from todo_project.events.selectors import user_last_seq
 from todo_project.sync.selectors import sync_since
@@ -66,7 +67,9 @@ class SyncView(APIView):
         query = SyncQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = sync_since(
-            user_id=request.user.pk, since=query.validated_data["since"], limit=query.validated_data["limit"]
+            user_id=request_user(request).pk,
+            since=query.validated_data["since"],
+            limit=query.validated_data["limit"],
         )
         if page.resync_required:
             raise ResyncRequiredError(
@@ -90,4 +93,4 @@ class SyncCursorView(APIView):
 
     @extend_schema(responses=inline_serializer("SyncCursor", {"last_seq": serializers.IntegerField()}))
     def get(self, request: Request) -> Response:
-        return Response({"last_seq": user_last_seq(user_id=request.user.pk)})
+        return Response({"last_seq": user_last_seq(user_id=request_user(request).pk)})

@@ -1243,6 +1243,44 @@ export interface components {
         Accepted: {
             detail: string;
         };
+        AccessTokenCreatedOutput: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            prefix: string;
+            scope: components["schemas"]["TokenScopeEnum"];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_used_at: string | null;
+            /** Format: date-time */
+            expires_at: string | null;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description The token itself. Shown only in this answer; store it now. */
+            token: string;
+        };
+        AccessTokenInputRequest: {
+            name: string;
+            /** @default read */
+            scope: components["schemas"]["TokenScopeEnum"];
+            expires_in_days?: number | null;
+        };
+        AccessTokenOutput: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            prefix: string;
+            scope: components["schemas"]["TokenScopeEnum"];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_used_at: string | null;
+            /** Format: date-time */
+            expires_at: string | null;
+            /** Format: date-time */
+            revoked_at: string | null;
+        };
         ActionOutput: {
             tool: string;
             arguments: {
@@ -1262,17 +1300,6 @@ export interface components {
             type: string;
             id: number | null;
             email: string;
-        };
-        /** @description The API's one error shape (todo_project/errors.py). */
-        ApiError: {
-            error: components["schemas"]["ApiErrorDetail"];
-        };
-        ApiErrorDetail: {
-            code: string;
-            message: string;
-            fields?: {
-                [key: string]: string[];
-            };
         };
         /** @description Declares the entry's shape for the OpenAPI schema; output is ``entry_representation``. */
         AuditEntry: {
@@ -1360,6 +1387,7 @@ export interface components {
             email: string;
             verified: boolean;
         };
+        /** @description The API's one error shape, for the OpenAPI schema (rendered by ``exception_handler``). */
         Error: {
             error: components["schemas"]["ErrorDetail"];
         };
@@ -1391,9 +1419,6 @@ export interface components {
             refresh: string;
             /** @description Send it with later logins from this device. */
             device_token: string;
-        };
-        MailedTokenInputRequest: {
-            token: string;
         };
         MarkedRead: {
             marked_read: number;
@@ -1970,12 +1995,6 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        /**
-         * @description * `read` - read
-         *     * `write` - write
-         * @enum {string}
-         */
-        ScopeC12Enum: "read" | "write";
         SectionDeleted: {
             moved_task_ids: string[];
         };
@@ -2054,6 +2073,9 @@ export interface components {
          * @enum {string}
          */
         SeriesOutputStatusEnum: "active" | "stopped" | "ended";
+        SignedTokenInputRequest: {
+            token: string;
+        };
         SkipOutput: {
             skipped: components["schemas"]["OccurrenceOutput"];
             next: components["schemas"]["OccurrenceOutput"] | null;
@@ -2227,48 +2249,16 @@ export interface components {
             /** Format: date-time */
             client_updated_at?: string;
         };
-        TokenCreatedOutput: {
-            /** Format: uuid */
-            id: string;
-            name: string;
-            prefix: string;
-            scope: components["schemas"]["ScopeC12Enum"];
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            last_used_at: string | null;
-            /** Format: date-time */
-            expires_at: string | null;
-            /** Format: date-time */
-            revoked_at: string | null;
-            /** @description The token itself. Shown only in this answer; store it now. */
-            token: string;
-        };
-        TokenInputRequest: {
-            name: string;
-            /** @default read */
-            scope: components["schemas"]["ScopeC12Enum"];
-            expires_in_days?: number | null;
-        };
-        TokenOutput: {
-            /** Format: uuid */
-            id: string;
-            name: string;
-            prefix: string;
-            scope: components["schemas"]["ScopeC12Enum"];
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            last_used_at: string | null;
-            /** Format: date-time */
-            expires_at: string | null;
-            /** Format: date-time */
-            revoked_at: string | null;
-        };
         TokenPair: {
             access: string;
             refresh: string;
         };
+        /**
+         * @description * `read` - read
+         *     * `write` - write
+         * @enum {string}
+         */
+        TokenScopeEnum: "read" | "write";
         UnreadCount: {
             unread: number;
         };
@@ -2642,7 +2632,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["MailedTokenInputRequest"];
+                "application/json": components["schemas"]["SignedTokenInputRequest"];
             };
         };
         responses: {
@@ -3883,7 +3873,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -3892,7 +3882,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -3910,7 +3900,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
@@ -3990,7 +3980,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -3999,7 +3989,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -4017,7 +4007,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -4075,7 +4065,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -4084,7 +4074,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -4102,7 +4092,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
@@ -5344,7 +5334,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5353,7 +5343,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -5431,7 +5421,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5440,7 +5430,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -5458,7 +5448,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
@@ -5620,7 +5610,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5629,7 +5619,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -5723,7 +5713,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5732,7 +5722,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -5826,7 +5816,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5835,7 +5825,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -5929,7 +5919,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -5938,7 +5928,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -6029,7 +6019,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -6038,7 +6028,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7348,7 +7338,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7357,7 +7347,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7375,7 +7365,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7384,7 +7374,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -7441,7 +7431,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7450,7 +7440,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7468,7 +7458,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7477,7 +7467,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -7536,7 +7526,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7545,7 +7535,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7563,7 +7553,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7572,7 +7562,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description This Idempotency-Key was already used for a different request. */
@@ -7645,7 +7635,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7654,7 +7644,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7672,7 +7662,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7681,7 +7671,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description This Idempotency-Key was already used for a different request. */
@@ -7750,7 +7740,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7759,7 +7749,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7777,7 +7767,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7786,7 +7776,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description This Idempotency-Key was already used for a different request. */
@@ -7859,7 +7849,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7868,7 +7858,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7886,7 +7876,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7895,7 +7885,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description This Idempotency-Key was already used for a different request. */
@@ -7962,7 +7952,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -7971,7 +7961,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -7989,7 +7979,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -7998,7 +7988,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -9724,7 +9714,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -9733,7 +9723,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -9751,7 +9741,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -9760,7 +9750,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -9824,7 +9814,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -9833,7 +9823,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -9851,7 +9841,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed in the reminder's or task's current state. */
@@ -9860,7 +9850,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description This Idempotency-Key was already used for a different request. */
@@ -10751,7 +10741,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenOutput"][];
+                    "application/json": components["schemas"]["AccessTokenOutput"][];
                 };
             };
             /** @description Invalid input; `error.fields` names each field. */
@@ -10760,7 +10750,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -10769,7 +10759,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -10787,7 +10777,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Throttled; Retry-After says when to try again. */
@@ -10831,7 +10821,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TokenInputRequest"];
+                "application/json": components["schemas"]["AccessTokenInputRequest"];
             };
         };
         responses: {
@@ -10840,7 +10830,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenCreatedOutput"];
+                    "application/json": components["schemas"]["AccessTokenCreatedOutput"];
                 };
             };
             /** @description Invalid input; `error.fields` names each field. */
@@ -10849,7 +10839,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -10858,7 +10848,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -10876,7 +10866,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
@@ -10945,7 +10935,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenOutput"];
+                    "application/json": components["schemas"]["AccessTokenOutput"];
                 };
             };
             /** @description Invalid input; `error.fields` names each field. */
@@ -10954,7 +10944,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not authenticated. */
@@ -10963,7 +10953,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
@@ -10981,7 +10971,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiError"];
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */

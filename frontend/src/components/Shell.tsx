@@ -5,10 +5,12 @@ import { Link, Route, Switch, useLocation, useRoute } from "wouter";
 import { api, unwrap } from "../api/client";
 import { logout, type Session } from "../auth/session";
 import { buildCommands } from "../commands";
-import { useStore } from "../lib/store";
+import { toast, useStore } from "../lib/store";
+import { ApiError } from "../api/errors";
 import { VIEWS } from "../tasks/params";
 import { useEngine } from "../tasks/useEngine";
 import { TaskListPage } from "../pages/TaskListPage";
+import { AgendaPage } from "../pages/AgendaPage";
 import { SyncStatus } from "./SyncStatus";
 
 const CommandPalette = lazy(() => import("./CommandPalette"));
@@ -44,17 +46,25 @@ function focusedRow(): HTMLElement | null {
 export function useCounts() {
   return useQuery({
     queryKey: ["counts"],
-    queryFn: async () => {
-      const entries = await Promise.all(
-        VIEWS.filter((v) => v.id !== "completed").map(async (view) => {
-          const page = unwrap(await api.GET("/api/tasks", { params: { query: { ...view.params(), limit: 1 } as never } }));
-          return [view.id, page.count] as const;
-        }),
-      );
-      return Object.fromEntries(entries) as Record<string, number>;
-    },
+    queryFn: async () => unwrap(await api.GET("/api/views/counts")),
     staleTime: 15_000,
   });
+}
+
+export function useProjects() {
+  return useQuery({
+    queryKey: ["projects"],
+    queryFn: async () => unwrap(await api.GET("/api/projects", { params: { query: { archived: "false" } as never } })) as unknown as { results?: Project[] } | Project[],
+    select: (data) => (Array.isArray(data) ? data : (data.results ?? [])),
+  });
+}
+
+interface Project {
+  id: string;
+  name: string;
+  color: string;
+  is_inbox: boolean;
+  parent_id: string | null;
 }
 
 function Bell() {
@@ -83,6 +93,8 @@ export function Shell({ session }: { session: Session }) {
   const engine = useEngine();
   const qc = useQueryClient();
   const counts = useCounts();
+  const projects = useProjects();
+  const viewCount = (id: string): number | undefined => (counts.data as Record<string, unknown> | undefined)?.[id] as number | undefined;
   const filters = useQuery({ queryKey: ["filters"], queryFn: async () => unwrap(await api.GET("/api/filters")).results });
   const online = useStore(engine.online);
 
@@ -94,6 +106,19 @@ export function Shell({ session }: { session: Session }) {
     await logout();
     navigate("/");
   }, [engine, qc, navigate]);
+
+  const newProject = useCallback(async () => {
+    const name = prompt("Project name");
+    if (!name?.trim()) return;
+    const result = await api.POST("/api/projects", { body: { name: name.trim() } as never, headers: { "Idempotency-Key": crypto.randomUUID() } });
+    if (!result.response.ok) {
+      toast(new ApiError(result.response.status, result.error).describe(), { tone: "error" });
+      return;
+    }
+    await qc.invalidateQueries({ queryKey: ["projects"] });
+    const created = result.data as unknown as { id?: string };
+    if (created?.id) navigate(`/projects/${created.id}`);
+  }, [qc, navigate]);
 
   const commands = useMemo(
     () =>
@@ -173,10 +198,33 @@ export function Shell({ session }: { session: Session }) {
             <li key={view.id}>
               <Link href={view.path} className={location === view.path ? "active" : ""} aria-current={location === view.path ? "page" : undefined} onClick={() => setMenuOpen(false)}>
                 <span>{view.title}</span>
-                {counts.data?.[view.id] !== undefined ? <span className="count" aria-label={`${counts.data[view.id]} tasks`}>{counts.data[view.id]}</span> : null}
+                {viewCount(view.id) !== undefined ? <span className="count" aria-label={`${viewCount(view.id)} tasks`}>{viewCount(view.id)}</span> : null}
               </Link>
             </li>
           ))}
+        </ul>
+        <h2 className="sidebar-heading">Projects</h2>
+        <ul>
+          {(projects.data ?? [])
+            .filter((p) => !p.is_inbox)
+            .map((p) => (
+              <li key={p.id}>
+                <Link href={`/projects/${p.id}`} aria-current={location === `/projects/${p.id}` ? "page" : undefined} onClick={() => setMenuOpen(false)}>
+                  <span className="label">
+                    <span className="project-dot" style={{ background: p.color || "#888" }} aria-hidden="true" />
+                    {p.parent_id ? "↳ " : ""}
+                    {p.name}
+                  </span>
+                  {counts.data?.projects?.[p.id] !== undefined ? <span className="count">{counts.data.projects[p.id]}</span> : null}
+                </Link>
+              </li>
+            ))}
+          {projects.isSuccess && (projects.data ?? []).filter((p) => !p.is_inbox).length === 0 ? <li className="muted small">No projects yet.</li> : null}
+          <li>
+            <button type="button" className="link-button" onClick={() => void newProject()}>
+              + New project
+            </button>
+          </li>
         </ul>
         <h2 className="sidebar-heading">Saved filters</h2>
         <ul>
@@ -210,9 +258,21 @@ export function Shell({ session }: { session: Session }) {
           <Switch>
             {VIEWS.map((view) => (
               <Route key={view.id} path={view.path}>
-                <TaskListPage scope={view.id} title={view.title} baseParams={view.params()} quickAdd={view.id === "inbox" || view.id === "today"} />
+                {view.agenda ? (
+                  <AgendaPage view={view.agenda} title={view.title} />
+                ) : (
+                  <TaskListPage scope={view.id} title={view.title} baseParams={view.params()} quickAdd={view.id === "inbox"} />
+                )}
               </Route>
             ))}
+            <Route path="/projects/:id">
+              {(p) => {
+                const project = (projects.data ?? []).find((x) => x.id === p.id);
+                return (
+                  <TaskListPage key={p.id} scope={`project-${p.id}`} title={project?.name ?? "Project"} baseParams={{ status: "active", project: p.id, parent: "none" }} />
+                );
+              }}
+            </Route>
             <Route path="/filters/:id">
               {onFilter && filterParams ? <FilterPage id={Number(filterParams.id)} /> : null}
             </Route>

@@ -131,6 +131,56 @@ function Reminders({ task }: { task: Task }) {
   );
 }
 
+function Subtasks({ task }: { task: Task }) {
+  const engine = useEngine();
+  const qc = useQueryClient();
+  const [title, setTitle] = useState("");
+  const children = useQuery({
+    queryKey: ["tasks", `children-${task.id}`, { parent: task.id, status: "all", sort_by: "position" }],
+    enabled: !task.id.startsWith("tmp-"),
+    queryFn: async () => {
+      const page = unwrap(
+        await api.GET("/api/tasks", { params: { query: { parent: task.id, status: "all", sort_by: "position", limit: 100 } as never } }),
+      );
+      return { pageParams: [1], pages: [page] };
+    },
+  });
+  const items = children.data?.pages[0]?.results ?? [];
+  async function add(event: FormEvent) {
+    event.preventDefault();
+    event.stopPropagation();
+    if (!title.trim()) return;
+    const result = await api.POST("/api/tasks", { body: { title: title.trim(), parent_id: task.id } as never, headers: key() });
+    if (!result.response.ok) toast(new ApiError(result.response.status, result.error).describe(), { tone: "error" });
+    setTitle("");
+    await qc.invalidateQueries({ queryKey: ["tasks", `children-${task.id}`] });
+  }
+  if (task.id.startsWith("tmp-")) return null;
+  return (
+    <section aria-labelledby="subtasks-title" className="reminders">
+      <h3 id="subtasks-title">Subtasks</h3>
+      <ul>
+        {items.map((child) => (
+          <li key={child.id} data-testid="subtask">
+            <label className="inline">
+              <input type="checkbox" checked={child.is_completed} onChange={() => void engine.toggle(child)} /> {child.title}
+            </label>
+          </li>
+        ))}
+      </ul>
+      <div className="reminder-add">
+        <span>
+          <label htmlFor="subtask-title">New subtask</label>
+          <input id="subtask-title" value={title} onChange={(e) => setTitle(e.target.value)} onKeyDown={(e) => e.key === "Enter" && void add(e)} />
+          <button type="button" onClick={(e) => void add(e)}>
+            Add subtask
+          </button>
+        </span>
+      </div>
+    </section>
+  );
+}
+
 /** The task editor dialog (loaded on demand). */
 export default function TaskEditor({ taskId: openedId, onClose }: { taskId: string; onClose: () => void }) {
   const engine = useEngine();
@@ -266,6 +316,7 @@ export default function TaskEditor({ taskId: openedId, onClose }: { taskId: stri
                   Delete
                 </button>
               </div>
+              <Subtasks task={task} />
               <Reminders task={task} />
             </form>
           )}

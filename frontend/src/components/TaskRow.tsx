@@ -8,7 +8,8 @@ import { formatDue, isOverdue } from "../lib/dates";
 
 interface Props {
   task: Task;
-  top: number;
+  /** Absolute offset in a virtual list; undefined: a plain row in the flow. */
+  top?: number;
   index: number;
   measure: (el: HTMLElement | null) => void;
   sortable: boolean;
@@ -31,8 +32,8 @@ export const TaskRow = memo(function TaskRow({ task, top, index, measure, sortab
       data-index={index}
       data-task-id={task.id}
       data-testid="task-row"
-      className={`task-row prio-${task.priority} ${task.is_completed ? "done" : ""} ${isDragging ? "dragging" : ""}`}
-      style={{ top, transform: CSS.Translate.toString(transform), transition }}
+      className={`task-row prio-${task.priority} ${task.is_completed ? "done" : ""} ${isDragging ? "dragging" : ""} ${top === undefined ? "static" : ""}`}
+      style={top === undefined ? undefined : { top, transform: CSS.Translate.toString(transform), transition }}
     >
       {sortable ? (
         <button type="button" className="drag-handle" ref={setActivatorNodeRef} {...attributes} {...listeners} aria-label={`Move “${task.title}”`}>
@@ -56,6 +57,7 @@ export const TaskRow = memo(function TaskRow({ task, top, index, measure, sortab
         <div className="task-meta">
           <span className={`prio-label prio-${task.priority}`}>{task.priority}</span>
           {due ? <span className={overdue ? "due overdue" : "due"}>{overdue ? "Overdue · " : ""}{due}</span> : null}
+          {task.parent_id ? <span className="muted">subtask</span> : null}
           {task.is_recurring ? <span className="recurring" title={task.recurrence_rule ?? ""}>↻ repeats</span> : null}
           {task.tags.map((tag) => (
             <span key={tag} className="tag">

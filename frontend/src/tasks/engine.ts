@@ -112,7 +112,7 @@ export class Engine {
     const now = new Date().toISOString();
     const placeholder: Task = {
       id: tempId, title: text, description: "", is_completed: false, completed_at: null, due_date: null, due_at: null,
-      remind_at: null, is_recurring: false, recurrence_rule: null, priority: "medium", tags: [], position: Number.MAX_SAFE_INTEGER,
+      remind_at: null, remind_offset_minutes: null, project_id: null, section_id: null, parent_id: null, is_recurring: false, recurrence_rule: null, priority: "medium", tags: [], position: Number.MAX_SAFE_INTEGER,
       version: 0, created_at: now, updated_at: now, series_id: null, occurrence_at: null, is_skipped: false,
     };
     upsertTask(this.qc, placeholder, { created: true });
@@ -171,7 +171,17 @@ export class Engine {
     if (headers.get("Taskbeat-Conflict") === "client_won") {
       toast(`${entry.label}: your edit was the later one and replaced version ${headers.get("Taskbeat-Overwritten-Version")}.`);
     }
+    this.refreshViews();
+  }
+
+  /**
+   * The server-ordered views (Today, Upcoming, Overdue: their grouping and
+   * order are the server's rules) and the sidebar counts are re-read after a
+   * change; they are small (one range scan each, docs/projects.md).
+   */
+  private refreshViews(): void {
     void this.qc.invalidateQueries({ queryKey: ["counts"] });
+    void this.qc.invalidateQueries({ queryKey: ["agenda"] });
   }
 
   private rejected(entry: OutboxEntry, error: ApiError): void {
@@ -197,11 +207,15 @@ export class Engine {
           const mine = this.pending.get().find((p) => p.key === event.request_id);
           upsertTask(this.qc, data.task as Task, { created: event.type === "task.created", replaces: mine?.createsTempId });
         }
-        void this.qc.invalidateQueries({ queryKey: ["counts"] });
+        this.refreshViews();
+        break;
+      case "task.moved":
+        if (data.task) upsertTask(this.qc, data.task as Task);
+        this.refreshViews();
         break;
       case "task.deleted":
         if (findTask(this.qc, String(data.task_id))) removeTask(this.qc, String(data.task_id));
-        void this.qc.invalidateQueries({ queryKey: ["counts"] });
+        this.refreshViews();
         break;
       case "task.reordered":
         reorderTasks(this.qc, (data.task_ids as string[]) ?? []);

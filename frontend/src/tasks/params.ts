@@ -12,6 +12,8 @@ export interface ListParams {
   is_recurring?: "true" | "false";
   sort_by?: "due_at" | "priority" | "created_at" | "title" | "position";
   sort_order?: "asc" | "desc";
+  project?: string; // a project id or "inbox"
+  parent?: string; // a task id or "none"
 }
 
 export function cleanParams(params: ListParams): ListParams {
@@ -20,30 +22,21 @@ export function cleanParams(params: ListParams): ListParams {
   return out as ListParams;
 }
 
-function localDate(offsetDays = 0, now = new Date()): string {
-  const d = new Date(now.getFullYear(), now.getMonth(), now.getDate() + offsetDays);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-}
-
 export interface View {
   id: string;
   title: string;
   path: string;
   params: () => ListParams;
+  /** Served by GET /api/views/<agenda> (server-side grouping and order). */
+  agenda?: "today" | "upcoming" | "overdue";
 }
 
-// Dates are the device's; the server reads date bounds in the profile's zone.
+// Today / Upcoming / Overdue are the server's views: "today" is the profile's local day.
 export const VIEWS: View[] = [
-  { id: "inbox", title: "Inbox", path: "/", params: () => ({ status: "active" }) },
-  { id: "today", title: "Today", path: "/today", params: () => ({ status: "active", due_before: localDate(0), sort_by: "due_at" }) },
-  {
-    id: "upcoming",
-    title: "Upcoming",
-    path: "/upcoming",
-    params: () => ({ status: "active", due_after: localDate(1), due_before: localDate(14), sort_by: "due_at" }),
-  },
-  { id: "overdue", title: "Overdue", path: "/overdue", params: () => ({ status: "active", due_before: localDate(-1), sort_by: "due_at" }) },
+  { id: "inbox", title: "Inbox", path: "/", params: () => ({ status: "active", project: "inbox", parent: "none" }) },
+  { id: "today", title: "Today", path: "/today", params: () => ({}), agenda: "today" },
+  { id: "upcoming", title: "Upcoming", path: "/upcoming", params: () => ({}), agenda: "upcoming" },
+  { id: "overdue", title: "Overdue", path: "/overdue", params: () => ({}), agenda: "overdue" },
   { id: "completed", title: "Completed", path: "/completed", params: () => ({ status: "completed", sort_by: "created_at" }) },
 ];
 
@@ -53,6 +46,9 @@ export function taskMatches(task: Task, params: ListParams): boolean {
   if (params.status === "completed" && !task.is_completed) return false;
   if (params.priority && !params.priority.split(",").includes(task.priority)) return false;
   if (params.is_recurring && String(task.is_recurring) !== params.is_recurring) return false;
+  if (params.parent === "none" && task.parent_id) return false;
+  if (params.parent && params.parent !== "none" && task.parent_id !== params.parent) return false;
+  if (params.project && params.project !== "inbox" && task.project_id !== params.project) return false;
   if (params.tags) {
     const wanted = params.tags.split(",").map((t) => t.trim().toLowerCase()).filter(Boolean);
     const have = new Set(task.tags.map((t) => t.toLowerCase()));

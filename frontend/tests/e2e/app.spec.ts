@@ -99,6 +99,19 @@ test("register, quick add, complete, live in a second browser, offline writes re
   }
   record("live-sync", { samples_ms: latencies, p95_ms: p95(latencies) });
 
+  // Reorder with the keyboard (dnd-kit's keyboard sensor): the other browser follows.
+  await row(a, "Sync probe 1").getByRole("button", { name: "Move “Sync probe 1”" }).focus();
+  // Each step waits for its screen-reader announcement (the sensor listens from the next tick).
+  await a.keyboard.press("Space");
+  await expect(a.getByText("“Sync probe 1” is over position 2.")).toBeAttached();
+  await a.keyboard.press("ArrowUp");
+  await expect(a.getByText("“Sync probe 1” is over position 1.")).toBeAttached();
+  await a.keyboard.press("Space");
+  await expect(a.getByText("Dropped “Sync probe 1” at position 1.")).toBeAttached();
+  await expect(a.getByTestId("task-row").first()).toContainText("Sync probe 1");
+  await expect(b.getByTestId("task-row").first()).toContainText("Sync probe 1");
+  await expect(b.getByTestId("task-row").nth(1)).toContainText("Sync probe 0");
+
   // Offline: writes queue on the device, the state is shown, and they replay once.
   await contextA.setOffline(true);
   await expect(a.getByTestId("sync-status")).toHaveAttribute("data-status", "offline");
@@ -152,6 +165,9 @@ test("edit with a recurrence preview, delete with undo, keyboard and palette, in
   await expect(dialog.getByTestId("recurrence-preview")).toContainText("every weekday");
   await expect(dialog.getByTestId("recurrence-preview").locator("li")).toHaveCount(5);
   await dialog.getByLabel("Priority").selectOption("low");
+  await dialog.getByLabel("New subtask").fill("Buy a watering can");
+  await dialog.getByRole("button", { name: "Add subtask" }).click();
+  await expect(dialog.getByTestId("subtask")).toContainText("Buy a watering can");
   await expectAccessible(page, "editor");
   await dialog.getByRole("button", { name: "Save" }).click();
   await expect(row(page, "Water plants")).toContainText("repeats");
@@ -162,6 +178,13 @@ test("edit with a recurrence preview, delete with undo, keyboard and palette, in
   await expect(row(page, "Water plants")).toHaveCount(0);
   await page.getByRole("button", { name: "Undo" }).click();
   await expect(row(page, "Water plants")).toBeVisible();
+
+  // A project: created from the sidebar, opened, listed with its count.
+  page.once("dialog", (d) => void d.accept("Garden"));
+  await page.getByRole("button", { name: "+ New project" }).click();
+  await expect(page.getByRole("heading", { name: "Garden" })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Lists" }).getByRole("link", { name: /Garden/ })).toBeVisible();
+  await expectAccessible(page, "project");
 
   // The command palette (Ctrl+K) navigates.
   await page.keyboard.press("Control+k");

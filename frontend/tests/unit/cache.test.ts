@@ -6,6 +6,7 @@ import { allTasks, removeTask, reorderList, taskListKey, upsertTask, type TaskPa
 function task(id: string, extra: Partial<Task> = {}): Task {
   return {
     id, title: id, description: "", is_completed: false, completed_at: null, due_date: null, due_at: null, remind_at: null,
+    remind_offset_minutes: null, project_id: null, section_id: null, parent_id: null,
     is_recurring: false, recurrence_rule: null, priority: "medium", tags: [], position: 0, version: 1,
     created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z", series_id: null, occurrence_at: null, is_skipped: false, ...extra,
   };

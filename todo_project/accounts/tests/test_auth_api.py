@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from todo_project.accounts.models import Profile
-from todo_project.events.models import OutboxEvent
+from todo_project.testing import events
 
 pytestmark = pytest.mark.django_db
 
@@ -29,10 +29,6 @@ def _login(client: APIClient, username: str = "alice", password: str = ALICE_PAS
     return client.post("/api/auth/login", {"username": username, "password": password}, format="json")
 
 
-def _events(event_type: str) -> list[OutboxEvent]:
-    return list(OutboxEvent.objects.filter(type=event_type).order_by("time"))
-
-
 def _bearer(access: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
@@ -41,7 +37,7 @@ def _bearer(access: str) -> APIClient:
 
 def _signed(claims: dict, **changes: object) -> str:
     """Re-sign ``claims`` with our own private key after changing some of them."""
-    return jwt.encode({**claims, **changes}, settings.JWT_PRIVATE_KEY, algorithm="RS256")
+    return jwt.encode({**claims, **changes}, str(settings.JWT_PRIVATE_KEY), algorithm="RS256")
 
 
 # --- register ---------------------------------------------------------------
@@ -59,7 +55,7 @@ def test_it_registers_a_user_with_a_profile_and_records_user_registered(anon_cli
     user = get_user_model().objects.get(username="carol")
     assert user.check_password(PASSWORD)
     assert Profile.objects.get(user=user).timezone == "Asia/Tokyo"
-    (event,) = _events("user.registered")
+    (event,) = events("user.registered")
     assert event.user_id == user.pk
     assert event.subject == f"users/{user.pk}"
     assert event.data == {"user_id": user.pk, "username": "carol", "email": "carol@example.com"}
@@ -93,7 +89,7 @@ def test_it_refuses_bad_registrations_naming_the_field(anon_client, alice, overr
     assert list(error["fields"]) == [field]
     assert get_user_model().objects.count() == 1  # only alice: nothing half-written
     assert not Profile.objects.exclude(user=alice).exists()
-    assert not _events("user.registered")
+    assert not events("user.registered")
 
 
 def test_it_requires_username_email_and_password(anon_client):
@@ -122,7 +118,7 @@ def test_it_logs_in_with_username_and_returns_rs256_tokens_with_iss_and_aud(anon
     )
     assert claims["user_id"] == str(alice.pk) or claims["user_id"] == alice.pk
     assert _bearer(tokens["access"]).get("/api/me").json()["username"] == "alice"
-    (event,) = _events("user.login")
+    (event,) = events("user.login")
     assert event.data == {"user_id": alice.pk, "username": "alice"}
     alice.refresh_from_db()
     assert alice.last_login is not None
@@ -132,7 +128,7 @@ def test_it_logs_in_with_the_email_address_case_insensitively(anon_client, alice
     response = _login(anon_client, username="ALICE@example.com")
 
     assert response.status_code == 200
-    assert _events("user.login")[0].user_id == alice.pk
+    assert events("user.login")[0].user_id == alice.pk
 
 
 @pytest.mark.parametrize(
@@ -151,8 +147,8 @@ def test_it_refuses_bad_credentials_and_records_user_login_failed(
     assert response.json() == {
         "error": {"code": "invalid_credentials", "message": "Invalid username or password."}
     }
-    assert not _events("user.login")
-    (event,) = _events("user.login_failed")
+    assert not events("user.login")
+    (event,) = events("user.login_failed")
     assert event.data == {"username": username, "reason": reason, "via": "api"}
     assert event.user_id == (alice.pk if username == "alice" else 0)
 
@@ -164,7 +160,7 @@ def test_it_refuses_an_inactive_user(anon_client, alice):
     response = _login(anon_client)
 
     assert response.status_code == 401
-    assert _events("user.login_failed")[0].data["reason"] == "inactive_user"
+    assert events("user.login_failed")[0].data["reason"] == "inactive_user"
 
 
 # --- tokens -----------------------------------------------------------------------
@@ -283,13 +279,13 @@ def test_it_logs_out_by_revoking_the_refresh_token(anon_client, alice):
     response = anon_client.post("/api/auth/logout", {"refresh": tokens["refresh"]}, format="json")
 
     assert response.status_code == 204
-    (event,) = _events("user.logout")
+    (event,) = events("user.logout")
     assert event.data == {"user_id": alice.pk}
     refresh = anon_client.post("/api/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
     assert refresh.status_code == 401
     twice = anon_client.post("/api/auth/logout", {"refresh": tokens["refresh"]}, format="json")
     assert twice.status_code == 401
-    assert len(_events("user.logout")) == 1
+    assert len(events("user.logout")) == 1
 
 
 def test_it_requires_the_refresh_token_to_log_out(anon_client):
@@ -326,7 +322,7 @@ def test_it_throttles_the_auth_endpoints_with_429_and_retry_after(anon_client, a
     assert response.json()["error"]["code"] == "throttled"
     # The bucket is shared by every credential endpoint of that client.
     assert _register(anon_client).status_code == 429
-    assert not _events("user.login")
+    assert not events("user.login")
 
 
 def test_it_keys_the_auth_throttle_on_the_peer_address_not_x_forwarded_for(

@@ -74,6 +74,7 @@ def test_the_admin_action_redispatches_failed_events(
 def test_metrics_expose_the_backlog_computed_from_the_database(client, alice, settings):
     # given: two unpublished, undispatched events, the older 90 s old, one dead letter
     settings.METRICS_TOKEN = None
+    settings.METRICS_PORT = 9100
     now = timezone.now()
     with time_machine.travel(now - timedelta(seconds=90)):
         _logout(alice)
@@ -83,7 +84,7 @@ def test_metrics_expose_the_backlog_computed_from_the_database(client, alice, se
 
     # when
     with time_machine.travel(now, tick=False):
-        response = client.get("/metrics")
+        response = client.get("/metrics", SERVER_PORT="9100")  # the metrics listener
 
     # then
     assert response.status_code == 200

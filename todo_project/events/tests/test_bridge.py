@@ -116,7 +116,8 @@ def test_it_routes_event_types_by_family():
     assert topic_for("reminder.triggered") == "reminder-events"
     assert topic_for("notification.sent") == "notification-events"
     assert topic_for("user.login_failed") == "audit-events"
-    assert topic_for("chat.message") == "audit-events"
+    assert topic_for("chat.message") == "chat-events"
+    assert topic_for("unheard.of") == "audit-events"
     # Projects and sections organise tasks: same topic, same per-user order.
     assert topic_for("project.archived") == "task-events"
     assert topic_for("section.deleted") == "task-events"
@@ -135,6 +136,7 @@ def test_it_creates_the_topics_with_the_specs_partition_counts(bridge):
         bridge.topics["notification-events"]: 3,
         bridge.topics["audit-events"]: 6,
         bridge.topics["dlq-events"]: 3,
+        bridge.topics["chat-events"]: 3,
     }
 
 
@@ -354,3 +356,20 @@ def test_the_bridge_survives_losing_its_database_connection(bridge, alice):
     # then
     assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
     assert _per_user_sequences(_consume(2)) == {str(alice.id): [1, 2]}
+
+
+@pytest.mark.django_db
+def test_it_relays_the_assistants_events_to_chat_events(bridge, alice):
+    from django.db import transaction
+
+    with transaction.atomic():
+        record_event(
+            type="chat.history.cleared",
+            user_id=alice.pk,
+            subject=f"users/{alice.pk}",
+            data={"user_id": alice.pk, "deleted_messages": 0},
+        )
+    bridge.run_once()
+    assert OutboxEvent.objects.get(type="chat.history.cleared").published_at is not None
+    (received,) = _consume(1, topics=["chat-events"])
+    assert received.event.get_type() == "chat.history.cleared"

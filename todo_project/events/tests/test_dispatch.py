@@ -274,7 +274,7 @@ def test_a_batch_handler_gets_the_batch_in_one_call_each_user_by_sequence(alice,
     def batch_handler(events: list[OutboxEvent]) -> None:
         batches.append([str(event.id) for event in events])
 
-    batch_handler.takes_batch = True
+    batch_handler.takes_batch = True  # type: ignore[attr-defined]
     monkeypatch.setattr(registry, "_handlers", {"user.logout": [batch_handler]})
     recorded = [_logout(user) for user in (alice, bob, alice)]
 
@@ -301,7 +301,7 @@ def test_a_failing_batch_is_retried_event_by_event_so_only_the_bad_one_fails(ali
                 raise ValueError("cannot handle this one")
             seen.append(str(event.id))
 
-    batch_handler.takes_batch = True
+    batch_handler.takes_batch = True  # type: ignore[attr-defined]
     monkeypatch.setattr(registry, "_handlers", {"user.logout": [batch_handler]})
     good, bad, also_good = (_logout(alice) for _ in range(3))
     poison.append(str(bad.id))
@@ -363,7 +363,7 @@ def test_a_users_events_go_by_sequence_even_when_the_hosts_clocks_disagree(alice
     def batch_handler(events: list[OutboxEvent]) -> None:
         seen.extend(event.seq for event in events)
 
-    batch_handler.takes_batch = True
+    batch_handler.takes_batch = True  # type: ignore[attr-defined]
     monkeypatch.setattr(registry, "_handlers", {"user.logout": [batch_handler]})
     first, second = _logout(alice), _logout(alice)
     # the second transaction ran on a host whose clock is 5 ms behind
@@ -378,8 +378,13 @@ def test_a_users_events_go_by_sequence_even_when_the_hosts_clocks_disagree(alice
 def test_a_handler_skips_events_its_when_test_refuses_without_a_claim(alice, monkeypatch):
     seen: list[str] = []
     monkeypatch.setattr(registry, "_handlers", {"user.logout": []})  # registered below, for this test only
+    monkeypatch.setattr(registry, "_names", {})
 
-    @registry.handles("user.logout", when=lambda event: event.data.get("reason") == "expired")
+    @registry.handles(
+        "user.logout",
+        name="tests.on_expired_logout",
+        when=lambda event: event.data.get("reason") == "expired",
+    )
     def on_expired_logout(event: OutboxEvent) -> None:
         seen.append(str(event.id))
 

@@ -50,10 +50,10 @@ def _server_env(extra: dict[str, str]) -> dict[str, str]:
     env.update(
         {
             "DEBUG": "true",
-            "DATABASE_URL": database_url(db),
-            "REDIS_URL": settings.REDIS_URL,
-            "JWT_PRIVATE_KEY": settings.JWT_PRIVATE_KEY,
-            "JWT_PUBLIC_KEY": settings.JWT_PUBLIC_KEY,
+            "DATABASE_URL": database_url(dict(db)),
+            "REDIS_URL": str(settings.REDIS_URL),
+            "JWT_PRIVATE_KEY": str(settings.JWT_PRIVATE_KEY),
+            "JWT_PUBLIC_KEY": str(settings.JWT_PUBLIC_KEY),
             "DATABASE_POOL_MAX_SIZE": "4",
             "LOG_LEVEL": "WARNING",
         }

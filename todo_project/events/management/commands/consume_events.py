@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+from datetime import datetime
 from typing import Any
 
 from cloudevents.core.base import BaseCloudEvent
@@ -67,10 +68,14 @@ class Command(BaseCommand):
             "id": event.get_id(),
             "source": event.get_source(),
             "type": event.get_type(),
-            "time": event.get_time().isoformat() if event.get_time() else None,
+            "time": _iso(event.get_time()),
             "subject": event.get_subject(),
             "partitionkey": event.get_extension("partitionkey"),
             "sequence": event.get_extension("sequence"),
             "data": event.get_data(),
         }
         self.stdout.write(json.dumps(line, default=str))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

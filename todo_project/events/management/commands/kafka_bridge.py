@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from todo_project.events.bridge import Bridge
+from todo_project.prometheus import start_metrics_server
 
 
 class Command(BaseCommand):
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+        start_metrics_server(settings.METRICS_PORT)
         bridge = Bridge()
         bridge.start()
         self.stdout.write(f"Kafka bridge relaying to {settings.KAFKA_BOOTSTRAP_SERVERS}")
