@@ -126,7 +126,8 @@ def bucket_take(*, key: str, rate: str | None) -> float:
 
     Returns 0 when it is allowed, else the seconds until one would be (the
     refused request is not counted). The same bucket as the DRF throttles use
-    for that key, for callers outside DRF (the admin login view).
+    for that key, for callers outside DRF (the admin login view, account
+    mails). Fails open like the DRF throttles when Redis is away.
     """
     if not rate:
         return 0.0
@@ -134,12 +135,16 @@ def bucket_take(*, key: str, rate: str | None) -> float:
     assert num_requests is not None  # a rate was given
     assert duration is not None
     period_ms = duration * 1000
-    wait_ms = int(
-        _script(_cache_location())(
-            keys=[cache.make_key(key)],
-            args=[repr(time.time() * 1000), repr(period_ms / num_requests), period_ms],
+    try:
+        wait_ms = int(
+            _script(_cache_location())(
+                keys=[cache.make_key(key)],
+                args=[repr(time.time() * 1000), repr(period_ms / num_requests), period_ms],
+            )
         )
-    )
+    except redis.RedisError as exc:
+        note_degraded("throttle", exc)
+        return 0.0
     return wait_ms / 1000
 
 

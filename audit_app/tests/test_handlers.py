@@ -104,7 +104,12 @@ def test_it_audits_each_auth_action_through_the_api(anon_client, alice, django_c
         anon_client.post("/api/auth/logout", {"refresh": tokens["refresh"]}, format="json", **headers)
 
     entries = list(AuditLog.objects.order_by("timestamp", "id"))
-    assert [e.action for e in entries] == ["user.registered", "user.login", "user.logout"]
+    assert [e.action for e in entries] == [
+        "user.registered",
+        "user.email_verification_requested",
+        "user.login",
+        "user.logout",
+    ]
     for entry in entries:
         assert (entry.actor_type, entry.actor_email) == ("user", "dave@example.com")
         assert entry.resource_type == "user"
@@ -135,7 +140,7 @@ def test_it_audits_a_failed_login_with_ip_and_user_agent(
     assert entry.metadata["client_ip"] == "192.0.2.66"
     assert entry.metadata["user_agent"] == "BruteBot/1.0"
     assert entry.metadata["request_id"] == "trace-42"
-    assert entry.metadata["details"] == {"username": "alice", "reason": "invalid_password"}
+    assert entry.metadata["details"] == {"username": "alice", "reason": "invalid_password", "via": "api"}
 
 
 def test_it_audits_a_failed_login_for_an_unknown_user_without_an_actor(

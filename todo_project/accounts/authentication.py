@@ -17,7 +17,10 @@ is enough to know *who* calls:
   and process, and at once in the process where the user row is saved or
   deleted (signals): a deactivated or deleted user's *reads* are refused
   within that many seconds at the latest (and their token expires anyway
-  within ``JWT_ACCESS_TTL_SECONDS``); they can no longer refresh.
+  within ``JWT_ACCESS_TTL_SECONDS``); they can no longer refresh. A write
+  also refuses an access token issued before the password last changed
+  (its ``pwd`` claim no longer matches), so a stolen token stops writing the
+  moment the holder changes or resets the password.
   ``JWT_USER_CHECK_SECONDS=0`` reads the row on every request.
 
 See docs/auth.md.
@@ -47,6 +50,11 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
     from rest_framework.request import Request
 
+from todo_project.accounts.tokens import password_fingerprint
+
+# The claim with the password fingerprint (accounts.services.PASSWORD_CLAIM).
+PASSWORD_CLAIM = "pwd"  # noqa: S105 - a claim name, not a password
+
 # Per process: user id -> (is_active, or None when the row is gone; time.time() of the check).
 _checked: dict[Any, tuple[bool | None, float]] = {}
 _MAX_CHECKED = 50_000
@@ -55,6 +63,28 @@ _prune_lock = threading.Lock()
 
 def _check_seconds() -> float:
     return float(getattr(settings, "JWT_USER_CHECK_SECONDS", 30))
+
+
+def _write_check(user_id: Any, validated_token: Token) -> None:
+    """A write: the account as it is now, and the token issued under its current password."""
+    row = (
+        get_user_model()
+        ._default_manager.filter(**{api_settings.USER_ID_FIELD: user_id})
+        .values_list("is_active", "password")
+        .first()
+    )
+    state = None if row is None else bool(row[0])
+    if _check_seconds() > 0:
+        _checked[user_id] = (state, time.time())
+    _refuse(state)
+    assert row is not None
+    # Issued before the password last changed: it may still read until it
+    # expires, but not change anything (docs/auth.md "What ends a session").
+    fingerprint = validated_token.get(PASSWORD_CLAIM)
+    if fingerprint is not None and fingerprint != password_fingerprint(row[1]):
+        raise AuthenticationFailed(
+            "The password changed since this token was issued.", code="token_not_valid"
+        )
 
 
 def user_state(user_id: Any, *, fresh: bool = False) -> bool | None:
@@ -173,7 +203,10 @@ class JWTAuthentication(authentication.JWTAuthentication):
             user_id = field.to_python(raw_id)  # type: ignore[union-attr]  # a concrete field (the pk)
         except Exception as exc:  # noqa: BLE001 - ValidationError or a type error: a token we did not sign
             raise InvalidToken("Token contained no recognizable user identification") from exc
-        _refuse(user_state(user_id, fresh=self._write))
+        if self._write:
+            _write_check(user_id, validated_token)
+        else:
+            _refuse(user_state(user_id))
         return JWTUser(user_id)
 
 

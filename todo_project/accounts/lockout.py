@@ -23,7 +23,9 @@ cookies") instead of the account's shared one.
 An admitted attempt is counted as a failure *before* the password is checked
 (and the count cleared on success), so a burst of concurrent attempts cannot
 slip under the limit. State is one Redis hash per bucket, updated by a Lua
-script in one round trip, in the cache's Redis.
+script in one round trip, in the cache's Redis. With Redis away the delay
+fails open, like every throttle (todo_project/degraded.py): logins are still
+checked, just not delayed.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 
+from todo_project.degraded import note_degraded
 from todo_project.throttling import _cache_location
 
 _DEVICE_SALT = "taskbeat.accounts.login-device"
@@ -91,24 +94,31 @@ def bucket_key(*, user_id: int | None, identifier: str, device_token: str | None
 def attempt_admit(key: str, *, now_ms: float) -> float:
     """0 if the attempt may check the password (counted as a failure until cleared), else seconds to wait."""
     cap_ms = settings.LOGIN_LOCKOUT_MAX_SECONDS * 1000
-    wait_ms = int(
-        _script(_cache_location())(
-            keys=[key],
-            args=[
-                repr(now_ms),
-                settings.LOGIN_FREE_FAILURES,
-                _BASE_DELAY_MS,
-                cap_ms,
-                max(_MIN_MEMORY_MS, 2 * cap_ms),
-            ],
+    try:
+        wait_ms = int(
+            _script(_cache_location())(
+                keys=[key],
+                args=[
+                    repr(now_ms),
+                    settings.LOGIN_FREE_FAILURES,
+                    _BASE_DELAY_MS,
+                    cap_ms,
+                    max(_MIN_MEMORY_MS, 2 * cap_ms),
+                ],
+            )
         )
-    )
+    except redis.RedisError as exc:
+        note_degraded("login_delay", exc)
+        return 0.0
     return wait_ms / 1000
 
 
 def attempt_succeeded(key: str) -> None:
     """The password was right: forget the bucket's failures."""
-    _client(_cache_location()).delete(key)
+    try:
+        _client(_cache_location()).delete(key)
+    except redis.RedisError as exc:
+        note_degraded("login_delay", exc)
 
 
 def device_token_make(*, user_id: int) -> str:

@@ -65,7 +65,7 @@ class PasswordResetConfirmInputSerializer(serializers.Serializer):
 
 # Named apart from the assistant's personal-access-token input (TokenInput).
 @extend_schema_serializer(component_name="SignedTokenInput")
-class TokenInputSerializer(serializers.Serializer):
+class MailedTokenInputSerializer(serializers.Serializer):
     token = serializers.CharField(max_length=1000)
 
 

@@ -27,7 +27,6 @@ from django.contrib.auth.models import update_last_login
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone as django_timezone
-from django.utils.crypto import salted_hmac
 from rest_framework import status
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -249,9 +248,7 @@ def _resolve_user(identifier: str) -> User | None:
 
 
 def _password_fingerprint(user: User) -> str:
-    # Changes whenever the password does, by any path (API, admin,
-    # manage.py changepassword, set_password in a shell).
-    return salted_hmac("taskbeat.accounts.refresh-password", user.password).hexdigest()[:20]
+    return tokens.password_fingerprint(user.password)
 
 
 def _issue(user: User, *, family_id: str | None = None) -> TokenPair:

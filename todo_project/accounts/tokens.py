@@ -21,10 +21,21 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
+from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 _VERIFY_SALT = "taskbeat.accounts.email-verification"
+
+
+def password_fingerprint(password_hash: str) -> str:
+    """A short HMAC of a password hash (claim ``pwd`` of refresh and access tokens).
+
+    It changes whenever the password does, by any path (API, admin,
+    ``manage.py changepassword``, ``set_password`` in a shell), and reveals
+    nothing about the hash.
+    """
+    return salted_hmac("taskbeat.accounts.refresh-password", password_hash).hexdigest()[:20]
 
 
 def password_reset_token_make(*, user: Any) -> str:

@@ -23,6 +23,7 @@ from todo_project.accounts.serializers import (
     EmailVerifiedSerializer,
     LoginInputSerializer,
     LoginOutputSerializer,
+    MailedTokenInputSerializer,
     MeSerializer,
     MeUpdateInputSerializer,
     PasswordChangeInputSerializer,
@@ -30,7 +31,6 @@ from todo_project.accounts.serializers import (
     PasswordResetRequestInputSerializer,
     RefreshInputSerializer,
     RegisterInputSerializer,
-    TokenInputSerializer,
     TokenPairSerializer,
 )
 from todo_project.accounts.throttling import AuthRateThrottle
@@ -136,9 +136,11 @@ class PasswordResetConfirmView(_AuthEndpoint):
 
 
 class EmailVerifyView(_AuthEndpoint):
-    @extend_schema(request=TokenInputSerializer, responses={200: EmailVerifiedSerializer}, tags=["auth"])
+    @extend_schema(
+        request=MailedTokenInputSerializer, responses={200: EmailVerifiedSerializer}, tags=["auth"]
+    )
     def post(self, request: Request) -> Response:
-        data = TokenInputSerializer(data=request.data)
+        data = MailedTokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user_id, email = services.email_verify(token=data.validated_data["token"])
         return Response({"user_id": user_id, "email": email, "verified": True})

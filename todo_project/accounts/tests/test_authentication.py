@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.test import APIRequestFactory
+from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tasks_app.models import Task
@@ -183,3 +183,21 @@ def test_a_read_that_needs_the_time_zone_does_not_swallow_a_deactivation(alice, 
     # a date-only filter reads the user's time zone, which loads the row
     response = alice_client.get(URL, {"due_after": "2026-03-01"})
     assert response.status_code == 401
+
+
+def test_an_access_token_from_before_a_password_change_can_no_longer_write(alice):
+    from todo_project.accounts import services
+
+    pair = services.user_login(identifier="alice", password="alice-Secret-123")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    assert client.post(URL, {"title": "Mine"}, format="json").status_code == 201
+
+    alice.set_password("a-Brand-new-passphrase-7")
+    alice.save()
+
+    response = client.post(URL, {"title": "Thief"}, format="json")
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "The password changed since this token was issued."
+    # reading goes on until the token expires (JWT_ACCESS_TTL_SECONDS)
+    assert client.get(URL).status_code == 200

@@ -200,3 +200,13 @@ def test_the_admin_login_still_logs_staff_in(client, staff):
     response = _admin_login(client, "olga-Secret-123")
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
+
+
+def test_with_redis_away_logins_are_still_checked_not_delayed(anon_client, alice, settings):
+    # nothing listens on port 9: every throttle and the login delay fail open
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0"},
+    }
+    assert _login(anon_client, "192.0.2.1", "wrong").status_code == 401
+    assert _login(anon_client, "192.0.2.1", ALICE_PASSWORD).status_code == 200
