@@ -237,6 +237,7 @@ class Proc:
     ready: Callable[[], bool] | None = None
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    log_offset: int = 0  # where this start's output begins in the (appended) log
 
     def start(self, *, extra_env: dict[str, str] | None = None, wait: bool = True) -> None:
         assert self.process is None or self.process.poll() is not None, f"{self.name} is running"
@@ -244,6 +245,7 @@ class Proc:
         out = open(self.log, "ab")  # noqa: SIM115 - handed to the child
         out.write(f"\n--- start {self.starts} {time.strftime('%H:%M:%S')} {extra_env or ''}\n".encode())
         out.flush()
+        self.log_offset = out.tell()
         self.process = subprocess.Popen(
             self.argv,
             cwd=BASE_DIR,
@@ -280,6 +282,12 @@ class Proc:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
         self.process = None
+
+    def output_since_start(self) -> str:
+        """What this start has logged so far (earlier starts' lines excluded)."""
+        with open(self.log, "rb") as f:
+            f.seek(self.log_offset)
+            return f.read().decode(errors="replace")
 
     def exited(self) -> int | None:
         return None if self.process is None else self.process.poll()
@@ -383,7 +391,10 @@ class Cluster:
             return web_http.call("GET", "/health", timeout=2)[0] == 200
 
         def celery_ready(name: str) -> Callable[[], bool]:
-            return lambda: "ready" in (self.workdir / f"{name}.log").read_text(errors="replace")[-4000:]
+            # Searched from this start's first byte: a busy worker logs enough after its
+            # "ready." line to push it out of any tail, and an earlier start's line must
+            # not count.
+            return lambda: " ready." in self.procs[name].output_since_start()
 
         def define(name: str, argv: list[str], ready: Callable[[], bool] | None) -> None:
             self.procs[name] = Proc(name, argv, env, self.workdir / f"{name}.log", ready)

@@ -88,9 +88,6 @@ def test_writes_and_reads_answer_2xx_while_redis_is_away_and_every_reminder_fire
     assert all(cluster.procs[name].starts == 1 for name in ("web", "worker", "beat"))
 
 
-# Quarantined (long): failed in the final integration run of this session, the worker never
-# became ready again (exited -9) after the previous case; passes alone. Cause not yet found.
-@pytest.mark.long
 def test_a_worker_holding_an_unacknowledged_message_survives_redis_going_away(cluster):
     """Found by the chaos run: with kombu's ack emulation a worker that had an
     acks_late message in hand when Redis died crashed restoring it ("Unrecoverable
