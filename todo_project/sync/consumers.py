@@ -22,7 +22,7 @@ from django.conf import settings
 
 from todo_project.errors import error_body
 from todo_project.events.selectors import user_last_seq
-from todo_project.sync import shutdown
+from todo_project.sync import presence, shutdown
 from todo_project.sync.messages import CHANNEL_OF_TYPE, CHANNELS, group_name
 from todo_project.sync.selectors import SyncPage, sync_since
 
@@ -77,6 +77,9 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
         self.user_id = int(user.pk)
         self.group = group_name(self.user_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        # After group_add: once the push side sees the user present, its
+        # pushes reach this socket. Before the cursor read: see _catch_up.
+        await presence.board.join(self.user_id, self)
         loop = asyncio.get_running_loop()
         self.background.append(loop.create_task(self._write_loop()))
         self.background.append(loop.create_task(self._idle_watchdog()))
@@ -93,6 +96,9 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
         shutdown.register(self)
 
         last_seq = await database_sync_to_async(user_last_seq)(user_id=self.user_id)
+        # Per channel, the newest seq this socket was handed live (or the
+        # connected cursor): what a catch-up need not send again.
+        self.seen = dict.fromkeys(CHANNELS, last_seq)
         self._reply(
             {
                 "type": "connected",
@@ -103,12 +109,14 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
                 "idle_timeout_seconds": settings.WS_IDLE_TIMEOUT_SECONDS,
             }
         )
+        self.schedule_catch_up(delay=presence.PRESENCE_CATCH_UP_SECONDS)
 
     async def disconnect(self, code: int) -> None:
         shutdown.unregister(self)
         for task in getattr(self, "background", []):
             task.cancel()
         if self.group is not None:
+            await presence.board.leave(self.user_id, self)
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def close_for_shutdown(self) -> None:
@@ -201,9 +209,47 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
     # --- pushes from the event handler (group message type "sync.push") ---------
     async def sync_push(self, event: dict[str, Any]) -> None:
         message = event["message"]
-        if self.closing or CHANNEL_OF_TYPE.get(message.get("type")) not in self.subscriptions:
+        channel = CHANNEL_OF_TYPE.get(message.get("type"))
+        if self.closing or channel not in self.subscriptions:
             return
-        self._enqueue(json.dumps(message), message.get("seq"), reply=False)
+        seq = message.get("seq")
+        if isinstance(seq, int) and seq > self.seen[channel]:
+            self.seen[channel] = seq
+        self._enqueue(json.dumps(message), seq, reply=False)
+
+    # --- the presence race (todo_project/sync/presence.py) -----------------------------
+    def schedule_catch_up(self, *, delay: float) -> None:
+        if not self.closing:
+            self.background.append(asyncio.get_running_loop().create_task(self._catch_up(delay)))
+
+    async def _catch_up(self, delay: float) -> None:
+        """Send what a push side may have skipped while it did not yet see
+        this socket's user as present: events after ``seen`` on each
+        subscribed channel. A live push on a channel moves its ``seen`` on;
+        anything it skipped before is then a gap its ``prev_seq`` shows the
+        client, which resyncs."""
+        await asyncio.sleep(delay)
+        since = min(self.seen.values())
+        if await database_sync_to_async(user_last_seq)(user_id=self.user_id) <= since:
+            return  # nothing happened since: the usual case, one cheap read
+        sent = 0
+        while not self.closing:
+            page: SyncPage = await database_sync_to_async(sync_since)(
+                user_id=self.user_id, since=since, limit=settings.SYNC_RESYNC_BATCH
+            )
+            if page.resync_required:
+                return  # gone from the outbox: the client's next resync learns it
+            for message in page.messages:
+                channel = message["channel"]
+                if channel in self.subscriptions and message["seq"] > self.seen[channel]:
+                    self.seen[channel] = message["seq"]
+                    self._enqueue(json.dumps(message), message["seq"], reply=False)
+                    sent += 1
+            if not page.has_more:
+                break
+            since = page.next_since
+        if sent:
+            logger.info("sync socket of user %s caught up %d events after joining", self.user_id, sent)
 
     # --- revocation (group message type "sync.close", see push.close_user_sockets) ---
     async def sync_close(self, event: dict[str, Any]) -> None:
