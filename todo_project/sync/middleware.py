@@ -4,9 +4,10 @@ Why a Django middleware and not a DRF hook: it has to wrap the whole view
 (the service's transaction and the rendered response) for every mutating
 endpoint of every app, without each view opting in. Django middleware runs
 before DRF authenticates, so the user is taken from the same JWT with the
-API's ``JWTAuthentication`` (or from the session); DRF authenticates the
-request again in the view, which costs one more signature check (the
-account check is cached, see todo_project/accounts/authentication.py).
+API's ``JWTAuthentication`` (or from the session); when DRF authenticates
+the request in the view, that class answers the result it stored on the
+request (no second signature check or user-row read; see
+todo_project/accounts/authentication.py).
 """
 
 from __future__ import annotations
