@@ -375,7 +375,8 @@ def project_delete(
     ``task.moved`` each, sections cleared). Records ``project.deleted``.
     Returns ``{"deleted_project_ids", "task_ids", "tasks"}``.
     """
-    from tasks_app.services import move_tasks_locked, task_deleted_event
+    from tasks_app.events import task_deleted_event
+    from tasks_app.services import move_tasks_locked
 
     if tasks not in DELETE_MODES:
         raise DomainError(f"tasks must be one of {', '.join(DELETE_MODES)}; got {tasks!r}.", field="tasks")
