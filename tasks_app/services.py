@@ -26,7 +26,7 @@ from tasks_app.events import (
     task_reordered_event,
     task_updated_event,
 )
-from tasks_app.models import Priority, SavedFilter, SeriesStatus, Task, TaskId
+from tasks_app.models import Priority, SavedFilter, SeriesStatus, Task, TaskId, TaskSeries
 from tasks_app.recurrence.attach import series_start, task_rule_validate
 from tasks_app.selectors import parse_task_id, saved_filter_get, task_to_dict
 from tasks_app.validation import (
@@ -181,7 +181,7 @@ def move_tasks_locked(
     return events
 
 
-def _lock_task_tree(*, user: Any, task_id: Any) -> tuple[Task, list[Task]]:
+def _lock_task_tree(*, user: User, task_id: TaskId) -> tuple[Task, list[Task]]:
     """The caller's task and its subtasks, all row-locked in pk order (404 for anyone else's).
 
     The subtree is read before locking; a subtask added in between (its insert
@@ -236,8 +236,8 @@ def _complete_open_descendants(descendants: Sequence[Task], *, now: datetime) ->
 
 def task_move(
     *,
-    user: Any,
-    task_id: Any,
+    user: User,
+    task_id: TaskId,
     placement: Mapping[str, Any],
     expected_version: int | None = None,
 ) -> TaskWriteResult:
@@ -343,11 +343,11 @@ def task_create(
     is_recurring: bool | None = None,
     recurrence_rule: str = "",
     is_completed: bool = False,
-    series: Any = None,
+    series: TaskSeries | None = None,
     occurrence_at: datetime | None = None,
-    project_id: Any = None,
-    section_id: Any = None,
-    parent_id: Any = None,
+    project_id: uuid.UUID | str | None = None,
+    section_id: uuid.UUID | str | None = None,
+    parent_id: uuid.UUID | str | None = None,
 ) -> Task:
     """Create a task at the end of the owner's manual order and record ``task.created``.
 

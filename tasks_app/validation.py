@@ -241,7 +241,7 @@ def normalize_filter_params(params: Any) -> dict[str, str]:
 def normalize_filter_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise DomainError("Name is required.", field="name")
-    name = name.strip()
-    if len(name) > MAX_FILTER_NAME_LENGTH:
+    clean = name.strip()
+    if len(clean) > MAX_FILTER_NAME_LENGTH:
         raise DomainError(f"Name must be at most {MAX_FILTER_NAME_LENGTH} characters.", field="name")
-    return name
+    return clean
