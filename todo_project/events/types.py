@@ -29,6 +29,8 @@ NOTIFICATION_CREATED: Final = "notification.created"
 NOTIFICATION_SENT: Final = "notification.sent"
 NOTIFICATION_FAILED: Final = "notification.failed"
 PREFERENCES_UPDATED: Final = "preferences.updated"
+PUSH_SUBSCRIPTION_CREATED: Final = "push_subscription.created"
+PUSH_SUBSCRIPTION_DELETED: Final = "push_subscription.deleted"
 
 USER_REGISTERED: Final = "user.registered"
 USER_LOGIN: Final = "user.login"
