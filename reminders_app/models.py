@@ -16,7 +16,7 @@ class Channel(models.TextChoices):
     IN_APP = "in_app", "In-app"
     EMAIL = "email", "Email"
     WEBHOOK = "webhook", "Webhook"
-    # Web Push to the owner's subscribed browsers (notifications_app/push.py).
+    # Web Push to the owner's subscribed browsers (notifications_app/push/).
     PUSH = "push", "Web Push"
 
 
