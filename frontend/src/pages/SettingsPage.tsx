@@ -3,9 +3,94 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Preferences } from "../api/client";
 import { ApiError } from "../api/errors";
 import { toast } from "../lib/store";
-import { adoptTokens } from "../auth/session";
+import { adoptTokens, logout } from "../auth/session";
+import { authFetch } from "../api/client";
+import { disablePush, enablePush, pushKey, pushState, pushSupported } from "../lib/push";
+import { useEngine } from "../tasks/useEngine";
 
 const key = () => ({ "Idempotency-Key": crypto.randomUUID() });
+
+/** Browser notifications over Web Push; absent while the server has no push channel. */
+function PushToggle() {
+  const qc = useQueryClient();
+  const key = useQuery({ queryKey: ["push-key"], queryFn: pushKey, staleTime: 3600_000, retry: false });
+  const state = useQuery({ queryKey: ["push-state"], queryFn: pushState, enabled: Boolean(key.data) && pushSupported(), retry: false });
+  const [busy, setBusy] = useState(false);
+  if (!key.data) return null;
+  if (!pushSupported()) return <p className="muted small">This browser cannot receive push notifications.</p>;
+  const on = state.data === true;
+  async function toggle() {
+    setBusy(true);
+    try {
+      if (on) await disablePush();
+      else await enablePush(key.data!);
+      toast(on ? "Browser notifications are off." : "Browser notifications are on.");
+    } catch (error) {
+      toast(error instanceof ApiError ? error.describe() : `Could not change browser notifications: ${(error as Error).message}`, { tone: "error" });
+    } finally {
+      setBusy(false);
+      await qc.invalidateQueries({ queryKey: ["push-state"] });
+    }
+  }
+  return (
+    <label className="inline">
+      <input type="checkbox" checked={on} disabled={busy || state.isPending} onChange={() => void toggle()} data-testid="push-toggle" /> Browser
+      notifications on this device
+    </label>
+  );
+}
+
+/** DELETE /api/auth/account with the password: the account and everything in it. */
+function DeleteAccount() {
+  const engine = useEngine();
+  const qc = useQueryClient();
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  async function remove(event: FormEvent) {
+    event.preventDefault();
+    if (!confirm("Delete your account and all its tasks? This cannot be undone.")) return;
+    const response = await authFetch(
+      new Request("/api/auth/account", {
+        method: "DELETE",
+        headers: { "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() },
+        body: JSON.stringify({ password }),
+      }),
+    );
+    if (response.status === 204) {
+      engine.stop();
+      qc.clear();
+      await logout();
+      location.assign("/");
+      return;
+    }
+    const text = await response.text();
+    setError(response.status === 404 || response.status === 405 ? "This server cannot delete accounts yet." : new ApiError(response.status, text ? JSON.parse(text) : null).describe());
+  }
+  return (
+    <form onSubmit={remove} className="card danger-zone" aria-labelledby="delete-account-title">
+      <h2 id="delete-account-title">Delete account</h2>
+      <p className="muted small">Deletes your account, tasks, projects and history on the server. Other devices are signed out.</p>
+      <label htmlFor="delete-password">Password</label>
+      <input
+        id="delete-password"
+        type="password"
+        autoComplete="current-password"
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+        required
+        aria-describedby={error ? "delete-error" : undefined}
+      />
+      {error ? (
+        <p id="delete-error" className="form-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <button type="submit" className="danger">
+        Delete my account
+      </button>
+    </form>
+  );
+}
 
 /** Time zone and notification preferences. */
 export default function SettingsPage() {
@@ -124,6 +209,7 @@ export default function SettingsPage() {
         <label className="inline">
           <input type="checkbox" {...check("email_enabled")} /> E-mail
         </label>
+        <PushToggle />
         <label className="inline">
           <input type="checkbox" {...check("priority_boost_enabled")} /> Extra reminder for high-priority tasks
         </label>
@@ -162,6 +248,7 @@ export default function SettingsPage() {
           Save preferences
         </button>
       </form>
+      <DeleteAccount />
     </section>
   );
 }
