@@ -207,3 +207,88 @@ test("the assistant's replies reach another tab live", async ({ browser }) => {
   await expect(b.getByTestId("chat").locator(".chat-assistant")).toHaveCount(1);
   await context.close();
 });
+
+test("web push: the service worker shows a pushed notification; the settings toggle registers and removes this browser", async ({ browser, baseURL }) => {
+  const context = await browser.newContext();
+  await context.grantPermissions(["notifications"], { origin: baseURL! });
+  const page = await context.newPage();
+  await register(page, uniqueUser("push"));
+  await live(page);
+
+  // A push message delivered to the app's worker (DevTools protocol: the same push event a
+  // push service's message raises) becomes a notification that links to its page.
+  await page.evaluate(async () => void (await navigator.serviceWorker.ready));
+  const cdp = await context.newCDPSession(page);
+  const registrations: { registrationId: string; isDeleted: boolean }[] = [];
+  cdp.on("ServiceWorker.workerRegistrationUpdated", (e) => registrations.push(...e.registrations));
+  await cdp.send("ServiceWorker.enable");
+  await expect.poll(() => registrations.filter((r) => !r.isDeleted).length).toBeGreaterThan(0);
+  const message = { title: "Reminder: Stretch", body: "Due at 09:00", url: "/tasks/00000000-0000-0000-0000-000000000001", tag: "notification-1" };
+  await cdp.send("ServiceWorker.deliverPushMessage", {
+    origin: new URL(baseURL!).origin,
+    registrationId: registrations.find((r) => !r.isDeleted)!.registrationId,
+    data: JSON.stringify(message),
+  });
+  await expect
+    .poll(() =>
+      page.evaluate(async () =>
+        (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, url: n.data?.url })),
+      ),
+    )
+    .toEqual([{ title: message.title, body: message.body, tag: message.tag, url: message.url }]);
+
+  const key = await apiCall<{ public_key: string; available: boolean }>(page, "GET", "/api/notifications/push-key");
+  await page.goto("/settings");
+  await expect(page.getByRole("heading", { name: "Settings" })).toBeVisible();
+  if (key.status === 404 || !key.data.available) {
+    // No push channel on this server: the setting is not offered.
+    await expect(page.getByText("Browser notifications on this device")).toHaveCount(0);
+    await context.close();
+    return;
+  }
+  // Headless Chromium has no push service to subscribe with (subscribe() is refused
+  // there), so this browser's PushManager hands out a subscription the way a push
+  // service would; what is tested is the app's path: permission, the server's VAPID
+  // key, registration with the API, and removal.
+  await page.evaluate(() => {
+    const endpoint = `https://push.example.test/send/${crypto.randomUUID()}`;
+    const w = window as unknown as { __pushKey?: ArrayBuffer; __unsubscribed?: boolean };
+    let current: PushSubscription | null = null;
+    const make = () =>
+      ({
+        endpoint,
+        toJSON: () => ({ endpoint, keys: { p256dh: "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM", auth: "tBHItJI5svbpez7KI4CCXg" } }),
+        unsubscribe: async () => {
+          current = null;
+          w.__unsubscribed = true;
+          return true;
+        },
+      }) as unknown as PushSubscription;
+    PushManager.prototype.getSubscription = async () => current;
+    PushManager.prototype.subscribe = async (options?: PushSubscriptionOptionsInit) => {
+      w.__pushKey = options?.applicationServerKey as ArrayBuffer;
+      current = make();
+      return current;
+    };
+  });
+  const toggle = page.getByLabel("Browser notifications on this device");
+  await expect(toggle).not.toBeChecked();
+  await toggle.check();
+  await expect(toggle).toBeChecked();
+  // The subscription was made with the server's key, and the server has it.
+  const usedKey = await page.evaluate(() => {
+    const bytes = new Uint8Array((window as unknown as { __pushKey: ArrayBuffer }).__pushKey);
+    return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  });
+  expect(usedKey).toBe(key.data.public_key.replace(/=+$/, ""));
+  const listed = await apiCall<{ results: { endpoint: string }[] } | { endpoint: string }[]>(page, "GET", "/api/notifications/push-subscriptions");
+  const subscriptions = Array.isArray(listed.data) ? listed.data : listed.data.results;
+  expect(subscriptions.map((s) => s.endpoint)).toEqual([expect.stringMatching(/^https:\/\/push\.example\.test\/send\//)]);
+  await expectAccessible(page, "settings-push-on");
+  await toggle.uncheck();
+  await expect(toggle).not.toBeChecked();
+  expect(await page.evaluate(() => (window as unknown as { __unsubscribed?: boolean }).__unsubscribed)).toBe(true);
+  const after = await apiCall<{ results: unknown[] } | unknown[]>(page, "GET", "/api/notifications/push-subscriptions");
+  expect(Array.isArray(after.data) ? after.data : after.data.results).toEqual([]);
+  await context.close();
+});

@@ -62,7 +62,13 @@ export async function apiCall<T = unknown>(page: Page, method: string, path: str
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await response.text();
-      return { status: response.status, data: text ? JSON.parse(text) : null };
+      let data: unknown = null;
+      try {
+        data = text ? JSON.parse(text) : null;
+      } catch {
+        data = text; // not JSON (e.g. a 404 page for an endpoint this server lacks)
+      }
+      return { status: response.status, data };
     },
     { method, path, body },
   ) as Promise<{ status: number; data: T }>;
