@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from assistant_app.models import Conversation
 from tasks_app.quickadd.parser import parse_quick_add
 from tasks_app.selectors import user_timezone
+from todo_project.accounts.selectors import user_date_order
 from todo_project.errors import DomainError
 
 
@@ -193,6 +194,7 @@ class _Turn:
         self.call = call
         self.now = now
         self.zone = user_timezone(user)
+        self.date_order = user_date_order(user)
         self.context: dict[str, Any] = dict(conversation.context or {})
         self.actions: list[dict[str, Any]] = []
 
@@ -467,7 +469,7 @@ def _help(turn: _Turn) -> EngineReply:
 def _looks_like_a_task(turn: _Turn, text: str) -> bool:
     """Anything quick add finds a date, time or recurrence in is a task to add."""
     try:
-        parsed = parse_quick_add(text, now=turn.now, tz=turn.zone.key)
+        parsed = parse_quick_add(text, now=turn.now, tz=turn.zone.key, date_order=turn.date_order)
     except DomainError:
         return False
     return bool(parsed.title) and any(s.kind in ("date", "time", "recurrence") for s in parsed.spans)

@@ -38,6 +38,7 @@ from tasks_app.quickadd.services import task_create_from_text
 from tasks_app.recurrence.selectors import task_series_info
 from tasks_app.recurrence.services import occurrence_skip, series_stop
 from tasks_app.selectors import TaskListParams, task_get, task_list, task_to_dict, user_timezone
+from todo_project.accounts.selectors import user_date_order
 from todo_project.errors import DomainError, NotFoundError
 
 MAX_LIST = 50
@@ -258,7 +259,9 @@ def parse_when(ctx: ToolContext, phrase: str) -> tuple[date | None, datetime | N
     except ValueError:
         pass
     try:
-        parsed = parse_quick_add(f"x {phrase}", now=ctx.now, tz=user_timezone(ctx.user).key)
+        parsed = parse_quick_add(
+            f"x {phrase}", now=ctx.now, tz=user_timezone(ctx.user).key, date_order=user_date_order(ctx.user)
+        )
     except DomainError as exc:
         raise DomainError(exc.message, field="when") from None
     if parsed.is_recurring:

@@ -36,6 +36,9 @@ elif not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Browser origins, besides the site's own and CSRF_TRUSTED_ORIGINS, that may call
+# /mcp (a web-based MCP client hosted elsewhere). docs/assistant.md, "Security".
+MCP_ALLOWED_ORIGINS = env_list("MCP_ALLOWED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -576,6 +579,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# The kubelet's probes and Prometheus reach the pod directly over plain HTTP:
+# redirecting them to https would fail every probe once the redirect is on.
+SECURE_REDIRECT_EXEMPT = [r"^(health|ready|metrics)$"]
 # Believed only from the trusted proxies (todo_project/proxies.py), the same
 # FORWARDED_ALLOW_IPS list gunicorn and uvicorn read. Addresses or networks.
 FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", ["127.0.0.1", "::1"])

@@ -14,6 +14,7 @@ from tasks_app import services
 from tasks_app.models import Task, TaskSeries
 from tasks_app.quickadd.parser import parse_quick_add
 from tasks_app.selectors import user_timezone
+from todo_project.accounts.selectors import user_date_order
 from todo_project.errors import DomainError
 
 # "##Project" names a project (one word; "_" stands for a space: ##Home_office).
@@ -48,7 +49,9 @@ def quick_add_preview(*, user: Any, text: str, now: datetime | None = None) -> d
     """What ``POST /api/tasks/parse`` shows: the parse, plus the project ``##Name`` names."""
     rest, project_name = split_project(text)
     project = resolve_project(user=user, name=project_name) if project_name else None
-    result = parse_quick_add(rest, now=now or timezone.now(), tz=user_timezone(user).key).as_dict()
+    result = parse_quick_add(
+        rest, now=now or timezone.now(), tz=user_timezone(user).key, date_order=user_date_order(user)
+    ).as_dict()
     result["project"] = {"id": str(project.pk), "name": project.name} if project else None
     return result
 
@@ -63,7 +66,7 @@ def task_create_from_text(*, owner: User, text: str, now: datetime | None = None
     zone = user_timezone(owner)
     text, project_name = split_project(text)
     project = resolve_project(user=owner, name=project_name) if project_name else None
-    parsed = parse_quick_add(text, now=now, tz=zone.key)
+    parsed = parse_quick_add(text, now=now, tz=zone.key, date_order=user_date_order(owner))
     if not parsed.title:
         raise DomainError(
             "The text has no title left once the date, tags and so on are taken out.", field="text"

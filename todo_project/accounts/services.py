@@ -35,10 +35,18 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from todo_project.accounts import lockout, tokens
-from todo_project.accounts.models import EmailVerification, Profile, RefreshTokenFamily, validate_timezone
+from todo_project.accounts.models import (
+    DATE_ORDER_CHOICES,
+    EmailVerification,
+    Profile,
+    RefreshTokenFamily,
+    validate_timezone,
+)
 from todo_project.errors import DomainError
 from todo_project.events.services import record_event
 from todo_project.throttling import bucket_take
+
+DATE_ORDERS = tuple(code for code, _ in DATE_ORDER_CHOICES)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -123,7 +131,16 @@ def _email_taken(email: str, *, exclude_user_id: int | None = None) -> bool:
     return users.exists()
 
 
-def user_register(*, username: str, email: str, password: str, timezone: str = "UTC") -> User:
+def _check_date_order(value: str) -> None:
+    if value not in DATE_ORDERS:
+        raise DomainError(
+            f'"{value}" is not a date order; use MDY, DMY or YMD.', field="date_order", code="invalid"
+        )
+
+
+def user_register(
+    *, username: str, email: str, password: str, timezone: str = "UTC", date_order: str = "MDY"
+) -> User:
     """Create a user with a profile and record ``user.registered``.
 
     Usernames are unique case-insensitively (``Alice`` and ``alice`` would be
@@ -134,6 +151,7 @@ def user_register(*, username: str, email: str, password: str, timezone: str = "
     email = User.objects.normalize_email(email.strip())
     check_username(username)
     _check_timezone(timezone)
+    _check_date_order(date_order)
     candidate = User(username=username, email=email)
     try:
         password_validation.validate_password(password, user=candidate)
@@ -152,7 +170,7 @@ def user_register(*, username: str, email: str, password: str, timezone: str = "
             raise DomainError(
                 "A user with that username already exists.", field="username", code="taken"
             ) from None
-        Profile.objects.create(user=user, timezone=timezone)
+        Profile.objects.create(user=user, timezone=timezone, date_order=date_order)
         record_event(
             type="user.registered",
             user_id=user.pk,
@@ -185,6 +203,7 @@ def profile_update(
     first_name: str | object = UNSET,
     last_name: str | object = UNSET,
     timezone: str | object = UNSET,
+    date_order: str | object = UNSET,
 ) -> Profile:
     """Change the given fields only (``UNSET`` leaves a field alone)."""
     from todo_project.accounts.selectors import profile_get
@@ -192,6 +211,9 @@ def profile_update(
     if timezone is not UNSET:
         assert isinstance(timezone, str)
         _check_timezone(timezone)
+    if date_order is not UNSET:
+        assert isinstance(date_order, str)
+        _check_date_order(date_order)
     with transaction.atomic():
         user_fields: list[str] = []
         if email is not UNSET:
@@ -216,9 +238,15 @@ def profile_update(
         if user_fields:
             user.save(update_fields=user_fields)
         profile = profile_get(user=user)
+        profile_fields: list[str] = []
         if timezone is not UNSET and timezone != profile.timezone:
             profile.timezone = cast(str, timezone)  # validated above; UNSET is ruled out
-            profile.save(update_fields=["timezone", "updated_at"])
+            profile_fields.append("timezone")
+        if date_order is not UNSET and date_order != profile.date_order:
+            profile.date_order = cast(str, date_order)
+            profile_fields.append("date_order")
+        if profile_fields:
+            profile.save(update_fields=[*profile_fields, "updated_at"])
     return profile
 
 

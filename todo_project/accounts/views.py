@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from todo_project.accounts import services
 from todo_project.accounts.authentication import request_user
+from todo_project.accounts.selectors import date_order_for_locale
 from todo_project.accounts.serializers import (
     AcceptedSerializer,
     EmailVerifiedSerializer,
@@ -54,7 +55,9 @@ class RegisterView(_AuthEndpoint):
     def post(self, request: Request) -> Response:
         data = RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_register(**data.validated_data)
+        fields = dict(data.validated_data)
+        fields.setdefault("date_order", date_order_for_locale(request.headers.get("Accept-Language")))
+        user = services.user_register(**fields)
         return Response(MeSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
