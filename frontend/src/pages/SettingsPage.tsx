@@ -98,6 +98,10 @@ export default function SettingsPage() {
   const me = useQuery({ queryKey: ["me"], queryFn: async () => unwrap(await api.GET("/api/me")) });
   const prefs = useQuery({ queryKey: ["preferences"], queryFn: async () => unwrap(await api.GET("/api/notifications/preferences")) });
   const [zone, setZone] = useState("");
+  const [dateOrder, setDateOrder] = useState<"MDY" | "DMY" | "YMD">("MDY");
+  useEffect(() => {
+    if (me.data?.date_order) setDateOrder(me.data.date_order as "MDY" | "DMY" | "YMD");
+  }, [me.data?.date_order]);
   const [form, setForm] = useState<Partial<Preferences>>({});
   const [secret, setSecret] = useState<string | null>(null);
   useEffect(() => setZone(me.data?.timezone ?? ""), [me.data?.timezone]);
@@ -105,9 +109,9 @@ export default function SettingsPage() {
 
   async function saveZone(event: FormEvent) {
     event.preventDefault();
-    const result = await api.PATCH("/api/me", { body: { timezone: zone }, headers: key() });
+    const result = await api.PATCH("/api/me", { body: { timezone: zone, date_order: dateOrder }, headers: key() });
     if (!result.response.ok) toast(new ApiError(result.response.status, result.error).describe(), { tone: "error" });
-    else toast("Time zone saved.");
+    else toast("Saved.");
     await qc.invalidateQueries({ queryKey: ["me"] });
   }
 
@@ -169,7 +173,13 @@ export default function SettingsPage() {
         <p className="muted">Signed in as {me.data?.username} ({me.data?.email}).</p>
         <label htmlFor="settings-zone">Time zone (IANA name)</label>
         <input id="settings-zone" value={zone} onChange={(e) => setZone(e.target.value)} />
-        <button type="submit">Save time zone</button>
+        <label htmlFor="settings-date-order">Typed dates like 1/2 are read as</label>
+        <select id="settings-date-order" value={dateOrder} onChange={(e) => setDateOrder(e.target.value as "MDY" | "DMY" | "YMD")}>
+          <option value="MDY">month/day (1/2 = 2 January)</option>
+          <option value="DMY">day/month (1/2 = 1 February)</option>
+          <option value="YMD">year/month/day</option>
+        </select>
+        <button type="submit">Save time zone and date order</button>
         <p data-testid="email-status">
           E-mail {me.data?.email_verified ? "verified" : "not verified yet"}.{" "}
           {me.data && !me.data.email_verified ? (
