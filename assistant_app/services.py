@@ -148,17 +148,22 @@ def _noted(conversation: Conversation, message: ChatMessage) -> ChatMessage:
 def user_message_store(
     *, user: Any, conversation: Conversation, text: str, via: str, record: bool = True
 ) -> ChatMessage:
-    """Store what the user said and (unless ``record=False``: the caller records it
-    later in the same transaction) record ``chat.message.received``."""
-    with transaction.atomic(savepoint=False):
-        message = ChatMessage.objects.create(
-            owner_id=user.pk,
-            conversation=conversation,
-            role=MessageRole.USER,
-            text=text,
-            created_at=_next_time(conversation),
-        )
-        if record:
+    """Store what the user said and record ``chat.message.received``.
+
+    ``record=False`` (the local engine's one-transaction turn): the message is
+    returned unsaved; the reply's store inserts it together with the reply and
+    records the event then (one INSERT, one event batch).
+    """
+    message = ChatMessage(
+        owner_id=user.pk,
+        conversation=conversation,
+        role=MessageRole.USER,
+        text=text,
+        created_at=_next_time(conversation),
+    )
+    if record:
+        with transaction.atomic(savepoint=False):
+            message.save(force_insert=True)
             record_event(**_received_event(message, via))
     return _noted(conversation, message)
 
@@ -219,7 +224,7 @@ def assistant_message_store(
                 at = max(timezone.now(), in_reply_to.created_at + timedelta(microseconds=1))
             else:
                 at = _next_time(conversation)
-            message = ChatMessage.objects.create(
+            message = ChatMessage(
                 owner_id=user.pk if hasattr(user, "pk") else user,
                 conversation=conversation,
                 role=MessageRole.ASSISTANT,
@@ -230,6 +235,10 @@ def assistant_message_store(
                 source_event_id=source_event_id,
                 created_at=at,
             )
+            # The user's message of a local turn is still unsaved (user_message_store
+            # with record=False): both rows go in one INSERT.
+            unsaved = [in_reply_to] if in_reply_to is not None and in_reply_to._state.adding else []
+            ChatMessage.objects.bulk_create([*unsaved, message])
             fields = ["updated_at"]
             if context is not None:
                 conversation.context = context
