@@ -14,7 +14,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from tasks_app import services
+from tasks_app import services, validation
 from tasks_app.models import Project, SavedFilter, Section, Task, TaskSeries
 from tasks_app.recurrence.services import series_stop
 from todo_project.errors import DomainError
@@ -23,14 +23,14 @@ from todo_project.errors import DomainError
 class TaskAdminForm(forms.ModelForm):
     class Meta:
         model = Task
-        fields = ("owner", *services.WRITABLE_FIELDS)
+        fields = ("owner", *validation.WRITABLE_FIELDS)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         checks = {
-            "title": lambda: services.normalize_title(data.get("title") or ""),
-            "tags": lambda: services.normalize_tags(list(data.get("tags") or [])),
-            "recurrence_rule": lambda: services.validate_recurrence_rule(data.get("recurrence_rule") or ""),
+            "title": lambda: validation.normalize_title(data.get("title") or ""),
+            "tags": lambda: validation.normalize_tags(list(data.get("tags") or [])),
+            "recurrence_rule": lambda: validation.validate_recurrence_rule(data.get("recurrence_rule") or ""),
         }
         for field, check in checks.items():
             try:
@@ -72,7 +72,7 @@ class TaskAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Task, form: forms.ModelForm, change: bool) -> None:
         values = {
-            name: form.cleaned_data[name] for name in services.WRITABLE_FIELDS if name in form.cleaned_data
+            name: form.cleaned_data[name] for name in validation.WRITABLE_FIELDS if name in form.cleaned_data
         }
         if not change:
             created = services.task_create(owner=form.cleaned_data["owner"], **values)

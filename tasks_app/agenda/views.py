@@ -71,7 +71,7 @@ class TodayView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        view = selectors.today_view(user=request.user, limit=_limit(request))
+        view = selectors.today_view(user=request_user(request), limit=_limit(request))
         return Response(
             {
                 "date": view["date"].isoformat(),
@@ -117,7 +117,7 @@ class UpcomingView(APIView):
     )
     def get(self, request: Request) -> Response:
         days = _int_param(request, "days", 7, 1, selectors.MAX_UPCOMING_DAYS)
-        view = selectors.upcoming_view(user=request.user, days=days, limit=_limit(request))
+        view = selectors.upcoming_view(user=request_user(request), days=days, limit=_limit(request))
         return Response(
             {
                 "start": view["start"].isoformat(),
@@ -147,8 +147,8 @@ class OverdueView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        tz, today = selectors.local_today(request.user)
-        rows = selectors.overdue_tasks(user=request.user, limit=_limit(request))
+        tz, today = selectors.local_today(request_user(request))
+        rows = selectors.overdue_tasks(user=request_user(request), limit=_limit(request))
         return Response({"date": today.isoformat(), "timezone": tz.key, "results": _tasks(rows)})
 
 
@@ -167,7 +167,7 @@ class InboxView(APIView):
     )
     def get(self, request: Request) -> Response:
         inbox_id = inbox_ensure(user_id=request_user(request).pk)
-        rows = selectors.inbox_tasks(user=request.user, inbox_id=inbox_id, limit=_limit(request))
+        rows = selectors.inbox_tasks(user=request_user(request), inbox_id=inbox_id, limit=_limit(request))
         return Response({"project_id": str(inbox_id), "results": _tasks(rows)})
 
 
@@ -195,5 +195,5 @@ class CountsView(APIView):
     )
     def get(self, request: Request) -> Response:
         inbox_id = inbox_ensure(user_id=request_user(request).pk)
-        counts = selectors.sidebar_counts(user=request.user, inbox_id=inbox_id)
+        counts = selectors.sidebar_counts(user=request_user(request), inbox_id=inbox_id)
         return Response({**counts, "date": counts["date"].isoformat()})

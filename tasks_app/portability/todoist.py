@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -220,7 +221,7 @@ def _parse(text: str, *, default_tz: str, now: datetime, date_order: str = "MDY"
     return plan
 
 
-def todoist_csv_import(*, user: Any, project_name: str, data: bytes) -> dict[str, Any]:
+def todoist_csv_import(*, user: User, project_name: str, data: bytes) -> dict[str, Any]:
     """Create a project from a Todoist CSV export, all or nothing. Returns what was made."""
     if not isinstance(project_name, str) or not project_name.strip():
         raise DomainError("project_name names the new project.", field="project_name")

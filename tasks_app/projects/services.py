@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -188,7 +189,7 @@ def _check_parent(*, user_id: int, parent_id: Any, moving: Project | None = None
     return parent
 
 
-def project_create(*, owner: Any, name: Any, color: Any = None, parent_id: Any = None) -> Project:
+def project_create(*, owner: User, name: Any, color: Any = None, parent_id: Any = None) -> Project:
     """Create a project at the end of the owner's order; records ``project.created``."""
     clean_name = _clean_name(name, limit=MAX_PROJECT_NAME_LENGTH)
     clean_color = DEFAULT_PROJECT_COLOR if color is None else _clean_color(color)
@@ -213,7 +214,7 @@ def project_create(*, owner: Any, name: Any, color: Any = None, parent_id: Any =
 PROJECT_WRITABLE = ("name", "color", "parent_id")
 
 
-def project_update(*, user: Any, project_id: Any, values: Mapping[str, Any]) -> Project:
+def project_update(*, user: User, project_id: Any, values: Mapping[str, Any]) -> Project:
     """Rename, recolour or move (``parent_id``) a project; records ``project.updated``
     with the changed fields. Nothing changed → no event."""
     unknown = set(values) - set(PROJECT_WRITABLE)
@@ -258,7 +259,7 @@ def project_update(*, user: Any, project_id: Any, values: Mapping[str, Any]) -> 
     return project
 
 
-def _set_archived(*, user: Any, project_id: Any, archived: bool) -> Project:
+def _set_archived(*, user: User, project_id: Any, archived: bool) -> Project:
     with transaction.atomic():
         project = _lock_project(user_id=user.pk, project_id=project_id)
         if project.is_inbox:
@@ -301,18 +302,18 @@ def _set_archived(*, user: Any, project_id: Any, archived: bool) -> Project:
     return project
 
 
-def project_archive(*, user: Any, project_id: Any) -> Project:
+def project_archive(*, user: User, project_id: Any) -> Project:
     """Archive a project and its subprojects (records one ``project.archived``).
     Their tasks stay, out of the everyday views; already archived → no event."""
     return _set_archived(user=user, project_id=project_id, archived=True)
 
 
-def project_unarchive(*, user: Any, project_id: Any) -> Project:
+def project_unarchive(*, user: User, project_id: Any) -> Project:
     """Unarchive a project, its subprojects and archived ancestors (one ``project.unarchived``)."""
     return _set_archived(user=user, project_id=project_id, archived=False)
 
 
-def project_reorder(*, user: Any, project_ids: Sequence[Any]) -> list[str]:
+def project_reorder(*, user: User, project_ids: Sequence[Any]) -> list[str]:
     """The listed projects swap among the positions they hold; records ``project.reordered``."""
     ids = _parse_id_list(project_ids, "project_ids")
     with transaction.atomic():
@@ -365,7 +366,7 @@ def _assign_slots(rows: list[Any], ids: list[uuid.UUID]) -> None:
 
 
 def project_delete(
-    *, user: Any, project_id: Any, tasks: str = "refuse", move_to: Any = None
+    *, user: User, project_id: Any, tasks: str = "refuse", move_to: Any = None
 ) -> dict[str, Any]:
     """Delete a project and its subprojects (and their sections).
 
@@ -375,7 +376,8 @@ def project_delete(
     ``task.moved`` each, sections cleared). Records ``project.deleted``.
     Returns ``{"deleted_project_ids", "task_ids", "tasks"}``.
     """
-    from tasks_app.services import move_tasks_locked, task_deleted_event
+    from tasks_app.events import task_deleted_event
+    from tasks_app.services import move_tasks_locked
 
     if tasks not in DELETE_MODES:
         raise DomainError(f"tasks must be one of {', '.join(DELETE_MODES)}; got {tasks!r}.", field="tasks")
@@ -492,7 +494,7 @@ def _section_event(type_: str, section: Section, **extra: Any) -> NewEvent:
     )
 
 
-def section_create(*, user: Any, project_id: Any, name: Any) -> Section:
+def section_create(*, user: User, project_id: Any, name: Any) -> Section:
     """A section at the end of the project's sections; records ``section.created``."""
     clean = _clean_name(name, limit=MAX_SECTION_NAME_LENGTH)
     with transaction.atomic():
@@ -531,7 +533,7 @@ def _lock_section(*, user_id: int, section_id: Any, for_delete: bool = False) ->
     return section
 
 
-def section_update(*, user: Any, section_id: Any, name: Any) -> Section:
+def section_update(*, user: User, section_id: Any, name: Any) -> Section:
     """Rename a section; records ``section.updated`` (unchanged → no event)."""
     clean = _clean_name(name, limit=MAX_SECTION_NAME_LENGTH)
     with transaction.atomic():
@@ -548,7 +550,7 @@ def section_update(*, user: Any, section_id: Any, name: Any) -> Section:
     return section
 
 
-def section_delete(*, user: Any, section_id: Any) -> list[str]:
+def section_delete(*, user: User, section_id: Any) -> list[str]:
     """Delete a section; its tasks stay in the project, under no section
     (one ``task.moved`` each), then ``section.deleted``. Returns the moved task ids."""
     from tasks_app.services import move_tasks_locked
@@ -588,7 +590,7 @@ def section_delete(*, user: Any, section_id: Any) -> list[str]:
     return [str(task.pk) for task in locked]
 
 
-def section_reorder(*, user: Any, project_id: Any, section_ids: Sequence[Any]) -> list[str]:
+def section_reorder(*, user: User, project_id: Any, section_ids: Sequence[Any]) -> list[str]:
     """Sections of one project swap among their positions; records ``section.reordered``."""
     ids = _parse_id_list(section_ids, "section_ids")
     with transaction.atomic():

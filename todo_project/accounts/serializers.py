@@ -127,7 +127,7 @@ class MeSerializer(serializers.Serializer):
     is_staff = serializers.BooleanField(read_only=True)
     email_verified = serializers.SerializerMethodField()
 
-    def get_email_verified(self, user: Any) -> bool:
+    def get_email_verified(self, user: User) -> bool:
         return email_is_verified(user_id=user.pk, email=user.email)
 
     def get_timezone(self, user: User) -> str:
