@@ -340,6 +340,7 @@ class Cluster:
         self.redis = Redis(self.workdir)
         self.broker = Broker() if kafka else None
         self.web_port = free_port()
+        self.web2_port = free_port()  # a second web process (e.g. one started with a fault hold)
         self.ws_port = free_port()
         self.extra_env = extra_env or {}
         self.procs: dict[str, Proc] = {}
@@ -385,10 +386,9 @@ class Cluster:
     def _define_processes(self) -> None:
         env = self.env()
         venv_bin = Path(PYTHON).parent
-        web_http = Http(self.web_port)
 
-        def web_ready() -> bool:
-            return web_http.call("GET", "/health", timeout=2)[0] == 200
+        def web_ready(port: int) -> Callable[[], bool]:
+            return lambda: Http(port).call("GET", "/health", timeout=2)[0] == 200
 
         def celery_ready(name: str) -> Callable[[], bool]:
             # Searched from this start's first byte: a busy worker logs enough after its
@@ -399,12 +399,13 @@ class Cluster:
         def define(name: str, argv: list[str], ready: Callable[[], bool] | None) -> None:
             self.procs[name] = Proc(name, argv, env, self.workdir / f"{name}.log", ready)
 
-        define(
-            "web",
-            [str(venv_bin / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "--bind",
-             f"127.0.0.1:{self.web_port}", "--workers", "1", "--threads", "8", "todo_project.wsgi"],
-            web_ready,
-        )  # fmt: skip
+        for name, port in (("web", self.web_port), ("web2", self.web2_port)):
+            define(
+                name,
+                [str(venv_bin / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "--bind",
+                 f"127.0.0.1:{port}", "--workers", "1", "--threads", "8", "todo_project.wsgi"],
+                web_ready(port),
+            )  # fmt: skip
         define(
             "ws",
             [str(venv_bin / "uvicorn"), "todo_project.asgi:application", "--host", "127.0.0.1",

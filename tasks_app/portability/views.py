@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from tasks_app.portability import export, todoist
 from tasks_app.serializers import ErrorSerializer
+from todo_project.accounts.authentication import request_user
 from todo_project.errors import DomainError
 
 TAGS = ["portability"]
@@ -26,7 +27,7 @@ class ExportView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
-        return Response(export.user_export(user=request.user, now=timezone.now()))
+        return Response(export.user_export(user=request_user(request), now=timezone.now()))
 
 
 class TasksCsvExportView(APIView):
@@ -36,7 +37,9 @@ class TasksCsvExportView(APIView):
         responses={(200, "text/csv"): OpenApiTypes.STR},
     )
     def get(self, request: Request) -> HttpResponse:
-        response = HttpResponse(export.tasks_csv(user=request.user), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(
+            export.tasks_csv(user=request_user(request)), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = 'attachment; filename="taskbeat-tasks.csv"'
         return response
 
@@ -74,7 +77,7 @@ class TodoistImportView(APIView):
         if upload.size > todoist.MAX_BYTES:
             raise DomainError("The file is too large.", field="file")
         result = todoist.todoist_csv_import(
-            user=request.user,
+            user=request_user(request),
             project_name=request.data.get("project_name", ""),  # type: ignore[union-attr]  # a form
             data=upload.read(),
         )
