@@ -13,14 +13,6 @@ NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttles() -> None:
-    # Account-mail limits are keyed by user id, which a new test database reuses.
-    from todo_project.accounts.tests.helpers import clear_throttle_counters
-
-    clear_throttle_counters()
-
-
-@pytest.fixture(autouse=True)
 def _no_email_by_default(settings):
     settings.SENDGRID_API_KEY = None
     settings.PUBLIC_BASE_URL = "https://taskbeat.example"

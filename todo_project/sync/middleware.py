@@ -38,8 +38,8 @@ REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
 
 
 def _user_id(request: HttpRequest) -> int | None:
-    # The stubs type the setting as the dotted paths it is configured with; DRF imports them.
-    classes = cast(list[type[BaseAuthentication]], api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+    # The stubs type the setting as the dotted paths it is written as; DRF imports them.
+    classes = cast("list[type[BaseAuthentication]]", api_settings.DEFAULT_AUTHENTICATION_CLASSES)
     for authentication_class in classes:
         if issubclass(authentication_class, SessionAuthentication):
             continue  # needs DRF's request (CSRF); Django's request.user below covers it
