@@ -246,7 +246,7 @@ def test_the_end_to_end_suite_passes_in_chromium(npx: str, backend: str) -> None
     output = _run([npx, "playwright", "test"], env=env, timeout=1500)
     print(output[-3000:])  # noqa: T201 - the run's summary in pytest's -rA output
     results = FRONTEND / "test-results"
-    for name in ("live-sync", "long-list", "reminder"):
+    for name in ("live-sync", "live-sync-edits", "long-list", "reminder"):
         path = results / f"{name}.json"
         if path.exists():
             print(name, json.loads(path.read_text()))  # noqa: T201
