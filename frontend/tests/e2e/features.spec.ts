@@ -38,6 +38,21 @@ test("dates show and are typed in the profile's zone, not the browser's", async 
   await expect
     .poll(async () => (await apiCall<ApiTask>(page, "GET", `/api/tasks/${created.data.id}`)).data.due_at)
     .toBe("2030-01-08T00:15:00Z");
+
+  // The due-range and recurring filters are the API's (inclusive day bounds).
+  const other = (await apiCall<ApiTask>(page, "POST", "/api/tasks", { title: "Later probe", due_at: "2030-03-01T03:00:00Z" })).data;
+  await expect(row(page, "Later probe")).toBeVisible();
+  await page.getByLabel("Due from").fill("2030-01-08");
+  await page.getByLabel("to", { exact: true }).fill("2030-01-08");
+  await expect(row(page, "Later probe")).toHaveCount(0);
+  await expect(row(page, "Zone probe")).toBeVisible();
+  await page.getByLabel("Due from").fill("");
+  await page.getByLabel("to", { exact: true }).fill("");
+  await expect(row(page, "Later probe")).toBeVisible();
+  await page.getByLabel("Repeats").selectOption("recurring");
+  await expect(row(page, "Zone probe")).toHaveCount(0);
+  await page.getByLabel("Repeats").selectOption("");
+  await expect(row(page, other.title)).toBeVisible();
   await context.close();
 });
 
