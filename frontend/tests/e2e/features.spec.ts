@@ -161,6 +161,9 @@ test("projects: sections, drag between sections by keyboard, move a task to anot
     .poll(async () => (await apiCall<{ results: { name: string }[] }>(page, "GET", `/api/projects/${project.id}/sections`)).data.results.map((s) => s.name))
     .toEqual(["Yard", "Kitchen"]);
   await expectAccessible(page, "project-sections");
+  await page.setViewportSize({ width: 360, height: 740 });
+  await expectAccessible(page, "project-sections-mobile");
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   // Keyboard drag from "No section" into Kitchen.
   const handle = row(page, "Wash dishes").getByRole("button", { name: "Move “Wash dishes”" });
