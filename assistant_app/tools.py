@@ -230,8 +230,15 @@ def resolve_task(user: Any, arguments: dict[str, Any], *, completed: bool | None
     return found[0][1]
 
 
-def task_result(task: Task) -> dict[str, Any]:
+def task_result(task: Task, *, like: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The task as tools answer it, with its series block. ``like``: a result
+    for another occurrence of the same series, whose block is reused (no
+    second look-up of the same series in one answer)."""
     data = task_to_dict(task)
+    if like is not None and task.series_id is not None and "series" in like:
+        if like["series"].get("id") == str(task.series_id):
+            data["series"] = like["series"]
+            return data
     series = task_series_info(task=task) if task.series_id else None
     if series is not None:
         data["series"] = {
@@ -628,7 +635,10 @@ def _dismiss_reminder(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
 def _skip_occurrence(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     task = resolve_task(ctx.user, args, completed=False)
     skipped, following = occurrence_skip(user=ctx.user, task_id=task.pk, now=ctx.now)
-    return {"skipped": task_result(skipped), "next": task_result(following) if following else None}
+    # The next occurrence first: its series block (next occurrence, status) is
+    # the one after the skip, and the skipped one shares it.
+    after = task_result(following) if following else None
+    return {"skipped": task_result(skipped, like=after), "next": after}
 
 
 @tool(

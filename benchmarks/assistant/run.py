@@ -34,7 +34,7 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 SCRIPT = [
@@ -89,6 +89,16 @@ def main() -> None:
                     samples[text].append((time.perf_counter() - start) * 1000)
         every = sorted(s for values in samples.values() for s in values)
 
+        # Round trips per message (load-independent): one more user, one pass,
+        # every statement the turn sends (BEGIN and COMMIT included).
+        counter = get_user_model().objects.create_user(username="bench-count", password=None)
+        Profile.objects.create(user=counter, timezone="Europe/Berlin")
+        statements: dict[str, int] = {}
+        for text in SCRIPT:
+            with CaptureQueriesContext(connection) as captured:
+                chat_send(user=counter, text=text)
+            statements[text] = len(captured.captured_queries)
+
         # The recogniser alone: the same messages through the local engine with
         # a tool caller that records the call and answers "not found", so only
         # intent matching and argument building are timed (no database).
@@ -133,6 +143,8 @@ def main() -> None:
             "slowest_p95": sorted(
                 ((text, round(pct(sorted(v), 0.95), 2)) for text, v in samples.items()), key=lambda kv: -kv[1]
             )[:3],
+            "statements_per_message": statements,
+            "statements_total": sum(statements.values()),
             "python": platform.python_version(),
             "load_average": [round(x, 2) for x in os.getloadavg()],
         }

@@ -17,10 +17,11 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from typing import cast
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
-from rest_framework.authentication import SessionAuthentication
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.exceptions import APIException
 from rest_framework.settings import api_settings
 
@@ -37,7 +38,9 @@ REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
 
 
 def _user_id(request: HttpRequest) -> int | None:
-    for authentication_class in api_settings.DEFAULT_AUTHENTICATION_CLASSES:
+    # The stubs type the setting as the dotted paths it is written as; DRF imports them.
+    classes = cast("list[type[BaseAuthentication]]", api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+    for authentication_class in classes:
         if issubclass(authentication_class, SessionAuthentication):
             continue  # needs DRF's request (CSRF); Django's request.user below covers it
         try:
