@@ -144,6 +144,16 @@ test("projects: sections, drag between sections by keyboard, move a task to anot
   await expect(page.getByRole("heading", { name: "Home", level: 1 })).toBeVisible();
   await expect(row(page, "Wash dishes")).toBeVisible();
 
+  // Quick add on a project's page puts the task in that project.
+  await page.getByLabel("Add a task").fill("Buy soap !high");
+  await expect(page.getByTestId("quick-preview")).toContainText("in Home");
+  await page.getByLabel("Add a task").press("Enter");
+  await expect(row(page, "Buy soap")).toBeVisible();
+  await expect(page.getByTestId("sync-status")).toHaveAttribute("data-pending", "0");
+  await expect(row(page, "Buy soap")).toBeVisible();
+  const soap = (await apiCall<{ results: ApiTask[] }>(page, "GET", "/api/tasks?q=soap")).data.results;
+  expect(soap.map((t) => t.project_id)).toEqual([project.id]);
+
   // Sections: add two, rename one, reorder.
   await page.getByLabel("New section").fill("Kitchen");
   await page.getByRole("button", { name: "Add section" }).click();
@@ -187,6 +197,7 @@ test("projects: sections, drag between sections by keyboard, move a task to anot
   await page.getByRole("button", { name: "Delete section “Kitchen”" }).click();
   await expect(page.getByRole("heading", { name: /^Kitchen/ })).toHaveCount(0);
   await expect(page.getByTestId("section").first().getByTestId("task-row").filter({ hasText: "Wash dishes" })).toBeVisible();
+  await expect(page.getByTestId("section").first().getByTestId("task-row").filter({ hasText: "Buy soap" })).toBeVisible();
 
   // The editor moves a task to another project (and section).
   await row(page, "Mow lawn").getByRole("button", { name: "Edit “Mow lawn”" }).click();
