@@ -279,14 +279,19 @@ test("web push: the service worker shows a pushed notification; the settings tog
   // there), so this browser's PushManager hands out a subscription the way a push
   // service would; what is tested is the app's path: permission, the server's VAPID
   // key, registration with the API, and removal.
-  await page.evaluate(() => {
-    const endpoint = `https://push.example.test/send/${crypto.randomUUID()}`;
+  await page.evaluate(async () => {
+    // A loopback endpoint (the test server allows private addresses; there is no DNS here) and real key material.
+    const endpoint = `https://127.0.0.1:9/push/send/${crypto.randomUUID()}`;
+    const b64url = (bytes: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const pair = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
+    const p256dh = b64url(await crypto.subtle.exportKey("raw", pair.publicKey));
+    const auth = b64url(crypto.getRandomValues(new Uint8Array(16)).buffer);
     const w = window as unknown as { __pushKey?: ArrayBuffer; __unsubscribed?: boolean };
     let current: PushSubscription | null = null;
     const make = () =>
       ({
         endpoint,
-        toJSON: () => ({ endpoint, keys: { p256dh: "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM", auth: "tBHItJI5svbpez7KI4CCXg" } }),
+        toJSON: () => ({ endpoint, keys: { p256dh, auth } }),
         unsubscribe: async () => {
           current = null;
           w.__unsubscribed = true;
@@ -312,7 +317,7 @@ test("web push: the service worker shows a pushed notification; the settings tog
   expect(usedKey).toBe(key.data.public_key.replace(/=+$/, ""));
   const listed = await apiCall<{ results: { endpoint: string }[] } | { endpoint: string }[]>(page, "GET", "/api/notifications/push-subscriptions");
   const subscriptions = Array.isArray(listed.data) ? listed.data : listed.data.results;
-  expect(subscriptions.map((s) => s.endpoint)).toEqual([expect.stringMatching(/^https:\/\/push\.example\.test\/send\//)]);
+  expect(subscriptions.map((s) => s.endpoint)).toEqual([expect.stringMatching(/^https:\/\/127\.0\.0\.1:9\/push\/send\//)]);
   await expectAccessible(page, "settings-push-on");
   await toggle.uncheck();
   await expect(toggle).not.toBeChecked();
