@@ -216,6 +216,16 @@ test("projects: sections, drag between sections by keyboard, move a task to anot
     (s) => s.name === "Yard",
   )!;
   await expect.poll(async () => (await apiCall<{ results: ApiTask[] }>(page, "GET", "/api/tasks?q=Mow")).data.results[0]?.section_id).toBe(yard.id);
+
+  // Out of its section, staying in the project.
+  await page.getByRole("navigation", { name: "Lists" }).getByRole("link", { name: /Home/ }).click();
+  await expect(page.getByTestId("section").filter({ hasText: "Yard" }).getByTestId("task-row")).toContainText("Mow lawn");
+  await row(page, "Mow lawn").getByRole("button", { name: "Edit “Mow lawn”" }).click();
+  await expect(dialog.getByLabel("Section")).toHaveValue(yard.id);
+  await dialog.getByLabel("Section").selectOption({ label: "(no section)" });
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByTestId("section").first().getByTestId("task-row").filter({ hasText: "Mow lawn" })).toBeVisible();
+  await expect.poll(async () => (await apiCall<{ results: ApiTask[] }>(page, "GET", "/api/tasks?q=Mow")).data.results[0]).toMatchObject({ project_id: project.id, section_id: null });
   await context.close();
 });
 
