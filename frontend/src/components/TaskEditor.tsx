@@ -188,7 +188,7 @@ type Scope = "this" | "future" | "all";
 const SCOPE_LABELS: Record<Scope, string> = { this: "This occurrence", future: "This and future occurrences", all: "All occurrences" };
 
 /** Which occurrences a change or a delete applies to (docs/recurrence.md). */
-function ScopeDialog({
+export function ScopeDialog({
   title,
   scopes,
   disabled = [],
