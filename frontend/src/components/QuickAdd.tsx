@@ -2,7 +2,7 @@ import { useDeferredValue, useEffect, useState, type FormEvent } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { api, type QuickPreview } from "../api/client";
 import { ApiError } from "../api/errors";
-import { formatDate, formatInstant } from "../lib/dates";
+import { formatDate, formatInstant, useZone } from "../lib/dates";
 import { useEngine } from "../tasks/useEngine";
 
 /** The text split into recognised spans (highlighted by kind) and plain runs. */
@@ -33,6 +33,7 @@ function useDebounced<T>(value: T, ms: number): T {
 
 /** One line in, the server's parse shown live; Enter creates exactly what was previewed. */
 export function QuickAdd({ project }: { project?: { id: string; name: string } } = {}) {
+  const zone = useZone(); // re-render when the profile's zone arrives or changes
   const engine = useEngine();
   const [text, setText] = useState("");
   const debounced = useDeferredValue(useDebounced(text.trim(), 150));
@@ -95,7 +96,7 @@ export function QuickAdd({ project }: { project?: { id: string; name: string } }
             </p>
             <p className="preview-summary">
               <strong>{data.title || "(no title)"}</strong>
-              {data.due_at ? ` · due ${formatInstant(data.due_at)}` : data.due_date ? ` · due ${formatDate(data.due_date)}` : ""}
+              {data.due_at ? ` · due ${formatInstant(data.due_at, zone)}` : data.due_date ? ` · due ${formatDate(data.due_date)}` : ""}
               {named(data) ? ` · in ${named(data)}` : project ? ` · in ${project.name}` : ""}
               {data.recurrence_summary ? ` · ${data.recurrence_summary}` : ""}
               {data.priority ? ` · ${data.priority} priority` : ""}
