@@ -53,6 +53,15 @@ test("dates show and are typed in the profile's zone, not the browser's", async 
   await expect(row(page, "Zone probe")).toHaveCount(0);
   await page.getByLabel("Repeats").selectOption("");
   await expect(row(page, other.title)).toBeVisible();
+
+  // A new profile zone applies at once, everywhere.
+  await page.getByRole("navigation", { name: "Lists" }).getByRole("link", { name: "Settings" }).click();
+  await expect(page.getByLabel("Time zone (IANA name)")).toHaveValue("Asia/Tokyo");
+  await page.getByLabel("Time zone (IANA name)").fill("Europe/Berlin");
+  await page.getByRole("button", { name: "Save time zone and date order" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  await page.getByRole("navigation", { name: "Lists" }).getByRole("link", { name: /^Inbox/ }).click();
+  await expect(row(page, "Zone probe")).toContainText("01:15"); // 00:15 UTC in Berlin
   await context.close();
 });
 
