@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from tasks_app import services, validation
 from tasks_app.models import Project, SavedFilter, Section, Task, TaskSeries
 from tasks_app.recurrence.services import series_stop
+from todo_project.admin_site import ReadOnlyModelAdmin
 from todo_project.errors import DomainError
 
 
@@ -124,7 +125,7 @@ class TaskSeriesAdmin(admin.ModelAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(ReadOnlyModelAdmin):
     """Projects, read-only here except archiving: every change goes through the
     project services so it records its event (audit, pushes, Kafka)."""
 
@@ -133,15 +134,6 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ("name", "owner__username", "owner__email", "=id")
     list_select_related = ("owner", "parent")
     actions = ("archive_projects", "unarchive_projects")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.action(description="Archive (with subprojects)", permissions=["view"])
     def archive_projects(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -159,18 +151,9 @@ class ProjectAdmin(admin.ModelAdmin):
 
 
 @admin.register(Section)
-class SectionAdmin(admin.ModelAdmin):
+class SectionAdmin(ReadOnlyModelAdmin):
     """Sections, read-only (changes go through the API's services)."""
 
     list_display = ("name", "project", "owner", "position", "updated_at")
     search_fields = ("name", "project__name", "owner__username", "=id")
     list_select_related = ("owner", "project")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -169,20 +169,6 @@ def _parse(text: str, *, default_tz: str, now: datetime, date_order: str = "MDY"
         if priority not in PRIORITIES:
             problems.append({"row": number, "problem": f"PRIORITY must be 1–4, got {priority!r}."})
             continue
-        indent_text = row.get("INDENT", "") or "1"
-        if (
-            not (indent_text.isascii() and indent_text.isdigit())
-            or not 1 <= int(indent_text) <= MAX_TASK_DEPTH
-        ):
-            problems.append(
-                {"row": number, "problem": f"INDENT must be 1–{MAX_TASK_DEPTH}, got {indent_text!r}."}
-            )
-            continue
-        indent = int(indent_text)
-        if indent > depth_above + 1:
-            problems.append({"row": number, "problem": f"INDENT {indent} has no parent task above it."})
-            continue
-        depth_above = indent
         description = row.get("DESCRIPTION", "")
         if row.get("DEADLINE"):
             description = (description + f"\n\nDeadline (from Todoist): {row['DEADLINE']}").strip()

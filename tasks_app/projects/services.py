@@ -17,10 +17,11 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from tasks_app.models import (
@@ -164,6 +165,8 @@ def inbox_ensure(*, user_id: int) -> uuid.UUID:
     except IntegrityError:
         return Project.objects.get(owner_id=user_id, is_inbox=True).pk
 
+
+_Row = TypeVar("_Row", Project, Section)
 
 # --- projects ------------------------------------------------------------------------
 
@@ -317,13 +320,9 @@ def project_reorder(*, user: User, project_ids: Sequence[Any]) -> list[str]:
     """The listed projects swap among the positions they hold; records ``project.reordered``."""
     ids = _parse_id_list(project_ids, "project_ids")
     with transaction.atomic():
-        rows = list(
-            Project.objects.select_for_update(no_key=True).filter(owner_id=user.pk, pk__in=ids).order_by("pk")
+        rows = _lock_listed(
+            Project.objects.filter(owner_id=user.pk), ids, field="project_ids", refusal="Not your projects"
         )
-        if len(rows) != len(ids):
-            found = {row.pk for row in rows}
-            missing = [str(pk) for pk in ids if pk not in found]
-            raise DomainError(f"Not your projects: {', '.join(missing[:5])}.", field="project_ids")
         _assign_slots(rows, ids)
         ordered = [str(pk) for pk in ids]
         record_event(
@@ -344,6 +343,17 @@ def _parse_id_list(values: Sequence[Any], field: str) -> list[uuid.UUID]:
     if len(set(ids)) != len(ids):
         raise DomainError(f"{field} lists an id more than once.", field=field)
     return ids
+
+
+def _lock_listed(queryset: QuerySet[_Row], ids: list[uuid.UUID], *, field: str, refusal: str) -> list[_Row]:
+    """The listed rows of ``queryset``, locked (NO KEY) in pk order; 400 naming
+    ``field`` and up to five ids when any is not there."""
+    rows = list(queryset.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
+    if len(rows) != len(ids):
+        found = {row.pk for row in rows}
+        missing = [str(pk) for pk in ids if pk not in found]
+        raise DomainError(f"{refusal}: {', '.join(missing[:5])}.", field=field)
+    return rows
 
 
 def _assign_slots(rows: list[Any], ids: list[uuid.UUID]) -> None:
@@ -597,15 +607,12 @@ def section_reorder(*, user: User, project_id: Any, section_ids: Sequence[Any]) 
         project = Project.objects.filter(owner_id=user.pk, pk=_parse_project_pk(project_id)).first()
         if project is None:
             raise NotFoundError("Project not found.")
-        rows = list(
-            Section.objects.select_for_update(no_key=True)
-            .filter(owner_id=user.pk, project_id=project.pk, pk__in=ids)
-            .order_by("pk")
+        rows = _lock_listed(
+            Section.objects.filter(owner_id=user.pk, project_id=project.pk),
+            ids,
+            field="section_ids",
+            refusal="Not sections of this project",
         )
-        if len(rows) != len(ids):
-            found = {row.pk for row in rows}
-            missing = [str(pk) for pk in ids if pk not in found]
-            raise DomainError(f"Not sections of this project: {', '.join(missing[:5])}.", field="section_ids")
         _assign_slots(rows, ids)
         ordered = [str(pk) for pk in ids]
         record_event(

@@ -33,6 +33,11 @@ _PROJECT_ID = OpenApiParameter("project_id", str, OpenApiParameter.PATH, descrip
 _SECTION_ID = OpenApiParameter("section_id", str, OpenApiParameter.PATH, description="Section UUID.")
 
 
+def _id_list(name: str, field: str) -> serializers.Serializer:
+    """A schema-only body or answer holding one list of ids."""
+    return inline_serializer(name, {field: serializers.ListField(child=serializers.UUIDField())})
+
+
 def _parse_archived(request: Request) -> bool | None:
     # Exactly the documented enum: "0"/"1" or "" would be values the schema
     # does not list (Schemathesis sends them as invalid input).
@@ -193,15 +198,8 @@ class ProjectReorderView(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Reorder projects",
-        request=inline_serializer(
-            "ProjectReorder", {"project_ids": serializers.ListField(child=serializers.UUIDField())}
-        ),
-        responses={
-            200: inline_serializer(
-                "ProjectReorderResult", {"project_ids": serializers.ListField(child=serializers.UUIDField())}
-            ),
-            **_ERRORS,
-        },
+        request=_id_list("ProjectReorder", "project_ids"),
+        responses={200: _id_list("ProjectReorderResult", "project_ids"), **_ERRORS},
     )
     def post(self, request: Request) -> Response:
         serializer = IdListSerializer(data=request.data, field="project_ids")
@@ -249,15 +247,8 @@ class SectionReorderView(APIView):
         tags=TAGS,
         summary="Reorder a project's sections",
         parameters=[_PROJECT_ID],
-        request=inline_serializer(
-            "SectionReorder", {"section_ids": serializers.ListField(child=serializers.UUIDField())}
-        ),
-        responses={
-            200: inline_serializer(
-                "SectionReorderResult", {"section_ids": serializers.ListField(child=serializers.UUIDField())}
-            ),
-            **_ERRORS,
-        },
+        request=_id_list("SectionReorder", "section_ids"),
+        responses={200: _id_list("SectionReorderResult", "section_ids"), **_ERRORS},
     )
     def post(self, request: Request, project_id: str) -> Response:
         serializer = IdListSerializer(data=request.data, field="section_ids")
@@ -304,9 +295,7 @@ class SectionDetailView(APIView):
         summary="Delete a section (its tasks stay in the project)",
         parameters=[_SECTION_ID],
         responses={
-            200: inline_serializer(
-                "SectionDeleted", {"moved_task_ids": serializers.ListField(child=serializers.UUIDField())}
-            ),
+            200: _id_list("SectionDeleted", "moved_task_ids"),
             **_ERRORS,
         },
     )

@@ -38,7 +38,7 @@ REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
 
 
 def _user_id(request: HttpRequest) -> int | None:
-    # DRF's settings object imports the dotted names on first access.
+    # The stubs type the setting as the dotted paths it is written as; DRF imports them.
     classes = cast("list[type[BaseAuthentication]]", api_settings.DEFAULT_AUTHENTICATION_CLASSES)
     for authentication_class in classes:
         if issubclass(authentication_class, SessionAuthentication):

@@ -296,6 +296,7 @@ export default function TaskEditor({ taskId: openedId, onClose }: { taskId: stri
   const series = useQuery({
     queryKey: ["series", task?.series_id],
     enabled: Boolean(task?.series_id) && !taskId.startsWith("tmp-"),
+    staleTime: 0, // the mode and template change from other places (the scope dialog, other devices)
     queryFn: async () => unwrap(await api.GET("/api/tasks/{task_id}/series", { params: { path: { task_id: taskId } } })),
   });
   const [form, setForm] = useState(() => formFrom(task, zone));
@@ -474,7 +475,7 @@ export default function TaskEditor({ taskId: openedId, onClose }: { taskId: stri
               </select>
               <label htmlFor="edit-rule">Recurrence rule (RFC 5545)</label>
               <input id="edit-rule" value={form.rule} onChange={set("rule")} placeholder="FREQ=WEEKLY;BYDAY=MO,WE" />
-              {form.rule ? (
+              {form.rule && (!task.series_id || series.data) ? (
                 <fieldset className="completion-mode">
                   <legend>Next date counts from</legend>
                   <label className="inline">

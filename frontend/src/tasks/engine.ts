@@ -204,6 +204,10 @@ export class Engine {
     if (headers.get("Taskbeat-Conflict") === "client_won") {
       toast(`${entry.label}: your edit was the later one and replaced version ${headers.get("Taskbeat-Overwritten-Version")}.`);
     }
+    if (entry.path.includes("/series")) {
+      void this.qc.invalidateQueries({ queryKey: ["series"] });
+      void this.qc.invalidateQueries({ queryKey: ["history"] });
+    }
     this.refreshViews();
   }
 
@@ -252,6 +256,15 @@ export class Engine {
         break;
       case "task.reordered":
         reorderTasks(this.qc, (data.task_ids as string[]) ?? []);
+        break;
+      case "project.created":
+      case "project.updated":
+      case "project.archived":
+      case "project.unarchived":
+      case "project.reordered":
+      case "project.deleted":
+        void this.qc.invalidateQueries({ queryKey: ["projects"] });
+        this.refreshViews();
         break;
       case "section.created":
       case "section.updated":
