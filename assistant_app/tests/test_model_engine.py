@@ -190,4 +190,6 @@ def test_the_model_is_told_the_users_date_order(alice, chat, model: ScriptedMode
     # and the tool reads the model's 2/4 the user's way
     from tasks_app.models import Task
 
-    assert Task.objects.get(owner=alice, title="Dentist").due_date.month == 4
+    due = Task.objects.get(owner=alice, title="Dentist").due_date
+    assert due is not None
+    assert (due.month, due.day) == (4, 2)
