@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -247,9 +248,14 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
     async def _catch_up(self, delay: float) -> None:
         """Send what a push side may have skipped while it did not yet see
         this socket's user as present: events after ``seen`` on each
-        subscribed channel. A live push on a channel moves its ``seen`` on;
-        anything it skipped before is then a gap its ``prev_seq`` shows the
-        client, which resyncs."""
+        subscribed channel, recorded in the window after the join. A live
+        push on a channel moves its ``seen`` on; anything it skipped before
+        is then a gap its ``prev_seq`` shows the client, which resyncs."""
+        # Scheduled right after the (re)join: only events recorded before the
+        # push side's view must hold the member can have been skipped.
+        window_end = (
+            time.time() + presence.PRESENCE_MAX_STALENESS_SECONDS + presence.PRESENCE_CLOCK_MARGIN_SECONDS
+        )
         await asyncio.sleep(delay)
         since = min(self.seen.values())
         if await database_sync_to_async(user_last_seq)(user_id=self.user_id) <= since:
@@ -261,13 +267,17 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
             )
             if page.resync_required:
                 return  # gone from the outbox: the client's next resync learns it
+            past_window = False
             for message in page.messages:
+                if datetime.fromisoformat(message["time"]).timestamp() > window_end:
+                    past_window = True
+                    break
                 channel = message["channel"]
                 if channel in self.subscriptions and message["seq"] > self.seen[channel]:
                     self.seen[channel] = message["seq"]
                     self._enqueue(json.dumps(message), message["seq"], reply=False)
                     sent += 1
-            if not page.has_more:
+            if past_window or not page.has_more:
                 break
             since = page.next_since
         if sent:

@@ -22,8 +22,8 @@ miss a push decided in that window. The window ends at most
 ``PRESENCE_MAX_STALENESS_SECONDS`` after the join, and the event behind
 such a push was committed before it; so each new socket looks once, at
 ``PRESENCE_CATCH_UP_SECONDS`` after its join, for events after its
-``connected`` cursor that it did not receive, and sends them (the consumer's
-``_catch_up``). Clients drop duplicates by seq, so a copy too many is
+``connected`` cursor, recorded in that window, that it did not receive, and
+sends them (the consumer's ``_catch_up``). Clients drop duplicates by seq, so a copy too many is
 harmless. A member that lapsed while its socket was open (a stalled
 heartbeat) is found by the next heartbeat, re-published and caught up the
 same way.
@@ -60,9 +60,13 @@ PRESENCE_RELOAD_SECONDS = 10.0
 # ... and stops following when no push asked for this long (a web process
 # that pushed once does not keep a pub/sub connection for nothing).
 PRESENCE_IDLE_STOP_SECONDS = 120.0
-# A new socket's one look for pushes it may have missed: past the longest
-# time the push side may act on a view that does not yet hold it.
-PRESENCE_CATCH_UP_SECONDS = PRESENCE_MAX_STALENESS_SECONDS * 1.5
+# A new socket's one look for pushes it may have missed. Only events
+# committed before the join plus the view's staleness (and a margin for the
+# clocks of two hosts) can have been skipped; every later one is pushed. The
+# look waits well past that window, so the live pushes of the window's events
+# have arrived and are not sent a second time.
+PRESENCE_CLOCK_MARGIN_SECONDS = 1.0
+PRESENCE_CATCH_UP_SECONDS = 3.0
 # Lua's unpack has a stack limit; heartbeats send members in slices of this.
 _HEARTBEAT_SLICE = 500
 
