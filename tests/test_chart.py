@@ -31,6 +31,10 @@ from tests.deploy_support import (
     render_profile,
 )
 
+# checkov and the Kubernetes schemas over every profile take over a minute: in
+# the full run (and CI), not the fast subset.
+pytestmark = pytest.mark.slow
+
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
 DEFAULTS = load_yaml(CHART / "values.yaml")
 CRD_SCHEMAS = json.loads((BASE_DIR / "tests" / "schemas" / "crds.json").read_text())["schemas"]
