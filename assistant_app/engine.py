@@ -579,17 +579,8 @@ def reply(
     """Answer one message with the local engine (no model); tool calls go through ``call``
     (by default ``services.tool_call`` for this conversation)."""
     if call is None:
-        from assistant_app.services import tool_call
+        from assistant_app.services import local_tool_caller
 
-        def call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-            return tool_call(
-                user=user,
-                name=name,
-                arguments=arguments,
-                via="local",
-                conversation_id=conversation.pk,
-                now=now,
-            )
-
+        call = local_tool_caller(user=user, conversation=conversation, now=now)
     turn = _Turn(user=user, conversation=conversation, call=call, now=now)
     return _answer(turn, text)

@@ -412,6 +412,10 @@ def task_create(
             parent_id=placement.parent_id,
         )
         if task.is_recurring and series is None:
+            if isinstance(owner, User):
+                # The series reads the owner's zone: the caller's user (and
+                # usually its profile) is loaded already, so no query for it.
+                task.owner = owner
             _start_series_of(task)
         record_events([task_created_event(task)])
         if is_completed:

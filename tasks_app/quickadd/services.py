@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime
 from typing import Any
@@ -78,7 +79,13 @@ def task_create_from_text(*, owner: User, text: str, now: datetime | None = None
     elif parsed.reminder_offsets and parsed.due_at is not None:
         # "remind me 15 minutes before" stays relative: remind_at follows due_at.
         remind_offset = max(parsed.reminder_offsets)
-    with transaction.atomic():
+    # The series fix-up below must commit with the task; without one,
+    # task_create's own transaction is enough (no savepoint of ours inside a
+    # caller's transaction, such as a chat turn's).
+    fix_series = parsed.is_recurring and (
+        parsed.completion_mode != "scheduled" or bool(parsed.reminder_offsets)
+    )
+    with transaction.atomic() if fix_series else contextlib.nullcontext():
         task = services.task_create(
             owner=owner,
             title=parsed.title,
@@ -92,9 +99,11 @@ def task_create_from_text(*, owner: User, text: str, now: datetime | None = None
             is_recurring=parsed.is_recurring,
             recurrence_rule=parsed.recurrence_rule or "",
         )
-        if parsed.is_recurring:
-            # task_create started the series; quick add also sets how it counts
-            # (every / every!) and the reminder offsets its occurrences carry.
+        if fix_series:
+            # task_create started the series (counted as scheduled, the
+            # default); quick add also sets how it counts for "every!" and
+            # the reminder offsets its occurrences carry. Without either the
+            # series is already right: no second read and write.
             assert task.series_id is not None  # task_create started the series
             series = TaskSeries.objects.select_for_update().get(pk=task.series_id)
             series.completion_mode = parsed.completion_mode

@@ -61,6 +61,10 @@ class PasswordChangeInputSerializer(serializers.Serializer):
     new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
 
 
+class AccountDeleteInputSerializer(serializers.Serializer):
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
 class PasswordResetRequestInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
 

@@ -621,6 +621,59 @@ def user_deactivate(*, user_id: int) -> None:
     forget_user_state(user_id)
 
 
+def account_delete(*, user: User, password: str) -> dict[str, int]:
+    """Delete the caller's account and everything it owns, in one transaction.
+
+    The password must be given (wrong ones count against the login delay,
+    like a password change). Every refresh token is revoked first (they
+    outlive the user row in the blacklist tables); the rows that hang off
+    the user by foreign key go with it (tasks, projects, sections, series,
+    reminders, notifications, push subscriptions, saved filters, the
+    calendar feed, chat history, personal access tokens, idempotency keys);
+    the registered erasers take what is keyed by a plain id (the audit
+    trail); the outbox keeps only what Kafka has not seen yet
+    (``todo_project.events.erasure``). Records ``user.deleted`` — the last
+    event of the user, whose handlers close their sockets and which tells
+    Kafka consumers to erase them too. Returns the counts of that event.
+    """
+    from todo_project.accounts import erasure
+    from todo_project.accounts.authentication import forget_user_state
+    from todo_project.events.erasure import outbox_forget_user
+    from todo_project.events.services import users_events_lock
+
+    bucket = lockout.bucket_key(user_id=user.pk, identifier="")
+    wait = lockout.attempt_admit(bucket, now_ms=time.time() * 1000)
+    if wait:
+        raise LoginThrottled(wait)
+    if not user.check_password(password):
+        raise DomainError("The password is wrong.", field="password", code="invalid_password")
+    lockout.attempt_succeeded(bucket)
+    user_id = user.pk
+    with transaction.atomic():
+        # Two deletions of one account at once: the second finds nothing.
+        if not get_user_model().objects.select_for_update().filter(pk=user_id).exists():
+            raise DomainError("The account is gone.", field="password", code="invalid_password")
+        users_events_lock(user_ids=[user_id])
+        revoked = _sessions_revoke(user_id=user_id, reason="account_deleted")
+        counts = {name: erase(user_id) for name, erase in sorted(erasure.erasers().items())}
+        counts["outbox_events"] = outbox_forget_user(user_id=user_id)
+        _, per_model = get_user_model().objects.filter(pk=user_id).delete()
+        counts.update({label.lower(): n for label, n in sorted(per_model.items()) if n})
+        record_event(
+            type="user.deleted",
+            user_id=user_id,
+            subject=_subject(user_id),
+            data={
+                "user_id": user_id,
+                "refresh_tokens_revoked": revoked,
+                "deleted": counts,
+                "deleted_at": django_timezone.now(),
+            },
+        )
+        transaction.on_commit(lambda: forget_user_state(user_id))
+    return counts
+
+
 def session_fingerprint(session_key: str) -> str:
     """A stand-in for a session key in events and socket scopes (the key itself is a credential)."""
     return hashlib.sha256(f"taskbeat.session:{session_key}".encode()).hexdigest()[:32]

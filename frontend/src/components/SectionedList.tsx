@@ -183,12 +183,15 @@ function Group({
         ) : null}
       </div>
       <SortableContext items={tasks.map((t) => t.id)} strategy={verticalListSortingStrategy}>
-        <div role="list" aria-labelledby={headingId} className="task-list static-list">
-          {tasks.map((task, i) => (
-            <TaskRow key={task.id} task={task} index={i} measure={noop} sortable onOpen={onOpen} />
-          ))}
-          {tasks.length === 0 ? <p className="muted small drop-hint">Drop tasks here.</p> : null}
-        </div>
+        {tasks.length ? (
+          <div role="list" aria-labelledby={headingId} className="task-list static-list">
+            {tasks.map((task, i) => (
+              <TaskRow key={task.id} task={task} index={i} measure={noop} sortable onOpen={onOpen} />
+            ))}
+          </div>
+        ) : (
+          <p className="muted small drop-hint">No tasks: drop one here.</p>
+        )}
       </SortableContext>
     </section>
   );

@@ -188,7 +188,7 @@ type Scope = "this" | "future" | "all";
 const SCOPE_LABELS: Record<Scope, string> = { this: "This occurrence", future: "This and future occurrences", all: "All occurrences" };
 
 /** Which occurrences a change or a delete applies to (docs/recurrence.md). */
-function ScopeDialog({
+export function ScopeDialog({
   title,
   scopes,
   disabled = [],
@@ -296,6 +296,7 @@ export default function TaskEditor({ taskId: openedId, onClose }: { taskId: stri
   const series = useQuery({
     queryKey: ["series", task?.series_id],
     enabled: Boolean(task?.series_id) && !taskId.startsWith("tmp-"),
+    staleTime: 0, // the mode and template change from other places (the scope dialog, other devices)
     queryFn: async () => unwrap(await api.GET("/api/tasks/{task_id}/series", { params: { path: { task_id: taskId } } })),
   });
   const [form, setForm] = useState(() => formFrom(task, zone));
@@ -330,6 +331,11 @@ export default function TaskEditor({ taskId: openedId, onClose }: { taskId: stri
     const place: { project_id?: string | null; section_id?: string | null } = {};
     if ((form.project || null) !== (t.project_id ?? null)) place.project_id = form.project || null;
     if ((form.section || null) !== (t.section_id ?? null)) place.section_id = form.section || null;
+    // Out of its section, staying in the project: "project_id alone" is the API's way (docs/projects.md).
+    if (place.section_id === null) {
+      delete place.section_id;
+      place.project_id = form.project || null;
+    }
     return { fields, ruleChanged, due, place, modeChanged: Boolean(t.series_id) && currentMode !== savedMode };
   }
 
@@ -474,7 +480,7 @@ export default function TaskEditor({ taskId: openedId, onClose }: { taskId: stri
               </select>
               <label htmlFor="edit-rule">Recurrence rule (RFC 5545)</label>
               <input id="edit-rule" value={form.rule} onChange={set("rule")} placeholder="FREQ=WEEKLY;BYDAY=MO,WE" />
-              {form.rule ? (
+              {form.rule && (!task.series_id || series.data) ? (
                 <fieldset className="completion-mode">
                   <legend>Next date counts from</legend>
                   <label className="inline">

@@ -48,7 +48,8 @@ export function setInboxProjectId(id: string | null | undefined): void {
 
 /** Could this task belong in a list with these parameters? (For placing a live change without a refetch.) */
 export function taskMatches(task: Task, params: ListParams): boolean {
-  if (params.status === "active" && task.is_completed) return false;
+  // "active" is the server's open tasks: skipped occurrences are not among them.
+  if (params.status === "active" && (task.is_completed || task.is_skipped)) return false;
   if (params.status === "completed" && !task.is_completed) return false;
   if (params.priority && !params.priority.split(",").includes(task.priority)) return false;
   if (params.is_recurring && String(task.is_recurring) !== params.is_recurring) return false;
