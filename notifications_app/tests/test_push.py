@@ -435,6 +435,8 @@ def test_operators_see_browsers_by_push_service_not_by_endpoint(alice_client, pu
     assert push_service.origin in listing
     assert "Firefox 140" in listing
     assert browser.endpoint not in listing  # a capability URL
-    detail = admin_client.get(f"/admin/notifications_app/pushsubscription/{sub['id']}/change/").content.decode()
+    detail = admin_client.get(
+        f"/admin/notifications_app/pushsubscription/{sub['id']}/change/"
+    ).content.decode()
     assert browser.p256dh not in detail
     assert admin_client.get("/admin/notifications_app/pushsubscription/add/").status_code == 403
