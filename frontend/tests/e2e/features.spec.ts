@@ -235,6 +235,27 @@ test("projects: sections, drag between sections by keyboard, move a task to anot
   await dialog.getByRole("button", { name: "Save" }).click();
   await expect(page.getByTestId("section").first().getByTestId("task-row").filter({ hasText: "Mow lawn" })).toBeVisible();
   await expect.poll(async () => (await apiCall<{ results: ApiTask[] }>(page, "GET", "/api/tasks?q=Mow")).data.results[0]).toMatchObject({ project_id: project.id, section_id: null });
+
+  // The project itself: rename, then delete it, its tasks going to the Inbox.
+  await page.getByRole("button", { name: "Rename project “Home”" }).click();
+  await page.getByLabel("Project name").fill("House");
+  await page.getByRole("button", { name: "Save name" }).click();
+  await expect(page.getByRole("heading", { name: "House", level: 1 })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Lists" }).getByRole("link", { name: /House/ })).toBeVisible();
+  await page.getByRole("button", { name: "Delete project “House”" }).click();
+  await expectAccessible(page, "project-delete");
+  await page.getByRole("button", { name: "Delete the project" }).click();
+  await expect(page.getByRole("heading", { name: "Inbox", level: 1 })).toBeVisible();
+  await expect(row(page, "Wash dishes")).toBeVisible();
+  await expect(row(page, "Mow lawn")).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Lists" }).getByRole("link", { name: /House/ })).toHaveCount(0);
+
+  // Archiving takes a project out of the sidebar.
+  const old = (await apiCall<{ id: string }>(page, "POST", "/api/projects", { name: "Old stuff" })).data;
+  await page.getByRole("navigation", { name: "Lists" }).getByRole("link", { name: /Old stuff/ }).click();
+  await page.getByRole("button", { name: "Archive project “Old stuff”" }).click();
+  await expect(page.getByRole("navigation", { name: "Lists" }).getByRole("link", { name: /Old stuff/ })).toHaveCount(0);
+  expect((await apiCall<{ results: { id: string }[] }>(page, "GET", "/api/projects?archived=true")).data.results.map((p) => p.id)).toContain(old.id);
   await context.close();
 });
 
