@@ -37,7 +37,14 @@ from tasks_app.quickadd.parser import parse_quick_add
 from tasks_app.quickadd.services import task_create_from_text
 from tasks_app.recurrence.selectors import task_series_info
 from tasks_app.recurrence.services import occurrence_skip, series_stop
-from tasks_app.selectors import TaskListParams, task_get, task_list, task_to_dict, user_timezone
+from tasks_app.selectors import (
+    TaskListParams,
+    task_get,
+    task_list,
+    task_list_page,
+    task_to_dict,
+    user_timezone,
+)
 from todo_project.accounts.selectors import user_date_order
 from todo_project.errors import DomainError, NotFoundError
 
@@ -367,7 +374,14 @@ def _list_tasks(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         due_before=before,
         sort_by="due_at",
     )
-    rows = list(task_list(user=ctx.user, params=params)[: args.get("limit", 20)])
+    limit = args.get("limit", 20)
+    if isinstance(after, datetime) or isinstance(before, datetime):
+        # Bounded by this instant: a shape never seen again, not worth compiling once.
+        rows = list(task_list(user=ctx.user, params=params)[:limit])
+    else:
+        # Dates only: the list page's SQL is compiled once per shape and day
+        # (compiling the ORM query cost more than running it).
+        rows = task_list_page(user=ctx.user, params=params, offset=0, limit=limit)
     tasks = [task_to_dict(row) for row in rows]
     if when == "overdue":
         # A date-only task due today is not overdue yet; the bound above is an instant.
