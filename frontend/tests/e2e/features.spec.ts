@@ -319,13 +319,15 @@ test("web push: the service worker shows a pushed notification; the settings tog
   // there), so this browser's PushManager hands out a subscription the way a push
   // service would; what is tested is the app's path: permission, the server's VAPID
   // key, registration with the API, and removal.
-  await page.evaluate(async () => {
-    // A loopback endpoint (the test server allows private addresses; there is no DNS here) and real key material.
-    const endpoint = `https://127.0.0.1:9/push/send/${crypto.randomUUID()}`;
+  // tests/test_web.py runs a local push service and gives its subscription (endpoint and the
+  // browser's keys, which it decrypts with); by hand, a loopback endpoint with fresh keys.
+  const given = process.env.TASKBEAT_E2E_PUSH_SUBSCRIPTION ? JSON.parse(process.env.TASKBEAT_E2E_PUSH_SUBSCRIPTION) : null;
+  await page.evaluate(async (given) => {
+    const endpoint: string = given?.endpoint ?? `https://127.0.0.1:9/push/send/${crypto.randomUUID()}`;
     const b64url = (bytes: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
     const pair = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
-    const p256dh = b64url(await crypto.subtle.exportKey("raw", pair.publicKey));
-    const auth = b64url(crypto.getRandomValues(new Uint8Array(16)).buffer);
+    const p256dh: string = given?.keys.p256dh ?? b64url(await crypto.subtle.exportKey("raw", pair.publicKey));
+    const auth: string = given?.keys.auth ?? b64url(crypto.getRandomValues(new Uint8Array(16)).buffer);
     const w = window as unknown as { __pushKey?: ArrayBuffer; __unsubscribed?: boolean };
     let current: PushSubscription | null = null;
     const make = () =>
@@ -344,10 +346,10 @@ test("web push: the service worker shows a pushed notification; the settings tog
       current = make();
       return current;
     };
-  });
+  }, given);
   const toggle = page.getByLabel("Browser notifications on this device");
   await expect(toggle).not.toBeChecked();
-  await toggle.check();
+  await toggle.click(); // controlled: it turns on once the server has the subscription
   await expect(toggle).toBeChecked();
   // The subscription was made with the server's key, and the server has it.
   const usedKey = await page.evaluate(() => {
@@ -357,9 +359,40 @@ test("web push: the service worker shows a pushed notification; the settings tog
   expect(usedKey).toBe(key.data.public_key.replace(/=+$/, ""));
   const listed = await apiCall<{ results: { endpoint: string }[] } | { endpoint: string }[]>(page, "GET", "/api/notifications/push-subscriptions");
   const subscriptions = Array.isArray(listed.data) ? listed.data : listed.data.results;
-  expect(subscriptions.map((s) => s.endpoint)).toEqual([expect.stringMatching(/^https:\/\/127\.0\.0\.1:9\/push\/send\//)]);
+  expect(subscriptions.map((s) => s.endpoint)).toEqual([given?.endpoint ?? expect.stringMatching(/^https:\/\/127\.0\.0\.1:9\/push\/send\//)]);
   await expectAccessible(page, "settings-push-on");
-  await toggle.uncheck();
+
+  const mailbox = process.env.TASKBEAT_E2E_PUSH_MAILBOX;
+  if (mailbox) {
+    // The whole way: a reminder fires (beat + worker), the server encrypts and sends it to the
+    // push service with its VAPID signature, the service decrypts it with this browser's keys,
+    // and the message reaches the worker, which shows it.
+    const task = (await apiCall<ApiTask>(page, "POST", "/api/tasks", { title: "Pushed reminder" })).data;
+    const reminder = await apiCall(page, "POST", `/api/tasks/${task.id}/reminders`, { remind_at: new Date(Date.now() + 3000).toISOString() });
+    expect(reminder.status).toBe(201);
+    type Pushed = { title: string; body: string; url: string; tag: string };
+    let pushed: Pushed | undefined;
+    await expect
+      .poll(
+        async () => {
+          const messages = (await (await fetch(mailbox)).json()) as Pushed[];
+          pushed = messages.find((m) => m.title.includes("Pushed reminder"));
+          return Boolean(pushed);
+        },
+        { timeout: 45_000 },
+      )
+      .toBe(true);
+    expect(pushed!.url).toContain(`/tasks/${task.id}`);
+    await cdp.send("ServiceWorker.deliverPushMessage", {
+      origin: new URL(baseURL!).origin,
+      registrationId: registrations.find((r) => !r.isDeleted)!.registrationId,
+      data: JSON.stringify(pushed),
+    });
+    await expect
+      .poll(() => page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => n.title)))
+      .toContain(pushed!.title);
+  }
+  await toggle.click();
   await expect(toggle).not.toBeChecked();
   expect(await page.evaluate(() => (window as unknown as { __unsubscribed?: boolean }).__unsubscribed)).toBe(true);
   const after = await apiCall<{ results: unknown[] } | unknown[]>(page, "GET", "/api/notifications/push-subscriptions");
