@@ -246,15 +246,18 @@ def _seed_long_list() -> tuple[str, str]:
     Fixture data: inserted in bulk, without events (nothing is listening yet).
     """
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
     from tasks_app.models import Task
     from tasks_app.projects.services import inbox_ensure
     from todo_project.accounts.models import Profile
 
     password = "long-List-password-9"  # noqa: S105 - test account
-    user = get_user_model().objects.create_user(
-        username="longlist", email="long@example.com", password=password
-    )
+    user = get_user_model().objects.create_user(username="longlist", email="long@example.com")
+    # The servers under test hash with the production hashers, not the test
+    # suite's fast one (the root conftest's override stays in this process).
+    user.password = PBKDF2PasswordHasher().encode(password, PBKDF2PasswordHasher().salt())
+    user.save(update_fields=["password"])
     Profile.objects.create(user=user, timezone="UTC")
     inbox = inbox_ensure(user_id=user.pk)
     priorities = ["high", "medium", "low"]
