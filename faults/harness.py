@@ -431,7 +431,9 @@ class Cluster:
              "-s", str(self.workdir / "data" / "beat2-schedule")],
             None,
         )  # fmt: skip
-        define("bridge", [PYTHON, "manage.py", "kafka_bridge"], None)
+        # Up to three bridge replicas at once (they split users by advisory lock).
+        for name in ("bridge", "bridge2", "bridge3"):
+            define(name, [PYTHON, "manage.py", "kafka_bridge"], None)
 
     def start(self, *names: str) -> None:
         for name in names:

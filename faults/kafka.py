@@ -35,6 +35,46 @@ class Record:
     sequence: int
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    ce_id: str
+    ce_type: str
+    error: str  # the ce_dlqerror extension: why it could not be published
+    topic: str  # ce_dlqtopic: where it was meant to go
+
+
+def read_dead_letters(bootstrap: str, *, timeout: float = 10) -> list[DeadLetter]:
+    """Every record on the dead-letter topic, from offset 0 (until 2 s pass with nothing new)."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "faults-dlq", "enable.auto.commit": False}
+    )
+    try:
+        metadata = consumer.list_topics(timeout=10)
+        partitions = metadata.topics["dlq-events"].partitions if "dlq-events" in metadata.topics else {}
+        consumer.assign([TopicPartition("dlq-events", p, OFFSET_BEGINNING) for p in partitions])
+        out: list[DeadLetter] = []
+        deadline = time.monotonic() + timeout
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - quiet_since < 2:
+            message = consumer.poll(0.5)
+            if message is None or message.error():
+                continue
+            quiet_since = time.monotonic()
+            raw = cast("list[tuple[str, bytes]]", message.headers() or [])
+            headers = {name: value.decode() for name, value in raw}
+            out.append(
+                DeadLetter(
+                    headers.get("ce_id", ""),
+                    headers.get("ce_type", ""),
+                    headers.get("ce_dlqerror", ""),
+                    headers.get("ce_dlqtopic", ""),
+                )
+            )
+        return out
+    finally:
+        consumer.close()
+
+
 def read_all(bootstrap: str, *, expected: int, timeout: float = 60) -> list[Record]:
     """Every record on every topic but the dead-letter one (all partitions, from offset 0).
 

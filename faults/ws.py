@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ class SocketClient:
     duplicates: int = 0
     connects: int = 0
     closes: list[str] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)  # frames received, by type
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -69,7 +71,9 @@ class SocketClient:
                     self.connects += 1
                     backoff = 0.2
                     self._session(socket)
-            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
+            except ConnectionClosed as exc:
+                self.closes.append(f"closed {exc.rcvd.code if exc.rcvd else None}")
+            except (OSError, InvalidHandshake, TimeoutError) as exc:
                 self.closes.append(type(exc).__name__)
             self._stop.wait(backoff)
             backoff = min(backoff * 2, 2.0)
@@ -89,6 +93,7 @@ class SocketClient:
             except TimeoutError:
                 continue
             kind = frame.get("type", "")
+            self.kinds["push" if "seq" in frame and "channel" in frame else kind] += 1
             if kind == "resync.complete":
                 if frame.get("has_more"):
                     socket.send(json.dumps({"type": "resync", "since": self.since}))

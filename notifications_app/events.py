@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypedDict
 
-from notifications_app.models import Notification
+from notifications_app.models import Notification, PushSubscription
 from todo_project.events import types
 from todo_project.events.services import NewEvent
 from todo_project.timefmt import iso_utc
@@ -108,4 +108,60 @@ def preferences_updated_event(*, user_id: int, fields: list[str], reminder_rules
     }
     return NewEvent(
         type=types.PREFERENCES_UPDATED, user_id=user_id, subject=f"users/{user_id}/preferences", data=data
+    )
+
+
+def _push_subject(user_id: int, subscription_id: object) -> str:
+    return f"users/{user_id}/push-subscriptions/{subscription_id}"
+
+
+class PushSubscriptionCreatedData(TypedDict):
+    subscription_id: str
+    user_id: int
+    push_service: str  # the endpoint's origin: the endpoint itself is a capability URL
+    user_agent: str
+    updated: bool  # the same endpoint again, with new keys
+    created_at: str
+
+
+def push_subscription_created_event(sub: PushSubscription, *, push_service: str, updated: bool) -> NewEvent:
+    data: PushSubscriptionCreatedData = {
+        "subscription_id": str(sub.id),
+        "user_id": sub.user_id,
+        "push_service": push_service,
+        "user_agent": sub.user_agent,
+        "updated": updated,
+        "created_at": iso_utc(sub.created_at),
+    }
+    return NewEvent(
+        type=types.PUSH_SUBSCRIPTION_CREATED,
+        user_id=sub.user_id,
+        subject=_push_subject(sub.user_id, sub.id),
+        data=data,
+    )
+
+
+class PushSubscriptionDeletedData(TypedDict):
+    subscription_id: str
+    user_id: int
+    push_service: str
+    reason: str  # unsubscribed | gone | moved
+    deleted_at: str
+
+
+def push_subscription_deleted_event(
+    *, subscription_id: object, user_id: int, push_service: str, reason: str, deleted_at: datetime
+) -> NewEvent:
+    data: PushSubscriptionDeletedData = {
+        "subscription_id": str(subscription_id),
+        "user_id": user_id,
+        "push_service": push_service,
+        "reason": reason,
+        "deleted_at": iso_utc(deleted_at),
+    }
+    return NewEvent(
+        type=types.PUSH_SUBSCRIPTION_DELETED,
+        user_id=user_id,
+        subject=_push_subject(user_id, subscription_id),
+        data=data,
     )

@@ -1,13 +1,15 @@
 """What a notification says, one builder per channel.
 
 The services decide who is notified, when and on which channel; these
-functions only turn the facts into the text (in-app), the mail (email) or the
-JSON body (webhook). No query and no write here, so a wording change never
-touches delivery. Links are absolute (``PUBLIC_BASE_URL``): they leave the app.
+functions only turn the facts into the text (in-app), the mail (email), the
+JSON body (webhook) or what a browser's service worker shows (push). No
+query and no write here, so a wording change never touches delivery. Links
+are absolute (``PUBLIC_BASE_URL``): they leave the app.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import tzinfo
 from html import escape
@@ -29,6 +31,20 @@ class EmailMessage(TypedDict):
     subject: str
     text: str
     html: str
+
+
+class PushMessage(TypedDict):
+    title: str
+    body: str
+    url: str
+    tag: str  # the service worker's showNotification() tag: one per reminder
+
+
+# The push message, JSON-encoded, before encryption. Push services take 4096
+# bytes of encrypted body (RFC 8291 §4 adds 86 bytes of header, a 16-byte tag
+# and a padding delimiter); staying well under leaves room and keeps a
+# reminder a glance, not a document.
+MAX_PUSH_BYTES = 3000
 
 
 def task_url(task_id: str) -> str:
@@ -61,6 +77,20 @@ def reminder_email(*, title: str, due: str, url: str) -> EmailMessage:
             f'<p><a href="{escape(url)}">Open the task</a></p>'
         ),
     }
+
+
+def reminder_push(*, title: str, body: str, url: str, tag: str) -> PushMessage:
+    """What the service worker shows, cut to fit MAX_PUSH_BYTES (the body first, then the title)."""
+    message: PushMessage = {"title": title[:200], "body": body[:1000], "url": url, "tag": tag}
+
+    def size() -> int:
+        return len(json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode())
+
+    while size() > MAX_PUSH_BYTES and message["body"]:
+        message["body"] = message["body"][: len(message["body"]) // 2]
+    while size() > MAX_PUSH_BYTES and message["title"]:
+        message["title"] = message["title"][: len(message["title"]) // 2]
+    return message
 
 
 def reminder_webhook(*, data: Mapping[str, Any], url: str) -> dict[str, Any]:

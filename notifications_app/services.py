@@ -5,7 +5,8 @@ claims a pending row with a conditional UPDATE that sets a lease
 (``claimed_until``), sends, then records the outcome in a short transaction.
 A worker killed mid-send leaves a lease that expires; the sweep then
 re-enqueues the row, so a delivery is at-least-once and webhook receivers
-de-duplicate on the stable ``webhook-id``.
+de-duplicate on the stable ``webhook-id``. Email, webhook and push rows share
+this path (lease, retries, quiet hours); only the sender differs.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from notifications_app.models import (
     NotificationPreference,
     NotificationStatus,
 )
+from notifications_app.push import services as push
 from notifications_app.selectors import (
     email_configured,
     preferences_get,
@@ -58,6 +60,8 @@ logger = logging.getLogger(__name__)
 
 # Waits before the 2nd, 3rd, 4th and 5th attempt of a transient failure.
 RETRY_BACKOFF_SECONDS = (1, 5, 30, 300)
+# A receiver's Retry-After is honoured when longer than the backoff, up to this.
+RETRY_AFTER_MAX_SECONDS = 3600
 # The sweep leaves freshly due rows to the task already enqueued for them.
 SWEEP_GRACE = timedelta(seconds=5)
 SWEEP_BATCH = 500
@@ -278,8 +282,9 @@ def notifications_create_for_trigger(*, data: dict[str, Any]) -> list[Notificati
     Idempotent: a (reminder, occurrence, channel) that already has a
     notification is skipped (and a unique constraint backs this up). Must run
     inside the dispatching transaction. In-app rows are delivered by being
-    stored; email and webhook rows are enqueued after commit, or wait for the
-    sweep when the user's quiet hours are on.
+    stored; email, webhook and push rows are enqueued after commit, or wait
+    for the sweep when the user's quiet hours are on. Push makes one row per
+    subscribed browser (idempotent per browser).
     """
     now = timezone.now()
     user_id = int(data["user_id"])
@@ -288,11 +293,12 @@ def notifications_create_for_trigger(*, data: dict[str, Any]) -> list[Notificati
     assert occurrence is not None
     if not Reminder.objects.filter(id=reminder_id).exists():
         return []
-    existing = set(
+    made = list(
         Notification.objects.filter(reminder_id=reminder_id, occurrence_at=occurrence).values_list(
-            "channel", flat=True
+            "channel", "push_subscription_ref"
         )
     )
+    existing = {channel for channel, _ in made}
     prefs = preferences_get(user_id=user_id)
     tz = user_timezone(user_id=user_id)
     title = data["task_title"]
@@ -303,6 +309,18 @@ def notifications_create_for_trigger(*, data: dict[str, Any]) -> list[Notificati
     quiet_end = quiet_hours_end(prefs=prefs, tz=tz, at=now)
     created: list[Notification] = []
     for channel in data.get("channels", []):
+        if channel == Channel.PUSH:
+            for n in push.push_notifications_for_trigger(
+                data=data,
+                occurrence=occurrence,
+                title=in_app["title"],
+                body=in_app["body"],
+                url=url,
+                now=now,
+                existing_refs={ref for c, ref in made if c == Channel.PUSH and ref is not None},
+            ):
+                created.append(_store_pending(n, quiet_end))
+            continue
         if channel in existing:
             continue
         n = Notification(
@@ -335,15 +353,23 @@ def notifications_create_for_trigger(*, data: dict[str, Any]) -> list[Notificati
             n.payload = messages.reminder_webhook(data=data, url=url)
         else:
             continue
-        if channel != Channel.IN_APP and quiet_end is not None:
-            n.next_attempt_at = quiet_end
-        n.save(force_insert=True)
-        created.append(n)
         if channel == Channel.IN_APP:
+            n.save(force_insert=True)
+            created.append(n)
             record_events([notification_created_event(n)])
-        elif quiet_end is None:
-            _enqueue_delivery(n.id)
+        else:
+            created.append(_store_pending(n, quiet_end))
     return created
+
+
+def _store_pending(n: Notification, quiet_end: datetime | None) -> Notification:
+    """Save a notification that a worker delivers: now, or when the quiet hours end (the sweep)."""
+    if quiet_end is not None:
+        n.next_attempt_at = quiet_end
+    n.save(force_insert=True)
+    if quiet_end is None:
+        _enqueue_delivery(n.id)
+    return n
 
 
 # --- delivery -----------------------------------------------------------------
@@ -357,7 +383,7 @@ def _claim(notification_id: uuid.UUID | str, now: datetime) -> bool:
             id=notification_id,
             status=NotificationStatus.PENDING,
             next_attempt_at__lte=now,
-            channel__in=[Channel.EMAIL, Channel.WEBHOOK],
+            channel__in=[Channel.EMAIL, Channel.WEBHOOK, Channel.PUSH],
         ).update(claimed_until=lease, attempts=F("attempts") + 1, updated_at=now)
     )
 
@@ -382,6 +408,8 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
             result = senders.SendResult(ok=False, error=message)
         else:
             result = senders.send_email(to=n.recipient, delivery_id=f"msg_{n.id.hex}", **message)
+    elif n.channel == Channel.PUSH:
+        result = push.push_send(n, prefs)
     elif webhook_active(prefs):
         # The current URL and secret: a rotation applies to pending retries.
         result = senders.send_webhook(
@@ -391,7 +419,13 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
         result = senders.SendResult(ok=False, error="webhook endpoint disabled or removed")
     if result.ok:
         fault_point("notifications.after_provider_call")
-    return _record_outcome(n.id, result)
+    countdown = _record_outcome(n.id, result)
+    if n.channel == Channel.PUSH and result.gone and n.push_subscription_ref is not None:
+        # Its own transaction, after the outcome: the browser unsubscribed or
+        # its subscription expired (404/410). A crash in between only means the
+        # next push to it answers 410 again and removes it then.
+        push.push_subscription_gone(subscription_id=n.push_subscription_ref)
+    return countdown
 
 
 def _email_message(n: Notification) -> messages.EmailMessage | str:
@@ -467,7 +501,10 @@ def _record_outcome(notification_id: uuid.UUID, result: senders.SendResult) -> i
             return None
         n.last_error = result.error[:2000]
         if result.transient and n.attempts <= len(RETRY_BACKOFF_SECONDS):
-            retry_at = now + timedelta(seconds=RETRY_BACKOFF_SECONDS[n.attempts - 1])
+            wait: float = RETRY_BACKOFF_SECONDS[n.attempts - 1]
+            if result.retry_after is not None:  # the receiver said when (429, 503)
+                wait = max(wait, min(result.retry_after, RETRY_AFTER_MAX_SECONDS))
+            retry_at = now + timedelta(seconds=wait)
             # A retry that would land in the user's quiet hours waits for their end too.
             quiet_end = quiet_hours_end(
                 prefs=preferences_get(user_id=n.user_id), tz=user_timezone(user_id=n.user_id), at=retry_at
@@ -508,7 +545,7 @@ def _webhook_disable(*, user_id: int, reason: str, now: datetime) -> None:
 
 
 def notifications_sweep(*, batch_size: int = SWEEP_BATCH) -> int:
-    """Enqueue email/webhook deliveries that are due and unleased. Returns how many."""
+    """Enqueue email/webhook/push deliveries that are due and unleased. Returns how many."""
     from notifications_app.tasks import notification_deliver_task  # the tasks module imports this one
 
     now = timezone.now()

@@ -71,6 +71,10 @@ WS_RESYNCS = Counter(
     "taskbeat_websocket_resyncs_total",
     "Resync pages served to clients that missed events (WebSocket resync and GET /api/sync).",
 )
+WS_LAYER_LOSSES = Counter(
+    "taskbeat_websocket_layer_losses_total",
+    "Times a ws process found the channel layer away or without its groups (its sockets then close 1012).",
+)
 CELERY_TASKS = Counter(
     "taskbeat_celery_tasks_total",
     "Celery tasks finished, by task name and state (succeeded, failed, retried).",

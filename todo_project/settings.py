@@ -374,6 +374,9 @@ WS_SEND_QUEUE_SIZE = env_int("WS_SEND_QUEUE_SIZE", 256, minimum=1)
 # The client should send {"type":"ping"} this often; silence for WS_IDLE_TIMEOUT_SECONDS closes (4408).
 WS_HEARTBEAT_SECONDS = env_int("WS_HEARTBEAT_SECONDS", 25, minimum=1)
 WS_IDLE_TIMEOUT_SECONDS = env_int("WS_IDLE_TIMEOUT_SECONDS", 75, minimum=1)
+# Each ws process probes the channel layer this often; a probe lost (Redis away, or
+# restarted without the groups) closes its sockets with 1012 once it is back (0: off).
+WS_LAYER_CHECK_SECONDS = env_float("WS_LAYER_CHECK_SECONDS", 5.0)
 # Events per resync answer (WebSocket) and the largest page of GET /api/sync.
 SYNC_RESYNC_BATCH = env_int("SYNC_RESYNC_BATCH", 500, minimum=1)
 

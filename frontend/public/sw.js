@@ -78,8 +78,11 @@ self.addEventListener("push", (event) => {
 // A click focuses an open Taskbeat tab on the task (or opens one).
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  const target = new URL(event.notification.data?.url || "/", location.origin);
-  if (target.origin !== location.origin) return; // only our own pages
+  // The server names the page by its public URL; this worker opens that page
+  // on its own origin (never another site), so a differently configured base
+  // URL (a dev port, a proxy) still lands on the task.
+  const named = new URL(event.notification.data?.url || "/", location.origin);
+  const target = new URL(named.pathname + named.search + named.hash, location.origin);
   event.waitUntil(
     self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(async (windows) => {
       const tab = windows.find((w) => new URL(w.url).origin === location.origin);

@@ -8,7 +8,6 @@ subscription touches no notification row and cannot wait on a delivery.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -18,7 +17,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from notifications_app import transports
+from notifications_app import messages, transports
+from notifications_app.events import push_subscription_created_event, push_subscription_deleted_event
 from notifications_app.models import (
     Channel,
     Notification,
@@ -28,18 +28,11 @@ from notifications_app.models import (
 )
 from notifications_app.push.selectors import push_configured
 from todo_project.errors import ConflictError, DomainError, NotFoundError
-from todo_project.events import types
-from todo_project.events.services import record_event, users_events_lock
+from todo_project.events.services import record_events, users_events_lock
 from todo_project.keys import b64url_decode
-from todo_project.timefmt import iso_utc
 
 MAX_ENDPOINT_LENGTH = 2000
 MAX_USER_AGENT_LENGTH = 300
-# What the browser's service worker receives, JSON-encoded, before encryption.
-# Push services take 4096 bytes of encrypted body (RFC 8291 §4: 86 bytes of
-# header, 16 of tag and a padding delimiter come on top); staying well under
-# leaves room and keeps a reminder a glance, not a document.
-MAX_PAYLOAD_BYTES = 3000
 # Task priority -> RFC 8030 §5.3 Urgency: how eagerly a phone on battery wakes for it.
 URGENCY_OF_PRIORITY = {"high": "high", "medium": "normal", "low": "low"}
 
@@ -76,41 +69,26 @@ def _check_endpoint(endpoint: str) -> None:
     transports.resolve_webhook_url(endpoint, field="endpoint", what="Push endpoint")
 
 
-def _subject(sub: PushSubscription) -> str:
-    return f"users/{sub.user_id}/push-subscriptions/{sub.id}"
+def _delete(sub: PushSubscription, *, reason: str) -> None:
+    """Delete ``sub`` and record it (caller's transaction, with the owner's counter locked)."""
+    event = push_subscription_deleted_event(
+        subscription_id=sub.id,
+        user_id=sub.user_id,
+        push_service=transports.push_origin(sub.endpoint),
+        reason=reason,
+        deleted_at=timezone.now(),
+    )
+    sub.delete()
+    record_events([event])
 
 
 def _record_created(sub: PushSubscription, *, updated: bool) -> None:
-    record_event(
-        type=types.PUSH_SUBSCRIPTION_CREATED,
-        user_id=sub.user_id,
-        subject=_subject(sub),
-        data={
-            "subscription_id": str(sub.id),
-            "user_id": sub.user_id,
-            "push_service": transports.push_origin(sub.endpoint),
-            "user_agent": sub.user_agent,
-            "updated": updated,
-            "created_at": iso_utc(sub.created_at),
-        },
-    )
-
-
-def _delete(sub: PushSubscription, *, reason: str) -> None:
-    """Delete ``sub`` and record it (caller's transaction, with the owner's counter locked)."""
-    sub_id, user_id, origin = sub.id, sub.user_id, transports.push_origin(sub.endpoint)
-    sub.delete()
-    record_event(
-        type=types.PUSH_SUBSCRIPTION_DELETED,
-        user_id=user_id,
-        subject=f"users/{user_id}/push-subscriptions/{sub_id}",
-        data={
-            "subscription_id": str(sub_id),
-            "user_id": user_id,
-            "push_service": origin,
-            "reason": reason,
-            "deleted_at": iso_utc(timezone.now()),
-        },
+    record_events(
+        [
+            push_subscription_created_event(
+                sub, push_service=transports.push_origin(sub.endpoint), updated=updated
+            )
+        ]
     )
 
 
@@ -204,19 +182,6 @@ def push_subscription_gone(*, subscription_id: uuid.UUID) -> bool:
 # --- notifications ------------------------------------------------------------
 
 
-def push_message(*, title: str, body: str, url: str, tag: str) -> dict[str, str]:
-    """The JSON the service worker shows, cut to fit MAX_PAYLOAD_BYTES (body first, then title)."""
-    message = {"title": title[:200], "body": body[:1000], "url": url, "tag": tag}
-
-    def size() -> int:
-        return len(json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode())
-
-    for part in ("body", "title"):
-        while size() > MAX_PAYLOAD_BYTES and message[part]:
-            message[part] = message[part][: len(message[part]) // 2]
-    return message
-
-
 def push_notifications_for_trigger(
     *,
     data: dict[str, Any],
@@ -234,7 +199,7 @@ def push_notifications_for_trigger(
     quiet hours as for every other channel.
     """
     user_id = int(data["user_id"])
-    message = push_message(title=title, body=body, url=url, tag=f"reminder-{data['reminder_id']}")
+    message = messages.reminder_push(title=title, body=body, url=url, tag=f"reminder-{data['reminder_id']}")
     urgency = URGENCY_OF_PRIORITY.get(str(data.get("task_priority") or ""), "normal")
     rows = []
     for sub_id, endpoint in PushSubscription.objects.filter(user_id=user_id).values_list("id", "endpoint"):

@@ -41,9 +41,11 @@ def fire_reminder(on_commit) -> Callable[..., Reminder]:
     from reminders_app.services import reminder_create, reminders_fire_due
     from reminders_app.tests.factories import create_task
 
-    def fire(user, *, at: datetime = NOW, title: str = "Pay rent", channels=None, due_at=None) -> Reminder:
+    def fire(
+        user, *, at: datetime = NOW, title: str = "Pay rent", channels=None, due_at=None, **task_fields
+    ) -> Reminder:
         with time_machine.travel(at - timedelta(hours=1), tick=False):
-            task = create_task(user, title=title, due_at=due_at or at + timedelta(hours=1))
+            task = create_task(user, title=title, due_at=due_at or at + timedelta(hours=1), **task_fields)
             reminder = reminder_create(user_id=user.id, task_id=task.id, remind_at=at, channels=channels)
         with time_machine.travel(at, tick=False), on_commit():
             reminders_fire_due()

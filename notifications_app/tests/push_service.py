@@ -84,6 +84,8 @@ class PushService:
     requests: list[Delivered] = field(default_factory=list)
     # (status, extra headers) to answer next, in order, whatever the request.
     queued: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    # Subscriptions the browser revoked: a valid message to them answers 410 Gone.
+    revoked: set[str] = field(default_factory=set)
     # The VAPID public key (base64url) the server was told; None = accept any valid signer.
     expected_vapid_key: str | None = None
 
@@ -126,6 +128,9 @@ class PushService:
         except Exception as exc:  # noqa: BLE001 - any decryption failure is the client's
             record.problem = f"payload: {type(exc).__name__}: {exc}"
             return 400, record
+        if path in self.revoked:
+            record.message = None
+            return 410, record
         return 201, record
 
     def _vapid(self, authorization: str) -> dict[str, Any]:
@@ -168,8 +173,8 @@ def _tls_files(folder: Path) -> tuple[str, str, str]:
         .issuer_name(ca_name)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
+        .not_valid_before(now - dt.timedelta(days=400))
+        .not_valid_after(now + dt.timedelta(days=400))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
@@ -180,8 +185,8 @@ def _tls_files(folder: Path) -> tuple[str, str, str]:
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
+        .not_valid_before(now - dt.timedelta(days=400))
+        .not_valid_after(now + dt.timedelta(days=400))
         .add_extension(
             x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
         )

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import base64
+import json
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 
-from notifications_app.models import PushSubscription
+from notifications_app.messages import reminder_push
+from notifications_app.models import Notification, PushSubscription
+from notifications_app.services import notifications_create_for_trigger, notifications_sweep
+from notifications_app.tasks import notification_deliver_task
+from notifications_app.tests.conftest import NOW
+from notifications_app.transports import retry_after_seconds
 from todo_project.testing import events_of
 
 pytestmark = pytest.mark.django_db
@@ -198,3 +207,221 @@ def test_a_browser_another_account_subscribes_in_moves_to_it(
     assert alice_client.get(URL).json()["count"] == 0
     [moved] = events_of("push_subscription.deleted")
     assert (moved["user_id"], moved["subscription_id"], moved["reason"]) == (alice.id, alices["id"], "moved")
+
+
+# --- delivery -----------------------------------------------------------------
+
+
+def _push_rows(reminder) -> list[Notification]:
+    return list(Notification.objects.filter(reminder=reminder, channel="push").order_by("created_at"))
+
+
+def _path(browser) -> str:
+    return urlsplit(browser.endpoint).path
+
+
+def test_a_fired_reminder_reaches_every_browser_encrypted_and_vapid_signed(
+    alice, alice_client, push_service, fire_reminder, settings
+):
+    browsers = [push_service.browser(), push_service.browser()]
+    for browser in browsers:
+        _subscribe(alice_client, browser)
+
+    reminder = fire_reminder(alice, title="Pay rent", priority="high")
+
+    delivered = push_service.delivered()
+    assert sorted(r.path for r in delivered) == sorted(_path(b) for b in browsers)
+    for request in delivered:  # each decrypted with its own browser's private key and auth secret
+        assert request.message == {
+            "title": "Reminder: Pay rent",
+            "body": "Pay rent — due Mon 02 Mar 2026, 12:00 CET.",
+            "url": f"https://taskbeat.example/tasks/{reminder.task_ref}",
+            "tag": f"reminder-{reminder.id}",
+        }
+        assert request.claims["aud"] == push_service.origin
+        assert request.claims["sub"] == settings.VAPID_SUBJECT
+        assert request.claims["exp"] == int(NOW.timestamp()) + 12 * 3600
+        assert request.headers["ttl"] == str(settings.WEB_PUSH_TTL_SECONDS)
+        assert request.headers["urgency"] == "high"  # from the task's priority
+        assert request.headers["topic"] == reminder.id.hex
+    assert [n.status for n in _push_rows(reminder)] == ["sent", "sent"]
+    assert {n.recipient for n in _push_rows(reminder)} == {push_service.origin}
+    sent = [e for e in events_of("notification.sent") if e["channel"] == "push"]
+    assert len(sent) == 2
+    [triggered] = events_of("reminder.triggered")
+    assert "push" in triggered["channels"]
+
+
+@pytest.mark.parametrize(("priority", "urgency"), [("low", "low"), ("medium", "normal")])
+def test_urgency_follows_the_task_priority(
+    alice, alice_client, push_service, fire_reminder, priority, urgency
+):
+    _subscribe(alice_client, push_service.browser())
+    fire_reminder(alice, priority=priority)
+    [request] = push_service.delivered()
+    assert request.headers["urgency"] == urgency
+
+
+def test_a_reminder_handled_twice_pushes_once_per_browser(alice, alice_client, push_service, fire_reminder):
+    _subscribe(alice_client, push_service.browser())
+    fire_reminder(alice)
+    [data] = events_of("reminder.triggered")
+
+    assert notifications_create_for_trigger(data=data) == []
+    assert len(push_service.delivered()) == 1
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_browser_the_push_service_says_is_gone_is_unsubscribed(
+    alice, alice_client, push_service, fire_reminder, status
+):
+    gone, other = push_service.browser(), push_service.browser()
+    gone_id = _subscribe(alice_client, gone).json()["id"]
+    _subscribe(alice_client, other)
+    if status == 404:  # the service forgot it (expired) …
+        del push_service.browsers[_path(gone)]
+    else:  # … or remembers the browser revoked it
+        push_service.revoked.add(_path(gone))
+
+    reminder = fire_reminder(alice)
+
+    assert list(PushSubscription.objects.values_list("endpoint", flat=True)) == [other.endpoint]
+    by_ref = {str(n.push_subscription_ref): n for n in _push_rows(reminder)}
+    assert by_ref[gone_id].status == "failed"
+    assert f"HTTP {status}" in by_ref[gone_id].last_error
+    [deleted] = events_of("push_subscription.deleted")
+    assert (deleted["subscription_id"], deleted["reason"]) == (gone_id, "gone")
+    [failed] = events_of("notification.failed")
+    assert failed["permanent"] is True
+
+
+def test_a_429_waits_as_long_as_the_push_service_asks(alice, alice_client, push_service, fire_reminder):
+    _subscribe(alice_client, push_service.browser())
+    push_service.queued = [(429, {"Retry-After": "120"})]
+
+    reminder = fire_reminder(alice)
+
+    [n] = _push_rows(reminder)
+    assert n.status == "pending"
+    assert n.next_attempt_at == NOW + timedelta(seconds=120)  # not the 1 s of the backoff
+    with time_machine.travel(NOW + timedelta(seconds=60), tick=False):
+        notification_deliver_task(str(n.id))  # too early: not claimed
+    assert len(push_service.delivered()) == 0
+    with time_machine.travel(NOW + timedelta(seconds=121), tick=False):
+        notification_deliver_task(str(n.id))
+    n.refresh_from_db()
+    assert (n.status, n.attempts) == ("sent", 2)
+    assert len(push_service.delivered()) == 1
+
+
+def test_a_5xx_is_retried_on_the_backoff(alice, alice_client, push_service, fire_reminder):
+    _subscribe(alice_client, push_service.browser())
+    push_service.queued = [(503, {}), (500, {})]
+
+    reminder = fire_reminder(alice)
+    [n] = _push_rows(reminder)
+    assert n.next_attempt_at == NOW + timedelta(seconds=1)
+    for seconds in (2, 8):
+        with time_machine.travel(NOW + timedelta(seconds=seconds), tick=False):
+            notification_deliver_task(str(n.id))
+
+    n.refresh_from_db()
+    assert (n.status, n.attempts) == ("sent", 3)
+
+
+@pytest.mark.parametrize("status", [400, 413])
+def test_a_refused_message_fails_for_good_and_keeps_the_browser(
+    alice, alice_client, push_service, fire_reminder, status
+):
+    _subscribe(alice_client, push_service.browser())
+    push_service.queued = [(status, {})]
+
+    reminder = fire_reminder(alice)
+
+    [n] = _push_rows(reminder)
+    assert (n.status, n.attempts) == ("failed", 1)
+    assert PushSubscription.objects.count() == 1
+    [failed] = events_of("notification.failed")
+    assert (failed["channel"], failed["permanent"]) == ("push", True)
+
+
+def test_quiet_hours_hold_push_until_they_end(alice, alice_client, push_service, fire_reminder):
+    _subscribe(alice_client, push_service.browser())
+    # NOW is 11:00 in Berlin (alice's zone)
+    alice_client.patch(
+        "/api/notifications/preferences",
+        {"quiet_hours_start": "10:30", "quiet_hours_end": "12:00"},
+        format="json",
+    )
+
+    reminder = fire_reminder(alice)
+
+    [n] = _push_rows(reminder)
+    assert n.next_attempt_at == datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
+    assert push_service.delivered() == []
+    with time_machine.travel(n.next_attempt_at + timedelta(seconds=10), tick=False):
+        notifications_sweep()
+    assert len(push_service.delivered()) == 1
+
+
+def test_push_turned_off_or_no_browser_means_no_push(alice, alice_client, push_service, fire_reminder):
+    fire_reminder(alice)  # nobody subscribed
+    _subscribe(alice_client, push_service.browser())
+    alice_client.patch("/api/notifications/preferences", {"push_enabled": False}, format="json")
+    channels = alice_client.get("/api/notifications/preferences").json()["channels"]["push"]
+    fire_reminder(alice, at=NOW + timedelta(days=1))
+
+    assert channels == {"enabled": False, "available": True, "delivering": False, "unavailable_reason": None}
+    assert ["push" in e["channels"] for e in events_of("reminder.triggered")] == [False, False]
+    assert push_service.requests == []
+
+
+def test_a_browser_unsubscribed_while_a_push_waited_is_not_sent_to(
+    alice, alice_client, push_service, fire_reminder
+):
+    sub = _subscribe(alice_client, push_service.browser()).json()
+    alice_client.patch(
+        "/api/notifications/preferences",
+        {"quiet_hours_start": "10:30", "quiet_hours_end": "12:00"},
+        format="json",
+    )
+    reminder = fire_reminder(alice)
+    alice_client.delete(f"{URL}/{sub['id']}")
+
+    with time_machine.travel(NOW + timedelta(hours=2), tick=False):
+        notifications_sweep()
+
+    [n] = _push_rows(reminder)
+    assert n.status == "failed"
+    assert "removed" in n.last_error
+    assert push_service.requests == []
+
+
+def test_the_ssrf_guard_runs_again_before_each_send(
+    alice, alice_client, push_service, fire_reminder, settings
+):
+    _subscribe(alice_client, push_service.browser())
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False  # the endpoint now resolves somewhere forbidden
+
+    reminder = fire_reminder(alice)
+
+    [n] = _push_rows(reminder)
+    assert n.status == "failed"
+    assert n.last_error.startswith("refused:")
+    assert push_service.requests == []
+
+
+def test_the_message_stays_small_whatever_the_title():
+    message = reminder_push(
+        title="Ü" * 5000, body="€" * 5000, url="https://taskbeat.example/tasks/x", tag="t"
+    )
+    assert len(json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()) <= 3000
+    assert message["title"]
+    assert message["url"] == "https://taskbeat.example/tasks/x"
+
+
+def test_retry_after_takes_seconds_or_an_http_date():
+    assert retry_after_seconds("120") == 120
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412420.0) == 60
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds(None) is None

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from tasks_app.models import Project, Section, Task
 from tasks_app.selectors import format_datetime
@@ -186,7 +186,3 @@ def task_depth(*, task_id: uuid.UUID | None) -> int:
         task_id = Task.objects.filter(pk=task_id).values_list("parent_id", flat=True).first()
         depth += 1
     return depth
-
-
-def open_children_exist(*, task_id: uuid.UUID) -> bool:
-    return Task.objects.filter(Q(parent_id=task_id), is_completed=False).exists()

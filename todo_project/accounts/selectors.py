@@ -90,13 +90,3 @@ def user_timezone(*, user: User) -> str:
 def email_is_verified(*, user_id: int, email: str) -> bool:
     """Whether the user proved they control ``email`` (case-insensitive)."""
     return bool(email) and EmailVerification.objects.filter(user_id=user_id, email__iexact=email).exists()
-
-
-def verified_emails(*, user_ids: list[int]) -> set[tuple[int, str]]:
-    """(user id, lower-cased address) of every verified address of these users."""
-    return {
-        (user_id, email.lower())
-        for user_id, email in EmailVerification.objects.filter(user_id__in=user_ids).values_list(
-            "user_id", "email"
-        )
-    }

@@ -22,7 +22,7 @@ from django.conf import settings
 
 from todo_project.errors import error_body
 from todo_project.events.selectors import user_last_seq
-from todo_project.sync import shutdown
+from todo_project.sync import layer_watch, shutdown
 from todo_project.sync.messages import CHANNEL_OF_TYPE, CHANNELS, group_name
 from todo_project.sync.selectors import SyncPage, sync_since
 
@@ -32,6 +32,8 @@ MAX_FRAME_BYTES = 64 * 1024
 
 # Close codes (4000-4999 are the application's; documented in docs/realtime.md).
 CLOSE_GOING_AWAY = 1001
+CLOSE_SERVICE_RESTART = 1012
+CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_IDLE = 4408
 CLOSE_TOO_FAR_BEHIND = 4429
@@ -75,8 +77,16 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
             return
 
         self.user_id = int(user.pk)
+        try:
+            await self.channel_layer.group_add(group_name(self.user_id), self.channel_name)
+        except Exception:  # noqa: BLE001 - redis-py's errors: the channel layer is away
+            # No live pushes without the group: say so and let the client retry
+            # (it resyncs when it is back) instead of an "Exception in ASGI application".
+            logger.warning("channel layer unreachable; closing a new socket with 1013", exc_info=True)
+            self.closing = True
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         self.group = group_name(self.user_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
         loop = asyncio.get_running_loop()
         self.background.append(loop.create_task(self._write_loop()))
         self.background.append(loop.create_task(self._idle_watchdog()))
@@ -91,6 +101,7 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
                 )
             )
         shutdown.register(self)
+        layer_watch.ensure_running(self.channel_layer, close_for_layer_loss)
 
         last_seq = await database_sync_to_async(user_last_seq)(user_id=self.user_id)
         self._reply(
@@ -114,6 +125,17 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
     async def close_for_shutdown(self) -> None:
         self.closing = True
         await self.close(code=CLOSE_GOING_AWAY)
+
+    def close_for_layer_loss(self) -> None:
+        """The channel layer lost this socket's group (see layer_watch): the
+        client reconnects (joining again) and resyncs what the lost pushes carried."""
+        self._terminate(
+            CLOSE_SERVICE_RESTART,
+            {
+                "type": "error",
+                **error_body("channel_layer_lost", "Live updates were interrupted; reconnect and resync."),
+            },
+        )
 
     # --- frames from the client --------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -282,3 +304,11 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
     ) -> None:
         await asyncio.sleep(max(0.0, exp - time.time()))
         self._terminate(CLOSE_UNAUTHENTICATED, {"type": "error", **error_body(code, message)})
+
+
+async def close_for_layer_loss() -> int:
+    """Close every socket of this process after the channel layer lost them; returns how many."""
+    connections = [c for c in shutdown.live() if isinstance(c, TaskSyncConsumer)]
+    for connection in connections:
+        connection.close_for_layer_loss()
+    return len(connections)

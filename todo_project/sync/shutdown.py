@@ -43,6 +43,11 @@ def unregister(connection: ClosableConnection) -> None:
     WS_CONNECTIONS.set(len(_live))
 
 
+def live() -> list[ClosableConnection]:
+    """This process's open connections."""
+    return list(_live)
+
+
 async def close_all() -> None:
     connections = list(_live)
     if not connections:

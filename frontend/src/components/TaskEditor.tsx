@@ -188,7 +188,7 @@ type Scope = "this" | "future" | "all";
 const SCOPE_LABELS: Record<Scope, string> = { this: "This occurrence", future: "This and future occurrences", all: "All occurrences" };
 
 /** Which occurrences a change or a delete applies to (docs/recurrence.md). */
-function ScopeDialog({
+export function ScopeDialog({
   title,
   scopes,
   disabled = [],
@@ -331,6 +331,11 @@ export default function TaskEditor({ taskId: openedId, onClose }: { taskId: stri
     const place: { project_id?: string | null; section_id?: string | null } = {};
     if ((form.project || null) !== (t.project_id ?? null)) place.project_id = form.project || null;
     if ((form.section || null) !== (t.section_id ?? null)) place.section_id = form.section || null;
+    // Out of its section, staying in the project: "project_id alone" is the API's way (docs/projects.md).
+    if (place.section_id === null) {
+      delete place.section_id;
+      place.project_id = form.project || null;
+    }
     return { fields, ruleChanged, due, place, modeChanged: Boolean(t.series_id) && currentMode !== savedMode };
   }
 

@@ -7,8 +7,10 @@ import { adoptTokens, logout } from "../auth/session";
 import { authFetch } from "../api/client";
 import { disablePush, enablePush, pushKey, pushState, pushSupported } from "../lib/push";
 import { useEngine } from "../tasks/useEngine";
+import { deviceZone } from "../lib/dates";
 
 const key = () => ({ "Idempotency-Key": crypto.randomUUID() });
+const ZONES: string[] = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
 
 /** Browser notifications over Web Push; absent while the server has no push channel. */
 function PushToggle() {
@@ -172,7 +174,13 @@ export default function SettingsPage() {
         <h2>Account</h2>
         <p className="muted">Signed in as {me.data?.username} ({me.data?.email}).</p>
         <label htmlFor="settings-zone">Time zone (IANA name)</label>
-        <input id="settings-zone" value={zone} onChange={(e) => setZone(e.target.value)} />
+        <input id="settings-zone" value={zone} onChange={(e) => setZone(e.target.value)} list="zone-names" autoComplete="off" />
+        <datalist id="zone-names">
+          {ZONES.map((z) => (
+            <option key={z} value={z} />
+          ))}
+        </datalist>
+        <p className="muted small">Every date and time in the app is shown and entered in this zone (this device: {deviceZone()}).</p>
         <label htmlFor="settings-date-order">Typed dates like 1/2 are read as</label>
         <select id="settings-date-order" value={dateOrder} onChange={(e) => setDateOrder(e.target.value as "MDY" | "DMY" | "YMD")}>
           <option value="MDY">month/day (1/2 = 2 January)</option>

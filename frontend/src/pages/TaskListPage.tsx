@@ -87,7 +87,7 @@ export function TaskListPage({ scope, title, baseParams, savedParams, filterId, 
           {query.isSuccess ? `${total} ${total === 1 ? "task" : "tasks"}` : ""}
         </span>
       </div>
-      {quickAdd ? <QuickAdd /> : null}
+      {quickAdd ? <QuickAdd /> : projectId ? <QuickAdd project={{ id: projectId, name: title }} /> : null}
       <FilterBar value={filters} onChange={setFilters} onSave={() => void saveFilter()} />
       {query.isError && !query.data ? (
         <p role="alert" className="form-error">

@@ -107,16 +107,19 @@ export class Engine {
 
   // --- writes -------------------------------------------------------------
 
-  async quickAdd(text: string): Promise<void> {
+  /** Quick add; `projectId`: the page's project, when the text names none (`##Project` wins). */
+  async quickAdd(text: string, projectId?: string): Promise<void> {
     const tempId = `tmp-${newId()}`;
     const now = new Date().toISOString();
     const placeholder: Task = {
       id: tempId, title: text, description: "", is_completed: false, completed_at: null, due_date: null, due_at: null,
-      remind_at: null, remind_offset_minutes: null, project_id: null, section_id: null, parent_id: null, is_recurring: false, recurrence_rule: null, priority: "medium", tags: [], position: Number.MAX_SAFE_INTEGER,
+      remind_at: null, remind_offset_minutes: null, project_id: projectId ?? null, section_id: null, parent_id: null, is_recurring: false, recurrence_rule: null, priority: "medium", tags: [], position: Number.MAX_SAFE_INTEGER,
       version: 0, created_at: now, updated_at: now, series_id: null, occurrence_at: null, is_skipped: false,
     };
     upsertTask(this.qc, placeholder, { created: true });
     await this.enqueue({ method: "POST", path: "/api/tasks/quick", body: { text }, label: `Add “${text}”`, createsTempId: tempId, taskRef: tempId });
+    // Quick add creates in the Inbox; the move follows in the same outbox (the temporary id is rewritten).
+    if (projectId) await this.enqueue({ method: "POST", path: `/api/tasks/${tempId}/move`, body: { project_id: projectId }, label: `Move “${text}”`, taskRef: tempId });
   }
 
   async update(task: Task, changes: Partial<Task>, label?: string): Promise<void> {
