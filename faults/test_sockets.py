@@ -70,7 +70,7 @@ def _write_more(writer: Writer, count: int, what: str) -> None:
     wait_until(lambda: writer.count() >= target, timeout=90, what=what)
 
 
-# Quarantined (long): after the layer-watch fix it passed 3 of 7 runs; in the last three one
+# Quarantined (long): with the layer watch it passed 3 of 8 runs; in the last four one
 # client of three stalled (99 of 110 events) after the Redis restart, without a close and with
 # no loss logged by the layer watch. Open defect, described in faults/README.md.
 @pytest.mark.long
