@@ -10,16 +10,35 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import override_settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from todo_project.celery import app as celery_app
+from todo_project.testing import clear_throttle_counters
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _celery_eager() -> None:
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing():
+    # PBKDF2 at production strength costs ~0.3 s per hash (every persona is
+    # one); these tests test our flows, not the hasher. override_settings, not
+    # the ``settings`` fixture: a test's own ``settings`` changes must be
+    # undone before the teardowns of the autouse fixtures that follow run.
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> None:
+    # Throttle buckets live in Redis and are keyed by user id, which every new
+    # test database hands out again: without this a test inherits another's.
+    clear_throttle_counters()
 
 
 _DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}

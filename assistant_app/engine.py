@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from assistant_app.models import Conversation
 from tasks_app.quickadd.parser import parse_quick_add
 from tasks_app.selectors import user_timezone
+from todo_project.accounts.selectors import user_date_order
 from todo_project.errors import DomainError
 
 
@@ -193,6 +194,7 @@ class _Turn:
         self.call = call
         self.now = now
         self.zone = user_timezone(user)
+        self.date_order = user_date_order(user)
         self.context: dict[str, Any] = dict(conversation.context or {})
         self.actions: list[dict[str, Any]] = []
 
@@ -467,7 +469,7 @@ def _help(turn: _Turn) -> EngineReply:
 def _looks_like_a_task(turn: _Turn, text: str) -> bool:
     """Anything quick add finds a date, time or recurrence in is a task to add."""
     try:
-        parsed = parse_quick_add(text, now=turn.now, tz=turn.zone.key)
+        parsed = parse_quick_add(text, now=turn.now, tz=turn.zone.key, date_order=turn.date_order)
     except DomainError:
         return False
     return bool(parsed.title) and any(s.kind in ("date", "time", "recurrence") for s in parsed.spans)
@@ -577,17 +579,8 @@ def reply(
     """Answer one message with the local engine (no model); tool calls go through ``call``
     (by default ``services.tool_call`` for this conversation)."""
     if call is None:
-        from assistant_app.services import tool_call
+        from assistant_app.services import local_tool_caller
 
-        def call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-            return tool_call(
-                user=user,
-                name=name,
-                arguments=arguments,
-                via="local",
-                conversation_id=conversation.pk,
-                now=now,
-            )
-
+        call = local_tool_caller(user=user, conversation=conversation, now=now)
     turn = _Turn(user=user, conversation=conversation, call=call, now=now)
     return _answer(turn, text)

@@ -15,6 +15,12 @@ Two transports:
   tbp_…`` (a personal access token); the user and the token's scope are put
   into the ASGI scope's ``state`` and read back by each call. A ``read`` token
   sees and runs only the read-only tools.
+  Before the token is looked at, the request's ``Host`` must be one of
+  ALLOWED_HOSTS and a browser's ``Origin`` must be the site's own or a
+  trusted one (CSRF_TRUSTED_ORIGINS, MCP_ALLOWED_ORIGINS): the spec's
+  DNS-rebinding protection, done here because the SDK's own is meant for
+  servers bound to localhost. The SDK answers an unsupported
+  ``MCP-Protocol-Version`` with a 400.
 * **stdio**: ``python manage.py mcp --token tbp_…`` for desktop clients that
   start the server as a subprocess.
 """
@@ -35,7 +41,8 @@ from assistant_app.models import TokenScope
 from assistant_app.services import pat_authenticate, tool_call
 from assistant_app.tools import REGISTRY, tool_list
 from tasks_app.selectors import task_get, task_to_dict
-from todo_project.errors import DomainError
+from todo_project.errors import DomainError, error_body
+from todo_project.sync.auth import allowed_hosts, host_allowed, origin_check
 
 logger = logging.getLogger(__name__)
 
@@ -207,7 +214,11 @@ class McpAsgiApp:
     """
 
     def __init__(self) -> None:
+        from django.conf import settings
+
         self._server = build_server()
+        self._hosts = allowed_hosts()
+        self._origins = origin_check(None, list(settings.MCP_ALLOWED_ORIGINS))
         self._starlette: Any = None
         self._ready: asyncio.Event | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -235,31 +246,20 @@ class McpAsgiApp:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        header = ""
-        for key, value in scope.get("headers", []):
-            if key == b"authorization":
-                header = value.decode("latin-1")
-        identity = await sync_to_async(_authenticate, thread_sensitive=True)(header)
+        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope.get("headers", [])}
+        refusal = self._refusal(scope, headers)
+        if refusal is not None:
+            await _send_error(send, *refusal, [])
+            return
+        identity = await sync_to_async(_authenticate, thread_sensitive=True)(headers.get("authorization", ""))
         if identity is None:
-            body = json.dumps(
-                {
-                    "error": {
-                        "code": "not_authenticated",
-                        "message": "Send Authorization: Bearer <personal access token>.",
-                    }
-                }
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 401,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"www-authenticate", b'Bearer realm="mcp"'),
-                    ],
-                }
+            await _send_error(
+                send,
+                401,
+                "not_authenticated",
+                "Send Authorization: Bearer <personal access token>.",
+                [(b"www-authenticate", b'Bearer realm="mcp"')],
             )
-            await send({"type": "http.response.body", "body": body})
             return
         await self._ensure_started()
         scope = dict(scope)
@@ -269,6 +269,34 @@ class McpAsgiApp:
         scope["raw_path"] = b"/mcp"
         scope["root_path"] = ""
         await self._starlette(scope, receive, send)
+
+    def _refusal(self, scope: dict[str, Any], headers: dict[str, str]) -> tuple[int, str, str] | None:
+        """DNS-rebinding protection (MCP, Streamable HTTP, "Security Warning"): a page
+        on another site whose name resolves to this server must not reach it."""
+        host = headers.get("host", "")
+        if not host or not host_allowed(host, self._hosts):
+            return 400, "invalid_host", "The Host header does not name this server."
+        origin = headers.get("origin")
+        # No Origin: not a browser (they always send one on a POST), so no page
+        # can be driving the request.
+        if origin is not None and not self._origins.allowed(scope, origin):
+            return 403, "origin_not_allowed", f"Requests from the origin {origin[:200]!r} are not allowed."
+        return None
+
+
+async def _send_error(
+    send: Any, status: int, code: str, message: str, extra_headers: list[tuple[bytes, bytes]]
+) -> None:
+    """An answer in the API's one error shape, before the SDK sees the request."""
+    body = json.dumps(error_body(code, message)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), *extra_headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 _app: McpAsgiApp | None = None

@@ -31,6 +31,7 @@ from assistant_app.engine import EngineReply, describe_task
 from assistant_app.models import ChatMessage, Conversation
 from assistant_app.tools import tool_list
 from tasks_app.selectors import user_timezone
+from todo_project.accounts.selectors import user_date_order
 
 logger = logging.getLogger(__name__)
 
@@ -53,12 +54,17 @@ def openai_tools() -> list[dict[str, Any]]:
     ]
 
 
+_ORDER_WORDS = {"MDY": "month/day (4/15)", "DMY": "day/month (15/4)", "YMD": "year/month/day (2027/4/15)"}
+
+
 def _system_prompt(user: Any, now: datetime) -> str:
     zone = user_timezone(user)
     local = now.astimezone(zone)
     return (
         "You are Taskbeat's assistant. You manage the user's tasks and reminders only through the tools. "
         f"The user's time zone is {zone.key}; it is now {local:%A %Y-%m-%d %H:%M} there. "
+        f"The user writes numeric dates as {_ORDER_WORDS[user_date_order(user)]}, and so does "
+        "create_task's text; ISO 2027-04-15 always works. "
         "To create a task, pass the user's words to create_task as quick-add text (it understands dates, "
         "times, recurrences, #tags, priorities and 'remind me N minutes before'). To act on an existing "
         "task, name it with task_id from an earlier result, or with words of its title in 'task'. "

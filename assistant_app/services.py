@@ -19,12 +19,14 @@ import hmac
 import logging
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from assistant_app.authentication import TOKEN_PREFIX
@@ -51,7 +53,17 @@ def _iso(value: datetime | None) -> str | None:
 def conversation_for(*, user: Any, conversation_id: Any = None, lock: bool = False) -> Conversation:
     """The caller's conversation by id (another user's is a 404), else their latest,
     else a new one. ``lock``: row-locked (see ``_lock_conversation``)."""
-    rows = Conversation.objects.select_for_update() if lock else Conversation.objects
+    rows = Conversation.objects.all()
+    if lock:
+        # The lock read also fetches the latest message's time (for _next_time):
+        # one round trip instead of two in every local turn.
+        rows = rows.select_for_update(of=("self",)).annotate(
+            latest_message_at=Subquery(
+                ChatMessage.objects.filter(conversation=OuterRef("pk"))
+                .order_by("-created_at")
+                .values("created_at")[:1]
+            )
+        )
     if conversation_id:
         try:
             wanted = uuid.UUID(str(conversation_id))
@@ -64,6 +76,7 @@ def conversation_for(*, user: Any, conversation_id: Any = None, lock: bool = Fal
     conversation = rows.filter(owner_id=user.pk).order_by("-updated_at").first()
     if conversation is None:
         conversation = Conversation.objects.create(owner_id=user.pk)
+        conversation.latest_message_at = None  # type: ignore[attr-defined]  # see _next_time
     return conversation
 
 
@@ -103,34 +116,56 @@ def _lock_conversation(conversation: Conversation) -> None:
     Conversation.objects.select_for_update().filter(pk=conversation.pk).values_list("pk", flat=True).first()
 
 
+_UNKNOWN = object()
+
+
 def _next_time(conversation: Conversation) -> datetime:
-    """Now, or just after the conversation's latest message if the clock has not moved on."""
+    """Now, or just after the conversation's latest message if the clock has not moved on.
+
+    The latest message's time comes from ``latest_message_at`` when the
+    conversation was read with it (``conversation_for(lock=True)``) and is
+    kept up to date by the stores below; otherwise it is queried.
+    """
     now = timezone.now()
-    latest = (
-        ChatMessage.objects.filter(conversation=conversation)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
+    latest = getattr(conversation, "latest_message_at", _UNKNOWN)
+    if latest is _UNKNOWN:
+        latest = (
+            ChatMessage.objects.filter(conversation=conversation)
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+    assert latest is None or isinstance(latest, datetime)
     return max(now, latest + timedelta(microseconds=1)) if latest else now
+
+
+def _noted(conversation: Conversation, message: ChatMessage) -> ChatMessage:
+    if hasattr(conversation, "latest_message_at"):
+        conversation.latest_message_at = message.created_at  # type: ignore[attr-defined]  # see _next_time
+    return message
 
 
 def user_message_store(
     *, user: Any, conversation: Conversation, text: str, via: str, record: bool = True
 ) -> ChatMessage:
-    """Store what the user said and (unless ``record=False``: the caller records it
-    later in the same transaction) record ``chat.message.received``."""
-    with transaction.atomic(savepoint=False):
-        message = ChatMessage.objects.create(
-            owner_id=user.pk,
-            conversation=conversation,
-            role=MessageRole.USER,
-            text=text,
-            created_at=_next_time(conversation),
-        )
-        if record:
+    """Store what the user said and record ``chat.message.received``.
+
+    ``record=False`` (the local engine's one-transaction turn): the message is
+    returned unsaved; the reply's store inserts it together with the reply and
+    records the event then (one INSERT, one event batch).
+    """
+    message = ChatMessage(
+        owner_id=user.pk,
+        conversation=conversation,
+        role=MessageRole.USER,
+        text=text,
+        created_at=_next_time(conversation),
+    )
+    if record:
+        with transaction.atomic(savepoint=False):
+            message.save(force_insert=True)
             record_event(**_received_event(message, via))
-    return message
+    return _noted(conversation, message)
 
 
 def _received_event(message: ChatMessage, via: str) -> dict[str, Any]:
@@ -169,6 +204,7 @@ def assistant_message_store(
     reminder_id: str | None = None,
     record_received_via: str | None = None,
     locked: bool = False,
+    earlier_events: list[NewEvent] | None = None,
 ) -> ChatMessage | None:
     """Store the assistant's message, update the conversation's memory and record
     ``chat.message.created`` (pushed to every socket of the user).
@@ -188,7 +224,7 @@ def assistant_message_store(
                 at = max(timezone.now(), in_reply_to.created_at + timedelta(microseconds=1))
             else:
                 at = _next_time(conversation)
-            message = ChatMessage.objects.create(
+            message = ChatMessage(
                 owner_id=user.pk if hasattr(user, "pk") else user,
                 conversation=conversation,
                 role=MessageRole.ASSISTANT,
@@ -199,6 +235,10 @@ def assistant_message_store(
                 source_event_id=source_event_id,
                 created_at=at,
             )
+            # The user's message of a local turn is still unsaved (user_message_store
+            # with record=False): both rows go in one INSERT.
+            unsaved = [in_reply_to] if in_reply_to is not None and in_reply_to._state.adding else []
+            ChatMessage.objects.bulk_create([*unsaved, message])
             fields = ["updated_at"]
             if context is not None:
                 conversation.context = context
@@ -208,7 +248,8 @@ def assistant_message_store(
                 conversation.pending = pending
                 fields.append("pending")
             conversation.save(update_fields=fields)
-            events = []
+            # A local turn's chat.tool.executed events, in the order the tools ran.
+            events = list(earlier_events or [])
             if record_received_via is not None and in_reply_to is not None:
                 # The local engine's one-transaction turn: the user's message
                 # is announced here, after the tool's own events (lock order:
@@ -237,7 +278,7 @@ def assistant_message_store(
         ):
             return None
         raise
-    return message
+    return _noted(conversation, message)
 
 
 def tool_call(
@@ -248,8 +289,12 @@ def tool_call(
     via: str,
     conversation_id: Any = None,
     now: datetime | None = None,
+    deferred_events: list[NewEvent] | None = None,
 ) -> dict[str, Any]:
     """Run one registry tool for ``user`` and record ``chat.tool.executed``.
+
+    With ``deferred_events`` (a local turn, one transaction) the event is
+    appended there instead, and recorded with the reply's events in one batch.
 
     Never raises for a refusal: the answer is ``{"tool", "arguments", "ok",
     "result"}`` or ``{…, "ok": False, "error": {"code", "message", "fields"?,
@@ -261,8 +306,31 @@ def tool_call(
     # caught below, anything else rolls the whole turn back.
     with transaction.atomic(savepoint=False):
         _run_into(action, name, arguments, ctx)
-        _record_tool_event(action, user=user, name=name, via=via, conversation_id=conversation_id)
+        event = _tool_event(action, user=user, name=name, via=via, conversation_id=conversation_id)
+        if deferred_events is None:
+            record_events([event])
+        else:
+            deferred_events.append(event)
     return action
+
+
+def local_tool_caller(
+    *, user: Any, conversation: Conversation, now: datetime, deferred_events: list[NewEvent] | None = None
+) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    """The local engine's tool caller for one turn of ``conversation``."""
+
+    def call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        return tool_call(
+            user=user,
+            name=name,
+            arguments=arguments,
+            via="local",
+            conversation_id=conversation.pk,
+            now=now,
+            deferred_events=deferred_events,
+        )
+
+    return call
 
 
 def _run_into(action: dict[str, Any], name: str, arguments: Any, ctx: ToolContext) -> None:
@@ -281,11 +349,9 @@ def _run_into(action: dict[str, Any], name: str, arguments: Any, ctx: ToolContex
         action["error"] = error
 
 
-def _record_tool_event(
-    action: dict[str, Any], *, user: Any, name: str, via: str, conversation_id: Any
-) -> None:
+def _tool_event(action: dict[str, Any], *, user: Any, name: str, via: str, conversation_id: Any) -> NewEvent:
     result = action.get("result") or {}
-    record_event(
+    return NewEvent(
         type="chat.tool.executed",
         user_id=user.pk,
         subject=f"chat/{conversation_id}" if conversation_id else "mcp",
@@ -347,8 +413,21 @@ def chat_send(*, user: Any, text: Any, conversation_id: Any = None, via: str = "
             incoming = user_message_store(
                 user=user, conversation=conversation, text=text, via=via, record=False
             )
-            reply = local_engine.reply(user=user, conversation=conversation, text=text, now=now)
-            message = _store_reply(user, conversation, reply, incoming, record_received_via=via, locked=True)
+            tool_events: list[NewEvent] = []
+
+            call = local_tool_caller(
+                user=user, conversation=conversation, now=now, deferred_events=tool_events
+            )
+            reply = local_engine.reply(user=user, conversation=conversation, text=text, now=now, call=call)
+            message = _store_reply(
+                user,
+                conversation,
+                reply,
+                incoming,
+                record_received_via=via,
+                locked=True,
+                earlier_events=tool_events,
+            )
     return {
         "conversation_id": str(conversation.pk),
         "message": message_to_dict(message),
@@ -364,6 +443,7 @@ def _store_reply(
     *,
     record_received_via: str | None,
     locked: bool = False,
+    earlier_events: list[NewEvent] | None = None,
 ) -> ChatMessage:
     message = assistant_message_store(
         user=user,
@@ -377,6 +457,7 @@ def _store_reply(
         in_reply_to=incoming,
         record_received_via=record_received_via,
         locked=locked,
+        earlier_events=earlier_events,
     )
     assert message is not None
     return message

@@ -37,7 +37,15 @@ from tasks_app.quickadd.parser import parse_quick_add
 from tasks_app.quickadd.services import task_create_from_text
 from tasks_app.recurrence.selectors import task_series_info
 from tasks_app.recurrence.services import occurrence_skip, series_stop
-from tasks_app.selectors import TaskListParams, task_get, task_list, task_to_dict, user_timezone
+from tasks_app.selectors import (
+    TaskListParams,
+    task_get,
+    task_list,
+    task_list_page,
+    task_to_dict,
+    user_timezone,
+)
+from todo_project.accounts.selectors import user_date_order
 from todo_project.errors import DomainError, NotFoundError
 
 MAX_LIST = 50
@@ -229,8 +237,15 @@ def resolve_task(user: Any, arguments: dict[str, Any], *, completed: bool | None
     return found[0][1]
 
 
-def task_result(task: Task) -> dict[str, Any]:
+def task_result(task: Task, *, like: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The task as tools answer it, with its series block. ``like``: a result
+    for another occurrence of the same series, whose block is reused (no
+    second look-up of the same series in one answer)."""
     data = task_to_dict(task)
+    if like is not None and task.series_id is not None and "series" in like:
+        if like["series"].get("id") == str(task.series_id):
+            data["series"] = like["series"]
+            return data
     series = task_series_info(task=task) if task.series_id else None
     if series is not None:
         data["series"] = {
@@ -258,7 +273,9 @@ def parse_when(ctx: ToolContext, phrase: str) -> tuple[date | None, datetime | N
     except ValueError:
         pass
     try:
-        parsed = parse_quick_add(f"x {phrase}", now=ctx.now, tz=user_timezone(ctx.user).key)
+        parsed = parse_quick_add(
+            f"x {phrase}", now=ctx.now, tz=user_timezone(ctx.user).key, date_order=user_date_order(ctx.user)
+        )
     except DomainError as exc:
         raise DomainError(exc.message, field="when") from None
     if parsed.is_recurring:
@@ -357,7 +374,14 @@ def _list_tasks(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         due_before=before,
         sort_by="due_at",
     )
-    rows = list(task_list(user=ctx.user, params=params)[: args.get("limit", 20)])
+    limit = args.get("limit", 20)
+    if isinstance(after, datetime) or isinstance(before, datetime):
+        # Bounded by this instant: a shape never seen again, not worth compiling once.
+        rows = list(task_list(user=ctx.user, params=params)[:limit])
+    else:
+        # Dates only: the list page's SQL is compiled once per shape and day
+        # (compiling the ORM query cost more than running it).
+        rows = task_list_page(user=ctx.user, params=params, offset=0, limit=limit)
     tasks = [task_to_dict(row) for row in rows]
     if when == "overdue":
         # A date-only task due today is not overdue yet; the bound above is an instant.
@@ -625,7 +649,10 @@ def _dismiss_reminder(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
 def _skip_occurrence(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     task = resolve_task(ctx.user, args, completed=False)
     skipped, following = occurrence_skip(user=ctx.user, task_id=task.pk, now=ctx.now)
-    return {"skipped": task_result(skipped), "next": task_result(following) if following else None}
+    # The next occurrence first: its series block (next occurrence, status) is
+    # the one after the skip, and the skipped one shares it.
+    after = task_result(following) if following else None
+    return {"skipped": task_result(skipped, like=after), "next": after}
 
 
 @tool(

@@ -6,10 +6,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from audit_app.models import AuditLog
+from todo_project.admin_site import ReadOnlyModelAdmin
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyModelAdmin):
     """Read-only: the trail is written by the event handler and purged by retention only."""
 
     list_display = (
@@ -29,12 +30,3 @@ class AuditLogAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in AuditLog._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

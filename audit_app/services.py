@@ -137,3 +137,18 @@ def audit_purge(*, older_than: datetime, batch_size: int = 5000) -> int:
     if total:
         logger.info("audit retention purged %d entries older than %s", total, older_than.isoformat())
     return total
+
+
+def audit_entries_erase(*, user_id: int) -> int:
+    """Delete the audit entries of a deleted account, but the one that records the deletion.
+
+    The trail is the user's own activity feed (task titles, addresses, IP
+    addresses): with the account gone nobody may read it, and keeping it
+    would keep their personal data. What remains is the ``user.deleted``
+    entry (ids and counts only), so an operator can still tell when an
+    account went and how. Called by account deletion in its transaction,
+    and again by the ``user.deleted`` handler, for entries an in-flight
+    dispatch wrote meanwhile.
+    """
+    deleted, _ = AuditLog.objects.filter(actor_id=user_id).exclude(action="user.deleted").delete()
+    return deleted

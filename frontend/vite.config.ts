@@ -4,6 +4,10 @@ import react from "@vitejs/plugin-react";
 // The backend the dev server proxies to (`scripts/run.sh` serves it on :8000).
 const backend = process.env.TASKBEAT_BACKEND ?? "http://127.0.0.1:8000";
 
+// Unit tests run in a device zone unlike the profiles' they use (tests/unit/dates.test.ts),
+// so a date helper that fell back on the device's zone fails.
+if (process.env.VITEST) process.env.TZ = "America/Los_Angeles";
+
 export default defineConfig({
   plugins: [react()],
   base: "/",

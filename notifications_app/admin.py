@@ -5,7 +5,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from notifications_app.models import Notification, NotificationPreference, NotificationStatus
+from notifications_app.models import (
+    Notification,
+    NotificationPreference,
+    NotificationStatus,
+    PushSubscription,
+)
+from notifications_app.transports import push_origin
 
 
 @admin.register(Notification)
@@ -42,7 +48,37 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(NotificationPreference)
 class NotificationPreferenceAdmin(admin.ModelAdmin):
-    list_display = ["user", "email_enabled", "webhook_enabled", "webhook_disabled_at", "quiet_hours_start"]
+    list_display = [
+        "user",
+        "email_enabled",
+        "webhook_enabled",
+        "push_enabled",
+        "webhook_disabled_at",
+        "quiet_hours_start",
+    ]
     raw_id_fields = ["user"]
     # The signing secret is the user's; operators need not see it.
     exclude = ["webhook_secret"]
+
+
+@admin.register(PushSubscription)
+class PushSubscriptionAdmin(admin.ModelAdmin):
+    """Read-only: browsers subscribe themselves; an operator may only remove one."""
+
+    list_display = ["id", "user", "push_service", "user_agent", "created_at", "updated_at"]
+    search_fields = ["id", "user__username", "user_agent"]
+    raw_id_fields = ["user"]
+    # The endpoint is a capability URL and auth the browser's secret: the
+    # list shows the push service only, the form neither key.
+    exclude = ["p256dh", "auth"]
+    readonly_fields = ["user", "endpoint", "user_agent", "created_at", "updated_at"]
+
+    @admin.display(description="push service")
+    def push_service(self, obj: PushSubscription) -> str:
+        return push_origin(obj.endpoint)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: PushSubscription | None = None) -> bool:
+        return False

@@ -46,6 +46,9 @@ class NotificationPreference(models.Model):
     webhook_secret = models.CharField(max_length=100, blank=True, default="")
     webhook_disabled_at = models.DateTimeField(null=True, blank=True)
     webhook_disabled_reason = models.CharField(max_length=300, blank=True, default="")
+    # Web Push to every subscribed browser; delivers only once one subscribes.
+    # db_default too: pods of the previous release insert rows without the column.
+    push_enabled = models.BooleanField(default=True, db_default=True)
     # Local times in the user's zone; deliveries other than in-app wait until
     # the end. Start > end spans midnight (22:00–07:00).
     quiet_hours_start = models.TimeField(null=True, blank=True)
@@ -57,8 +60,44 @@ class NotificationPreference(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Not a column: whether the user has a subscribed browser, when the query
+    # that read the row said so (notifications_app.selectors); None = unknown.
+    push_subscribed: bool | None = None
+
     def __str__(self) -> str:
         return f"preferences of {self.user}"
+
+
+class PushSubscription(models.Model):
+    """One browser's Push API subscription (``PushSubscription.toJSON()``), RFC 8030/8291.
+
+    The endpoint is a capability URL at the browser vendor's push service:
+    whoever knows it can queue messages for that browser, so it is kept out of
+    events, logs and the admin's list. It is unique across users: a browser
+    profile has one subscription, and when another account subscribes in it,
+    the subscription moves (the earlier account's reminders stop going to a
+    browser someone else now uses).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.CharField(max_length=2000, unique=True)
+    # The browser's P-256 ECDH public key (65-byte uncompressed point) and the
+    # 16-byte auth secret, both unpadded base64url as the browser gives them.
+    p256dh = models.CharField(max_length=100)
+    auth = models.CharField(max_length=50)
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="push_subscription_user_idx")]
+
+    def __str__(self) -> str:
+        return f"push subscription {self.id} of user {self.user_id}"
 
 
 class Notification(models.Model):
@@ -81,8 +120,13 @@ class Notification(models.Model):
     occurrence_at = models.DateTimeField()
     title = models.CharField(max_length=300)
     body = models.TextField(blank=True, default="")
-    # Email address or webhook URL at creation time.
+    # Email address or webhook URL at creation time (push: the service's origin).
     recipient = models.CharField(max_length=2000, blank=True, default="")
+    # Push: the PushSubscription (browser) it goes to. A reference, not a
+    # foreign key, like task_ref: removing a subscription must not rewrite
+    # (and lock) every notification ever sent to it; a pending one whose
+    # browser is gone fails when its turn comes.
+    push_subscription_ref = models.UUIDField(null=True, blank=True)
     payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(
         max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
@@ -102,14 +146,20 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            # The same reminder occurrence never produces two notifications on one channel.
+            # The same reminder occurrence never produces two notifications on
+            # one channel, or (push) two for one browser.
             models.UniqueConstraint(
                 fields=["reminder", "occurrence_at", "channel"],
-                condition=models.Q(reminder__isnull=False),
+                condition=models.Q(reminder__isnull=False) & ~models.Q(channel="push"),
                 name="notification_once_per_occurrence_channel",
             ),
+            models.UniqueConstraint(
+                fields=["reminder", "occurrence_at", "push_subscription_ref"],
+                condition=models.Q(reminder__isnull=False, push_subscription_ref__isnull=False),
+                name="notification_push_once_per_occurrence_browser",
+            ),
             models.CheckConstraint(
-                condition=models.Q(channel__in=["in_app", "email", "webhook"]),
+                condition=models.Q(channel__in=["in_app", "email", "webhook", "push"]),
                 name="notification_valid_channel",
             ),
             models.CheckConstraint(

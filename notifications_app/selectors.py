@@ -9,14 +9,16 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from notifications_app.models import (
     ALL_CHANNELS,
     Channel,
     Notification,
     NotificationPreference,
+    PushSubscription,
 )
+from notifications_app.push.selectors import push_configured
 from todo_project.accounts.selectors import user_zone_for_id
 
 logger = logging.getLogger(__name__)
@@ -38,16 +40,38 @@ def email_configured() -> bool:
 user_timezone = user_zone_for_id
 
 
+def _with_push_state(qs: QuerySet[NotificationPreference]) -> QuerySet[NotificationPreference]:
+    # In the same query: whether the user has a subscribed browser. Registering
+    # one creates the preferences row, so a user without a row has none.
+    subscribed = Exists(PushSubscription.objects.filter(user_id=OuterRef("user_id")))
+    # no-redef: the model declares the attribute this fills (NotificationPreference.push_subscribed).
+    return qs.annotate(push_subscribed=subscribed)  # type: ignore[no-redef]
+
+
 def preferences_get(*, user_id: int) -> NotificationPreference:
     """The user's preferences; an unsaved row with the defaults if never set."""
-    prefs = NotificationPreference.objects.filter(user_id=user_id).first()
+    prefs = _with_push_state(NotificationPreference.objects.filter(user_id=user_id)).first()
     return prefs if prefs is not None else NotificationPreference(user_id=user_id)
 
 
 def preferences_for_users(*, user_ids: Iterable[int]) -> dict[int, NotificationPreference]:
     ids = set(user_ids)
-    found = {p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=ids)}
-    return {uid: found.get(uid) or NotificationPreference(user_id=uid) for uid in ids}
+    found = {p.user_id: p for p in _with_push_state(NotificationPreference.objects.filter(user_id__in=ids))}
+    for uid in ids - found.keys():
+        default = found[uid] = NotificationPreference(user_id=uid)
+        # No row, no subscription (see _with_push_state): no query per user in a scan.
+        default.push_subscribed = False
+    return found
+
+
+def push_active(prefs: NotificationPreference) -> bool:
+    """Whether push can reach this user: the server has a VAPID key and they have a browser subscribed."""
+    if not push_configured():
+        return False
+    subscribed = getattr(prefs, "push_subscribed", None)
+    if subscribed is None:  # a row read without _with_push_state (e.g. locked for an update)
+        subscribed = PushSubscription.objects.filter(user_id=prefs.user_id).exists()
+    return bool(subscribed)
 
 
 def webhook_active(prefs: NotificationPreference) -> bool:
@@ -64,6 +88,12 @@ def channel_states(prefs: NotificationPreference) -> dict[str, dict[str, Any]]:
     deliver on it, and so whether reminders really go out there (and why not)."""
     email_ok = email_configured()
     hook_ok = webhook_active(prefs)
+    push_ok = push_active(prefs)
+    push_reason = None
+    if not push_configured():
+        push_reason = "This server has no VAPID key (VAPID_PRIVATE_KEY): Web Push cannot be sent."
+    elif not push_ok:
+        push_reason = "No browser is subscribed to push notifications."
     hook_reason = None
     if not hook_ok:
         if prefs.webhook_disabled_at is not None:
@@ -82,6 +112,7 @@ def channel_states(prefs: NotificationPreference) -> dict[str, dict[str, Any]]:
             else "This server has no SendGrid API key (SENDGRID_API_KEY): email cannot be sent.",
         ),
         Channel.WEBHOOK.value: (prefs.webhook_enabled, hook_ok, hook_reason),
+        Channel.PUSH.value: (prefs.push_enabled, push_ok, push_reason),
     }
     return {
         name: {
@@ -99,12 +130,13 @@ def enabled_channels(prefs: NotificationPreference, override: list[str] | None =
 
     A per-reminder override can narrow or widen the user's switches, but
     never turn on a channel that cannot deliver (no SendGrid key, no
-    active webhook endpoint).
+    active webhook endpoint, no VAPID key or no subscribed browser).
     """
     available = {
         Channel.IN_APP.value: True,
         Channel.EMAIL.value: email_configured(),
         Channel.WEBHOOK.value: webhook_active(prefs),
+        Channel.PUSH.value: push_active(prefs),
     }
     if override is not None:
         wanted = set(override)
@@ -115,6 +147,7 @@ def enabled_channels(prefs: NotificationPreference, override: list[str] | None =
                 (Channel.IN_APP.value, prefs.in_app_enabled),
                 (Channel.EMAIL.value, prefs.email_enabled),
                 (Channel.WEBHOOK.value, prefs.webhook_enabled),
+                (Channel.PUSH.value, prefs.push_enabled),
             )
             if on
         }

@@ -50,9 +50,10 @@ class PreferencesOutput(serializers.ModelSerializer):
     email_address_verified = serializers.SerializerMethodField()
     webhook_secret_set = serializers.SerializerMethodField()
     channels = serializers.SerializerMethodField(
-        help_text="Per channel (in_app, email, webhook): enabled, available, delivering, unavailable_reason. "
-        "A switch that is on for a channel the server cannot deliver on (email without a SendGrid key, a "
-        "webhook without an active endpoint) is not delivering."
+        help_text="Per channel (in_app, email, webhook, push): enabled, available, delivering, "
+        "unavailable_reason. A switch that is on for a channel the server cannot deliver on (email without a "
+        "SendGrid key, a webhook without an active endpoint, push without a VAPID key or a subscribed "
+        "browser) is not delivering."
     )
 
     class Meta:
@@ -67,6 +68,7 @@ class PreferencesOutput(serializers.ModelSerializer):
             "webhook_secret_set",
             "webhook_disabled_at",
             "webhook_disabled_reason",
+            "push_enabled",
             "quiet_hours_start",
             "quiet_hours_end",
             "default_reminder_minutes",
@@ -99,6 +101,7 @@ class PreferencesInput(serializers.Serializer):
     email_address = serializers.EmailField(required=False, allow_blank=True)
     webhook_enabled = serializers.BooleanField(required=False)
     webhook_url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
+    push_enabled = serializers.BooleanField(required=False)
     quiet_hours_start = serializers.TimeField(required=False, allow_null=True)
     quiet_hours_end = serializers.TimeField(required=False, allow_null=True)
     default_reminder_minutes = serializers.IntegerField(

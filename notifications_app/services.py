@@ -5,7 +5,8 @@ claims a pending row with a conditional UPDATE that sets a lease
 (``claimed_until``), sends, then records the outcome in a short transaction.
 A worker killed mid-send leaves a lease that expires; the sweep then
 re-enqueues the row, so a delivery is at-least-once and webhook receivers
-de-duplicate on the stable ``webhook-id``.
+de-duplicate on the stable ``webhook-id``. Email, webhook and push rows share
+this path (lease, retries, quiet hours); only the sender differs.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta
-from html import escape
-from typing import Any, TypedDict
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,7 +23,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from notifications_app import messages
 from notifications_app import transports as senders
+from notifications_app.events import (
+    notification_created_event,
+    notification_failed_event,
+    notification_sent_event,
+    preferences_updated_event,
+)
 from notifications_app.models import (
     Channel,
     Notification,
@@ -31,6 +38,7 @@ from notifications_app.models import (
     NotificationPreference,
     NotificationStatus,
 )
+from notifications_app.push import services as push
 from notifications_app.selectors import (
     email_configured,
     preferences_get,
@@ -44,20 +52,19 @@ from todo_project.accounts import tokens
 from todo_project.accounts.models import Profile
 from todo_project.accounts.selectors import email_is_verified
 from todo_project.errors import DomainError, NotFoundError
-from todo_project.events.services import NewEvent, record_event, record_events, user_events_lock
+from todo_project.events.services import record_events, user_events_lock
 from todo_project.faultpoints import fault_point
-from todo_project.timefmt import iso_utc_or_none, zone_or_utc
+from todo_project.timefmt import zone_or_utc
 
 logger = logging.getLogger(__name__)
 
 # Waits before the 2nd, 3rd, 4th and 5th attempt of a transient failure.
 RETRY_BACKOFF_SECONDS = (1, 5, 30, 300)
+# A receiver's Retry-After is honoured when longer than the backoff, up to this.
+RETRY_AFTER_MAX_SECONDS = 3600
 # The sweep leaves freshly due rows to the task already enqueued for them.
 SWEEP_GRACE = timedelta(seconds=5)
 SWEEP_BATCH = 500
-
-
-_iso = iso_utc_or_none
 
 
 def _enqueue_delivery(notification_id: uuid.UUID) -> None:
@@ -72,42 +79,6 @@ def _enqueue_delivery(notification_id: uuid.UUID) -> None:
             logger.warning("could not enqueue delivery of %s; the sweep will", notification_id, exc_info=True)
 
     transaction.on_commit(enqueue)
-
-
-def _record_created(n: Notification) -> None:
-    record_events([_created_event(n)])
-
-
-def _created_event(n: Notification) -> NewEvent:
-    return NewEvent(
-        type="notification.created",
-        user_id=n.user_id,
-        subject=f"notifications/{n.id}",
-        data={
-            "notification_id": str(n.id),
-            "user_id": n.user_id,
-            "kind": n.kind,
-            "channel": n.channel,
-            "title": n.title,
-            "body": n.body,
-            "reminder_id": str(n.reminder_id) if n.reminder_id else None,
-            "task_id": str(n.task_ref) if n.task_ref else None,
-            "occurrence_at": _iso(n.occurrence_at),
-            "created_at": _iso(n.created_at),
-            "read_at": None,
-        },
-    )
-
-
-def _outcome_data(n: Notification) -> dict[str, Any]:
-    return {
-        "notification_id": str(n.id),
-        "user_id": n.user_id,
-        "channel": n.channel,
-        "reminder_id": str(n.reminder_id) if n.reminder_id else None,
-        "task_id": str(n.task_ref) if n.task_ref else None,
-        "attempts": n.attempts,
-    }
 
 
 # --- preferences -------------------------------------------------------------
@@ -171,16 +142,9 @@ def preferences_update(*, user_id: int, **fields: Any) -> tuple[NotificationPref
         # Reminders (the layer below) react to this event: when the reminder
         # rules changed, a reminders handler re-applies them to the user's open
         # timed tasks. The secret is never part of it.
-        record_event(
-            type="preferences.updated",
-            user_id=user_id,
-            subject=f"users/{user_id}/preferences",
-            data={
-                "user_id": user_id,
-                "fields": given,
-                "reminder_rules_changed": before
-                != (prefs.default_reminder_minutes, prefs.priority_boost_enabled),
-            },
+        rules_changed = before != (prefs.default_reminder_minutes, prefs.priority_boost_enabled)
+        record_events(
+            [preferences_updated_event(user_id=user_id, fields=given, reminder_rules_changed=rules_changed)]
         )
     return prefs, new_secret
 
@@ -257,19 +221,6 @@ def notifications_mark_all_read(*, user_id: int) -> int:
 # --- creation from reminder.triggered ----------------------------------------
 
 
-def _task_url(task_id: str) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/tasks/{task_id}"
-
-
-def _due_text(data: dict[str, Any], tz: Any) -> str:
-    due_at = parse_datetime(data["due_at"]) if data.get("due_at") else None
-    if due_at is not None:
-        return "due " + due_at.astimezone(tz).strftime("%a %d %b %Y, %H:%M %Z")
-    if data.get("due_date"):
-        return f"due {data['due_date']}"
-    return "no due date"
-
-
 def in_app_notifications_for_fired(*, fired: list[dict[str, Any]]) -> int:
     """Store the in-app notifications of reminders fired in the caller's transaction, in bulk.
 
@@ -300,7 +251,9 @@ def in_app_notifications_for_fired(*, fired: list[dict[str, Any]]) -> int:
         assert occurrence is not None  # reminder.triggered's schema requires a date-time
         if (uuid.UUID(d["reminder_id"]), occurrence) in existing:
             continue
-        tz = _zone(zones.get(int(d["user_id"])))
+        message = messages.reminder_in_app(
+            title=d["task_title"], due=messages.due_text(d, zone_or_utc(zones.get(int(d["user_id"]))))
+        )
         rows.append(
             Notification(
                 user_id=int(d["user_id"]),
@@ -309,8 +262,8 @@ def in_app_notifications_for_fired(*, fired: list[dict[str, Any]]) -> int:
                 kind=NotificationKind.REMINDER,
                 channel=Channel.IN_APP,
                 occurrence_at=occurrence,
-                title=f"Reminder: {d['task_title']}",
-                body=f"{d['task_title']} — {_due_text(d, tz)}.",
+                title=message["title"],
+                body=message["body"],
                 status=NotificationStatus.SENT,
                 sent_at=now,
                 next_attempt_at=now,
@@ -319,11 +272,8 @@ def in_app_notifications_for_fired(*, fired: list[dict[str, Any]]) -> int:
             )
         )
     Notification.objects.bulk_create(rows)
-    record_events([_created_event(n) for n in rows])
+    record_events([notification_created_event(n) for n in rows])
     return len(rows)
-
-
-_zone = zone_or_utc
 
 
 def notifications_create_for_trigger(*, data: dict[str, Any]) -> list[Notification]:
@@ -332,8 +282,9 @@ def notifications_create_for_trigger(*, data: dict[str, Any]) -> list[Notificati
     Idempotent: a (reminder, occurrence, channel) that already has a
     notification is skipped (and a unique constraint backs this up). Must run
     inside the dispatching transaction. In-app rows are delivered by being
-    stored; email and webhook rows are enqueued after commit, or wait for the
-    sweep when the user's quiet hours are on.
+    stored; email, webhook and push rows are enqueued after commit, or wait
+    for the sweep when the user's quiet hours are on. Push makes one row per
+    subscribed browser (idempotent per browser).
     """
     now = timezone.now()
     user_id = int(data["user_id"])
@@ -342,20 +293,34 @@ def notifications_create_for_trigger(*, data: dict[str, Any]) -> list[Notificati
     assert occurrence is not None
     if not Reminder.objects.filter(id=reminder_id).exists():
         return []
-    existing = set(
+    made = list(
         Notification.objects.filter(reminder_id=reminder_id, occurrence_at=occurrence).values_list(
-            "channel", flat=True
+            "channel", "push_subscription_ref"
         )
     )
+    existing = {channel for channel, _ in made}
     prefs = preferences_get(user_id=user_id)
     tz = user_timezone(user_id=user_id)
     title = data["task_title"]
     task_id = data["task_id"]
-    due = _due_text(data, tz)
-    url = _task_url(task_id)
+    due = messages.due_text(data, tz)
+    url = messages.task_url(task_id)
+    in_app = messages.reminder_in_app(title=title, due=due)
     quiet_end = quiet_hours_end(prefs=prefs, tz=tz, at=now)
     created: list[Notification] = []
     for channel in data.get("channels", []):
+        if channel == Channel.PUSH:
+            for n in push.push_notifications_for_trigger(
+                data=data,
+                occurrence=occurrence,
+                title=in_app["title"],
+                body=in_app["body"],
+                url=url,
+                now=now,
+                existing_refs={ref for c, ref in made if c == Channel.PUSH and ref is not None},
+            ):
+                created.append(_store_pending(n, quiet_end))
+            continue
         if channel in existing:
             continue
         n = Notification(
@@ -365,8 +330,8 @@ def notifications_create_for_trigger(*, data: dict[str, Any]) -> list[Notificati
             kind=NotificationKind.REMINDER,
             channel=channel,
             occurrence_at=occurrence,
-            title=f"Reminder: {title}",
-            body=f"{title} — {due}.",
+            title=in_app["title"],
+            body=in_app["body"],
             next_attempt_at=now,
         )
         if channel == Channel.IN_APP:
@@ -382,45 +347,29 @@ def notifications_create_for_trigger(*, data: dict[str, Any]) -> list[Notificati
                 logger.info("user %s: reminder address not verified; email reminder skipped", user_id)
                 continue
             n.recipient = email
-            n.payload = {
-                "subject": n.title,
-                "text": f"{title} is {due}.\n\nOpen it: {url}\n",
-                "html": (
-                    f"<p><strong>{escape(title)}</strong> is {escape(due)}.</p>"
-                    f'<p><a href="{escape(url)}">Open the task</a></p>'
-                ),
-            }
+            n.payload = dict(messages.reminder_email(title=title, due=due, url=url))
         elif channel == Channel.WEBHOOK:
             n.recipient = prefs.webhook_url
-            n.payload = {
-                "event": "reminder.triggered",
-                "occurrence_at": data["scheduled_for"],
-                "task": {
-                    "id": task_id,
-                    "title": title,
-                    "priority": data.get("task_priority"),
-                    "due_at": data.get("due_at"),
-                    "due_date": data.get("due_date"),
-                    "url": url,
-                },
-                "reminder": {
-                    "id": reminder_id,
-                    "kind": data.get("kind"),
-                    "scheduled_for": data["scheduled_for"],
-                    "fired_at": data.get("fired_at"),
-                },
-            }
+            n.payload = messages.reminder_webhook(data=data, url=url)
         else:
             continue
-        if channel != Channel.IN_APP and quiet_end is not None:
-            n.next_attempt_at = quiet_end
-        n.save(force_insert=True)
-        created.append(n)
         if channel == Channel.IN_APP:
-            _record_created(n)
-        elif quiet_end is None:
-            _enqueue_delivery(n.id)
+            n.save(force_insert=True)
+            created.append(n)
+            record_events([notification_created_event(n)])
+        else:
+            created.append(_store_pending(n, quiet_end))
     return created
+
+
+def _store_pending(n: Notification, quiet_end: datetime | None) -> Notification:
+    """Save a notification that a worker delivers: now, or when the quiet hours end (the sweep)."""
+    if quiet_end is not None:
+        n.next_attempt_at = quiet_end
+    n.save(force_insert=True)
+    if quiet_end is None:
+        _enqueue_delivery(n.id)
+    return n
 
 
 # --- delivery -----------------------------------------------------------------
@@ -434,7 +383,7 @@ def _claim(notification_id: uuid.UUID | str, now: datetime) -> bool:
             id=notification_id,
             status=NotificationStatus.PENDING,
             next_attempt_at__lte=now,
-            channel__in=[Channel.EMAIL, Channel.WEBHOOK],
+            channel__in=[Channel.EMAIL, Channel.WEBHOOK, Channel.PUSH],
         ).update(claimed_until=lease, attempts=F("attempts") + 1, updated_at=now)
     )
 
@@ -459,6 +408,8 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
             result = senders.SendResult(ok=False, error=message)
         else:
             result = senders.send_email(to=n.recipient, delivery_id=f"msg_{n.id.hex}", **message)
+    elif n.channel == Channel.PUSH:
+        result = push.push_send(n, prefs)
     elif webhook_active(prefs):
         # The current URL and secret: a rotation applies to pending retries.
         result = senders.send_webhook(
@@ -468,16 +419,16 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
         result = senders.SendResult(ok=False, error="webhook endpoint disabled or removed")
     if result.ok:
         fault_point("notifications.after_provider_call")
-    return _record_outcome(n.id, result)
+    countdown = _record_outcome(n.id, result)
+    if n.channel == Channel.PUSH and result.gone and n.push_subscription_ref is not None:
+        # Its own transaction, after the outcome: the browser unsubscribed or
+        # its subscription expired (404/410). A crash in between only means the
+        # next push to it answers 410 again and removes it then.
+        push.push_subscription_gone(subscription_id=n.push_subscription_ref)
+    return countdown
 
 
-class _EmailMessage(TypedDict):
-    subject: str
-    text: str
-    html: str
-
-
-def _email_message(n: Notification) -> _EmailMessage | str:
+def _email_message(n: Notification) -> messages.EmailMessage | str:
     """What to send for an email notification, made now; or why it must not be sent.
 
     Reminders go only to a still-verified address (it may have changed since
@@ -490,29 +441,15 @@ def _email_message(n: Notification) -> _EmailMessage | str:
             return "refused: the account is gone or its address changed"
         link = tokens.link("/reset-password", tokens.password_reset_token_make(user=user))
         minutes = settings.PASSWORD_RESET_TIMEOUT // 60
-        return {
-            "subject": n.title,
-            "text": f"Someone asked to reset the password of your Taskbeat account {user.username}.\n\n"
-            f"Choose a new one here (valid {minutes} minutes, once): {link}\n\n"
-            "If it was not you, ignore this mail; your password stays as it is.\n",
-            "html": f"<p>Someone asked to reset the password of your Taskbeat account "
-            f"<strong>{escape(user.username)}</strong>.</p>"
-            f'<p><a href="{escape(link)}">Choose a new password</a> (valid {minutes} minutes, once).</p>'
-            "<p>If it was not you, ignore this mail; your password stays as it is.</p>",
-        }
+        return messages.password_reset_email(
+            subject=n.title, username=user.username, link=link, minutes=minutes
+        )
     if n.kind == NotificationKind.EMAIL_VERIFICATION:
         link = tokens.link(
             "/verify-email", tokens.email_verification_token_make(user_id=n.user_id, email=n.recipient)
         )
         days = max(1, settings.EMAIL_VERIFICATION_TTL_SECONDS // 86400)
-        return {
-            "subject": n.title,
-            "text": f"Confirm that Taskbeat may send mail to {n.recipient}: {link}\n\n"
-            f"The link is valid for {days} day(s). If you did not ask for this, ignore this mail.\n",
-            "html": f"<p>Confirm that Taskbeat may send mail to {escape(n.recipient)}:</p>"
-            f'<p><a href="{escape(link)}">Verify this address</a> (valid {days} day(s)).</p>'
-            "<p>If you did not ask for this, ignore this mail.</p>",
-        }
+        return messages.email_verification_email(subject=n.title, address=n.recipient, link=link, days=days)
     if not email_is_verified(user_id=n.user_id, email=n.recipient):
         return "refused: the address is not verified"
     return {"subject": n.payload["subject"], "text": n.payload["text"], "html": n.payload["html"]}
@@ -529,9 +466,9 @@ def account_mail_create(*, event_id: str, event_type: str, data: dict[str, Any])
         logger.info("no SENDGRID_API_KEY: %s mail for user %s not sent", event_type, data.get("user_id"))
         return None
     if event_type == "user.password_reset_requested":
-        kind, title = NotificationKind.PASSWORD_RESET, "Reset your Taskbeat password"
+        kind, title = NotificationKind.PASSWORD_RESET, messages.PASSWORD_RESET_SUBJECT
     else:
-        kind, title = NotificationKind.EMAIL_VERIFICATION, "Verify your e-mail address for Taskbeat"
+        kind, title = NotificationKind.EMAIL_VERIFICATION, messages.EMAIL_VERIFICATION_SUBJECT
     if Notification.objects.filter(kind=kind, payload__event_id=event_id).exists():
         return None
     now = timezone.now()
@@ -560,16 +497,14 @@ def _record_outcome(notification_id: uuid.UUID, result: senders.SendResult) -> i
         if result.ok:
             n.status, n.sent_at, n.last_error = NotificationStatus.SENT, now, ""
             n.save(update_fields=["status", "sent_at", "last_error", "claimed_until", "updated_at"])
-            record_event(
-                type="notification.sent",
-                user_id=n.user_id,
-                subject=f"notifications/{n.id}",
-                data={**_outcome_data(n), "sent_at": _iso(now)},
-            )
+            record_events([notification_sent_event(n, sent_at=now)])
             return None
         n.last_error = result.error[:2000]
         if result.transient and n.attempts <= len(RETRY_BACKOFF_SECONDS):
-            retry_at = now + timedelta(seconds=RETRY_BACKOFF_SECONDS[n.attempts - 1])
+            wait: float = RETRY_BACKOFF_SECONDS[n.attempts - 1]
+            if result.retry_after is not None:  # the receiver said when (429, 503)
+                wait = max(wait, min(result.retry_after, RETRY_AFTER_MAX_SECONDS))
+            retry_at = now + timedelta(seconds=wait)
             # A retry that would land in the user's quiet hours waits for their end too.
             quiet_end = quiet_hours_end(
                 prefs=preferences_get(user_id=n.user_id), tz=user_timezone(user_id=n.user_id), at=retry_at
@@ -579,17 +514,7 @@ def _record_outcome(notification_id: uuid.UUID, result: senders.SendResult) -> i
             return max(1, int((n.next_attempt_at - now).total_seconds()))
         n.status, n.failed_at = NotificationStatus.FAILED, now
         n.save(update_fields=["status", "failed_at", "last_error", "claimed_until", "updated_at"])
-        record_event(
-            type="notification.failed",
-            user_id=n.user_id,
-            subject=f"notifications/{n.id}",
-            data={
-                **_outcome_data(n),
-                "error": n.last_error,
-                "permanent": not result.transient,
-                "failed_at": _iso(now),
-            },
-        )
+        record_events([notification_failed_event(n, permanent=not result.transient, failed_at=now)])
         if n.channel == Channel.WEBHOOK and (result.gone or result.transient):
             reason = "the endpoint answered 410 Gone" if result.gone else "it kept failing after retries"
             _webhook_disable(user_id=n.user_id, reason=reason, now=now)
@@ -604,23 +529,23 @@ def _webhook_disable(*, user_id: int, reason: str, now: datetime) -> None:
     prefs.webhook_disabled_at = now
     prefs.webhook_disabled_reason = reason
     prefs.save(update_fields=["webhook_disabled_at", "webhook_disabled_reason", "updated_at"])
+    message = messages.webhook_disabled_in_app(url=prefs.webhook_url, reason=reason)
     notice = Notification.objects.create(
         user_id=user_id,
         kind=NotificationKind.WEBHOOK_DISABLED,
         channel=Channel.IN_APP,
         occurrence_at=now,
-        title="Your webhook was disabled",
-        body=f"Reminders are no longer sent to {prefs.webhook_url} because {reason}. "
-        "Register the URL again in your notification preferences to re-enable it.",
+        title=message["title"],
+        body=message["body"],
         status=NotificationStatus.SENT,
         sent_at=now,
         next_attempt_at=now,
     )
-    _record_created(notice)
+    record_events([notification_created_event(notice)])
 
 
 def notifications_sweep(*, batch_size: int = SWEEP_BATCH) -> int:
-    """Enqueue email/webhook deliveries that are due and unleased. Returns how many."""
+    """Enqueue email/webhook/push deliveries that are due and unleased. Returns how many."""
     from notifications_app.tasks import notification_deliver_task  # the tasks module imports this one
 
     now = timezone.now()

@@ -11,7 +11,7 @@ from notifications_app import services
 # row's lease and status make the redelivery harmless.
 @shared_task(acks_late=True)
 def notification_deliver_task(notification_id: str) -> None:
-    """Deliver one email/webhook notification; schedules its own retry after a transient failure."""
+    """Deliver one email/webhook/push notification; schedules its own retry after a transient failure."""
     countdown = services.notification_deliver(notification_id=notification_id)
     if countdown is not None:
         notification_deliver_task.apply_async((notification_id,), countdown=countdown)

@@ -1,4 +1,4 @@
-"""Outbound delivery: SendGrid email and Standard Webhooks POSTs.
+"""Outbound delivery: SendGrid email, Standard Webhooks POSTs and Web Push.
 
 Each sender returns a ``SendResult``: ok, or a failure that is transient
 (retried with backoff) or permanent (never retried). Neither raises for a
@@ -8,6 +8,8 @@ remote failure, so the delivery service has one place to decide.
 from __future__ import annotations
 
 import base64
+import email.utils
+import functools
 import hashlib
 import hmac
 import http.client
@@ -22,12 +24,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
+from py_vapid import Vapid
 from python_http_client import exceptions as sg_exceptions
+from pywebpush import WebPusher, WebPushException
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import CustomArg, Mail
 
 from todo_project.errors import DomainError
+from todo_project.keys import vapid_private_key
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
 
@@ -38,15 +44,39 @@ class SendResult:
     transient: bool = False
     status: int | None = None
     error: str = ""
-    # The endpoint said it is gone for good (webhook 410).
+    # The endpoint said it is gone for good (webhook 410, push 404/410).
     gone: bool = False
+    # Seconds the receiver asked us to wait (Retry-After of a 429/503).
+    retry_after: float | None = None
 
 
-def _classify(status: int, text: str) -> SendResult:
+def _classify(status: int, text: str, retry_after: float | None = None) -> SendResult:
     if 200 <= status < 300:
         return SendResult(ok=True, status=status)
     transient = status in TRANSIENT_STATUSES or status >= 500
-    return SendResult(ok=False, transient=transient, status=status, error=f"HTTP {status}: {text[:300]}")
+    return SendResult(
+        ok=False,
+        transient=transient,
+        status=status,
+        error=f"HTTP {status}: {text[:300]}",
+        retry_after=retry_after if transient else None,
+    )
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """A Retry-After header (RFC 9110 §10.2.3: delay-seconds or HTTP-date) in seconds; None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 # --- email (SendGrid v3 /mail/send) -------------------------------------------
@@ -137,7 +167,9 @@ def _ip_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved)
 
 
-def resolve_webhook_url(url: str, *, field: str = "webhook_url") -> tuple[str, str, int, str]:
+def resolve_webhook_url(
+    url: str, *, field: str = "webhook_url", what: str = "Webhook URL"
+) -> tuple[str, str, int, str]:
     """Check a webhook URL against the SSRF rules; returns (scheme, host, port, first allowed IP).
 
     http(s) only; every address the host resolves to must be public (not
@@ -148,24 +180,24 @@ def resolve_webhook_url(url: str, *, field: str = "webhook_url") -> tuple[str, s
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise DomainError("Webhook URL must use http or https.", field=field)
+        raise DomainError(f"{what} must use http or https.", field=field)
     if not parts.hostname:
-        raise DomainError("Webhook URL has no host.", field=field)
+        raise DomainError(f"{what} has no host.", field=field)
     if parts.username or parts.password:
-        raise DomainError("Webhook URL must not contain credentials.", field=field)
+        raise DomainError(f"{what} must not contain credentials.", field=field)
     try:
         port = parts.port or (443 if scheme == "https" else 80)
     except ValueError:
-        raise DomainError("Webhook URL has an invalid port.", field=field) from None
+        raise DomainError(f"{what} has an invalid port.", field=field) from None
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise DomainError(f"Webhook host {parts.hostname!r} does not resolve.", field=field) from None
+        raise DomainError(f"{what} host {parts.hostname!r} does not resolve.", field=field) from None
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     blocked = [ip for ip in addresses if not _ip_allowed(ip)]
     if blocked or not addresses:
         raise DomainError(
-            f"Webhook URL resolves to a non-public address ({blocked[0] if blocked else 'none'}).",
+            f"{what} resolves to a non-public address ({blocked[0] if blocked else 'none'}).",
             field=field,
             code="webhook_url_forbidden",
         )
@@ -192,12 +224,50 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
-def send_webhook(*, url: str, secret: str, msg_id: str, payload: dict[str, Any]) -> SendResult:
-    """POST the signed payload. Redirects are not followed (a 3xx is a permanent failure)."""
+@dataclass(frozen=True)
+class PostAnswer:
+    status: int
+    text: str
+    headers: dict[str, str]
+
+
+def post_pinned(
+    url: str, *, body: bytes, headers: dict[str, str], timeout: float, what: str = "Webhook URL"
+) -> PostAnswer | SendResult:
+    """POST to ``url`` through the SSRF guard, connected to the very IP it checked.
+
+    Returns the answer (status, up to 2000 characters of body, lower-cased
+    headers), or a failed ``SendResult``: permanent when the guard refuses the
+    URL, transient for network errors and timeouts. Redirects are not followed.
+    """
     try:
-        scheme, host, port, ip = resolve_webhook_url(url)
+        scheme, host, port, ip = resolve_webhook_url(url, what=what)
     except DomainError as exc:
         return SendResult(ok=False, transient=False, error=f"refused: {exc.message}")
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    conn_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
+    conn = conn_class(host, port, ip, timeout)
+    try:
+        conn.request("POST", target, body=body, headers=headers)
+        response = conn.getresponse()
+        text = response.read(2000).decode("utf-8", "replace")
+        answer_headers = {k.lower(): v for k, v in response.getheaders()}
+    except (OSError, http.client.HTTPException) as exc:
+        return SendResult(ok=False, transient=True, error=f"{type(exc).__name__}: {exc}"[:500])
+    finally:
+        conn.close()
+    return PostAnswer(status=response.status, text=text, headers=answer_headers)
+
+
+def redirect_refused(status: int) -> SendResult:
+    return SendResult(
+        ok=False, transient=False, status=status, error=f"HTTP {status}: redirects are not followed"
+    )
+
+
+def send_webhook(*, url: str, secret: str, msg_id: str, payload: dict[str, Any]) -> SendResult:
+    """POST the signed payload. Redirects are not followed (a 3xx is a permanent failure)."""
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(time.time())
     headers = {
@@ -207,25 +277,92 @@ def send_webhook(*, url: str, secret: str, msg_id: str, payload: dict[str, Any])
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign_webhook(secret=secret, msg_id=msg_id, timestamp=timestamp, body=body),
     }
-    parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    conn_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
-    conn = conn_class(host, port, ip, settings.WEBHOOK_TIMEOUT_SECONDS)
-    try:
-        conn.request("POST", target, body=body, headers=headers)
-        response = conn.getresponse()
-        text = response.read(2000).decode("utf-8", "replace")
-    except (OSError, http.client.HTTPException) as exc:
-        return SendResult(ok=False, transient=True, error=f"{type(exc).__name__}: {exc}"[:500])
-    finally:
-        conn.close()
-    if response.status == 410:
+    answer = post_pinned(url, body=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
+    if isinstance(answer, SendResult):
+        return answer
+    if answer.status == 410:
         return SendResult(ok=False, transient=False, status=410, error="HTTP 410: endpoint gone", gone=True)
-    if 300 <= response.status < 400:
+    if 300 <= answer.status < 400:
+        return redirect_refused(answer.status)
+    return _classify(answer.status, answer.text, retry_after_seconds(answer.headers.get("retry-after")))
+
+
+# --- Web Push (RFC 8030 delivery, RFC 8291 encryption, RFC 8292 VAPID) ----------
+
+# Lifetime of the VAPID token in each request; RFC 8292 §2 allows at most 24 h.
+VAPID_TOKEN_SECONDS = 12 * 3600
+URGENCIES = ("very-low", "low", "normal", "high")
+
+
+@functools.cache
+def _vapid_key(text: str) -> ec.EllipticCurvePrivateKey:
+    return vapid_private_key(text)
+
+
+def push_origin(endpoint: str) -> str:
+    """``scheme://host[:port]`` of a push endpoint: the VAPID audience and what events may name."""
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "").lower()
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme.lower()}://{host}{port}"
+
+
+def vapid_headers(*, endpoint: str, now: float | None = None) -> dict[str, str]:
+    """``Authorization: vapid t=<ES256 JWT>, k=<public key>`` for a request to ``endpoint``'s push service."""
+    claims = {
+        "aud": push_origin(endpoint),
+        "exp": int(now if now is not None else time.time()) + VAPID_TOKEN_SECONDS,
+        "sub": settings.VAPID_SUBJECT,
+    }
+    return dict(Vapid(private_key=_vapid_key(settings.VAPID_PRIVATE_KEY)).sign(claims))
+
+
+def send_push(
+    *,
+    endpoint: str,
+    p256dh: str,
+    auth: str,
+    payload: dict[str, Any],
+    ttl: int,
+    urgency: str = "normal",
+    topic: str = "",
+) -> SendResult:
+    """Encrypt ``payload`` for one browser (aes128gcm) and POST it to its push service.
+
+    2xx (201 Created) ok; 404/410 gone (the subscription expired or was
+    revoked: delete it); 429 and 5xx transient, with the service's
+    Retry-After; 400, 413 and other 4xx permanent; redirects are not followed.
+    The endpoint passes the same SSRF guard as webhooks, connected to the IP
+    it checked.
+    """
+    if urlsplit(endpoint).scheme.lower() != "https":
+        return SendResult(ok=False, error="refused: push endpoints must use https")
+    data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        body = WebPusher({"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}}).encode(
+            data, content_encoding="aes128gcm"
+        )["body"]
+    except (WebPushException, ValueError) as exc:
+        return SendResult(ok=False, error=f"refused: the subscription's keys do not work ({exc})"[:500])
+    headers = {
+        "Content-Type": "application/octet-stream",
+        "Content-Encoding": "aes128gcm",
+        "TTL": str(ttl),
+        "Urgency": urgency if urgency in URGENCIES else "normal",
+        "User-Agent": "Taskbeat-Push/1",
+        **vapid_headers(endpoint=endpoint),
+    }
+    if topic:
+        headers["Topic"] = topic
+    answer = post_pinned(
+        endpoint, body=body, headers=headers, timeout=settings.WEB_PUSH_TIMEOUT_SECONDS, what="Push endpoint"
+    )
+    if isinstance(answer, SendResult):
+        return answer
+    if answer.status in (404, 410):
         return SendResult(
-            ok=False,
-            transient=False,
-            status=response.status,
-            error=f"HTTP {response.status}: redirects are not followed",
+            ok=False, status=answer.status, error=f"HTTP {answer.status}: subscription gone", gone=True
         )
-    return _classify(response.status, text)
+    if 300 <= answer.status < 400:
+        return redirect_refused(answer.status)
+    return _classify(answer.status, answer.text, retry_after_seconds(answer.headers.get("retry-after")))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from notifications_app import views
+from notifications_app.push import views as push_views
 
 urlpatterns = [
     path("notifications", views.NotificationListView.as_view(), name="notification-list"),
@@ -18,6 +19,17 @@ urlpatterns = [
         "notifications/preferences/webhook/rotate-secret",
         views.WebhookRotateSecretView.as_view(),
         name="notification-webhook-rotate",
+    ),
+    path("notifications/push-key", push_views.PushKeyView.as_view(), name="notification-push-key"),
+    path(
+        "notifications/push-subscriptions",
+        push_views.PushSubscriptionListView.as_view(),
+        name="notification-push-subscriptions",
+    ),
+    path(
+        "notifications/push-subscriptions/<str:subscription_id>",
+        push_views.PushSubscriptionDetailView.as_view(),
+        name="notification-push-subscription",
     ),
     path(
         "notifications/<str:notification_id>/read",

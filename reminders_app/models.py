@@ -16,9 +16,11 @@ class Channel(models.TextChoices):
     IN_APP = "in_app", "In-app"
     EMAIL = "email", "Email"
     WEBHOOK = "webhook", "Webhook"
+    # Web Push to the owner's subscribed browsers (notifications_app/push/).
+    PUSH = "push", "Web Push"
 
 
-ALL_CHANNELS = [Channel.IN_APP.value, Channel.EMAIL.value, Channel.WEBHOOK.value]
+ALL_CHANNELS = [Channel.IN_APP.value, Channel.EMAIL.value, Channel.WEBHOOK.value, Channel.PUSH.value]
 
 
 class ReminderStatus(models.TextChoices):

@@ -18,6 +18,13 @@ from django.db.models import DurationField, ExpressionWrapper, F, Value
 from django.utils import timezone
 
 from reminders_app.delivery import ReminderPreferences, delivery
+from reminders_app.events import (
+    reminder_cancelled_event,
+    reminder_dismissed_event,
+    reminder_scheduled_event,
+    reminder_snoozed_event,
+    reminder_triggered_event,
+)
 from reminders_app.models import (
     ALL_CHANNELS,
     MAX_REMINDERS_PER_TASK,
@@ -29,9 +36,8 @@ from reminders_app.models import (
 )
 from tasks_app.models import Priority, Task
 from todo_project.errors import ConflictError, DomainError, NotFoundError
-from todo_project.events.services import NewEvent, record_event, record_events, users_events_lock
+from todo_project.events.services import record_events, users_events_lock
 from todo_project.faultpoints import fault_point
-from todo_project.timefmt import iso_utc_or_none
 
 PAST_MESSAGE = "Reminder time must be in the future"
 # Lead time assumed for the FR-PR-005 extra reminder when the task has no
@@ -42,56 +48,12 @@ MAX_BATCHES_PER_SCAN = 20
 MAX_SNOOZE = timedelta(days=365)
 
 
-_iso = iso_utc_or_none
-
-
-def _subject(reminder: Reminder) -> str:
-    return f"reminders/{reminder.id}"
-
-
-def _base(reminder: Reminder) -> dict[str, Any]:
-    return {
-        "reminder_id": str(reminder.id),
-        "task_id": str(reminder.task_ref),
-        "user_id": reminder.owner_id,
-    }
-
-
-def _record_scheduled(reminder: Reminder, task: Task) -> None:
-    record_events([_scheduled_event(reminder, task)])
-
-
-def _scheduled_event(reminder: Reminder, task: Task) -> NewEvent:
-    return NewEvent(
-        type="reminder.scheduled",
-        user_id=reminder.owner_id,
-        subject=_subject(reminder),
-        data={
-            **_base(reminder),
-            "scheduled_for": _iso(reminder.fire_at),
-            "task_title": task.title,
-            "kind": reminder.kind,
-            "offset_minutes": reminder.offset_minutes,
-            "channels": reminder.channels,
-        },
-    )
-
-
-def _record_cancelled(reminder: Reminder) -> None:
-    record_event(
-        type="reminder.cancelled",
-        user_id=reminder.owner_id,
-        subject=_subject(reminder),
-        data={**_base(reminder), "reason": reminder.cancel_reason, "scheduled_for": _iso(reminder.fire_at)},
-    )
-
-
 def _cancel(reminder: Reminder, reason: str, now: datetime) -> None:
     reminder.status = ReminderStatus.CANCELLED
     reminder.cancel_reason = reason
     reminder.updated_at = now
     reminder.save(update_fields=["status", "cancel_reason", "updated_at"])
-    _record_cancelled(reminder)
+    record_events([reminder_cancelled_event(reminder)])
 
 
 def _arm(reminder: Reminder, task: Task, at: datetime, now: datetime) -> None:
@@ -104,7 +66,7 @@ def _arm(reminder: Reminder, task: Task, at: datetime, now: datetime) -> None:
     reminder.save(
         update_fields=["base_at", "fire_at", "status", "cancel_reason", "snoozed_until", "updated_at"]
     )
-    _record_scheduled(reminder, task)
+    record_events([reminder_scheduled_event(reminder, task)])
 
 
 def _validate_channels(channels: list[str] | None) -> list[str] | None:
@@ -189,7 +151,7 @@ def reminder_create(
             fire_at=at,
             channels=channels,
         )
-        _record_scheduled(reminder, task)
+        record_events([reminder_scheduled_event(reminder, task)])
     return reminder
 
 
@@ -289,17 +251,7 @@ def reminder_snooze(
         reminder.status = ReminderStatus.PENDING
         reminder.updated_at = now
         reminder.save(update_fields=["fire_at", "snoozed_until", "status", "updated_at"])
-        record_event(
-            type="reminder.snoozed",
-            user_id=user_id,
-            subject=_subject(reminder),
-            data={
-                **_base(reminder),
-                "previous_fire_at": _iso(previous),
-                "scheduled_for": _iso(at),
-                "task_title": task.title,
-            },
-        )
+        record_events([reminder_snoozed_event(reminder, task, previous_fire_at=previous)])
     return reminder
 
 
@@ -315,9 +267,7 @@ def reminder_dismiss(*, user_id: int, reminder_id: uuid.UUID | str) -> Reminder:
         reminder.status = ReminderStatus.DISMISSED
         reminder.updated_at = now
         reminder.save(update_fields=["status", "updated_at"])
-        record_event(
-            type="reminder.dismissed", user_id=user_id, subject=_subject(reminder), data=_base(reminder)
-        )
+        record_events([reminder_dismissed_event(reminder)])
     return reminder
 
 
@@ -386,7 +336,7 @@ def _reconcile(reminder: Reminder, task: Task, desired: datetime | None, reason:
         reminder.cancel_reason = ""
         reminder.updated_at = now
         reminder.save(update_fields=["status", "cancel_reason", "updated_at"])
-        _record_scheduled(reminder, task)
+        record_events([reminder_scheduled_event(reminder, task)])
 
 
 def reminders_apply_task_state(*, task_id: uuid.UUID | str) -> None:
@@ -431,7 +381,7 @@ def reminders_apply_task_states(*, task_ids: Iterable[uuid.UUID | str]) -> None:
             needed = _sync_one(task, held[task_id], prefs[task.owner_id], now)
             created += [(reminder, task) for reminder in needed]
         Reminder.objects.bulk_create([reminder for reminder, _ in created])
-        record_events([_scheduled_event(reminder, task) for reminder, task in created])
+        record_events([reminder_scheduled_event(reminder, task) for reminder, task in created])
 
 
 def _sync_one(
@@ -547,28 +497,15 @@ def _fire_batch(*, now: datetime, batch_size: int) -> int:
                 attempts=F("attempts") + 1,
                 updated_at=now,
             )
-        events = []
-        for reminder in fire:
-            task = tasks[reminder.task_ref]
-            events.append(
-                NewEvent(
-                    type="reminder.triggered",
-                    user_id=reminder.owner_id,
-                    subject=_subject(reminder),
-                    data={
-                        **_base(reminder),
-                        "kind": reminder.kind,
-                        "task_title": task.title,
-                        "task_priority": task.priority,
-                        "due_at": _iso(task.due_at),
-                        "due_date": task.due_date.isoformat() if task.due_date else None,
-                        "channels": hooks.channels_for(prefs[reminder.owner_id], reminder.channels),
-                        "scheduled_for": _iso(reminder.fire_at),
-                        "fired_at": _iso(now),
-                        "lag_seconds": round((now - reminder.fire_at).total_seconds(), 3),
-                    },
-                )
+        events = [
+            reminder_triggered_event(
+                reminder,
+                tasks[reminder.task_ref],
+                channels=hooks.channels_for(prefs[reminder.owner_id], reminder.channels),
+                now=now,
             )
+            for reminder in fire
+        ]
         fired = [event.data for event in record_events(events)]
         fault_point("reminders.after_fire")
         # The in-app inbox entries commit with the trigger (see the function's docstring).

@@ -14,23 +14,24 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from tasks_app import services
+from tasks_app import services, validation
 from tasks_app.models import Project, SavedFilter, Section, Task, TaskSeries
 from tasks_app.recurrence.services import series_stop
+from todo_project.admin_site import ReadOnlyModelAdmin
 from todo_project.errors import DomainError
 
 
 class TaskAdminForm(forms.ModelForm):
     class Meta:
         model = Task
-        fields = ("owner", *services.WRITABLE_FIELDS)
+        fields = ("owner", *validation.WRITABLE_FIELDS)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         checks = {
-            "title": lambda: services.normalize_title(data.get("title") or ""),
-            "tags": lambda: services.normalize_tags(list(data.get("tags") or [])),
-            "recurrence_rule": lambda: services.validate_recurrence_rule(data.get("recurrence_rule") or ""),
+            "title": lambda: validation.normalize_title(data.get("title") or ""),
+            "tags": lambda: validation.normalize_tags(list(data.get("tags") or [])),
+            "recurrence_rule": lambda: validation.validate_recurrence_rule(data.get("recurrence_rule") or ""),
         }
         for field, check in checks.items():
             try:
@@ -72,7 +73,7 @@ class TaskAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Task, form: forms.ModelForm, change: bool) -> None:
         values = {
-            name: form.cleaned_data[name] for name in services.WRITABLE_FIELDS if name in form.cleaned_data
+            name: form.cleaned_data[name] for name in validation.WRITABLE_FIELDS if name in form.cleaned_data
         }
         if not change:
             created = services.task_create(owner=form.cleaned_data["owner"], **values)
@@ -124,7 +125,7 @@ class TaskSeriesAdmin(admin.ModelAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(ReadOnlyModelAdmin):
     """Projects, read-only here except archiving: every change goes through the
     project services so it records its event (audit, pushes, Kafka)."""
 
@@ -133,15 +134,6 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ("name", "owner__username", "owner__email", "=id")
     list_select_related = ("owner", "parent")
     actions = ("archive_projects", "unarchive_projects")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.action(description="Archive (with subprojects)", permissions=["view"])
     def archive_projects(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -159,18 +151,9 @@ class ProjectAdmin(admin.ModelAdmin):
 
 
 @admin.register(Section)
-class SectionAdmin(admin.ModelAdmin):
+class SectionAdmin(ReadOnlyModelAdmin):
     """Sections, read-only (changes go through the API's services)."""
 
     list_display = ("name", "project", "owner", "position", "updated_at")
     search_fields = ("name", "project__name", "owner__username", "=id")
     list_select_related = ("owner", "project")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

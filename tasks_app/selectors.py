@@ -355,7 +355,7 @@ def _needs_timezone(params: TaskListParams) -> bool:
     return params.due_after is not None or params.due_before is not None
 
 
-def resolve_placement(*, user: Any, params: TaskListParams) -> TaskListParams:
+def resolve_placement(*, user: User, params: TaskListParams) -> TaskListParams:
     """``params`` with ``project`` resolved to the caller's project ids.
 
     Another user's (or no such) project matches nothing: a saved filter whose
@@ -377,7 +377,7 @@ def resolve_placement(*, user: Any, params: TaskListParams) -> TaskListParams:
     return replace(params, project_ids=ids)
 
 
-def task_list(*, user: Any, params: TaskListParams) -> QuerySet:
+def task_list(*, user: User, params: TaskListParams) -> QuerySet:
     """The caller's tasks as ``.values()`` rows, filtered and sorted as ``params`` say."""
     tz = user_timezone(user) if _needs_timezone(params) else None
     params = resolve_placement(user=user, params=params)
@@ -493,7 +493,7 @@ def task_list_page(
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
-def _task_list_queryset(*, owner_id: Any, params: TaskListParams, tz: zoneinfo.ZoneInfo | None) -> QuerySet:
+def _task_list_queryset(*, owner_id: int, params: TaskListParams, tz: zoneinfo.ZoneInfo | None) -> QuerySet:
     qs = Task.objects.filter(owner_id=owner_id)
 
     if params.status == "active":

@@ -16,7 +16,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from tasks_app.models import MAX_DESCRIPTION_LENGTH, MAX_TAG_LENGTH, MAX_TITLE_LENGTH, Priority
-from tasks_app.services import PLACEMENT_FIELDS, WRITABLE_FIELDS, validate_recurrence_rule
+from tasks_app.validation import PLACEMENT_FIELDS, WRITABLE_FIELDS, validate_recurrence_rule
 from todo_project import fields as safe
 from todo_project.errors import DomainError
 from todo_project.errors import ErrorSerializer as ErrorSerializer  # for the task area's views

@@ -11,191 +11,42 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, Literal, NamedTuple
+from datetime import date, datetime
+from typing import Any, Literal
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from tasks_app.models import (
-    MAX_DESCRIPTION_LENGTH,
-    MAX_TAG_LENGTH,
-    MAX_TAGS,
-    MAX_TITLE_LENGTH,
-    Priority,
-    SavedFilter,
-    SeriesStatus,
-    Task,
-    TaskId,
+from tasks_app.events import (
+    task_completed_event,
+    task_created_event,
+    task_deleted_event,
+    task_moved_event,
+    task_reordered_event,
+    task_updated_event,
 )
+from tasks_app.models import Priority, SavedFilter, SeriesStatus, Task, TaskId, TaskSeries
 from tasks_app.recurrence.attach import series_start, task_rule_validate
-from tasks_app.recurrence.rules import MAX_RULE_LENGTH
-from tasks_app.selectors import (
-    LIST_PARAMS,
-    parse_task_id,
-    parse_task_list_params,
-    saved_filter_get,
-    task_to_dict,
+from tasks_app.selectors import parse_task_id, saved_filter_get, task_to_dict
+from tasks_app.validation import (
+    PLACEMENT_FIELDS,
+    WRITABLE_FIELDS,
+    Placement,
+    check_client_time,
+    check_field_types,
+    normalize_filter_name,
+    normalize_filter_params,
+    normalize_tags,
+    normalize_title,
+    relative_remind_at,
+    resolve_recurrence,
+    uuid_or_none,
 )
 from todo_project.errors import ConflictError, DomainError, NotFoundError
-from todo_project.events.services import NewEvent, record_event, record_events, user_events_lock
+from todo_project.events.services import NewEvent, record_events, user_events_lock
 
-# The fields a client may write; everything else in the representation is
-# maintained here (id, completed_at, position, version, timestamps).
-WRITABLE_FIELDS: tuple[str, ...] = (
-    "title",
-    "description",
-    "is_completed",
-    "due_date",
-    "due_at",
-    "remind_at",
-    "remind_offset_minutes",
-    "is_recurring",
-    "recurrence_rule",
-    "priority",
-    "tags",
-)
-# What PUT resets an omitted field to (title has no default: it is required).
-FIELD_DEFAULTS: dict[str, Any] = {
-    "description": "",
-    "is_completed": False,
-    "due_date": None,
-    "due_at": None,
-    "remind_at": None,
-    "remind_offset_minutes": None,
-    "is_recurring": False,
-    "recurrence_rule": "",
-    "priority": Priority.MEDIUM.value,
-    "tags": [],
-}
-MAX_REMIND_OFFSET = 60 * 24 * 28  # four weeks before
-# A client clock this far ahead of ours is wrong, not "later": it would win
-# every last-write-wins comparison for as long as it stays ahead.
-CLIENT_CLOCK_TOLERANCE = timedelta(minutes=5)
-
-
-# --- validation shared with the serializers -------------------------------------------
-
-
-def normalize_title(value: str) -> str:
-    title = (value or "").strip()
-    if not title:
-        raise DomainError("Title is required.", field="title")
-    if len(title) > MAX_TITLE_LENGTH:
-        raise DomainError(f"Title must be at most {MAX_TITLE_LENGTH} characters.", field="title")
-    return title
-
-
-def normalize_tags(values: Sequence[Any]) -> tuple[list[str], list[str]]:
-    """Trimmed tags, unique case-insensitively (first casing kept), and their keys."""
-    tags: list[str] = []
-    keys: list[str] = []
-    for index, value in enumerate(values):
-        if not isinstance(value, str):
-            raise DomainError(f"Tag {index + 1} must be a string.", field="tags")
-        tag = value.strip()
-        if not tag:
-            raise DomainError(f"Tag {index + 1} is empty.", field="tags")
-        if len(tag) > MAX_TAG_LENGTH:
-            raise DomainError(f"Tag {tag[:20]!r}… is longer than {MAX_TAG_LENGTH} characters.", field="tags")
-        key = tag.lower()
-        if key not in keys:
-            tags.append(tag)
-            keys.append(key)
-    if len(tags) > MAX_TAGS:
-        raise DomainError(f"A task can have at most {MAX_TAGS} tags, got {len(tags)}.", field="tags")
-    return tags, keys
-
-
-def validate_recurrence_rule(value: str) -> str:
-    """Normalise an RFC 5545 rule text: one RRULE (``FREQ=…``; an ``RRULE:``
-    prefix is accepted) or a rule set of RRULE/RDATE/EXDATE lines.
-
-    Only the shape is checked here; what the rule means (too frequent, no
-    occurrence, UNTIL before the start, …) is checked by the recurrence engine
-    against the task's start and zone when the task is written.
-    """
-    rule = "\n".join(line.strip() for line in (value or "").strip().splitlines() if line.strip())
-    if len(rule) > MAX_RULE_LENGTH:
-        raise DomainError(
-            f"recurrence_rule must be at most {MAX_RULE_LENGTH} characters.", field="recurrence_rule"
-        )
-    if rule.upper().startswith("RRULE:") and "\n" not in rule:
-        rule = rule[6:].strip()
-    return rule
-
-
-def _check_client_time(client_updated_at: datetime | None) -> None:
-    if client_updated_at is not None and client_updated_at > timezone.now() + CLIENT_CLOCK_TOLERANCE:
-        raise DomainError(
-            "client_updated_at is in the future; check the device clock.", field="client_updated_at"
-        )
-
-
-def _check_field_types(values: Mapping[str, Any]) -> None:
-    """Guards for callers that bypass the serializers (handlers, admin, shell)."""
-    if "description" in values and len(values["description"] or "") > MAX_DESCRIPTION_LENGTH:
-        raise DomainError(
-            f"Description must be at most {MAX_DESCRIPTION_LENGTH} characters.", field="description"
-        )
-    if "priority" in values and values["priority"] not in Priority.values:
-        raise DomainError(
-            f"priority must be one of {', '.join(Priority.values)}; got {values['priority']!r}.",
-            field="priority",
-        )
-    if "due_date" in values and isinstance(values["due_date"], datetime):
-        raise DomainError("due_date is a date without a time; use due_at for a time.", field="due_date")
-    for name in ("due_at", "remind_at"):
-        value = values.get(name)
-        if value is not None and (not isinstance(value, datetime) or timezone.is_naive(value)):
-            raise DomainError(f"{name} must be an aware datetime.", field=name)
-    if "due_date" in values and values["due_date"] is not None and not isinstance(values["due_date"], date):
-        raise DomainError("due_date must be a date.", field="due_date")
-
-
-def _relative_remind_at(
-    due_at: datetime | None, offset: int | None, remind_at: datetime | None
-) -> datetime | None:
-    """remind_at for a relative reminder (``offset`` minutes before ``due_at``).
-
-    With an offset, remind_at is derived (a remind_at sent alongside is ignored:
-    a client PUTting back what it read sends both). No due time → no reminder
-    time, the offset waits for one.
-    """
-    if offset is None:
-        return remind_at
-    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_REMIND_OFFSET:
-        raise DomainError(
-            f"remind_offset_minutes must be an integer from 0 to {MAX_REMIND_OFFSET}.",
-            field="remind_offset_minutes",
-        )
-    return None if due_at is None else due_at - timedelta(minutes=offset)
-
-
-def _resolve_recurrence(
-    current_recurring: bool, current_rule: str, values: dict[str, Any]
-) -> tuple[bool, str]:
-    """``is_recurring`` is true exactly when there is a rule.
-
-    When a request sends only one of the pair the other follows: a rule makes
-    the task recurring, ``is_recurring: false`` clears the rule, an empty rule
-    ends the recurrence. ``is_recurring: true`` needs a rule (sent or stored).
-    """
-    sent_flag = "is_recurring" in values
-    sent_rule = "recurrence_rule" in values
-    rule = validate_recurrence_rule(values["recurrence_rule"] or "") if sent_rule else current_rule
-    if sent_flag:
-        flag = bool(values["is_recurring"])
-        if not flag and not sent_rule:
-            rule = ""
-    else:
-        flag = bool(rule) if sent_rule else current_recurring
-    if flag and not rule:
-        raise DomainError("A recurring task needs a recurrence_rule.", field="recurrence_rule")
-    if rule and not flag:
-        raise DomainError("recurrence_rule is set but is_recurring is false.", field="is_recurring")
-    return flag, rule
+# --- recurrence ---------------------------------------------------------------------
 
 
 def _start_series_of(task: Task) -> None:
@@ -216,28 +67,11 @@ def _validate_rule_of(task: Task) -> None:
 
 # --- placement: projects, sections, subtasks (docs/projects.md) ----------------------
 
-PLACEMENT_FIELDS: tuple[str, ...] = ("project_id", "section_id", "parent_id")
-
-
-class Placement(NamedTuple):
-    project_id: uuid.UUID | None
-    section_id: uuid.UUID | None
-    parent_id: uuid.UUID | None
-
 
 def _inbox_id(user_id: int) -> uuid.UUID:
     from tasks_app.projects.services import inbox_ensure
 
     return inbox_ensure(user_id=user_id)
-
-
-def _uuid_or_none(value: Any, field: str) -> uuid.UUID | None:
-    if value is None:
-        return None
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise DomainError(f"{field} must be a UUID or null.", field=field) from None
 
 
 def resolve_placement(
@@ -251,9 +85,9 @@ def resolve_placement(
     the top of that project (no section; a subtask leaves its parent).
     ``project_id: null`` (or a new task with no project) means the Inbox.
     """
-    project_id = _uuid_or_none(sent.get("project_id"), "project_id")
-    section_id = _uuid_or_none(sent.get("section_id"), "section_id")
-    parent_id = _uuid_or_none(sent.get("parent_id"), "parent_id")
+    project_id = uuid_or_none(sent.get("project_id"), "project_id")
+    section_id = uuid_or_none(sent.get("section_id"), "section_id")
+    parent_id = uuid_or_none(sent.get("parent_id"), "parent_id")
     if parent_id is not None:
         parent = (
             Task.objects.filter(pk=parent_id, owner_id=user_id).values("project_id", "section_id").first()
@@ -316,27 +150,6 @@ def _check_new_subtask_depth(parent_id: uuid.UUID) -> None:
         raise DomainError(f"Subtasks nest at most {MAX_TASK_DEPTH} levels deep.", field="parent_id")
 
 
-def _placement_dict(placement: Placement) -> dict[str, str | None]:
-    return {name: (str(value) if value is not None else None) for name, value in placement._asdict().items()}
-
-
-def _moved_event(task: Task, moved_from: Placement) -> NewEvent:
-    snapshot = task_to_dict(task)
-    return NewEvent(
-        type="task.moved",
-        user_id=task.owner_id,
-        subject=f"tasks/{task.pk}",
-        data={
-            "task_id": snapshot["id"],
-            "user_id": task.owner_id,
-            "from": _placement_dict(moved_from),
-            "to": _placement_dict(Placement(task.project_id, task.section_id, task.parent_id)),
-            "version": task.version,
-            "task": snapshot,
-        },
-    )
-
-
 def move_tasks_locked(
     *,
     tasks: Sequence[Task],
@@ -362,13 +175,13 @@ def move_tasks_locked(
         task.version += 1
         task.updated_at = now
         changed.append(task)
-        events.append(_moved_event(task, old))
+        events.append(task_moved_event(task, old))
     if changed:
         Task.objects.bulk_update(changed, ["project_id", "section_id", "parent_id", "version", "updated_at"])
     return events
 
 
-def _lock_task_tree(*, user: Any, task_id: Any) -> tuple[Task, list[Task]]:
+def _lock_task_tree(*, user: User, task_id: TaskId) -> tuple[Task, list[Task]]:
     """The caller's task and its subtasks, all row-locked in pk order (404 for anyone else's).
 
     The subtree is read before locking; a subtask added in between (its insert
@@ -418,22 +231,13 @@ def _complete_open_descendants(descendants: Sequence[Task], *, now: datetime) ->
         task.updated_at = now
     Task.objects.bulk_update(open_ones, ["is_completed", "completed_at", "version", "updated_at"])
     for task in open_ones:
-        _record_completed(task, task_to_dict(task))
-
-
-def task_deleted_event(task: Task) -> NewEvent:
-    return NewEvent(
-        type="task.deleted",
-        user_id=task.owner_id,
-        subject=f"tasks/{task.pk}",
-        data={"task_id": str(task.pk), "user_id": task.owner_id, "version": task.version + 1},
-    )
+        record_events([task_completed_event(task, task_to_dict(task))])
 
 
 def task_move(
     *,
-    user: Any,
-    task_id: Any,
+    user: User,
+    task_id: TaskId,
     placement: Mapping[str, Any],
     expected_version: int | None = None,
 ) -> TaskWriteResult:
@@ -508,70 +312,6 @@ def _snapshot_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str
     }
 
 
-def _record_created(task: Task) -> None:
-    record_events([task_created_event(task)])
-
-
-def task_created_event(task: Task) -> NewEvent:
-    """The ``task.created`` event of a task just inserted (also for bulk inserts)."""
-    snapshot = task_to_dict(task)
-    data = {
-        "task_id": snapshot["id"],
-        "user_id": task.owner_id,
-        **{
-            name: snapshot[name]
-            for name in (
-                "title",
-                "description",
-                "priority",
-                "tags",
-                "due_date",
-                "due_at",
-                "remind_at",
-                "is_recurring",
-                "recurrence_rule",
-                "created_at",
-                "version",
-            )
-        },
-        "task": snapshot,
-    }
-    return NewEvent(type="task.created", user_id=task.owner_id, data=data, subject=f"tasks/{task.pk}")
-
-
-def _record_completed(task: Task, snapshot: dict[str, Any]) -> None:
-    record_event(
-        type="task.completed",
-        user_id=task.owner_id,
-        subject=f"tasks/{task.pk}",
-        data={
-            "task_id": snapshot["id"],
-            "user_id": task.owner_id,
-            "completed_at": snapshot["completed_at"],
-            "is_recurring": snapshot["is_recurring"],
-            "recurrence_rule": snapshot["recurrence_rule"],
-            "version": snapshot["version"],
-            "task": snapshot,
-        },
-    )
-
-
-def _record_updated(task: Task, changes: dict[str, Any], snapshot: dict[str, Any]) -> None:
-    record_event(
-        type="task.updated",
-        user_id=task.owner_id,
-        subject=f"tasks/{task.pk}",
-        data={
-            "task_id": snapshot["id"],
-            "user_id": task.owner_id,
-            "changes": changes,
-            "updated_at": snapshot["updated_at"],
-            "version": snapshot["version"],
-            "task": snapshot,
-        },
-    )
-
-
 _NEXT_POSITIONS_SQL = """
     SELECT owner_id, (SELECT max(position) FROM tasks_app_task WHERE owner_id = owners.owner_id)
     FROM unnest(%s::bigint[]) AS owners(owner_id)
@@ -603,11 +343,11 @@ def task_create(
     is_recurring: bool | None = None,
     recurrence_rule: str = "",
     is_completed: bool = False,
-    series: Any = None,
+    series: TaskSeries | None = None,
     occurrence_at: datetime | None = None,
-    project_id: Any = None,
-    section_id: Any = None,
-    parent_id: Any = None,
+    project_id: uuid.UUID | str | None = None,
+    section_id: uuid.UUID | str | None = None,
+    parent_id: uuid.UUID | str | None = None,
 ) -> Task:
     """Create a task at the end of the owner's manual order and record ``task.created``.
 
@@ -627,11 +367,11 @@ def task_create(
     }
     if is_recurring is not None:
         values["is_recurring"] = is_recurring
-    _check_field_types(values)
-    remind_at = _relative_remind_at(due_at, remind_offset_minutes, remind_at)
+    check_field_types(values)
+    remind_at = relative_remind_at(due_at, remind_offset_minutes, remind_at)
     clean_title = normalize_title(title)
     clean_tags, tag_keys = normalize_tags(list(tags))
-    flag, rule = _resolve_recurrence(False, "", values)
+    flag, rule = resolve_recurrence(False, "", values)
     placement_sent = {
         name: value
         for name, value in (("project_id", project_id), ("section_id", section_id), ("parent_id", parent_id))
@@ -672,17 +412,21 @@ def task_create(
             parent_id=placement.parent_id,
         )
         if task.is_recurring and series is None:
+            if isinstance(owner, User):
+                # The series reads the owner's zone: the caller's user (and
+                # usually its profile) is loaded already, so no query for it.
+                task.owner = owner
             _start_series_of(task)
-        _record_created(task)
+        record_events([task_created_event(task)])
         if is_completed:
-            _record_completed(task, task_to_dict(task))
+            record_events([task_completed_event(task, task_to_dict(task))])
     return task
 
 
 def _apply(task: Task, values: Mapping[str, Any], *, now: datetime) -> list[str]:
     """Set the changed fields on ``task``; returns the names of the columns written."""
     values = dict(values)
-    _check_field_types(values)
+    check_field_types(values)
     if "title" in values:
         values["title"] = normalize_title(values["title"])
     if "description" in values:
@@ -690,7 +434,7 @@ def _apply(task: Task, values: Mapping[str, Any], *, now: datetime) -> list[str]
     if "tags" in values:
         values["tags"], values["tag_keys"] = normalize_tags(list(values["tags"] or []))
     if "is_recurring" in values or "recurrence_rule" in values:
-        values["is_recurring"], values["recurrence_rule"] = _resolve_recurrence(
+        values["is_recurring"], values["recurrence_rule"] = resolve_recurrence(
             task.is_recurring, task.recurrence_rule, values
         )
     if "remind_offset_minutes" in values or ("due_at" in values and task.remind_offset_minutes is not None):
@@ -700,7 +444,7 @@ def _apply(task: Task, values: Mapping[str, Any], *, now: datetime) -> list[str]
             values["remind_offset_minutes"] = None
         if offset is not None:
             due = values.get("due_at", task.due_at)
-            values["remind_at"] = _relative_remind_at(due, offset, None)
+            values["remind_at"] = relative_remind_at(due, offset, None)
     elif "remind_at" in values and task.remind_offset_minutes is not None:
         values["remind_offset_minutes"] = None
     if "is_completed" in values:
@@ -734,7 +478,7 @@ def task_update(
     unknown = set(values) - set(WRITABLE_FIELDS) - set(PLACEMENT_FIELDS)
     if unknown:
         raise DomainError(f"Not writable: {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
-    _check_client_time(client_updated_at)
+    check_client_time(client_updated_at)
     placement_sent = {name: values[name] for name in PLACEMENT_FIELDS if name in values}
     values = {name: value for name, value in values.items() if name not in PLACEMENT_FIELDS}
     # Completing a parent completes its open subtasks; moving one moves them:
@@ -784,9 +528,9 @@ def task_update(
                 changes.pop("is_completed")
                 changes.pop("completed_at", None)
             if changes:
-                _record_updated(task, changes, snapshot)
+                record_events([task_updated_event(task, changes, snapshot)])
             if placement is not None:
-                record_events([_moved_event(task, moved_from)])
+                record_events([task_moved_event(task, moved_from)])
                 if descendants:
                     record_events(
                         move_tasks_locked(
@@ -797,7 +541,7 @@ def task_update(
                         )
                     )
             if completed:
-                _record_completed(task, snapshot)
+                record_events([task_completed_event(task, snapshot)])
                 _complete_open_descendants(descendants, now=now)
     if resolution is not None:
         return TaskWriteResult(
@@ -849,7 +593,7 @@ def task_toggle(
 ) -> TaskWriteResult:
     """Flip completion. The row is locked before reading its state, so two
     concurrent toggles flip twice rather than both completing."""
-    _check_client_time(client_updated_at)
+    check_client_time(client_updated_at)
     with transaction.atomic():
         task = _lock_task(user=user, task_id=task_id)
         return task_update(
@@ -870,7 +614,7 @@ def task_delete(
 ) -> TaskWriteResult:
     """Delete the caller's task and its subtasks; records ``task.deleted`` for
     each (version = last version + 1), the task's first."""
-    _check_client_time(client_updated_at)
+    check_client_time(client_updated_at)
     with transaction.atomic():
         # Deleting a parent deletes its subtasks, all in this transaction.
         task, descendants = _lock_task_tree(user=user, task_id=task_id)
@@ -943,12 +687,7 @@ def task_reorder(*, user: User, task_ids: Sequence[TaskId]) -> list[str]:
             for task in changed:
                 task.updated_at = now
             Task.objects.bulk_update(changed, ["position", "version", "updated_at"])
-        record_event(
-            type="task.reordered",
-            user_id=user.pk,
-            subject="tasks",
-            data={"user_id": user.pk, "task_ids": ordered},
-        )
+        record_events([task_reordered_event(user_id=user.pk, task_ids=ordered)])
     return ordered
 
 
@@ -970,49 +709,6 @@ def _renumber_positions(*, user_id: int) -> None:
 
 # --- saved filters -------------------------------------------------------------------
 
-MAX_FILTER_NAME_LENGTH = 100
-
-
-def normalize_filter_params(params: Any) -> dict[str, str]:
-    """Saved-filter parameters as query-string values, validated like the list endpoint.
-
-    Accepts strings, booleans (``is_recurring``) and lists of strings
-    (``priority``, ``tags``). Unknown keys, ``page`` and ``limit`` are refused:
-    a preset selects and orders tasks, the caller pages.
-    """
-    if not isinstance(params, Mapping):
-        raise DomainError("params must be an object of list parameters.", field="params")
-    out: dict[str, str] = {}
-    for key, value in params.items():
-        if key not in LIST_PARAMS:
-            raise DomainError(
-                f"Unknown list parameter {key!r}; allowed: {', '.join(LIST_PARAMS)}.", field=f"params.{key}"
-            )
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
-            text = ",".join(item.strip() for item in value)
-        elif isinstance(value, str):
-            text = value.strip()
-        else:
-            raise DomainError(f"params.{key} must be a string.", field=f"params.{key}")
-        if text:
-            out[key] = text
-    try:
-        parse_task_list_params(out)
-    except DomainError as exc:
-        raise DomainError(exc.message, field=f"params.{exc.field}") from None
-    return out
-
-
-def _normalize_filter_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise DomainError("Name is required.", field="name")
-    name = name.strip()
-    if len(name) > MAX_FILTER_NAME_LENGTH:
-        raise DomainError(f"Name must be at most {MAX_FILTER_NAME_LENGTH} characters.", field="name")
-    return name
-
 
 def _save_filter(saved: SavedFilter, *, update_fields: list[str] | None = None) -> None:
     try:
@@ -1024,7 +720,7 @@ def _save_filter(saved: SavedFilter, *, update_fields: list[str] | None = None) 
 
 def saved_filter_create(*, owner: User, name: str, params: Any) -> SavedFilter:
     saved = SavedFilter(
-        owner_id=owner.pk, name=_normalize_filter_name(name), params=normalize_filter_params(params)
+        owner_id=owner.pk, name=normalize_filter_name(name), params=normalize_filter_params(params)
     )
     _save_filter(saved)
     return saved
@@ -1037,7 +733,7 @@ def saved_filter_update(
         saved = saved_filter_get(user=user, filter_id=filter_id)
         fields = []
         if name is not None:
-            saved.name = _normalize_filter_name(name)
+            saved.name = normalize_filter_name(name)
             fields.append("name")
         if params is not None:
             saved.params = normalize_filter_params(params)

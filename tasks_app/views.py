@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tasks_app import selectors, services
+from tasks_app import selectors, services, validation
 from tasks_app.quickadd.serializers import QuickAddInput
 from tasks_app.quickadd.services import task_create_from_text
 from tasks_app.recurrence.selectors import task_series_info
@@ -260,7 +260,7 @@ class TaskDetailView(APIView):
         values = serializer.task_values()
         if not partial:
             # PUT replaces: what the client left out goes back to its default.
-            values = {**services.FIELD_DEFAULTS, **values}
+            values = {**validation.FIELD_DEFAULTS, **values}
         result = services.task_update(
             user=request_user(request),
             task_id=task_id,

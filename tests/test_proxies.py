@@ -18,16 +18,23 @@ def redirecting(settings):
 
 
 def test_a_client_cannot_claim_https_by_itself(redirecting):
-    response = redirecting.get("/health", REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_PROTO="https")
+    response = redirecting.get("/api/tasks", REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_PROTO="https")
 
     assert response.status_code == 301
     assert response["Location"].startswith("https://")
 
 
 def test_a_trusted_proxy_can_say_the_request_was_https(redirecting):
-    response = redirecting.get("/health", REMOTE_ADDR="10.1.2.3", HTTP_X_FORWARDED_PROTO="https")
+    response = redirecting.get("/api/tasks", REMOTE_ADDR="10.1.2.3", HTTP_X_FORWARDED_PROTO="https")
 
-    assert response.status_code == 200
+    assert response.status_code == 401  # served (and refused for want of a token), not redirected
+
+
+@pytest.mark.parametrize("path", ["/health", "/ready", "/metrics"])
+def test_probes_and_scrapes_over_plain_http_are_not_redirected(redirecting, path):
+    response = redirecting.get(path, REMOTE_ADDR="10.1.2.3")
+
+    assert response.status_code != 301
 
 
 @pytest.mark.parametrize(

@@ -13,15 +13,15 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.test import APIRequestFactory
 
-from todo_project.accounts.tests.helpers import clear_throttle_counters
+from todo_project.testing import clear_throttle_counters
 from todo_project.throttling import AnonRateThrottle, GcraRateThrottle
 
 URL = "/api/tasks"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttles():
-    clear_throttle_counters()
+def _no_throttle_history_left_behind():
+    # The root conftest clears before each test; these tests also leave none.
     yield
     clear_throttle_counters()
 

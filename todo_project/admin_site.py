@@ -1,9 +1,10 @@
-"""The admin's branding, and times shown in the staff user's own zone."""
+"""The admin's branding, times shown in the staff user's own zone, and the read-only base."""
 
 from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +13,22 @@ from django.utils import timezone
 admin.site.site_header = "Taskbeat administration"
 admin.site.site_title = "Taskbeat admin"
 admin.site.index_title = "Tasks, reminders and their delivery"
+
+
+class ReadOnlyModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
+    """Viewable here, never added, edited or deleted: those changes go through
+    the services, which record their events (or, for facts such as the outbox
+    and the audit trail, never happen at all). Actions declared with
+    ``permissions=["view"]`` still run."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class AdminTimezoneMiddleware:

@@ -3,6 +3,8 @@ environment for tests that start our own processes (ASGI servers, scanners)."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -47,3 +49,49 @@ def clear_events() -> None:
     from todo_project.events.models import OutboxEvent
 
     OutboxEvent.objects.all().delete()
+
+
+def run_in_threads(
+    *targets: Callable[[], object], together: bool = True, timeout: float = 60
+) -> tuple[list[object], list[BaseException]]:
+    """Run each target in a thread of its own (so its own database connection)
+    and return what they returned and what they raised, in completion order.
+
+    ``together`` holds them at a barrier so they start at the same moment (a
+    race); without it they start one after another, for tests that force the
+    interleaving themselves. A thread still running after ``timeout`` fails the
+    test: a writer hung (a deadlock PostgreSQL did not break).
+    """
+    from django.db import connection
+
+    barrier = threading.Barrier(len(targets)) if together else None
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    def run(target: Callable[[], object]) -> None:
+        try:
+            if barrier is not None:
+                barrier.wait(timeout)
+            results.append(target())
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(target,)) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    return results, errors
+
+
+def clear_throttle_counters() -> None:
+    """Forget DRF throttle history only, not the rest of the Redis DB (broker, channels)."""
+    from django.core.cache import cache
+
+    client = cache._cache.get_client()  # type: ignore[attr-defined]
+    keys = list(client.scan_iter(match=cache.make_key("throttle_*")))
+    if keys:
+        client.delete(*keys)

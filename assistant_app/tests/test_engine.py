@@ -271,3 +271,47 @@ def test_a_question_left_unanswered_for_long_is_forgotten(alice, chat, frozen):
     reply = chat("yes", client=_client_for(alice))
     assert Task.objects.filter(title="Old idea").exists()
     assert reply["message"]["actions"] == []
+
+
+def test_a_reminder_two_minutes_ahead_arrives_as_an_assistant_message(
+    alice, chat, frozen, dispatch, alice_client
+):
+    """The seed scenario: the assistant speaks up unprompted, in the history and on the sockets."""
+    from reminders_app.services import reminders_fire_due
+
+    reply = chat("Remind me to call Sarah in 2 minutes")
+    (task,) = Task.objects.filter(owner=alice, title="call Sarah")
+    assert task.due_at is not None
+    assert _tool(reply, "create_task")[0]["ok"] is True
+    dispatch()
+    frozen.shift(timedelta(minutes=1))
+    assert reminders_fire_due() == 0  # not yet
+    frozen.shift(timedelta(minutes=1, seconds=1))
+    assert reminders_fire_due() == 1
+    dispatch()
+    newest = alice_client.get("/api/chat/history").json()["results"][0]
+    assert newest["role"] == "assistant"
+    assert newest["engine"] == "reminder"
+    assert newest["text"].startswith("Reminder: call Sarah, due today at ")
+    pushed = OutboxEvent.objects.filter(type="chat.message.created", data__engine="reminder").get()
+    assert pushed.data["message_id"] == newest["id"]
+
+
+@pytest.mark.parametrize(("order", "due"), [("MDY", date(2026, 12, 4)), ("DMY", date(2026, 4, 12))])
+def test_chat_reads_a_numeric_date_in_the_users_date_order(alice, chat, frozen, alice_client, order, due):
+    assert alice_client.patch("/api/me", {"date_order": order}, format="json").status_code == 200
+    reply = chat("add dentist 12/4")
+    assert _tool(reply, "create_task")[0]["ok"] is True
+    assert Task.objects.get(owner=alice, title="dentist").due_date == due
+    # Moving it uses the same order.
+    chat("move dentist to 1/5")
+    moved = Task.objects.get(owner=alice, title="dentist").due_date
+    assert moved == (date(2027, 1, 5) if order == "MDY" else date(2026, 5, 1))
+
+
+def test_next_friday_said_on_a_thursday_is_not_tomorrow(alice, chat, frozen):
+    # NOW is Thursday 5 March 2026: "Friday" is tomorrow, "next Friday" the one after.
+    chat("add submit report next Friday")
+    chat("add water plants Friday")
+    assert Task.objects.get(owner=alice, title="submit report").due_date == date(2026, 3, 13)
+    assert Task.objects.get(owner=alice, title="water plants").due_date == date(2026, 3, 6)

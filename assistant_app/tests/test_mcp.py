@@ -22,7 +22,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def mcp_server(django_db_setup, tmp_path):
-    server = start_server(tmp_path, CELERY_TASK_ALWAYS_EAGER="true")
+    server = start_server(
+        tmp_path, CELERY_TASK_ALWAYS_EAGER="true", MCP_ALLOWED_ORIGINS="https://assistant.example.org"
+    )
     yield server
     server.stop()
 
@@ -160,3 +162,79 @@ def test_the_stdio_command_refuses_a_bad_token():
 
     with pytest.raises(CommandError):
         call_command("mcp", "--token", "tbp_nope")
+
+
+def _post(url: str, headers: dict[str, str], body: bytes = b"{}") -> tuple[int, dict[str, Any], Any]:
+    request = urllib.request.Request(  # noqa: S310 - our own local test server
+        url, data=body, headers={"Content-Type": "application/json", **headers}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, dict(response.headers), json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as failure:
+        return failure.code, dict(failure.headers), json.loads(failure.read() or b"null")
+
+
+def _list_tools_with(url: str, token: str, **headers: str) -> Any:
+    """The SDK's client, with extra headers on every request (what a browser would add)."""
+
+    async def main() -> Any:
+        async with httpx2.AsyncClient(
+            headers={"Authorization": f"Bearer {token}", **headers}, timeout=30
+        ) as http:
+            async with Client(streamable_http_client(url, http_client=http)) as client:
+                return [t.name for t in (await client.list_tools()).tools]
+
+    return asyncio.run(main())
+
+
+def test_a_foreign_browser_origin_is_refused_before_the_token_is_looked_at(alice, mcp_server):
+    _, token = pat_create(user=alice, name="desktop", scope="write")
+    url = mcp_server.http("/mcp")
+    port = url.split(":")[2].split("/")[0]
+
+    # The SDK's client works without an Origin (not a browser), from our own
+    # origin, and from an origin the operator allowed (MCP_ALLOWED_ORIGINS).
+    assert "create_task" in _list_tools_with(url, token)
+    assert "create_task" in _list_tools_with(url, token, Origin=f"http://127.0.0.1:{port}")
+    assert "create_task" in _list_tools_with(url, token, Origin="https://assistant.example.org")
+
+    # A page on another site (a DNS-rebinding attack, or any cross-site page):
+    # 403 in the API's error shape, with or without a valid token.
+    for origin in (
+        "http://evil.example",
+        f"http://127.0.0.1:{int(port) + 1}",
+        "null",
+        f"https://127.0.0.1:{port}",
+    ):
+        for auth in ({"Authorization": f"Bearer {token}"}, {}):
+            status, _headers, body = _post(url, {"Origin": origin, **auth})
+            assert status == 403, origin
+            assert body["error"]["code"] == "origin_not_allowed"
+    # The SDK's client sees the refusal as an error, not a session.
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the SDK wraps the HTTP 403 in its own error types
+        _list_tools_with(url, token, Origin="http://evil.example")
+
+
+def test_a_host_header_naming_another_site_is_refused(alice, mcp_server):
+    _, token = pat_create(user=alice, name="desktop", scope="write")
+    status, _headers, body = _post(
+        mcp_server.http("/mcp"), {"Host": "evil.example", "Authorization": f"Bearer {token}"}
+    )
+    assert status == 400
+    assert body["error"]["code"] == "invalid_host"
+
+
+def test_an_unsupported_protocol_version_header_is_a_400(alice, mcp_server):
+    _, token = pat_create(user=alice, name="desktop", scope="write")
+    request = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}).encode()
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"}
+    status, _h, _body = _post(
+        mcp_server.http("/mcp"), {**headers, "MCP-Protocol-Version": "1999-01-01"}, request
+    )
+    assert status == 400
+    status, _h, body = _post(
+        mcp_server.http("/mcp"), {**headers, "MCP-Protocol-Version": "2025-06-18"}, request
+    )
+    assert status == 200
+    assert any(tool["name"] == "create_task" for tool in body["result"]["tools"])

@@ -44,6 +44,8 @@ def test_the_model_gets_the_registry_and_its_tool_calls_run_through_the_services
     names = {t["function"]["name"] for t in first["tools"]}
     assert {"create_task", "list_tasks", "complete_task", "stop_series", "delete_task"} <= names
     assert first["messages"][0]["role"] == "system"
+    # the date order (alice has the default, MDY), named for the model
+    assert "month/day (4/15)" in first["messages"][0]["content"]
     assert first["messages"][-1] == {
         "role": "user",
         "content": "Remind me to exercise every Monday",
@@ -178,3 +180,16 @@ def test_a_model_cannot_delete_without_the_users_yes(alice, chat, model: Scripte
     model.script(tool_calls(("delete_task", {"task_id": str(task.pk), "confirm": True})), says("Deleted."))
     chat("yes")
     assert not Task.objects.filter(pk=task.pk).exists()
+
+
+def test_the_model_is_told_the_users_date_order(alice, chat, model: ScriptedModel, alice_client):
+    assert alice_client.patch("/api/me", {"date_order": "DMY"}, format="json").status_code == 200
+    model.script(tool_calls(("create_task", {"text": "Dentist 2/4"})), says("Added Dentist on 2 April."))
+    chat("Dentist on the 2nd of April, please")
+    assert "day/month (15/4)" in model.requests[0]["messages"][0]["content"]
+    # and the tool reads the model's 2/4 the user's way
+    from tasks_app.models import Task
+
+    due = Task.objects.get(owner=alice, title="Dentist").due_date
+    assert due is not None
+    assert (due.month, due.day) == (4, 2)

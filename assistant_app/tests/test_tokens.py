@@ -106,3 +106,37 @@ def test_a_token_cannot_manage_tokens(alice, alice_client):
 
 def test_an_unknown_token_is_a_401(anon_client):
     assert _bearer("tbp_nope").get("/api/tasks").status_code == 401
+
+
+def test_idempotency_key_covers_requests_made_with_a_token(alice, alice_client):
+    """A retried write with the same key applies once, whichever credential carries it."""
+    import uuid
+
+    from tasks_app.models import Task
+
+    client = _bearer(_create(alice_client, scope="write")["token"])
+    key = str(uuid.uuid4())
+    first = client.post("/api/tasks", {"title": "Offline edit"}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    retry = client.post("/api/tasks", {"title": "Offline edit"}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert first.status_code == 201
+    assert retry.status_code == 201
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    assert Task.objects.filter(owner=alice, title="Offline edit").count() == 1
+    # The key is the user's, not the credential's: the same key with a JWT is the same request.
+    via_login = alice_client.post(
+        "/api/tasks", {"title": "Offline edit"}, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
+    assert via_login["Idempotent-Replayed"] == "true"
+
+
+def test_a_read_only_token_with_a_key_is_refused_and_claims_nothing(alice, alice_client):
+    import uuid
+
+    from todo_project.sync.models import IdempotencyKey
+
+    client = _bearer(_create(alice_client, scope="read")["token"])
+    key = str(uuid.uuid4())
+    response = client.post("/api/tasks", {"title": "Nope"}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 403
+    assert not IdempotencyKey.objects.filter(key=key).exists()

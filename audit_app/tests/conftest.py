@@ -10,22 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from tasks_app.models import Task
-from todo_project.accounts.tests.helpers import clear_throttle_counters
 from todo_project.events.context import request_context
 from todo_project.events.models import OutboxEvent
 from todo_project.events.services import record_event
 
 BROWSER = {"client_ip": "203.0.113.9", "user_agent": "Mozilla/5.0 (X11; Linux)", "request_id": "req-1"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles() -> None:
-    clear_throttle_counters()
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def iso(value: datetime) -> str:

@@ -34,7 +34,7 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 SCRIPT = [
@@ -81,13 +81,50 @@ def main() -> None:
             users.append(user)
         chat_send(user=users[0], text="hello")  # warm up imports, regexes, zoneinfo
         samples: dict[str, list[float]] = {text: [] for text in SCRIPT}
+        # This process's CPU time per turn (Python, psycopg, Redis client; not
+        # PostgreSQL's side, nor the time spent waiting for the CPU), which
+        # other processes on the machine change far less than wall time.
+        cpu: list[float] = []
         for _ in range(args.rounds):
             for user in users:
                 for text in SCRIPT:
-                    start = time.perf_counter()
+                    start, cpu_start = time.perf_counter(), time.process_time()
                     chat_send(user=user, text=text)
                     samples[text].append((time.perf_counter() - start) * 1000)
+                    cpu.append((time.process_time() - cpu_start) * 1000)
         every = sorted(s for values in samples.values() for s in values)
+
+        # Round trips per message (load-independent): one more user, one pass,
+        # every statement the turn sends (BEGIN and COMMIT included).
+        counter = get_user_model().objects.create_user(username="bench-count", password=None)
+        Profile.objects.create(user=counter, timezone="Europe/Berlin")
+        statements: dict[str, int] = {}
+        for text in SCRIPT:
+            connection.queries_log.clear()  # a full log (9,000 entries) would count nothing
+            with CaptureQueriesContext(connection) as captured:
+                chat_send(user=counter, text=text)
+            statements[text] = len(captured.captured_queries)
+
+        # Whole requests: POST /api/chat through Django's test client (every
+        # middleware, JWT authentication, DRF parsing, the turn, rendering; no
+        # network), for a quarter of the users, one pass of the script.
+        from rest_framework.test import APIClient
+        from rest_framework_simplejwt.tokens import RefreshToken
+
+        http: list[float] = []
+        http_statements: dict[str, int] = {}
+        for user in users[: max(1, len(users) // 4)]:
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+            for text in SCRIPT:
+                connection.queries_log.clear()
+                with CaptureQueriesContext(connection) as captured:
+                    start = time.perf_counter()
+                    response = client.post("/api/chat", {"message": text}, format="json")
+                    http.append((time.perf_counter() - start) * 1000)
+                assert response.status_code == 200, response.content
+                http_statements[text] = len(captured.captured_queries)
+        http.sort()
 
         # The recogniser alone: the same messages through the local engine with
         # a tool caller that records the call and answers "not found", so only
@@ -124,6 +161,10 @@ def main() -> None:
             "p99_ms": round(pct(every, 0.99), 2),
             "max_ms": round(every[-1], 2),
             "mean_ms": round(statistics.fmean(every), 2),
+            "cpu_ms_of_this_process": {
+                "p50": round(pct(sorted(cpu), 0.50), 2),
+                "p95": round(pct(sorted(cpu), 0.95), 2),
+            },
             "recogniser_only": {
                 "messages": len(recognise),
                 "p50_ms": round(pct(recognise, 0.50), 3),
@@ -133,6 +174,15 @@ def main() -> None:
             "slowest_p95": sorted(
                 ((text, round(pct(sorted(v), 0.95), 2)) for text, v in samples.items()), key=lambda kv: -kv[1]
             )[:3],
+            "post_api_chat": {
+                "messages": len(http),
+                "p50_ms": round(pct(http, 0.50), 2),
+                "p95_ms": round(pct(http, 0.95), 2),
+                "max_ms": round(http[-1], 2),
+                "statements_total": sum(http_statements.values()),
+            },
+            "statements_per_message": statements,
+            "statements_total": sum(statements.values()),
             "python": platform.python_version(),
             "load_average": [round(x, 2) for x in os.getloadavg()],
         }

@@ -55,3 +55,42 @@ self.addEventListener("fetch", (event) => {
     );
   }
 });
+
+// Web Push (docs/notifications.md): the server sends {"title", "body", "url", "tag"}.
+self.addEventListener("push", (event) => {
+  let message = {};
+  try {
+    message = event.data ? event.data.json() : {};
+  } catch {
+    message = { body: event.data ? event.data.text() : "" };
+  }
+  const url = typeof message.url === "string" && message.url ? message.url : "/notifications";
+  event.waitUntil(
+    self.registration.showNotification(message.title || "Taskbeat", {
+      body: message.body || "",
+      tag: message.tag || undefined,
+      icon: "/icon.svg",
+      data: { url },
+    }),
+  );
+});
+
+// A click focuses an open Taskbeat tab on the task (or opens one).
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  // The server names the page by its public URL; this worker opens that page
+  // on its own origin (never another site), so a differently configured base
+  // URL (a dev port, a proxy) still lands on the task.
+  const named = new URL(event.notification.data?.url || "/", location.origin);
+  const target = new URL(named.pathname + named.search + named.hash, location.origin);
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(async (windows) => {
+      const tab = windows.find((w) => new URL(w.url).origin === location.origin);
+      if (tab) {
+        await tab.focus();
+        return tab.navigate ? tab.navigate(target.href) : undefined;
+      }
+      return self.clients.openWindow(target.href);
+    }),
+  );
+});

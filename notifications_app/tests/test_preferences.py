@@ -35,6 +35,7 @@ def test_it_answers_the_defaults(alice_client, settings):
         "webhook_secret_set": False,
         "webhook_disabled_at": None,
         "webhook_disabled_reason": "",
+        "push_enabled": True,
         "quiet_hours_start": None,
         "quiet_hours_end": None,
         "default_reminder_minutes": None,

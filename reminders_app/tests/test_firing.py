@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from reminders_app.models import Reminder, ReminderStatus
 from reminders_app.services import reminder_create, reminders_fire_due
 from reminders_app.tests.factories import create_task, events_of
 from tasks_app.models import Task
-from todo_project.testing import database_url
+from todo_project.testing import database_url, run_in_threads
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -93,25 +92,8 @@ def test_two_concurrent_scanners_fire_every_reminder_exactly_once(alice):
         )
         for i in range(300)
     )
-    barrier = threading.Barrier(2)
-    results: list[int] = []
-    errors: list[BaseException] = []
-
-    def scan() -> None:
-        try:
-            barrier.wait()
-            results.append(reminders_fire_due(batch_size=10))
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
     # when two scanners run at once, in small batches so they interleave
-    threads = [threading.Thread(target=scan) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = run_in_threads(*[lambda: reminders_fire_due(batch_size=10)] * 2)
 
     # then every reminder fired once: one event and one in-app notification each
     assert errors == []

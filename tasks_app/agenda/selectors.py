@@ -25,6 +25,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -49,7 +50,7 @@ class LocalDay:
     end: datetime  # 00:00 local the next day
 
 
-def local_today(user: Any, *, now: datetime | None = None) -> tuple[ZoneInfo, date]:
+def local_today(user: User, *, now: datetime | None = None) -> tuple[ZoneInfo, date]:
     tz = user_timezone(user)
     return tz, (now or timezone.now()).astimezone(tz).date()
 
@@ -113,14 +114,14 @@ def _todoist_day_key(row: dict[str, Any]) -> tuple[Any, ...]:
     return (0 if timed else 1, row["due_at"] or datetime.min.replace(tzinfo=_UTC), rank, row["position"])
 
 
-def overdue_tasks(*, user: Any, limit: int, now: datetime | None = None) -> list[dict[str, Any]]:
+def overdue_tasks(*, user: User, limit: int, now: datetime | None = None) -> list[dict[str, Any]]:
     """Overdue tasks, oldest due first, then priority."""
     tz, today = local_today(user, now=now)
     qs = _with_due_sort(_open_tasks(user.pk)).filter(_overdue_filter(today, tz))
     return list(_index_order(qs).values(*TASK_FIELDS)[:limit])
 
 
-def due_on_days(*, user: Any, first: date, last: date, limit: int) -> list[dict[str, Any]]:
+def due_on_days(*, user: User, first: date, last: date, limit: int) -> list[dict[str, Any]]:
     tz = user_timezone(user)
     qs = _with_due_sort(_open_tasks(user.pk)).filter(_due_window(first, last, tz))
     rows = list(_index_order(qs).values(*TASK_FIELDS)[:limit])
@@ -133,14 +134,14 @@ def local_day_of(row: dict[str, Any], tz: ZoneInfo) -> date:
     return row["due_date"]
 
 
-def today_view(*, user: Any, limit: int, now: datetime | None = None) -> dict[str, Any]:
+def today_view(*, user: User, limit: int, now: datetime | None = None) -> dict[str, Any]:
     tz, today = local_today(user, now=now)
     overdue = overdue_tasks(user=user, limit=limit, now=now)
     due_today = sorted(due_on_days(user=user, first=today, last=today, limit=limit), key=_todoist_day_key)
     return {"date": today, "timezone": tz.key, "overdue": overdue, "today": due_today}
 
 
-def upcoming_view(*, user: Any, days: int, limit: int, now: datetime | None = None) -> dict[str, Any]:
+def upcoming_view(*, user: User, days: int, limit: int, now: datetime | None = None) -> dict[str, Any]:
     tz, today = local_today(user, now=now)
     last = today + timedelta(days=days - 1)
     rows = due_on_days(user=user, first=today, last=last, limit=limit)
@@ -158,7 +159,7 @@ def upcoming_view(*, user: Any, days: int, limit: int, now: datetime | None = No
     }
 
 
-def inbox_tasks(*, user: Any, inbox_id: uuid.UUID, limit: int) -> list[dict[str, Any]]:
+def inbox_tasks(*, user: User, inbox_id: uuid.UUID, limit: int) -> list[dict[str, Any]]:
     """Open Inbox tasks in manual order (rows written around the services, with no project, too)."""
     # Two index-ordered scans of task_open_project_idx merged here: an OR of
     # the two conditions would make PostgreSQL sort the whole Inbox instead.
@@ -201,13 +202,13 @@ _PROJECT_COUNTS_SQL = """
 """
 
 
-def sidebar_counts(*, user: Any, inbox_id: uuid.UUID, now: datetime | None = None) -> dict[str, Any]:
+def sidebar_counts(*, user: User, inbox_id: uuid.UUID, now: datetime | None = None) -> dict[str, Any]:
     """Open-task counts for a sidebar: Inbox, Today (due today, overdue not included),
     Overdue, Upcoming (the next 7 days, today included), and per project."""
     tz, today = local_today(user, now=now)
     archived = list(Project.objects.filter(owner_id=user.pk, is_archived=True).values_list("pk", flat=True))
     tomorrow, week = today + timedelta(days=1), today + timedelta(days=7)
-    args = {
+    args: dict[str, Any] = {
         "owner": user.pk,
         "archived": archived,
         "today": today,

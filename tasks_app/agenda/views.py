@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -52,26 +53,41 @@ def _tasks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [task_to_dict(row) for row in rows]
 
 
-class TodayView(APIView):
-    @extend_schema(
+# Made once, before any view's fields: DRF orders a serializer's fields by
+# when they were made, and these come first in every dated answer.
+_DATE = serializers.DateField()
+_TIMEZONE = serializers.CharField()
+
+
+def _view_schema(
+    name: str,
+    summary: str,
+    fields: dict[str, serializers.Field],
+    *,
+    dated: bool = True,
+    parameters: list[OpenApiParameter] | None = None,
+    description: str | None = None,
+) -> Callable[[Any], Any]:
+    """The schema of one view: its answer's fields, after the caller's local
+    ``date`` and ``timezone`` when ``dated``; ``limit`` unless told otherwise."""
+    head: dict[str, serializers.Field] = {"date": _DATE, "timezone": _TIMEZONE} if dated else {}
+    return extend_schema(
         tags=TAGS,
-        summary="Today: overdue tasks, then those due today (your time zone)",
-        parameters=[_LIMIT],
-        responses={
-            200: inline_serializer(
-                "TodayView",
-                {
-                    "date": serializers.DateField(),
-                    "timezone": serializers.CharField(),
-                    "overdue": TaskOutputSerializer(many=True),
-                    "today": TaskOutputSerializer(many=True),
-                },
-            ),
-            **_ERRORS,
-        },
+        summary=summary,
+        description=description,
+        parameters=[_LIMIT] if parameters is None else parameters,
+        responses={200: inline_serializer(name, {**head, **fields}), **_ERRORS},
+    )
+
+
+class TodayView(APIView):
+    @_view_schema(
+        "TodayView",
+        "Today: overdue tasks, then those due today (your time zone)",
+        {"overdue": TaskOutputSerializer(many=True), "today": TaskOutputSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        view = selectors.today_view(user=request.user, limit=_limit(request))
+        view = selectors.today_view(user=request_user(request), limit=_limit(request))
         return Response(
             {
                 "date": view["date"].isoformat(),
@@ -88,9 +104,17 @@ class _UpcomingDaySerializer(serializers.Serializer):
 
 
 class UpcomingView(APIView):
-    @extend_schema(
-        tags=TAGS,
-        summary="Upcoming: tasks due from today on, grouped by local day",
+    @_view_schema(
+        "UpcomingView",
+        "Upcoming: tasks due from today on, grouped by local day",
+        {
+            "start": serializers.DateField(),
+            "end": serializers.DateField(),
+            "timezone": serializers.CharField(),
+            "days": _UpcomingDaySerializer(many=True),
+            "truncated": serializers.BooleanField(help_text="More tasks than limit: later days are cut."),
+        },
+        dated=False,
         parameters=[
             OpenApiParameter(
                 "days",
@@ -99,25 +123,10 @@ class UpcomingView(APIView):
             ),
             _LIMIT,
         ],
-        responses={
-            200: inline_serializer(
-                "UpcomingView",
-                {
-                    "start": serializers.DateField(),
-                    "end": serializers.DateField(),
-                    "timezone": serializers.CharField(),
-                    "days": _UpcomingDaySerializer(many=True),
-                    "truncated": serializers.BooleanField(
-                        help_text="More tasks than limit: later days are cut."
-                    ),
-                },
-            ),
-            **_ERRORS,
-        },
     )
     def get(self, request: Request) -> Response:
         days = _int_param(request, "days", 7, 1, selectors.MAX_UPCOMING_DAYS)
-        view = selectors.upcoming_view(user=request.user, days=days, limit=_limit(request))
+        view = selectors.upcoming_view(user=request_user(request), days=days, limit=_limit(request))
         return Response(
             {
                 "start": view["start"].isoformat(),
@@ -130,70 +139,46 @@ class UpcomingView(APIView):
 
 
 class OverdueView(APIView):
-    @extend_schema(
-        tags=TAGS,
-        summary="Overdue: open tasks due before today, oldest first",
-        parameters=[_LIMIT],
-        responses={
-            200: inline_serializer(
-                "OverdueView",
-                {
-                    "date": serializers.DateField(),
-                    "timezone": serializers.CharField(),
-                    "results": TaskOutputSerializer(many=True),
-                },
-            ),
-            **_ERRORS,
-        },
+    @_view_schema(
+        "OverdueView",
+        "Overdue: open tasks due before today, oldest first",
+        {"results": TaskOutputSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        tz, today = selectors.local_today(request.user)
-        rows = selectors.overdue_tasks(user=request.user, limit=_limit(request))
+        tz, today = selectors.local_today(request_user(request))
+        rows = selectors.overdue_tasks(user=request_user(request), limit=_limit(request))
         return Response({"date": today.isoformat(), "timezone": tz.key, "results": _tasks(rows)})
 
 
 class InboxView(APIView):
-    @extend_schema(
-        tags=TAGS,
-        summary="Inbox: open tasks in your Inbox, in manual order",
-        parameters=[_LIMIT],
-        responses={
-            200: inline_serializer(
-                "InboxView",
-                {"project_id": serializers.UUIDField(), "results": TaskOutputSerializer(many=True)},
-            ),
-            **_ERRORS,
-        },
+    @_view_schema(
+        "InboxView",
+        "Inbox: open tasks in your Inbox, in manual order",
+        {"project_id": serializers.UUIDField(), "results": TaskOutputSerializer(many=True)},
+        dated=False,
     )
     def get(self, request: Request) -> Response:
         inbox_id = inbox_ensure(user_id=request_user(request).pk)
-        rows = selectors.inbox_tasks(user=request.user, inbox_id=inbox_id, limit=_limit(request))
+        rows = selectors.inbox_tasks(user=request_user(request), inbox_id=inbox_id, limit=_limit(request))
         return Response({"project_id": str(inbox_id), "results": _tasks(rows)})
 
 
 class CountsView(APIView):
-    @extend_schema(
-        tags=TAGS,
-        summary="Sidebar counts in one call",
+    @_view_schema(
+        "ViewCounts",
+        "Sidebar counts in one call",
+        {
+            "inbox": serializers.IntegerField(),
+            "today": serializers.IntegerField(),
+            "overdue": serializers.IntegerField(),
+            "upcoming": serializers.IntegerField(),
+            "projects": serializers.DictField(child=serializers.IntegerField()),
+        },
+        parameters=[],
         description="Open tasks: Inbox, due today (overdue not included), overdue, upcoming (the next "
         "7 days, today included) and per project (`projects`: project id → count).",
-        responses={
-            200: inline_serializer(
-                "ViewCounts",
-                {
-                    "date": serializers.DateField(),
-                    "timezone": serializers.CharField(),
-                    "inbox": serializers.IntegerField(),
-                    "today": serializers.IntegerField(),
-                    "overdue": serializers.IntegerField(),
-                    "upcoming": serializers.IntegerField(),
-                    "projects": serializers.DictField(child=serializers.IntegerField()),
-                },
-            ),
-            **_ERRORS,
-        },
     )
     def get(self, request: Request) -> Response:
         inbox_id = inbox_ensure(user_id=request_user(request).pk)
-        counts = selectors.sidebar_counts(user=request.user, inbox_id=inbox_id)
+        counts = selectors.sidebar_counts(user=request_user(request), inbox_id=inbox_id)
         return Response({**counts, "date": counts["date"].isoformat()})

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
+from django.contrib.auth.models import User
 
 from tasks_app.calendar.services import token_hash
 from tasks_app.models import CalendarFeed, CompletionMode, Project, SeriesStatus, Task, TaskSeries
@@ -38,7 +39,7 @@ def calendar_feed_owner_id(*, token: str) -> int | None:
     )
 
 
-def calendar_feed_info(*, user: Any) -> dict[str, Any]:
+def calendar_feed_info(*, user: User) -> dict[str, Any]:
     feed = CalendarFeed.objects.filter(owner_id=user.pk).first()
     return {
         "enabled": feed is not None,
@@ -110,7 +111,7 @@ def _task_items(task: Task, zone: ZoneInfo, *, stamp: datetime) -> list[icalenda
     return [todo, event]
 
 
-def calendar_feed_ics(*, user: Any, now: datetime) -> bytes:
+def calendar_feed_ics(*, user: User, now: datetime) -> bytes:
     """The feed document for one user."""
     zone = user_timezone(user)
     archived = list(Project.objects.filter(owner_id=user.pk, is_archived=True).values_list("pk", flat=True))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,7 +20,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def calendar_feed_rotate(*, user: Any) -> tuple[CalendarFeed, str]:
+def calendar_feed_rotate(*, user: User) -> tuple[CalendarFeed, str]:
     """Make the user's feed token, or replace it (the old URL stops working).
 
     Returns the feed and the new token, which is not stored and cannot be read
@@ -45,7 +45,7 @@ def calendar_feed_rotate(*, user: Any) -> tuple[CalendarFeed, str]:
     return feed, token
 
 
-def calendar_feed_disable(*, user: Any) -> None:
+def calendar_feed_disable(*, user: User) -> None:
     """Turn the feed off (its URL answers 404); records ``calendar.feed.disabled``."""
     with transaction.atomic():
         deleted, _ = CalendarFeed.objects.filter(owner_id=user.pk).delete()

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from tasks_app.calendar import selectors, services
 from tasks_app.serializers import ErrorSerializer
+from todo_project.accounts.authentication import request_user
 from todo_project.errors import NotFoundError
 
 TAGS = ["calendar"]
@@ -27,7 +28,7 @@ _FEED_INFO = inline_serializer(
 class CalendarFeedView(APIView):
     @extend_schema(tags=TAGS, summary="Whether you have a calendar feed", responses={200: _FEED_INFO})
     def get(self, request: Request) -> Response:
-        return Response(selectors.calendar_feed_info(user=request.user))
+        return Response(selectors.calendar_feed_info(user=request_user(request)))
 
     @extend_schema(
         tags=TAGS,
@@ -42,7 +43,7 @@ class CalendarFeedView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        feed, token = services.calendar_feed_rotate(user=request.user)
+        feed, token = services.calendar_feed_rotate(user=request_user(request))
         url = request.build_absolute_uri(reverse("calendar-feed-ics", kwargs={"token": token}))
         return Response(
             {"url": url, "rotated_at": feed.rotated_at.isoformat().replace("+00:00", "Z")},
@@ -55,7 +56,7 @@ class CalendarFeedView(APIView):
         responses={204: None, 404: OpenApiResponse(ErrorSerializer, description="No feed.")},
     )
     def delete(self, request: Request) -> Response:
-        services.calendar_feed_disable(user=request.user)
+        services.calendar_feed_disable(user=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -7,6 +7,8 @@ import io
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import User
+
 from tasks_app.models import Project, SavedFilter, Section, Task, TaskSeries
 from tasks_app.projects.selectors import project_to_dict, section_to_dict
 from tasks_app.recurrence.selectors import series_to_dict
@@ -21,7 +23,7 @@ from tasks_app.selectors import (
 EXPORT_FORMAT = "taskbeat-export/1"
 
 
-def user_export(*, user: Any, now: datetime) -> dict[str, Any]:
+def user_export(*, user: User, now: datetime) -> dict[str, Any]:
     """Projects, sections, tasks, series and saved filters, each in its API representation.
 
     Reminders, notification preferences and the audit log belong to the layers
@@ -55,7 +57,7 @@ def user_export(*, user: Any, now: datetime) -> dict[str, Any]:
     }
 
 
-def tasks_csv(*, user: Any) -> str:
+def tasks_csv(*, user: User) -> str:
     """Every task as a CSV row, the task representation's fields as columns (tags joined by commas)."""
     out = io.StringIO()
     writer = csv.writer(out)

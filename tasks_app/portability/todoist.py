@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -42,6 +43,7 @@ from tasks_app import services
 from tasks_app.models import MAX_TASK_DEPTH, MAX_TITLE_LENGTH
 from tasks_app.projects import services as project_services
 from tasks_app.selectors import user_timezone
+from todo_project.accounts.selectors import user_date_order
 from todo_project.errors import DomainError
 
 COLUMNS = (
@@ -98,7 +100,7 @@ class _Plan:
     tasks: list[_Task] = field(default_factory=list)
 
 
-def _parse(text: str, *, default_tz: str, now: datetime) -> _Plan:
+def _parse(text: str, *, default_tz: str, now: datetime, date_order: str = "MDY") -> _Plan:
     from tasks_app.quickadd.parser import parse_quick_add
 
     reader = csv.DictReader(io.StringIO(text))
@@ -167,20 +169,6 @@ def _parse(text: str, *, default_tz: str, now: datetime) -> _Plan:
         if priority not in PRIORITIES:
             problems.append({"row": number, "problem": f"PRIORITY must be 1–4, got {priority!r}."})
             continue
-        indent_text = row.get("INDENT", "") or "1"
-        if (
-            not (indent_text.isascii() and indent_text.isdigit())
-            or not 1 <= int(indent_text) <= MAX_TASK_DEPTH
-        ):
-            problems.append(
-                {"row": number, "problem": f"INDENT must be 1–{MAX_TASK_DEPTH}, got {indent_text!r}."}
-            )
-            continue
-        indent = int(indent_text)
-        if indent > depth_above + 1:
-            problems.append({"row": number, "problem": f"INDENT {indent} has no parent task above it."})
-            continue
-        depth_above = indent
         description = row.get("DESCRIPTION", "")
         if row.get("DEADLINE"):
             description = (description + f"\n\nDeadline (from Todoist): {row['DEADLINE']}").strip()
@@ -202,7 +190,7 @@ def _parse(text: str, *, default_tz: str, now: datetime) -> _Plan:
                 problems.append({"row": number, "problem": f"Unknown TIMEZONE {tz!r}."})
                 continue
             try:
-                parsed = parse_quick_add(when, now=now, tz=tz)
+                parsed = parse_quick_add(when, now=now, tz=tz, date_order=date_order)
             except DomainError as exc:
                 problems.append({"row": number, "problem": f"DATE {when!r}: {exc.message}"})
                 continue
@@ -219,7 +207,7 @@ def _parse(text: str, *, default_tz: str, now: datetime) -> _Plan:
     return plan
 
 
-def todoist_csv_import(*, user: Any, project_name: str, data: bytes) -> dict[str, Any]:
+def todoist_csv_import(*, user: User, project_name: str, data: bytes) -> dict[str, Any]:
     """Create a project from a Todoist CSV export, all or nothing. Returns what was made."""
     if not isinstance(project_name, str) or not project_name.strip():
         raise DomainError("project_name names the new project.", field="project_name")
@@ -229,7 +217,10 @@ def todoist_csv_import(*, user: Any, project_name: str, data: bytes) -> dict[str
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DomainError("The file is not UTF-8 text.", field="file") from None
-    plan = _parse(text, default_tz=user_timezone(user).key, now=timezone.now())
+    # The export's dates are written as the user writes dates; their preference says how.
+    plan = _parse(
+        text, default_tz=user_timezone(user).key, now=timezone.now(), date_order=user_date_order(user)
+    )
     with transaction.atomic():
         project = project_services.project_create(owner=user, name=project_name)
         sections = [

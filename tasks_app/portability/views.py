@@ -1,4 +1,4 @@
-"""Export and Todoist import endpoints (docs/portability.md)."""
+"""Export and import endpoints (docs/portability.md)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tasks_app.portability import export, todoist
+from tasks_app.portability import export, taskbeat, todoist
 from tasks_app.serializers import ErrorSerializer
+from todo_project.accounts.authentication import request_user
 from todo_project.errors import DomainError
 
 TAGS = ["portability"]
@@ -26,7 +27,7 @@ class ExportView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
-        return Response(export.user_export(user=request.user, now=timezone.now()))
+        return Response(export.user_export(user=request_user(request), now=timezone.now()))
 
 
 class TasksCsvExportView(APIView):
@@ -36,7 +37,9 @@ class TasksCsvExportView(APIView):
         responses={(200, "text/csv"): OpenApiTypes.STR},
     )
     def get(self, request: Request) -> HttpResponse:
-        response = HttpResponse(export.tasks_csv(user=request.user), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(
+            export.tasks_csv(user=request_user(request)), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = 'attachment; filename="taskbeat-tasks.csv"'
         return response
 
@@ -74,8 +77,54 @@ class TodoistImportView(APIView):
         if upload.size > todoist.MAX_BYTES:
             raise DomainError("The file is too large.", field="file")
         result = todoist.todoist_csv_import(
-            user=request.user,
+            user=request_user(request),
             project_name=request.data.get("project_name", ""),  # type: ignore[union-attr]  # a form
             data=upload.read(),
+        )
+        return Response(result, status=status.HTTP_201_CREATED)
+
+
+class TaskbeatImportView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Import a Taskbeat export (GET /api/export) into your account",
+        description="All or nothing: a file with problems is refused (400 `import_refused`, "
+        '`error.details.rows` lists each item\'s problem as `{row: "tasks[3].due_at", problem}`) and '
+        "nothing is written. Into an account that already has projects or tasks the import is refused "
+        "(409 `account_not_empty`) unless `mode` is `merge`, which adds a copy.",
+        request={
+            "multipart/form-data": inline_serializer(
+                "TaskbeatImport",
+                {
+                    "file": serializers.FileField(),
+                    "mode": serializers.ChoiceField(choices=["fresh", "merge"], required=False),
+                },
+            )
+        },
+        responses={
+            201: inline_serializer(
+                "TaskbeatImported",
+                {
+                    name: serializers.IntegerField()
+                    for name in ("projects", "sections", "series", "tasks", "saved_filters")
+                },
+            ),
+            400: OpenApiResponse(ErrorSerializer),
+            409: OpenApiResponse(ErrorSerializer, description="The account is not empty (use mode=merge)."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise DomainError("Attach the export as file.", field="file")
+        if upload.size > taskbeat.MAX_BYTES:
+            raise DomainError("The file is too large.", field="file")
+        mode = request.data.get("mode") or "fresh"  # type: ignore[union-attr]  # a form
+        if mode not in ("fresh", "merge"):
+            raise DomainError("mode is fresh or merge.", field="mode")
+        result = taskbeat.taskbeat_import(
+            user=request_user(request), data=upload.read(), merge=mode == "merge"
         )
         return Response(result, status=status.HTTP_201_CREATED)

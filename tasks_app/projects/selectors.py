@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from tasks_app.models import Project, Section, Task
 from tasks_app.selectors import format_datetime
@@ -72,7 +73,7 @@ def section_to_dict(section: Section) -> dict[str, Any]:
     }
 
 
-def project_list(*, user: Any, archived: bool | None = False) -> QuerySet[Project]:
+def project_list(*, user: User, archived: bool | None = False) -> QuerySet[Project]:
     """The caller's projects, Inbox first, then in manual order.
 
     A flat list; ``parent_id`` makes the tree."""
@@ -82,7 +83,7 @@ def project_list(*, user: Any, archived: bool | None = False) -> QuerySet[Projec
     return qs.order_by("-is_inbox", "position", "created_at", "id")
 
 
-def project_get(*, user: Any, project_id: Any) -> Project:
+def project_get(*, user: User, project_id: Any) -> Project:
     """The caller's project; anybody else's (or a malformed id) is a 404."""
     project = Project.objects.filter(owner_id=user.pk, pk=_parse_id(project_id, "Project")).first()
     if project is None:
@@ -144,13 +145,13 @@ def project_task_counts(*, user_id: int, project_ids: list[uuid.UUID]) -> dict[u
     return {row["project_id"]: row["n"] for row in rows}
 
 
-def section_list(*, user: Any, project: Project) -> QuerySet[Section]:
+def section_list(*, user: User, project: Project) -> QuerySet[Section]:
     return Section.objects.filter(owner_id=user.pk, project_id=project.pk).order_by(
         "position", "created_at", "id"
     )
 
 
-def section_get(*, user: Any, section_id: Any) -> Section:
+def section_get(*, user: User, section_id: Any) -> Section:
     section = Section.objects.filter(owner_id=user.pk, pk=_parse_id(section_id, "Section")).first()
     if section is None:
         raise NotFoundError("Section not found.")
@@ -185,7 +186,3 @@ def task_depth(*, task_id: uuid.UUID | None) -> int:
         task_id = Task.objects.filter(pk=task_id).values_list("parent_id", flat=True).first()
         depth += 1
     return depth
-
-
-def open_children_exist(*, task_id: uuid.UUID) -> bool:
-    return Task.objects.filter(Q(parent_id=task_id), is_completed=False).exists()

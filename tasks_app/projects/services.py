@@ -17,9 +17,11 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from tasks_app.models import (
@@ -164,6 +166,8 @@ def inbox_ensure(*, user_id: int) -> uuid.UUID:
         return Project.objects.get(owner_id=user_id, is_inbox=True).pk
 
 
+_Row = TypeVar("_Row", Project, Section)
+
 # --- projects ------------------------------------------------------------------------
 
 
@@ -188,7 +192,7 @@ def _check_parent(*, user_id: int, parent_id: Any, moving: Project | None = None
     return parent
 
 
-def project_create(*, owner: Any, name: Any, color: Any = None, parent_id: Any = None) -> Project:
+def project_create(*, owner: User, name: Any, color: Any = None, parent_id: Any = None) -> Project:
     """Create a project at the end of the owner's order; records ``project.created``."""
     clean_name = _clean_name(name, limit=MAX_PROJECT_NAME_LENGTH)
     clean_color = DEFAULT_PROJECT_COLOR if color is None else _clean_color(color)
@@ -213,7 +217,7 @@ def project_create(*, owner: Any, name: Any, color: Any = None, parent_id: Any =
 PROJECT_WRITABLE = ("name", "color", "parent_id")
 
 
-def project_update(*, user: Any, project_id: Any, values: Mapping[str, Any]) -> Project:
+def project_update(*, user: User, project_id: Any, values: Mapping[str, Any]) -> Project:
     """Rename, recolour or move (``parent_id``) a project; records ``project.updated``
     with the changed fields. Nothing changed → no event."""
     unknown = set(values) - set(PROJECT_WRITABLE)
@@ -258,7 +262,7 @@ def project_update(*, user: Any, project_id: Any, values: Mapping[str, Any]) -> 
     return project
 
 
-def _set_archived(*, user: Any, project_id: Any, archived: bool) -> Project:
+def _set_archived(*, user: User, project_id: Any, archived: bool) -> Project:
     with transaction.atomic():
         project = _lock_project(user_id=user.pk, project_id=project_id)
         if project.is_inbox:
@@ -301,28 +305,24 @@ def _set_archived(*, user: Any, project_id: Any, archived: bool) -> Project:
     return project
 
 
-def project_archive(*, user: Any, project_id: Any) -> Project:
+def project_archive(*, user: User, project_id: Any) -> Project:
     """Archive a project and its subprojects (records one ``project.archived``).
     Their tasks stay, out of the everyday views; already archived → no event."""
     return _set_archived(user=user, project_id=project_id, archived=True)
 
 
-def project_unarchive(*, user: Any, project_id: Any) -> Project:
+def project_unarchive(*, user: User, project_id: Any) -> Project:
     """Unarchive a project, its subprojects and archived ancestors (one ``project.unarchived``)."""
     return _set_archived(user=user, project_id=project_id, archived=False)
 
 
-def project_reorder(*, user: Any, project_ids: Sequence[Any]) -> list[str]:
+def project_reorder(*, user: User, project_ids: Sequence[Any]) -> list[str]:
     """The listed projects swap among the positions they hold; records ``project.reordered``."""
     ids = _parse_id_list(project_ids, "project_ids")
     with transaction.atomic():
-        rows = list(
-            Project.objects.select_for_update(no_key=True).filter(owner_id=user.pk, pk__in=ids).order_by("pk")
+        rows = _lock_listed(
+            Project.objects.filter(owner_id=user.pk), ids, field="project_ids", refusal="Not your projects"
         )
-        if len(rows) != len(ids):
-            found = {row.pk for row in rows}
-            missing = [str(pk) for pk in ids if pk not in found]
-            raise DomainError(f"Not your projects: {', '.join(missing[:5])}.", field="project_ids")
         _assign_slots(rows, ids)
         ordered = [str(pk) for pk in ids]
         record_event(
@@ -345,6 +345,17 @@ def _parse_id_list(values: Sequence[Any], field: str) -> list[uuid.UUID]:
     return ids
 
 
+def _lock_listed(queryset: QuerySet[_Row], ids: list[uuid.UUID], *, field: str, refusal: str) -> list[_Row]:
+    """The listed rows of ``queryset``, locked (NO KEY) in pk order; 400 naming
+    ``field`` and up to five ids when any is not there."""
+    rows = list(queryset.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
+    if len(rows) != len(ids):
+        found = {row.pk for row in rows}
+        missing = [str(pk) for pk in ids if pk not in found]
+        raise DomainError(f"{refusal}: {', '.join(missing[:5])}.", field=field)
+    return rows
+
+
 def _assign_slots(rows: list[Any], ids: list[uuid.UUID]) -> None:
     """Give the rows, in ``ids`` order, the positions they hold between them (distinct)."""
     slots = sorted(row.position for row in rows)
@@ -365,7 +376,7 @@ def _assign_slots(rows: list[Any], ids: list[uuid.UUID]) -> None:
 
 
 def project_delete(
-    *, user: Any, project_id: Any, tasks: str = "refuse", move_to: Any = None
+    *, user: User, project_id: Any, tasks: str = "refuse", move_to: Any = None
 ) -> dict[str, Any]:
     """Delete a project and its subprojects (and their sections).
 
@@ -375,7 +386,8 @@ def project_delete(
     ``task.moved`` each, sections cleared). Records ``project.deleted``.
     Returns ``{"deleted_project_ids", "task_ids", "tasks"}``.
     """
-    from tasks_app.services import move_tasks_locked, task_deleted_event
+    from tasks_app.events import task_deleted_event
+    from tasks_app.services import move_tasks_locked
 
     if tasks not in DELETE_MODES:
         raise DomainError(f"tasks must be one of {', '.join(DELETE_MODES)}; got {tasks!r}.", field="tasks")
@@ -492,7 +504,7 @@ def _section_event(type_: str, section: Section, **extra: Any) -> NewEvent:
     )
 
 
-def section_create(*, user: Any, project_id: Any, name: Any) -> Section:
+def section_create(*, user: User, project_id: Any, name: Any) -> Section:
     """A section at the end of the project's sections; records ``section.created``."""
     clean = _clean_name(name, limit=MAX_SECTION_NAME_LENGTH)
     with transaction.atomic():
@@ -531,7 +543,7 @@ def _lock_section(*, user_id: int, section_id: Any, for_delete: bool = False) ->
     return section
 
 
-def section_update(*, user: Any, section_id: Any, name: Any) -> Section:
+def section_update(*, user: User, section_id: Any, name: Any) -> Section:
     """Rename a section; records ``section.updated`` (unchanged → no event)."""
     clean = _clean_name(name, limit=MAX_SECTION_NAME_LENGTH)
     with transaction.atomic():
@@ -548,7 +560,7 @@ def section_update(*, user: Any, section_id: Any, name: Any) -> Section:
     return section
 
 
-def section_delete(*, user: Any, section_id: Any) -> list[str]:
+def section_delete(*, user: User, section_id: Any) -> list[str]:
     """Delete a section; its tasks stay in the project, under no section
     (one ``task.moved`` each), then ``section.deleted``. Returns the moved task ids."""
     from tasks_app.services import move_tasks_locked
@@ -588,22 +600,19 @@ def section_delete(*, user: Any, section_id: Any) -> list[str]:
     return [str(task.pk) for task in locked]
 
 
-def section_reorder(*, user: Any, project_id: Any, section_ids: Sequence[Any]) -> list[str]:
+def section_reorder(*, user: User, project_id: Any, section_ids: Sequence[Any]) -> list[str]:
     """Sections of one project swap among their positions; records ``section.reordered``."""
     ids = _parse_id_list(section_ids, "section_ids")
     with transaction.atomic():
         project = Project.objects.filter(owner_id=user.pk, pk=_parse_project_pk(project_id)).first()
         if project is None:
             raise NotFoundError("Project not found.")
-        rows = list(
-            Section.objects.select_for_update(no_key=True)
-            .filter(owner_id=user.pk, project_id=project.pk, pk__in=ids)
-            .order_by("pk")
+        rows = _lock_listed(
+            Section.objects.filter(owner_id=user.pk, project_id=project.pk),
+            ids,
+            field="section_ids",
+            refusal="Not sections of this project",
         )
-        if len(rows) != len(ids):
-            found = {row.pk for row in rows}
-            missing = [str(pk) for pk in ids if pk not in found]
-            raise DomainError(f"Not sections of this project: {', '.join(missing[:5])}.", field="section_ids")
         _assign_slots(rows, ids)
         ordered = [str(pk) for pk in ids]
         record_event(

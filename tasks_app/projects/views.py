@@ -33,6 +33,11 @@ _PROJECT_ID = OpenApiParameter("project_id", str, OpenApiParameter.PATH, descrip
 _SECTION_ID = OpenApiParameter("section_id", str, OpenApiParameter.PATH, description="Section UUID.")
 
 
+def _id_list(name: str, field: str) -> serializers.Serializer:
+    """A schema-only body or answer holding one list of ids."""
+    return inline_serializer(name, {field: serializers.ListField(child=serializers.UUIDField())})
+
+
 def _parse_archived(request: Request) -> bool | None:
     # Exactly the documented enum: "0"/"1" or "" would be values the schema
     # does not list (Schemathesis sends them as invalid input).
@@ -64,7 +69,7 @@ class ProjectListCreateView(APIView):
     def get(self, request: Request) -> Response:
         archived = _parse_archived(request)
         services.inbox_ensure(user_id=request_user(request).pk)
-        projects = list(selectors.project_list(user=request.user, archived=archived))
+        projects = list(selectors.project_list(user=request_user(request), archived=archived))
         counts = selectors.project_task_counts(
             user_id=request_user(request).pk, project_ids=[p.pk for p in projects]
         )
@@ -87,7 +92,10 @@ class ProjectListCreateView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         project = services.project_create(
-            owner=request.user, name=data["name"], color=data.get("color"), parent_id=data.get("parent_id")
+            owner=request_user(request),
+            name=data["name"],
+            color=data.get("color"),
+            parent_id=data.get("parent_id"),
         )
         return Response(selectors.project_to_dict(project), status=status.HTTP_201_CREATED)
 
@@ -101,7 +109,9 @@ class ProjectDetailView(APIView):
     )
     def get(self, request: Request, project_id: str) -> Response:
         return Response(
-            selectors.project_to_dict(selectors.project_get(user=request.user, project_id=project_id))
+            selectors.project_to_dict(
+                selectors.project_get(user=request_user(request), project_id=project_id)
+            )
         )
 
     @extend_schema(
@@ -115,7 +125,7 @@ class ProjectDetailView(APIView):
         serializer = ProjectWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         project = services.project_update(
-            user=request.user, project_id=project_id, values=dict(serializer.validated_data)
+            user=request_user(request), project_id=project_id, values=dict(serializer.validated_data)
         )
         return Response(selectors.project_to_dict(project))
 
@@ -144,7 +154,7 @@ class ProjectDetailView(APIView):
     )
     def delete(self, request: Request, project_id: str) -> Response:
         result = services.project_delete(
-            user=request.user,
+            user=request_user(request),
             project_id=project_id,
             tasks=(request.query_params.get("tasks") or "refuse").strip().lower(),
             move_to=request.query_params.get("move_to") or None,
@@ -164,9 +174,9 @@ class ProjectArchiveView(APIView):
     )
     def post(self, request: Request, project_id: str) -> Response:
         if self.archived:
-            project = services.project_archive(user=request.user, project_id=project_id)
+            project = services.project_archive(user=request_user(request), project_id=project_id)
         else:
-            project = services.project_unarchive(user=request.user, project_id=project_id)
+            project = services.project_unarchive(user=request_user(request), project_id=project_id)
         return Response(selectors.project_to_dict(project))
 
 
@@ -188,21 +198,14 @@ class ProjectReorderView(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Reorder projects",
-        request=inline_serializer(
-            "ProjectReorder", {"project_ids": serializers.ListField(child=serializers.UUIDField())}
-        ),
-        responses={
-            200: inline_serializer(
-                "ProjectReorderResult", {"project_ids": serializers.ListField(child=serializers.UUIDField())}
-            ),
-            **_ERRORS,
-        },
+        request=_id_list("ProjectReorder", "project_ids"),
+        responses={200: _id_list("ProjectReorderResult", "project_ids"), **_ERRORS},
     )
     def post(self, request: Request) -> Response:
         serializer = IdListSerializer(data=request.data, field="project_ids")
         serializer.is_valid(raise_exception=True)
         ordered = services.project_reorder(
-            user=request.user, project_ids=serializer.validated_data["project_ids"]
+            user=request_user(request), project_ids=serializer.validated_data["project_ids"]
         )
         return Response({"project_ids": ordered})
 
@@ -219,8 +222,8 @@ class SectionListCreateView(APIView):
         },
     )
     def get(self, request: Request, project_id: str) -> Response:
-        project = selectors.project_get(user=request.user, project_id=project_id)
-        sections = selectors.section_list(user=request.user, project=project)
+        project = selectors.project_get(user=request_user(request), project_id=project_id)
+        sections = selectors.section_list(user=request_user(request), project=project)
         return Response({"results": [selectors.section_to_dict(s) for s in sections]})
 
     @extend_schema(
@@ -234,7 +237,7 @@ class SectionListCreateView(APIView):
         serializer = SectionWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         section = services.section_create(
-            user=request.user, project_id=project_id, name=serializer.validated_data["name"]
+            user=request_user(request), project_id=project_id, name=serializer.validated_data["name"]
         )
         return Response(selectors.section_to_dict(section), status=status.HTTP_201_CREATED)
 
@@ -244,21 +247,16 @@ class SectionReorderView(APIView):
         tags=TAGS,
         summary="Reorder a project's sections",
         parameters=[_PROJECT_ID],
-        request=inline_serializer(
-            "SectionReorder", {"section_ids": serializers.ListField(child=serializers.UUIDField())}
-        ),
-        responses={
-            200: inline_serializer(
-                "SectionReorderResult", {"section_ids": serializers.ListField(child=serializers.UUIDField())}
-            ),
-            **_ERRORS,
-        },
+        request=_id_list("SectionReorder", "section_ids"),
+        responses={200: _id_list("SectionReorderResult", "section_ids"), **_ERRORS},
     )
     def post(self, request: Request, project_id: str) -> Response:
         serializer = IdListSerializer(data=request.data, field="section_ids")
         serializer.is_valid(raise_exception=True)
         ordered = services.section_reorder(
-            user=request.user, project_id=project_id, section_ids=serializer.validated_data["section_ids"]
+            user=request_user(request),
+            project_id=project_id,
+            section_ids=serializer.validated_data["section_ids"],
         )
         return Response({"section_ids": ordered})
 
@@ -272,7 +270,9 @@ class SectionDetailView(APIView):
     )
     def get(self, request: Request, section_id: str) -> Response:
         return Response(
-            selectors.section_to_dict(selectors.section_get(user=request.user, section_id=section_id))
+            selectors.section_to_dict(
+                selectors.section_get(user=request_user(request), section_id=section_id)
+            )
         )
 
     @extend_schema(
@@ -286,7 +286,7 @@ class SectionDetailView(APIView):
         serializer = SectionWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         section = services.section_update(
-            user=request.user, section_id=section_id, name=serializer.validated_data["name"]
+            user=request_user(request), section_id=section_id, name=serializer.validated_data["name"]
         )
         return Response(selectors.section_to_dict(section))
 
@@ -295,14 +295,12 @@ class SectionDetailView(APIView):
         summary="Delete a section (its tasks stay in the project)",
         parameters=[_SECTION_ID],
         responses={
-            200: inline_serializer(
-                "SectionDeleted", {"moved_task_ids": serializers.ListField(child=serializers.UUIDField())}
-            ),
+            200: _id_list("SectionDeleted", "moved_task_ids"),
             **_ERRORS,
         },
     )
     def delete(self, request: Request, section_id: str) -> Response:
-        moved = services.section_delete(user=request.user, section_id=section_id)
+        moved = services.section_delete(user=request_user(request), section_id=section_id)
         return Response({"moved_task_ids": moved})
 
 
@@ -322,6 +320,6 @@ class TaskMoveView(APIView):
         data = dict(serializer.validated_data)
         version = data.pop("version", None)
         result = task_services.task_move(
-            user=request.user, task_id=task_id, placement=data, expected_version=version
+            user=request_user(request), task_id=task_id, placement=data, expected_version=version
         )
         return _task_response(result)

@@ -34,6 +34,10 @@ from todo_project.timefmt import iso_utc
 
 MAX_TEXT_LENGTH = 500
 FIELD = "text"
+# How a numeric date like 1/2 is read: a user preference (Profile.date_order).
+DATE_ORDERS = ("MDY", "DMY", "YMD")
+DEFAULT_DATE_ORDER = "MDY"
+_ORDER_WORDS = {"MDY": "month/day/year", "DMY": "day/month/year", "YMD": "year/month/day"}
 _MASK = "\x1f"  # consumed characters; not a word char, not whitespace
 
 _WEEKDAYS = {
@@ -110,7 +114,7 @@ DATE_ALT = (
     rf"in\s+{NUM}\s+(?:days?|weeks?|months?|years?)|"
     rf"{MONTH}\s+{DAYNUM}(?:,?\s+\d{{4}})?|"
     rf"(?:the\s+)?{DAYNUM}\s+(?:of\s+)?{MONTH}(?:,?\s+\d{{4}})?|"
-    r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?)"
+    r"\d{4}-\d{2}-\d{2}|\d{4}/\d{1,2}/\d{1,2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?)"
 )
 TIME_ALT = r"(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)|\d{1,2}:\d{2}|noon|midday|midnight)"
 PREP_DATE = r"(?:(?:on|by|due(?:\s+on|\s+by)?|starting(?:\s+on|\s+from)?|beginning|from)\s+)?"
@@ -173,6 +177,7 @@ _Date = date
 @dataclass
 class _State:
     now_local: datetime
+    date_order: str = DEFAULT_DATE_ORDER
     date: date | None = None
     explicit_date: bool = False
     clock: time | None = None
@@ -281,7 +286,7 @@ def _next_weekday(today: date, weekday: int, *, strictly_after: bool) -> date:
     return today + timedelta(days=ahead)
 
 
-def _parse_date(raw: str, today: date) -> date:
+def _parse_date(raw: str, today: date, order: str = DEFAULT_DATE_ORDER) -> date:
     text = re.sub(r"\s+", " ", raw.strip().lower())
     if text in {"today", "tod"}:
         return today
@@ -306,8 +311,11 @@ def _parse_date(raw: str, today: date) -> date:
         n = _number(m.group(1))
         return today + relativedelta(**{m.group(2) + "s": n})  # type: ignore[arg-type]  # days/weeks/months/years
     if m := re.fullmatch(rf"(next|this|coming) ({WD_ANY})", text):
-        # "this Friday": the coming one, today included; "next Friday": strictly after today.
-        return _next_weekday(today, _weekday(m.group(2)), strictly_after=m.group(1) != "this")
+        # "this/coming Friday": the coming one, today included. "next Friday" is
+        # Todoist's: the second Friday to occur, i.e. the one after the coming
+        # one (said on a Thursday it is 8 days ahead, not tomorrow).
+        coming = _next_weekday(today, _weekday(m.group(2)), strictly_after=False)
+        return coming + timedelta(days=7) if m.group(1) == "next" else coming
     if re.fullmatch(WD_ANY, text):
         return _next_weekday(today, _weekday(text), strictly_after=False)
     if m := re.fullmatch(rf"({MONTH}) (\d{{1,2}})(?:st|nd|rd|th)?(?:,? (\d{{4}}))?", text):
@@ -318,13 +326,38 @@ def _parse_date(raw: str, today: date) -> date:
         return _day_month(_month(m.group(2)), int(m.group(1)), year, raw, today)
     if m := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text):
         return _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)), raw)
-    if m := re.fullmatch(r"(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?", text):
-        # Day first (15/04 is 15 April), as in most of the world; documented.
-        year = int(m.group(3)) if m.group(3) else None
-        if year is not None and year < 100:
-            year += 2000
-        return _day_month(int(m.group(2)), int(m.group(1)), year, raw, today)
+    if re.fullmatch(r"\d{1,4}/\d{1,2}(?:/\d{2,4})?", text):
+        return _numeric_date(text, raw, today, order)
     raise _refuse(f'"{raw}" is not a date I understand.')
+
+
+def _numeric_date(text: str, raw: str, today: date, order: str) -> date:
+    """``1/2``, ``1/2/27`` in the user's date order; ``2027/1/2`` is year first in any.
+
+    Two numbers are month/day (MDY, YMD) or day/month (DMY); three are read
+    in the order's full form. A date that does not fit the user's order is
+    refused with a message that names the order and the preference.
+    """
+    parts = [int(p) for p in text.split("/")]
+    year: int | None
+    if len(text.split("/")[0]) == 4:
+        year, month, day = parts
+    elif order == "YMD":
+        if len(parts) == 3:
+            year, month, day = parts
+        else:
+            (month, day), year = parts, None
+    else:
+        month, day = (parts[0], parts[1]) if order == "MDY" else (parts[1], parts[0])
+        year = parts[2] if len(parts) == 3 else None
+    if year is not None and year < 100:
+        year += 2000
+    if not 1 <= month <= 12 or not 1 <= day <= 31:
+        raise _refuse(
+            f'"{raw}" is not a date in your date order, {_ORDER_WORDS[order]} ({order}). '
+            "Change date_order in your profile (MDY, DMY or YMD) or write 2027-04-15."
+        )
+    return _day_month(month, day, year, raw, today)
 
 
 def _parse_time(raw: str, *, evening: bool = False) -> time:
@@ -542,7 +575,7 @@ def _every_day_part(match: re.Match[str], state: _State) -> str:
 def _day_part(match: re.Match[str], state: _State) -> str:
     day = match.group("day").lower()
     part = match.group("part").lower()
-    state.set_date(state.today if day == "this" else _parse_date(day, state.today))
+    state.set_date(state.today if day == "this" else _parse_date(day, state.today, state.date_order))
     state.default_clock, state.evening = DAY_PARTS[part], part in ("evening", "night")
     return "date"
 
@@ -724,7 +757,7 @@ def _completion_suffix(match: re.Match[str], state: _State) -> str:
 
 @phrase(r"until\s+(?P<date>" + DATE_ALT + r")")
 def _until(match: re.Match[str], state: _State) -> str:
-    state.until = _parse_date(match.group("date"), state.today)
+    state.until = _parse_date(match.group("date"), state.today, state.date_order)
     return "recurrence_end"
 
 
@@ -752,7 +785,7 @@ def _in_hours(match: re.Match[str], state: _State) -> str:
 
 @phrase(PREP_DATE + r"(?P<date>" + DATE_ALT + r")")
 def _date(match: re.Match[str], state: _State) -> str:
-    state.set_date(_parse_date(match.group("date"), state.today))
+    state.set_date(_parse_date(match.group("date"), state.today, state.date_order))
     return "date"
 
 
@@ -829,8 +862,13 @@ _DANGLING = re.compile(
 )
 
 
-def parse_quick_add(text: str, *, now: datetime, tz: str) -> QuickAddResult:
+def parse_quick_add(
+    text: str, *, now: datetime, tz: str, date_order: str = DEFAULT_DATE_ORDER
+) -> QuickAddResult:
     """Parse one line of task text, interpreted in ``tz`` relative to ``now``.
+
+    ``date_order`` (``MDY``, ``DMY`` or ``YMD``, the user's preference) says
+    how a numeric date such as ``1/2`` is read.
 
     Raises DomainError naming ``text`` for empty or over-long text, a
     recurrence more frequent than hourly, a date that does not exist, or
@@ -845,7 +883,9 @@ def parse_quick_add(text: str, *, now: datetime, tz: str) -> QuickAddResult:
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
 
-    state = _State(now_local=to_local(now, zone).replace(microsecond=0))
+    if date_order not in DATE_ORDERS:
+        raise ValueError(f"date_order must be one of {DATE_ORDERS}")
+    state = _State(now_local=to_local(now, zone).replace(microsecond=0), date_order=date_order)
     # Quoted text is masked so no phrase can match inside it.
     work = list(text)
     quote_marks: set[int] = set()

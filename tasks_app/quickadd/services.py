@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from tasks_app import services
 from tasks_app.models import Task, TaskSeries
 from tasks_app.quickadd.parser import parse_quick_add
 from tasks_app.selectors import user_timezone
+from todo_project.accounts.selectors import user_date_order
 from todo_project.errors import DomainError
 
 # "##Project" names a project (one word; "_" stands for a space: ##Home_office).
@@ -48,7 +50,9 @@ def quick_add_preview(*, user: Any, text: str, now: datetime | None = None) -> d
     """What ``POST /api/tasks/parse`` shows: the parse, plus the project ``##Name`` names."""
     rest, project_name = split_project(text)
     project = resolve_project(user=user, name=project_name) if project_name else None
-    result = parse_quick_add(rest, now=now or timezone.now(), tz=user_timezone(user).key).as_dict()
+    result = parse_quick_add(
+        rest, now=now or timezone.now(), tz=user_timezone(user).key, date_order=user_date_order(user)
+    ).as_dict()
     result["project"] = {"id": str(project.pk), "name": project.name} if project else None
     return result
 
@@ -63,7 +67,7 @@ def task_create_from_text(*, owner: User, text: str, now: datetime | None = None
     zone = user_timezone(owner)
     text, project_name = split_project(text)
     project = resolve_project(user=owner, name=project_name) if project_name else None
-    parsed = parse_quick_add(text, now=now, tz=zone.key)
+    parsed = parse_quick_add(text, now=now, tz=zone.key, date_order=user_date_order(owner))
     if not parsed.title:
         raise DomainError(
             "The text has no title left once the date, tags and so on are taken out.", field="text"
@@ -75,7 +79,13 @@ def task_create_from_text(*, owner: User, text: str, now: datetime | None = None
     elif parsed.reminder_offsets and parsed.due_at is not None:
         # "remind me 15 minutes before" stays relative: remind_at follows due_at.
         remind_offset = max(parsed.reminder_offsets)
-    with transaction.atomic():
+    # The series fix-up below must commit with the task; without one,
+    # task_create's own transaction is enough (no savepoint of ours inside a
+    # caller's transaction, such as a chat turn's).
+    fix_series = parsed.is_recurring and (
+        parsed.completion_mode != "scheduled" or bool(parsed.reminder_offsets)
+    )
+    with transaction.atomic() if fix_series else contextlib.nullcontext():
         task = services.task_create(
             owner=owner,
             title=parsed.title,
@@ -89,9 +99,11 @@ def task_create_from_text(*, owner: User, text: str, now: datetime | None = None
             is_recurring=parsed.is_recurring,
             recurrence_rule=parsed.recurrence_rule or "",
         )
-        if parsed.is_recurring:
-            # task_create started the series; quick add also sets how it counts
-            # (every / every!) and the reminder offsets its occurrences carry.
+        if fix_series:
+            # task_create started the series (counted as scheduled, the
+            # default); quick add also sets how it counts for "every!" and
+            # the reminder offsets its occurrences carry. Without either the
+            # series is already right: no second read and write.
             assert task.series_id is not None  # task_create started the series
             series = TaskSeries.objects.select_for_update().get(pk=task.series_id)
             series.completion_mode = parsed.completion_mode

@@ -16,6 +16,15 @@ from django.utils import timezone
 from tasks_app.models import Task, TaskSeries
 from tasks_app.recurrence.rules import RecurrenceRule, localize, parse_rule, to_local
 from tasks_app.selectors import user_timezone
+from todo_project.accounts.selectors import user_zone_for_id
+
+
+def _owner_zone(task: Task) -> ZoneInfo:
+    """The owner's zone without loading the user row when the task does not hold it
+    (a task just created has only ``owner_id``): one query for the profile, not two."""
+    if Task.owner.is_cached(task):
+        return user_timezone(task.owner)
+    return user_zone_for_id(user_id=task.owner_id)
 
 
 def _occurrence_anchor(task: Task, zone_name: str) -> tuple[datetime | None, bool]:
@@ -23,7 +32,7 @@ def _occurrence_anchor(task: Task, zone_name: str) -> tuple[datetime | None, boo
     if task.due_at is not None:
         return task.due_at, False
     if task.due_date is not None:
-        zone = user_timezone(task.owner)
+        zone = _owner_zone(task)
         return localize(datetime.combine(task.due_date, datetime.min.time()), zone), True
     return None, True
 
@@ -31,7 +40,7 @@ def _occurrence_anchor(task: Task, zone_name: str) -> tuple[datetime | None, boo
 def _task_rule(task: Task) -> tuple[RecurrenceRule, ZoneInfo, datetime | None, bool]:
     """The task's rule as its series reads it: started at the task's due
     time, or at today's local midnight when it has none."""
-    zone = user_timezone(task.owner)
+    zone = _owner_zone(task)
     anchor, all_day = _occurrence_anchor(task, zone.key)
     start = anchor or localize(to_local(timezone.now(), zone).replace(hour=0, minute=0, second=0), zone)
     return parse_rule(task.recurrence_rule, dtstart=start, tz=zone.key), zone, anchor, all_day

@@ -28,7 +28,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
-from tasks_app import services
+from tasks_app import services, validation
+from tasks_app.events import task_created_event
 from tasks_app.models import MAX_LOOKAHEAD_DAYS, SeriesId, SeriesStatus, Task, TaskId, TaskSeries
 from tasks_app.recurrence.attach import attach_series
 from tasks_app.recurrence.rules import (
@@ -106,12 +107,12 @@ def _occurrence_task(item: _Occurrence, *, position: int) -> Task:
         # The task has one reminder time: the earliest of the offsets.
         remind_offset = max(series.reminder_offsets)
         remind_at = due_at - timedelta(minutes=remind_offset)
-    tags, tag_keys = services.normalize_tags(list(series.tags))
+    tags, tag_keys = validation.normalize_tags(list(series.tags))
     rrule_line = primary_rrule(series.rule)
     return Task(
         id=uuid.uuid4(),
         owner_id=series.owner_id,
-        title=services.normalize_title(series.title),
+        title=validation.normalize_title(series.title),
         description=series.description,
         priority=series.priority,
         tags=tags,
@@ -205,8 +206,8 @@ def _insert_occurrences(items: list[_Occurrence]) -> list[Task]:
     copy_insert(Task, rows + copies)
     events: list[NewEvent] = []
     for item, row in zip(wanted, rows, strict=True):
-        events += [services.task_created_event(row), _generated_event(item, row)]
-    events += [services.task_created_event(copy) for copy in copies]
+        events += [task_created_event(row), _generated_event(item, row)]
+    events += [task_created_event(copy) for copy in copies]
     record_events(events)
     return rows
 

@@ -11,35 +11,13 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from tasks_app import services
 from tasks_app.models import SeriesStatus, Task, TaskSeries
+from todo_project.testing import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _run_together(*targets) -> list[tuple[str, str]]:
-    errors: list[tuple[str, str]] = []
-
-    def wrap(target):
-        def run():
-            try:
-                target()
-            except BaseException as exc:  # noqa: BLE001 - reported to the test
-                errors.append((target.__name__, repr(exc)[:300]))
-            finally:
-                connection.close()
-
-        return run
-
-    threads = [threading.Thread(target=wrap(target)) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return errors
 
 
 def test_creating_a_task_while_the_reminder_scan_fires_for_the_same_user_does_not_deadlock(
@@ -77,7 +55,7 @@ def test_creating_a_task_while_the_reminder_scan_fires_for_the_same_user_does_no
         services.task_create(owner=alice, title="Another")
 
     # when both run at once
-    errors = _run_together(scan, create)
+    _, errors = run_in_threads(scan, create, together=False)
 
     # then neither is chosen as a deadlock victim
     assert errors == []
@@ -164,7 +142,7 @@ def test_two_reminder_sync_batches_over_the_same_users_do_not_deadlock(alice, bo
         reminder_services.reminders_apply_task_states(task_ids=second_batch)
 
     # when both run at once, then neither is a deadlock victim
-    assert _run_together(first, second) == []
+    assert run_in_threads(first, second, together=False)[1] == []
 
 
 def test_a_series_edit_and_a_reminder_batch_over_its_occurrences_do_not_deadlock(alice, monkeypatch):
@@ -209,5 +187,5 @@ def test_a_series_edit_and_a_reminder_batch_over_its_occurrences_do_not_deadlock
         reminder_services.reminders_apply_task_states(task_ids=[own.pk, later.pk])
 
     # when both run at once, then neither is a deadlock victim and the edit applied
-    assert _run_together(edit, batch) == []
+    assert run_in_threads(edit, batch, together=False)[1] == []
     assert Task.objects.get(pk=later.pk).title == "New"

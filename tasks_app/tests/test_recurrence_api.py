@@ -6,15 +6,14 @@ lets on-commit callbacks run (``django_capture_on_commit_callbacks``).
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
 
 from tasks_app.models import SeriesStatus, Task, TaskSeries
 from tasks_app.recurrence import services as recurrence_services
 from tasks_app.tests.helpers import events
+from todo_project.testing import run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -168,24 +167,9 @@ def test_it_creates_exactly_one_next_occurrence_for_two_concurrent_completions(a
     Task.objects.filter(pk=task.pk).update(is_completed=True, completed_at=utc(2030, 1, 7, 9))
 
     # when two workers handle the completion at the same moment
-    barrier = threading.Barrier(2)
-    results: list[object] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            results.append(recurrence_services.occurrence_generate_next(task_id=task.pk))
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = run_in_threads(
+        *[lambda: recurrence_services.occurrence_generate_next(task_id=task.pk)] * 2
+    )
 
     # then exactly one next occurrence exists
     assert errors == []

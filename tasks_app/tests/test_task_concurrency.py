@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 
 from tasks_app import services
 from tasks_app.models import Task
+from todo_project.testing import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _in_threads(count: int, work: Callable[[], object]) -> list[BaseException]:
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            work()
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return errors
+    return run_in_threads(*[work] * count)[1]
 
 
 def test_it_gives_concurrent_creates_distinct_positions_at_the_end(alice):

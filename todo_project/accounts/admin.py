@@ -18,7 +18,7 @@ from todo_project.errors import DomainError
 class ProfileInline(admin.StackedInline):
     model = Profile
     can_delete = False
-    fields = ("timezone", "created_at", "updated_at")
+    fields = ("timezone", "date_order", "created_at", "updated_at")
     readonly_fields = ("created_at", "updated_at")
 
 
@@ -98,7 +98,7 @@ class TaskbeatUserAdmin(UserAdmin):
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
-    list_display = ("user", "timezone", "updated_at")
+    list_display = ("user", "timezone", "date_order", "updated_at")
     list_filter = ("timezone",)
     search_fields = ("user__username", "user__email")
     raw_id_fields = ("user",)

@@ -24,9 +24,16 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f'"{value}" is not a known IANA time zone.', code="invalid_timezone")
 
 
+DATE_ORDER_CHOICES = [("MDY", "month/day/year"), ("DMY", "day/month/year"), ("YMD", "year/month/day")]
+
+
 class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # How quick add and the assistant read a numeric date such as 1/2. New
+    # accounts get their locale's order (MDY without one); accounts made
+    # before the preference existed keep the day-first reading they had.
+    date_order = models.CharField(max_length=3, choices=DATE_ORDER_CHOICES, default="MDY")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

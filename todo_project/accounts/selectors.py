@@ -41,6 +41,41 @@ def user_zone(user: User) -> zoneinfo.ZoneInfo:
     return zone_or_utc(name)
 
 
+def user_date_order(user: User) -> str:
+    """How the user reads numeric dates (``MDY``, ``DMY``, ``YMD``); ``MDY`` without a profile."""
+    try:
+        return str(user.profile.date_order)
+    except (ObjectDoesNotExist, AttributeError):
+        return "MDY"
+
+
+# Languages and regions that write the month first or the year first; the
+# rest of the world writes the day first. Only the first Accept-Language
+# entry counts: it is the user's own choice.
+_MONTH_FIRST_REGIONS = frozenset({"US", "PH", "FM", "MH", "PW", "AS", "GU", "MP", "PR", "UM", "VI"})
+_YEAR_FIRST_LANGUAGES = frozenset({"zh", "ja", "ko", "hu", "lt", "mn"})
+_YEAR_FIRST_REGIONS = frozenset({"CN", "TW", "JP", "KR", "KP", "HU", "LT", "MN", "IR"})
+
+
+def date_order_for_locale(accept_language: str | None) -> str:
+    """The date order a new account starts with, from its browser's language.
+
+    ``en-US`` (or no header at all) is ``MDY``; ``ja``, ``zh-CN``, ``hu``,
+    ``ko`` … are ``YMD``; ``en-GB``, ``de``, ``fr`` … are ``DMY``. A bare
+    ``en`` is US English's ``MDY``.
+    """
+    first = (accept_language or "").split(",")[0].split(";")[0].strip()
+    if not first or first == "*":
+        return "MDY"
+    language, _, region = first.replace("_", "-").partition("-")
+    language, region = language.lower(), region.split("-")[-1].upper() if region else ""
+    if region in _YEAR_FIRST_REGIONS or (not region and language in _YEAR_FIRST_LANGUAGES):
+        return "YMD"
+    if region in _MONTH_FIRST_REGIONS or (language == "en" and not region):
+        return "MDY"
+    return "DMY"
+
+
 def user_zone_for_id(*, user_id: int) -> zoneinfo.ZoneInfo:
     """``user_zone`` by id, with one query (no user row)."""
     name = Profile.objects.filter(user_id=user_id).values_list("timezone", flat=True).first()
@@ -55,13 +90,3 @@ def user_timezone(*, user: User) -> str:
 def email_is_verified(*, user_id: int, email: str) -> bool:
     """Whether the user proved they control ``email`` (case-insensitive)."""
     return bool(email) and EmailVerification.objects.filter(user_id=user_id, email__iexact=email).exists()
-
-
-def verified_emails(*, user_ids: list[int]) -> set[tuple[int, str]]:
-    """(user id, lower-cased address) of every verified address of these users."""
-    return {
-        (user_id, email.lower())
-        for user_id, email in EmailVerification.objects.filter(user_id__in=user_ids).values_list(
-            "user_id", "email"
-        )
-    }

@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from todo_project.accounts.models import DATE_ORDER_CHOICES
 from todo_project.accounts.selectors import email_is_verified, profile_get
 
 
@@ -21,6 +22,12 @@ class RegisterInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
     timezone = serializers.CharField(max_length=64, required=False, default="UTC")
+    date_order = serializers.ChoiceField(
+        choices=DATE_ORDER_CHOICES,
+        required=False,
+        help_text="How numeric dates like 1/2 are read. Default: from the request's "
+        "Accept-Language (MDY for US English or no header, YMD for e.g. ja/zh/ko/hu, DMY otherwise).",
+    )
 
 
 class LoginInputSerializer(serializers.Serializer):
@@ -52,6 +59,10 @@ class LoginOutputSerializer(TokenPairSerializer):
 class PasswordChangeInputSerializer(serializers.Serializer):
     old_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
     new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class AccountDeleteInputSerializer(serializers.Serializer):
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
 
 
 class PasswordResetRequestInputSerializer(serializers.Serializer):
@@ -88,6 +99,7 @@ class MeUpdateInputSerializer(serializers.Serializer):
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     timezone = serializers.CharField(max_length=64, required=False)
+    date_order = serializers.ChoiceField(choices=DATE_ORDER_CHOICES, required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         user = self.context["user"]
@@ -111,12 +123,19 @@ class MeSerializer(serializers.Serializer):
     first_name = serializers.CharField(read_only=True)
     last_name = serializers.CharField(read_only=True)
     timezone = serializers.SerializerMethodField()
+    date_order = serializers.SerializerMethodField(
+        help_text="How quick add and the assistant read numeric dates: MDY (1/2 = 2 January), "
+        "DMY (1 February) or YMD (2027/1/2; two numbers are month/day)."
+    )
     date_joined = serializers.DateTimeField(read_only=True)
     is_staff = serializers.BooleanField(read_only=True)
     email_verified = serializers.SerializerMethodField()
 
-    def get_email_verified(self, user: Any) -> bool:
+    def get_email_verified(self, user: User) -> bool:
         return email_is_verified(user_id=user.pk, email=user.email)
 
     def get_timezone(self, user: User) -> str:
         return profile_get(user=user).timezone
+
+    def get_date_order(self, user: User) -> str:
+        return profile_get(user=user).date_order

@@ -35,10 +35,18 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from todo_project.accounts import lockout, tokens
-from todo_project.accounts.models import EmailVerification, Profile, RefreshTokenFamily, validate_timezone
+from todo_project.accounts.models import (
+    DATE_ORDER_CHOICES,
+    EmailVerification,
+    Profile,
+    RefreshTokenFamily,
+    validate_timezone,
+)
 from todo_project.errors import DomainError
 from todo_project.events.services import record_event
 from todo_project.throttling import bucket_take
+
+DATE_ORDERS = tuple(code for code, _ in DATE_ORDER_CHOICES)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -123,7 +131,16 @@ def _email_taken(email: str, *, exclude_user_id: int | None = None) -> bool:
     return users.exists()
 
 
-def user_register(*, username: str, email: str, password: str, timezone: str = "UTC") -> User:
+def _check_date_order(value: str) -> None:
+    if value not in DATE_ORDERS:
+        raise DomainError(
+            f'"{value}" is not a date order; use MDY, DMY or YMD.', field="date_order", code="invalid"
+        )
+
+
+def user_register(
+    *, username: str, email: str, password: str, timezone: str = "UTC", date_order: str = "MDY"
+) -> User:
     """Create a user with a profile and record ``user.registered``.
 
     Usernames are unique case-insensitively (``Alice`` and ``alice`` would be
@@ -134,6 +151,7 @@ def user_register(*, username: str, email: str, password: str, timezone: str = "
     email = User.objects.normalize_email(email.strip())
     check_username(username)
     _check_timezone(timezone)
+    _check_date_order(date_order)
     candidate = User(username=username, email=email)
     try:
         password_validation.validate_password(password, user=candidate)
@@ -152,7 +170,7 @@ def user_register(*, username: str, email: str, password: str, timezone: str = "
             raise DomainError(
                 "A user with that username already exists.", field="username", code="taken"
             ) from None
-        Profile.objects.create(user=user, timezone=timezone)
+        Profile.objects.create(user=user, timezone=timezone, date_order=date_order)
         record_event(
             type="user.registered",
             user_id=user.pk,
@@ -185,6 +203,7 @@ def profile_update(
     first_name: str | object = UNSET,
     last_name: str | object = UNSET,
     timezone: str | object = UNSET,
+    date_order: str | object = UNSET,
 ) -> Profile:
     """Change the given fields only (``UNSET`` leaves a field alone)."""
     from todo_project.accounts.selectors import profile_get
@@ -192,6 +211,9 @@ def profile_update(
     if timezone is not UNSET:
         assert isinstance(timezone, str)
         _check_timezone(timezone)
+    if date_order is not UNSET:
+        assert isinstance(date_order, str)
+        _check_date_order(date_order)
     with transaction.atomic():
         user_fields: list[str] = []
         if email is not UNSET:
@@ -216,9 +238,15 @@ def profile_update(
         if user_fields:
             user.save(update_fields=user_fields)
         profile = profile_get(user=user)
+        profile_fields: list[str] = []
         if timezone is not UNSET and timezone != profile.timezone:
             profile.timezone = cast(str, timezone)  # validated above; UNSET is ruled out
-            profile.save(update_fields=["timezone", "updated_at"])
+            profile_fields.append("timezone")
+        if date_order is not UNSET and date_order != profile.date_order:
+            profile.date_order = cast(str, date_order)
+            profile_fields.append("date_order")
+        if profile_fields:
+            profile.save(update_fields=[*profile_fields, "updated_at"])
     return profile
 
 
@@ -591,6 +619,59 @@ def user_deactivate(*, user_id: int) -> None:
     from todo_project.accounts.authentication import forget_user_state
 
     forget_user_state(user_id)
+
+
+def account_delete(*, user: User, password: str) -> dict[str, int]:
+    """Delete the caller's account and everything it owns, in one transaction.
+
+    The password must be given (wrong ones count against the login delay,
+    like a password change). Every refresh token is revoked first (they
+    outlive the user row in the blacklist tables); the rows that hang off
+    the user by foreign key go with it (tasks, projects, sections, series,
+    reminders, notifications, push subscriptions, saved filters, the
+    calendar feed, chat history, personal access tokens, idempotency keys);
+    the registered erasers take what is keyed by a plain id (the audit
+    trail); the outbox keeps only what Kafka has not seen yet
+    (``todo_project.events.erasure``). Records ``user.deleted`` — the last
+    event of the user, whose handlers close their sockets and which tells
+    Kafka consumers to erase them too. Returns the counts of that event.
+    """
+    from todo_project.accounts import erasure
+    from todo_project.accounts.authentication import forget_user_state
+    from todo_project.events.erasure import outbox_forget_user
+    from todo_project.events.services import users_events_lock
+
+    bucket = lockout.bucket_key(user_id=user.pk, identifier="")
+    wait = lockout.attempt_admit(bucket, now_ms=time.time() * 1000)
+    if wait:
+        raise LoginThrottled(wait)
+    if not user.check_password(password):
+        raise DomainError("The password is wrong.", field="password", code="invalid_password")
+    lockout.attempt_succeeded(bucket)
+    user_id = user.pk
+    with transaction.atomic():
+        # Two deletions of one account at once: the second finds nothing.
+        if not get_user_model().objects.select_for_update().filter(pk=user_id).exists():
+            raise DomainError("The account is gone.", field="password", code="invalid_password")
+        users_events_lock(user_ids=[user_id])
+        revoked = _sessions_revoke(user_id=user_id, reason="account_deleted")
+        counts = {name: erase(user_id) for name, erase in sorted(erasure.erasers().items())}
+        counts["outbox_events"] = outbox_forget_user(user_id=user_id)
+        _, per_model = get_user_model().objects.filter(pk=user_id).delete()
+        counts.update({label.lower(): n for label, n in sorted(per_model.items()) if n})
+        record_event(
+            type="user.deleted",
+            user_id=user_id,
+            subject=_subject(user_id),
+            data={
+                "user_id": user_id,
+                "refresh_tokens_revoked": revoked,
+                "deleted": counts,
+                "deleted_at": django_timezone.now(),
+            },
+        )
+        transaction.on_commit(lambda: forget_user_state(user_id))
+    return counts
 
 
 def session_fingerprint(session_key: str) -> str:

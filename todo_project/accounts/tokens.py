@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.utils.crypto import salted_hmac
@@ -38,7 +39,7 @@ def password_fingerprint(password_hash: str) -> str:
     return salted_hmac("taskbeat.accounts.refresh-password", password_hash).hexdigest()[:20]
 
 
-def password_reset_token_make(*, user: Any) -> str:
+def password_reset_token_make(*, user: User) -> str:
     return f"{urlsafe_base64_encode(force_bytes(user.pk))}:{default_token_generator.make_token(user)}"
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("auth/refresh", views.RefreshView.as_view(), name="auth-refresh"),
     path("auth/logout", views.LogoutView.as_view(), name="auth-logout"),
     path("auth/password", views.PasswordChangeView.as_view(), name="auth-password"),
+    path("auth/account", views.AccountView.as_view(), name="auth-account"),
     path("auth/password/reset", views.PasswordResetRequestView.as_view(), name="auth-password-reset"),
     path(
         "auth/password/reset/confirm",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from django.contrib import admin
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import logout, update_session_auth_hash
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -18,8 +18,10 @@ from rest_framework.views import APIView
 
 from todo_project.accounts import services
 from todo_project.accounts.authentication import request_user
+from todo_project.accounts.selectors import date_order_for_locale
 from todo_project.accounts.serializers import (
     AcceptedSerializer,
+    AccountDeleteInputSerializer,
     EmailVerifiedSerializer,
     LoginInputSerializer,
     LoginOutputSerializer,
@@ -34,6 +36,7 @@ from todo_project.accounts.serializers import (
     TokenPairSerializer,
 )
 from todo_project.accounts.throttling import AuthRateThrottle
+from todo_project.errors import ErrorSerializer
 from todo_project.events.context import client_ip
 from todo_project.throttling import bucket_take
 
@@ -54,7 +57,9 @@ class RegisterView(_AuthEndpoint):
     def post(self, request: Request) -> Response:
         data = RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_register(**data.validated_data)
+        fields = dict(data.validated_data)
+        fields.setdefault("date_order", date_order_for_locale(request.headers.get("Accept-Language")))
+        user = services.user_register(**fields)
         return Response(MeSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -113,6 +118,32 @@ class PasswordChangeView(APIView):
             # Keep the caller's own cookie session; every other session ends.
             update_session_auth_hash(request._request, request_user(request))
         return Response(tokens)
+
+
+class AccountView(APIView):
+    throttle_classes = [AuthRateThrottle]
+
+    @extend_schema(
+        request=AccountDeleteInputSerializer,
+        responses={
+            204: None,
+            400: OpenApiResponse(ErrorSerializer, description="Wrong password: `error.fields.password`."),
+            401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
+            429: OpenApiResponse(ErrorSerializer, description="Too many wrong passwords; see Retry-After."),
+        },
+        tags=["auth"],
+        summary="Delete your account and everything in it",
+        description="Needs the password. Deletes tasks, projects, series, reminders, notifications, push "
+        "subscriptions, chat history, tokens and your audit entries in one transaction, revokes every "
+        "refresh token and closes your sockets; records `user.deleted` (docs/auth.md).",
+    )
+    def delete(self, request: Request) -> Response:
+        data = AccountDeleteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.account_delete(user=request_user(request), password=data.validated_data["password"])
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PasswordResetRequestView(_AuthEndpoint):

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
+from todo_project.admin_site import ReadOnlyModelAdmin
 from todo_project.events import services
 from todo_project.events.models import OutboxEvent
 
@@ -34,7 +35,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
+class OutboxEventAdmin(ReadOnlyModelAdmin):
     list_display = ["time", "type", "user_id", "seq", "subject", "dispatch_state", "publish_state"]
     list_filter = ["type", StatusFilter]
     search_fields = ["subject"]
@@ -73,13 +74,3 @@ class OutboxEventAdmin(admin.ModelAdmin):
     def redispatch_failed(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> None:
         count = services.events_redispatch(event_ids=queryset.values_list("id", flat=True))
         self.message_user(request, f"{count} failed event(s) queued for dispatch again.", messages.SUCCESS)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: OutboxEvent | None = None) -> bool:
-        # Events are facts: viewable, never edited. The action needs view rights only.
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: OutboxEvent | None = None) -> bool:
-        return False

@@ -69,6 +69,8 @@ FAMILY_TOPICS = {
     "section": "task-events",
     "reminder": "reminder-events",
     "notification": "notification-events",
+    # A user's browsers for Web Push: consumers of notification outcomes need them.
+    "push_subscription": "notification-events",
     "user": "audit-events",
     "preferences": "audit-events",
     "chat": "chat-events",

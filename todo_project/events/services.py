@@ -6,7 +6,7 @@ import json
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -73,7 +73,7 @@ def users_events_lock(*, user_ids: Iterable[int | None]) -> None:
         cursor.execute(_LOCK_USERS_SQL, [sorted({user_id or 0 for user_id in user_ids})])
 
 
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
     """Round-trip through JSON so datetimes/UUIDs are stored exactly as sent."""
     result: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
     return result
@@ -90,7 +90,8 @@ class NewEvent:
 
     type: str
     user_id: int | None
-    data: dict[str, Any]
+    # A Mapping so each domain's TypedDict (tasks_app/events.py, …) fits.
+    data: Mapping[str, Any]
     subject: str = ""
 
 

@@ -138,19 +138,28 @@ class OriginCheck:
         if origin in self.trusted:
             return True
         host = _header(scope, b"host")
-        if not host:
+        if not host or not host_allowed(host, self.allowed_hosts):
             return False
-        domain, _port = split_domain_port(host)
-        if not domain or not validate_host(domain, self.allowed_hosts):
-            return False
-        scheme = "https" if scope.get("scheme") == "wss" else "http"
+        # ASGI scopes name the scheme "ws"/"wss" for sockets, "http"/"https" otherwise.
+        scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
         return origin == _normalise_origin(f"{scheme}://{host}")
 
 
-def origin_check(inner: Any) -> OriginCheck:
-    # The same lists the HTTP side trusts (Django's CSRF origin check works
-    # the same way: same origin, or exactly a trusted one).
+def host_allowed(host: str, allowed_hosts: list[str]) -> bool:
+    """Whether a Host header names this site (Django's ALLOWED_HOSTS rules)."""
+    domain, _port = split_domain_port(host)
+    return bool(domain) and validate_host(domain, allowed_hosts)
+
+
+def allowed_hosts() -> list[str]:
     hosts = list(settings.ALLOWED_HOSTS)
     if settings.DEBUG and not hosts:
         hosts = [".localhost", "127.0.0.1", "[::1]"]
-    return OriginCheck(inner, list(settings.CSRF_TRUSTED_ORIGINS), hosts)
+    return hosts
+
+
+def origin_check(inner: Any, extra_trusted_origins: list[str] | None = None) -> OriginCheck:
+    # The same lists the HTTP side trusts (Django's CSRF origin check works
+    # the same way: same origin, or exactly a trusted one).
+    trusted = [*settings.CSRF_TRUSTED_ORIGINS, *(extra_trusted_origins or [])]
+    return OriginCheck(inner, trusted, allowed_hosts())

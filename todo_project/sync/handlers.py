@@ -29,6 +29,7 @@ def push_event_to_sockets(events: list[OutboxEvent]) -> None:
 _CLOSE_REASONS = {
     "user.password_changed": "password_changed",
     "user.deactivated": "account_deactivated",
+    "user.deleted": "account_deleted",
     "user.logout": "session_ended",
 }
 

@@ -3,10 +3,13 @@
 Why a Django middleware and not a DRF hook: it has to wrap the whole view
 (the service's transaction and the rendered response) for every mutating
 endpoint of every app, without each view opting in. Django middleware runs
-before DRF authenticates, so the user is taken from the same JWT with the
-API's ``JWTAuthentication`` (or from the session); DRF authenticates the
-request again in the view, which costs one more signature check (the
-account check is cached, see todo_project/accounts/authentication.py).
+before DRF authenticates, so the user is taken from the request's
+credentials with the API's own header authenticators (``REST_FRAMEWORK``'s
+``DEFAULT_AUTHENTICATION_CLASSES``: personal access tokens, JWTs), or from the
+session; DRF authenticates the request again in the view, which costs one
+more signature check or token lookup (the JWT account check is cached, see
+todo_project/accounts/authentication.py). The classes are taken from the
+settings, not imported, so this module names no app above it.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from typing import cast
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.exceptions import APIException
+from rest_framework.settings import api_settings
 
-from todo_project.accounts.authentication import JWTAuthentication
 from todo_project.errors import error_body, unavailable_response
 from todo_project.sync import services
 from todo_project.sync.models import IdempotencyKey
@@ -33,13 +38,21 @@ REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
 
 
 def _user_id(request: HttpRequest) -> int | None:
-    try:
-        # It reads only the Authorization header, which a plain HttpRequest has.
-        result = JWTAuthentication().authenticate(request)  # type: ignore[arg-type]
-    except APIException:
-        return None  # the view answers 401 itself; nothing is claimed
-    if result is not None:
-        return int(result[0].pk)
+    # The stubs type the setting as the dotted paths it is written as; DRF imports them.
+    classes = cast("list[type[BaseAuthentication]]", api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+    for authentication_class in classes:
+        if issubclass(authentication_class, SessionAuthentication):
+            continue  # needs DRF's request (CSRF); Django's request.user below covers it
+        try:
+            # They read only the Authorization header and the method, which a
+            # plain HttpRequest has.
+            result = authentication_class().authenticate(request)  # type: ignore[arg-type]
+        except APIException:
+            # A bad or revoked token, or a read-only token on a write: the view
+            # answers 401/403 itself; nothing is claimed.
+            return None
+        if result is not None:
+            return int(result[0].pk)
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return int(user.pk)

@@ -1381,6 +1381,13 @@ export interface components {
          * @enum {string}
          */
         CompletionModeEnum: "scheduled" | "completion";
+        /**
+         * @description * `MDY` - month/day/year
+         *     * `DMY` - day/month/year
+         *     * `YMD` - year/month/day
+         * @enum {string}
+         */
+        DateOrderEnum: "MDY" | "DMY" | "YMD";
         EmailVerified: {
             user_id: number;
             /** Format: email */
@@ -1431,6 +1438,8 @@ export interface components {
             readonly first_name: string;
             readonly last_name: string;
             readonly timezone: string;
+            /** @description How quick add and the assistant read numeric dates: MDY (1/2 = 2 January), DMY (1 February) or YMD (2027/1/2; two numbers are month/day). */
+            readonly date_order: string;
             /** Format: date-time */
             readonly date_joined: string;
             readonly is_staff: boolean;
@@ -1679,6 +1688,7 @@ export interface components {
             first_name?: string;
             last_name?: string;
             timezone?: string;
+            date_order?: components["schemas"]["DateOrderEnum"];
         };
         PatchedPreferencesInputRequest: {
             in_app_enabled?: boolean;
@@ -1905,6 +1915,14 @@ export interface components {
             password: string;
             /** @default UTC */
             timezone: string;
+            /**
+             * @description How numeric dates like 1/2 are read. Default: from the request's Accept-Language (MDY for US English or no header, YMD for e.g. ja/zh/ko/hu, DMY otherwise).
+             *
+             *     * `MDY` - month/day/year
+             *     * `DMY` - day/month/year
+             *     * `YMD` - year/month/day
+             */
+            date_order?: components["schemas"]["DateOrderEnum"];
         };
         ReminderCreateInputRequest: {
             /** Format: date-time */

@@ -3,7 +3,7 @@ import type { ListParams } from "../tasks/params";
 
 const PRIORITIES = ["high", "medium", "low"] as const;
 
-/** Search as you type, status / priority / tag filters and sort; the list reads them as API parameters. */
+/** Search as you type, status / priority / tag / due-range / recurring filters and sort; the list reads them as API parameters (date bounds are days of the profile's zone). */
 export function FilterBar({ value, onChange, onSave }: { value: ListParams; onChange: (v: ListParams) => void; onSave: () => void }) {
   const [q, setQ] = useState(value.q ?? "");
   useEffect(() => {
@@ -53,6 +53,22 @@ export function FilterBar({ value, onChange, onSave }: { value: ListParams; onCh
       </label>
       <label>
         <input type="checkbox" checked={value.tags_mode === "any"} onChange={(e) => onChange({ ...value, tags_mode: e.target.checked ? "any" : undefined })} /> any tag
+      </label>
+      <label>
+        Due from{" "}
+        <input type="date" value={value.due_after ?? ""} onChange={(e) => onChange({ ...value, due_after: e.target.value || undefined })} />
+      </label>
+      <label>
+        to{" "}
+        <input type="date" value={value.due_before ?? ""} onChange={(e) => onChange({ ...value, due_before: e.target.value || undefined })} />
+      </label>
+      <label>
+        Repeats{" "}
+        <select value={value.is_recurring ?? ""} onChange={(e) => onChange({ ...value, is_recurring: (e.target.value || undefined) as ListParams["is_recurring"] })}>
+          <option value="">any</option>
+          <option value="true">recurring</option>
+          <option value="false">one-time</option>
+        </select>
       </label>
       <label>
         Sort{" "}

@@ -2,7 +2,7 @@ import { useDeferredValue, useEffect, useState, type FormEvent } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { api, type QuickPreview } from "../api/client";
 import { ApiError } from "../api/errors";
-import { formatInstant } from "../lib/dates";
+import { formatDate, formatInstant, useZone } from "../lib/dates";
 import { useEngine } from "../tasks/useEngine";
 
 /** The text split into recognised spans (highlighted by kind) and plain runs. */
@@ -19,6 +19,9 @@ export function segments(text: string, spans: QuickPreview["spans"]): { text: st
   return out;
 }
 
+/** The project the text names with ##, if any (the schema types it loosely). */
+const named = (data: QuickPreview): string | null => (data.project as { name?: string } | null)?.name ?? null;
+
 function useDebounced<T>(value: T, ms: number): T {
   const [debounced, setDebounced] = useState(value);
   useEffect(() => {
@@ -29,7 +32,8 @@ function useDebounced<T>(value: T, ms: number): T {
 }
 
 /** One line in, the server's parse shown live; Enter creates exactly what was previewed. */
-export function QuickAdd() {
+export function QuickAdd({ project }: { project?: { id: string; name: string } } = {}) {
+  const zone = useZone(); // re-render when the profile's zone arrives or changes
   const engine = useEngine();
   const [text, setText] = useState("");
   const debounced = useDeferredValue(useDebounced(text.trim(), 150));
@@ -53,7 +57,8 @@ export function QuickAdd() {
     const value = text.trim();
     if (!value) return;
     setText("");
-    await engine.quickAdd(value);
+    // "##Name" in the text picks the project itself.
+    await engine.quickAdd(value, project && !/(^|\s)##\S/.test(value) ? project.id : undefined);
   }
 
   const data = text.trim() && preview.data && debounced === text.trim() ? preview.data : null;
@@ -91,7 +96,8 @@ export function QuickAdd() {
             </p>
             <p className="preview-summary">
               <strong>{data.title || "(no title)"}</strong>
-              {data.due_at ? ` · due ${formatInstant(data.due_at)}` : data.due_date ? ` · due ${data.due_date}` : ""}
+              {data.due_at ? ` · due ${formatInstant(data.due_at, zone)}` : data.due_date ? ` · due ${formatDate(data.due_date)}` : ""}
+              {named(data) ? ` · in ${named(data)}` : project ? ` · in ${project.name}` : ""}
               {data.recurrence_summary ? ` · ${data.recurrence_summary}` : ""}
               {data.priority ? ` · ${data.priority} priority` : ""}
               {data.tags.length ? ` · ${data.tags.map((t) => `#${t}`).join(" ")}` : ""}

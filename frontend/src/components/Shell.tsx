@@ -7,11 +7,13 @@ import { logout, type Session } from "../auth/session";
 import { buildCommands } from "../commands";
 import { toast, useStore } from "../lib/store";
 import { ApiError } from "../api/errors";
-import { VIEWS } from "../tasks/params";
+import { setInboxProjectId, VIEWS } from "../tasks/params";
 import { useEngine } from "../tasks/useEngine";
 import { TaskListPage } from "../pages/TaskListPage";
 import { AgendaPage } from "../pages/AgendaPage";
 import { SyncStatus } from "./SyncStatus";
+import { Bell as BellIcon, Menu } from "lucide-react";
+import { setProfileZone } from "../lib/dates";
 
 const CommandPalette = lazy(() => import("./CommandPalette"));
 const NotificationsPage = lazy(() => import("../pages/NotificationsPage"));
@@ -59,7 +61,7 @@ export function useProjects() {
   });
 }
 
-interface Project {
+export interface Project {
   id: string;
   name: string;
   color: string;
@@ -75,7 +77,7 @@ function Bell() {
   const unread = data?.unread ?? 0;
   return (
     <Link href="/notifications" className="bell" aria-label={`Notifications, ${unread} unread`} data-testid="bell">
-      <span aria-hidden="true">🔔</span>
+      <BellIcon aria-hidden="true" size={18} />
       {unread > 0 ? (
         <span className="badge" aria-hidden="true" data-testid="unread-count">
           {unread}
@@ -94,9 +96,14 @@ export function Shell({ session }: { session: Session }) {
   const qc = useQueryClient();
   const counts = useCounts();
   const projects = useProjects();
+  const inboxId = (projects.data ?? []).find((p) => p.is_inbox)?.id;
+  useEffect(() => setInboxProjectId(inboxId), [inboxId]);
   const viewCount = (id: string): number | undefined => (counts.data as Record<string, unknown> | undefined)?.[id] as number | undefined;
   const filters = useQuery({ queryKey: ["filters"], queryFn: async () => unwrap(await api.GET("/api/filters")).results });
   const online = useStore(engine.online);
+  // The profile's zone drives every date shown or typed (lib/dates.ts).
+  const me = useQuery({ queryKey: ["me"], queryFn: async () => unwrap(await api.GET("/api/me")) });
+  useEffect(() => setProfileZone(me.data?.timezone), [me.data?.timezone]);
 
   const signOut = useCallback(async () => {
     const pending = engine.pending.get().length;
@@ -172,7 +179,7 @@ export function Shell({ session }: { session: Session }) {
       </a>
       <header className="topbar">
         <button type="button" className="icon-button menu-toggle" aria-expanded={menuOpen} aria-controls="sidebar" onClick={() => setMenuOpen((o) => !o)}>
-          <span aria-hidden="true">☰</span>
+          <Menu aria-hidden="true" size={20} />
           <span className="visually-hidden">Menu</span>
         </button>
         <Link href="/" className="brand">
@@ -269,7 +276,7 @@ export function Shell({ session }: { session: Session }) {
               {(p) => {
                 const project = (projects.data ?? []).find((x) => x.id === p.id);
                 return (
-                  <TaskListPage key={p.id} scope={`project-${p.id}`} title={project?.name ?? "Project"} baseParams={{ status: "active", project: p.id, parent: "none" }} />
+                  <TaskListPage key={p.id} scope={`project-${p.id}`} title={project?.name ?? "Project"} baseParams={{ status: "active", project: p.id, parent: "none" }} projectId={p.id} />
                 );
               }}
             </Route>

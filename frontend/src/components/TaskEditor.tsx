@@ -3,10 +3,12 @@ import * as Dialog from "@radix-ui/react-dialog";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Priority, type Reminder, type Task } from "../api/client";
 import { ApiError } from "../api/errors";
-import { formatInstant, fromLocalInput, toLocalInput } from "../lib/dates";
+import { formatDue, formatInstant, fromZoneInput, toZoneInput, useZone } from "../lib/dates";
 import { toast, useStore } from "../lib/store";
 import { findTask, taskKey, upsertTask } from "../tasks/cache";
 import { useEngine } from "../tasks/useEngine";
+import { useProjects } from "./Shell";
+import { useSections } from "../tasks/sections";
 
 const PRESETS: { label: string; rule: string }[] = [
   { label: "Does not repeat", rule: "" },
@@ -20,7 +22,7 @@ const PRESETS: { label: string; rule: string }[] = [
 
 const key = () => ({ "Idempotency-Key": crypto.randomUUID() });
 
-function RecurrencePreview({ rule, start }: { rule: string; start: string | null }) {
+function RecurrencePreview({ rule, start, zone }: { rule: string; start: string | null; zone: string }) {
   const [debounced, setDebounced] = useState(rule);
   useEffect(() => {
     const t = setTimeout(() => setDebounced(rule), 250);
@@ -50,14 +52,14 @@ function RecurrencePreview({ rule, start }: { rule: string; start: string | null
       </p>
       <ol>
         {preview.data.occurrences.map((o) => (
-          <li key={o}>{formatInstant(o)}</li>
+          <li key={o}>{formatInstant(o, zone)}</li>
         ))}
       </ol>
     </div>
   );
 }
 
-function Reminders({ task }: { task: Task }) {
+function Reminders({ task, zone }: { task: Task; zone: string }) {
   const qc = useQueryClient();
   const reminders = useQuery({
     queryKey: ["reminders", task.id],
@@ -88,7 +90,7 @@ function Reminders({ task }: { task: Task }) {
         {(reminders.data ?? []).map((r) => (
           <li key={r.id} data-testid="reminder">
             <span>
-              {formatInstant(r.fire_at)} · {r.offset_minutes !== null ? `${r.offset_minutes} min before` : "at a time"} · {r.status}
+              {formatInstant(r.fire_at, zone)} · {r.offset_minutes !== null ? `${r.offset_minutes} min before` : "at a time"} · {r.status}
             </span>
             {r.status === "pending" || r.status === "triggered" ? (
               <>
@@ -120,9 +122,9 @@ function Reminders({ task }: { task: Task }) {
           </span>
         ) : null}
         <span>
-          <label htmlFor="reminder-at">Remind at</label>
+          <label htmlFor="reminder-at">Remind at ({zone})</label>
           <input id="reminder-at" type="datetime-local" value={at} onChange={(e) => setAt(e.target.value)} />
-          <button type="button" disabled={!at} onClick={() => void add({ remind_at: fromLocalInput(at) })}>
+          <button type="button" disabled={!at} onClick={() => void add({ remind_at: fromZoneInput(at, zone) })}>
             Add reminder
           </button>
         </span>
@@ -181,10 +183,107 @@ function Subtasks({ task }: { task: Task }) {
   );
 }
 
+
+type Scope = "this" | "future" | "all";
+const SCOPE_LABELS: Record<Scope, string> = { this: "This occurrence", future: "This and future occurrences", all: "All occurrences" };
+
+/** Which occurrences a change or a delete applies to (docs/recurrence.md). */
+export function ScopeDialog({
+  title,
+  scopes,
+  disabled = [],
+  note,
+  onPick,
+  onCancel,
+}: {
+  title: string;
+  scopes: Scope[];
+  disabled?: Scope[];
+  note?: string;
+  onPick: (scope: Scope) => void;
+  onCancel: () => void;
+}) {
+  const [choice, setChoice] = useState<Scope>(scopes.find((s) => !disabled.includes(s)) ?? scopes[0]);
+  return (
+    <Dialog.Root open onOpenChange={(open) => !open && onCancel()}>
+      <Dialog.Portal>
+        <Dialog.Overlay className="overlay" />
+        <Dialog.Content className="editor scope-dialog" aria-describedby={note ? "scope-note" : undefined} data-testid="scope-dialog">
+          <Dialog.Title>{title}</Dialog.Title>
+          {note ? (
+            <p id="scope-note" className="muted small">
+              {note}
+            </p>
+          ) : null}
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              e.stopPropagation();
+              onPick(choice);
+            }}
+          >
+            <fieldset className="scope-choices">
+              <legend className="visually-hidden">Apply to</legend>
+              {scopes.map((scope) => (
+                <label key={scope} className="inline">
+                  <input type="radio" name="scope" value={scope} checked={choice === scope} disabled={disabled.includes(scope)} onChange={() => setChoice(scope)} />{" "}
+                  {SCOPE_LABELS[scope]}
+                </label>
+              ))}
+            </fieldset>
+            <div className="editor-actions">
+              <button type="submit" className="primary">
+                OK
+              </button>
+              <Dialog.Close asChild>
+                <button type="button">Cancel</button>
+              </Dialog.Close>
+            </div>
+          </form>
+        </Dialog.Content>
+      </Dialog.Portal>
+    </Dialog.Root>
+  );
+}
+
+/** The occurrences of a series so far, oldest first (GET /api/series/{id}/history). */
+function History({ seriesId, zone }: { seriesId: string; zone: string }) {
+  const [open, setOpen] = useState(false);
+  const history = useQuery({
+    queryKey: ["history", seriesId],
+    enabled: open,
+    queryFn: async () =>
+      unwrap(await api.GET("/api/series/{series_id}/history", { params: { path: { series_id: seriesId }, query: { limit: 100 } } })),
+  });
+  return (
+    <section aria-labelledby="history-title" className="reminders">
+      <h3 id="history-title">Occurrences</h3>
+      {!open ? (
+        <button type="button" className="link-button" onClick={() => setOpen(true)}>
+          Show the history
+        </button>
+      ) : (
+        <ol data-testid="history">
+          {(history.data?.results ?? []).map((o) => (
+            <li key={o.id} data-status={o.occurrence_status}>
+              {o.occurrence_at ? formatInstant(o.occurrence_at, zone) : o.due_date} · {o.occurrence_status}
+              {o.completed_at ? ` (done ${formatInstant(o.completed_at, zone)})` : ""}
+            </li>
+          ))}
+          {history.data && history.data.count > history.data.results.length ? (
+            <li className="muted small">…and {history.data.count - history.data.results.length} more</li>
+          ) : null}
+        </ol>
+      )}
+    </section>
+  );
+}
+
 /** The task editor dialog (loaded on demand). */
 export default function TaskEditor({ taskId: openedId, onClose }: { taskId: string; onClose: () => void }) {
   const engine = useEngine();
   const qc = useQueryClient();
+  const zone = useZone();
   // Opened on a task still being created offline: follow it to its server id.
   const taskId = useStore(engine.replacedIds)[openedId] ?? openedId;
   const cached = findTask(qc, taskId);
@@ -194,38 +293,101 @@ export default function TaskEditor({ taskId: openedId, onClose }: { taskId: stri
     enabled: !taskId.startsWith("tmp-"),
     queryFn: async () => unwrap(await api.GET("/api/tasks/{task_id}", { params: { path: { task_id: taskId } } })),
   });
-  const [form, setForm] = useState(() => formFrom(task));
+  const series = useQuery({
+    queryKey: ["series", task?.series_id],
+    enabled: Boolean(task?.series_id) && !taskId.startsWith("tmp-"),
+    staleTime: 0, // the mode and template change from other places (the scope dialog, other devices)
+    queryFn: async () => unwrap(await api.GET("/api/tasks/{task_id}/series", { params: { path: { task_id: taskId } } })),
+  });
+  const [form, setForm] = useState(() => formFrom(task, zone));
   const [loaded, setLoaded] = useState(Boolean(task));
+  const [mode, setMode] = useState<Mode | null>(null);
+  const [asking, setAsking] = useState<"save" | "delete" | null>(null);
   useEffect(() => {
     if (task && !loaded) {
-      setForm(formFrom(task));
+      setForm(formFrom(task, zone));
       setLoaded(true);
     }
-  }, [task, loaded]);
+  }, [task, loaded, zone]);
+  const savedMode: Mode = series.data?.completion_mode ?? "scheduled";
+  const currentMode = mode ?? savedMode;
+  const projects = useProjects();
+  const sections = useSections(form.project || null);
 
-  async function save(event: FormEvent) {
+  /** The form's changes, split by where they go: the task, its place, its series. */
+  function collect(t: Task) {
+    const fields: Record<string, unknown> = {};
+    if (form.title !== t.title) fields.title = form.title;
+    if (form.description !== t.description) fields.description = form.description;
+    if (form.priority !== t.priority) fields.priority = form.priority;
+    const tags = form.tags.split(",").map((x) => x.trim()).filter(Boolean);
+    if (tags.join(",") !== t.tags.join(",")) fields.tags = tags;
+    const ruleChanged = (form.rule || null) !== ((t.recurrence_rule ?? "").replace(/^RRULE:/, "") || null);
+    const due: Partial<Task> = {};
+    const dueAt = form.allDay ? null : fromZoneInput(form.due, zone);
+    const dueDate = form.allDay && form.due ? form.due.slice(0, 10) : null;
+    if (dueAt !== t.due_at && !(dueAt && t.due_at && new Date(dueAt).getTime() === new Date(t.due_at).getTime())) due.due_at = dueAt;
+    if (dueDate !== t.due_date) due.due_date = dueDate;
+    const place: { project_id?: string | null; section_id?: string | null } = {};
+    if ((form.project || null) !== (t.project_id ?? null)) place.project_id = form.project || null;
+    if ((form.section || null) !== (t.section_id ?? null)) place.section_id = form.section || null;
+    // Out of its section, staying in the project: "project_id alone" is the API's way (docs/projects.md).
+    if (place.section_id === null) {
+      delete place.section_id;
+      place.project_id = form.project || null;
+    }
+    return { fields, ruleChanged, due, place, modeChanged: Boolean(t.series_id) && currentMode !== savedMode };
+  }
+
+  async function apply(scope: Scope | null) {
+    if (!task) return;
+    const c = collect(task);
+    const inSeries = Boolean(task.series_id) && !task.is_completed;
+    // The task's own fields first, with its version: later writes (move, series) carry none.
+    const plain: Partial<Task> = { ...c.due };
+    if (!inSeries) Object.assign(plain, c.fields);
+    if (c.ruleChanged && !inSeries) Object.assign(plain, { recurrence_rule: form.rule || null, is_recurring: Boolean(form.rule) });
+    if (Object.keys(plain).length) await engine.update(task, plain);
+    if (Object.keys(c.place).length) await engine.move(task, c.place);
+    if (inSeries && scope && scope !== "all") {
+      const body: Record<string, unknown> = { ...c.fields };
+      if (c.ruleChanged) body.recurrence_rule = form.rule;
+      if (c.modeChanged) body.completion_mode = currentMode;
+      if (Object.keys(body).length) await engine.editSeries(task, scope, body);
+    }
+    if (!task.series_id && c.ruleChanged && form.rule && currentMode === "completion") void setModeOnceSeries(task.id);
+    onClose();
+  }
+
+  /** A rule just set starts a series on the server; its completion mode is a series field, set once it exists. */
+  async function setModeOnceSeries(id: string) {
+    for (let i = 0; i < 40; i++) {
+      const t = findTask(qc, id);
+      if (t?.series_id) {
+        await engine.editSeries(t, "future", { completion_mode: "completion" });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    toast("The repeat mode could not be set: the task has no series yet.", { tone: "error" });
+  }
+
+  function save(event: FormEvent) {
     event.preventDefault();
     if (!task) return;
-    const changes: Partial<Task> = {};
-    if (form.title !== task.title) changes.title = form.title;
-    if (form.description !== task.description) changes.description = form.description;
-    if (form.priority !== task.priority) changes.priority = form.priority;
-    const tags = form.tags.split(",").map((t) => t.trim()).filter(Boolean);
-    if (tags.join(",") !== task.tags.join(",")) changes.tags = tags;
-    const dueAt = form.allDay ? null : fromLocalInput(form.due);
-    const dueDate = form.allDay && form.due ? form.due.slice(0, 10) : null;
-    if (dueAt !== task.due_at && !(dueAt && task.due_at && new Date(dueAt).getTime() === new Date(task.due_at).getTime())) changes.due_at = dueAt;
-    if (dueDate !== task.due_date) changes.due_date = dueDate;
-    if ((form.rule || null) !== (task.recurrence_rule || null)) changes.recurrence_rule = form.rule || null;
-    if (Object.keys(changes).length) await engine.update(task, changes);
-    onClose();
+    const c = collect(task);
+    if (task.series_id && !task.is_completed && (Object.keys(c.fields).length || c.ruleChanged || c.modeChanged)) {
+      setAsking("save");
+      return;
+    }
+    void apply(null);
   }
 
   async function skip() {
     if (!task) return;
     const result = await api.POST("/api/tasks/{task_id}/skip", { params: { path: { task_id: task.id } }, headers: key() });
     const { data, error } = result;
-      const status = (result as { response: Response }).response.status;
+    const status = (result as { response: Response }).response.status;
     if (error !== undefined || !data) {
       toast(new ApiError(status, error).describe(), { tone: "error" });
       return;
@@ -233,6 +395,7 @@ export default function TaskEditor({ taskId: openedId, onClose }: { taskId: stri
     const answer = data as unknown as { skipped: Task; next: Task };
     upsertTask(qc, answer.skipped);
     upsertTask(qc, answer.next, { created: true });
+    toast(`Skipped; next: ${formatDue(answer.next, zone) || "no date"}.`);
     onClose();
   }
 
@@ -242,9 +405,11 @@ export default function TaskEditor({ taskId: openedId, onClose }: { taskId: stri
     queryFn: async () =>
       unwrap(await api.GET("/api/tags", { params: { query: { prefix: form.tags.split(",").at(-1)?.trim() ?? "", limit: 10 } as never } })).results,
   });
-  const start = form.allDay ? (form.due ? `${form.due.slice(0, 10)}T00:00:00` : null) : form.due ? fromLocalInput(form.due) : null;
+  // Wall time without an offset: the server reads it in the profile's zone, as the field shows it.
+  const start = form.due ? (form.allDay ? `${form.due.slice(0, 10)}T00:00:00` : `${form.due}:00`) : null;
+  const pending = task ? collect(task) : null;
   return (
-    <Dialog.Root open onOpenChange={(open) => !open && onClose()}>
+    <Dialog.Root open onOpenChange={(open) => !open && !asking && onClose()}>
       <Dialog.Portal>
         <Dialog.Overlay className="overlay" />
         <Dialog.Content className="editor" aria-describedby={undefined}>
@@ -259,7 +424,7 @@ export default function TaskEditor({ taskId: openedId, onClose }: { taskId: stri
               <textarea id="edit-description" value={form.description} onChange={set("description")} rows={3} maxLength={5000} />
               <div className="row">
                 <span>
-                  <label htmlFor="edit-due">Due</label>
+                  <label htmlFor="edit-due">Due ({zone})</label>
                   <input id="edit-due" type={form.allDay ? "date" : "datetime-local"} value={form.allDay ? form.due.slice(0, 10) : form.due} onChange={set("due")} />
                 </span>
                 <label className="inline">
@@ -271,6 +436,29 @@ export default function TaskEditor({ taskId: openedId, onClose }: { taskId: stri
                     <option value="high">high</option>
                     <option value="medium">medium</option>
                     <option value="low">low</option>
+                  </select>
+                </span>
+              </div>
+              <div className="row">
+                <span>
+                  <label htmlFor="edit-project">Project</label>
+                  <select id="edit-project" value={form.project} onChange={(e) => setForm({ ...form, project: e.target.value, section: "" })}>
+                    {(projects.data ?? []).map((p) => (
+                      <option key={p.id} value={p.id}>
+                        {p.is_inbox ? "Inbox" : p.name}
+                      </option>
+                    ))}
+                  </select>
+                </span>
+                <span>
+                  <label htmlFor="edit-section">Section</label>
+                  <select id="edit-section" value={form.section} onChange={set("section")} disabled={Boolean(task.parent_id)}>
+                    <option value="">(no section)</option>
+                    {(sections.data ?? []).map((x) => (
+                      <option key={x.id} value={x.id}>
+                        {x.name}
+                      </option>
+                    ))}
                   </select>
                 </span>
               </div>
@@ -292,7 +480,18 @@ export default function TaskEditor({ taskId: openedId, onClose }: { taskId: stri
               </select>
               <label htmlFor="edit-rule">Recurrence rule (RFC 5545)</label>
               <input id="edit-rule" value={form.rule} onChange={set("rule")} placeholder="FREQ=WEEKLY;BYDAY=MO,WE" />
-              <RecurrencePreview rule={form.rule} start={start} />
+              {form.rule && (!task.series_id || series.data) ? (
+                <fieldset className="completion-mode">
+                  <legend>Next date counts from</legend>
+                  <label className="inline">
+                    <input type="radio" name="completion-mode" checked={currentMode === "scheduled"} onChange={() => setMode("scheduled")} /> the schedule (every)
+                  </label>
+                  <label className="inline">
+                    <input type="radio" name="completion-mode" checked={currentMode === "completion"} onChange={() => setMode("completion")} /> the completion (every!)
+                  </label>
+                </fieldset>
+              ) : null}
+              <RecurrencePreview rule={form.rule} start={start} zone={zone} />
               <div className="editor-actions">
                 <button type="submit" className="primary">
                   Save
@@ -300,7 +499,7 @@ export default function TaskEditor({ taskId: openedId, onClose }: { taskId: stri
                 <Dialog.Close asChild>
                   <button type="button">Cancel</button>
                 </Dialog.Close>
-                {task.series_id && !task.is_completed ? (
+                {task.series_id && !task.is_completed && !task.is_skipped ? (
                   <button type="button" onClick={() => void skip()}>
                     Skip this occurrence
                   </button>
@@ -309,6 +508,10 @@ export default function TaskEditor({ taskId: openedId, onClose }: { taskId: stri
                   type="button"
                   className="danger"
                   onClick={() => {
+                    if (task.series_id) {
+                      setAsking("delete");
+                      return;
+                    }
                     void engine.remove(task);
                     onClose();
                   }}
@@ -316,24 +519,55 @@ export default function TaskEditor({ taskId: openedId, onClose }: { taskId: stri
                   Delete
                 </button>
               </div>
+              {task.series_id ? <History seriesId={task.series_id} zone={zone} /> : null}
               <Subtasks task={task} />
-              <Reminders task={task} />
+              <Reminders task={task} zone={zone} />
             </form>
           )}
+          {asking === "save" && task && pending ? (
+            <ScopeDialog
+              title="Change which occurrences?"
+              scopes={["this", "future"]}
+              disabled={pending.ruleChanged || pending.modeChanged ? ["this"] : []}
+              note={pending.ruleChanged || pending.modeChanged ? "A new rule or repeat mode applies from this occurrence on." : undefined}
+              onCancel={() => setAsking(null)}
+              onPick={(scope) => {
+                setAsking(null);
+                void apply(scope);
+              }}
+            />
+          ) : null}
+          {asking === "delete" && task ? (
+            <ScopeDialog
+              title="Delete which occurrences?"
+              scopes={["this", "future", "all"]}
+              note="“All” also deletes the completed and skipped occurrences."
+              onCancel={() => setAsking(null)}
+              onPick={(scope) => {
+                setAsking(null);
+                void engine.removeSeries(task, scope);
+                onClose();
+              }}
+            />
+          ) : null}
         </Dialog.Content>
       </Dialog.Portal>
     </Dialog.Root>
   );
 }
 
-function formFrom(task: Task | undefined) {
+type Mode = "scheduled" | "completion";
+
+function formFrom(task: Task | undefined, zone: string) {
   return {
     title: task?.title ?? "",
     description: task?.description ?? "",
     priority: (task?.priority ?? "medium") as Priority,
     tags: task?.tags.join(", ") ?? "",
     allDay: Boolean(task?.due_date && !task?.due_at),
-    due: task?.due_at ? toLocalInput(task.due_at) : (task?.due_date ?? ""),
+    due: task?.due_at ? toZoneInput(task.due_at, zone) : (task?.due_date ?? ""),
     rule: (task?.recurrence_rule ?? "").replace(/^RRULE:/, ""),
+    project: task?.project_id ?? "",
+    section: task?.section_id ?? "",
   };
 }

@@ -4,7 +4,8 @@ import { CSS } from "@dnd-kit/utilities";
 import type { Task } from "../api/client";
 import { useStore } from "../lib/store";
 import { useEngine } from "../tasks/useEngine";
-import { formatDue, isOverdue } from "../lib/dates";
+import { formatDue, isOverdue, useZone } from "../lib/dates";
+import { GripVertical, Repeat, Trash2 } from "lucide-react";
 
 interface Props {
   task: Task;
@@ -20,8 +21,9 @@ export const TaskRow = memo(function TaskRow({ task, top, index, measure, sortab
   const engine = useEngine();
   const pending = useStore(engine.pending).some((p) => p.taskRef === task.id || p.createsTempId === task.id);
   const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } = useSortable({ id: task.id, disabled: !sortable });
-  const due = formatDue(task);
-  const overdue = !task.is_completed && isOverdue(task);
+  const zone = useZone();
+  const due = formatDue(task, zone);
+  const overdue = !task.is_completed && isOverdue(task, new Date(), zone);
   return (
     <div
       role="listitem"
@@ -37,7 +39,7 @@ export const TaskRow = memo(function TaskRow({ task, top, index, measure, sortab
     >
       {sortable ? (
         <button type="button" className="drag-handle" ref={setActivatorNodeRef} {...attributes} {...listeners} aria-label={`Move “${task.title}”`}>
-          <span aria-hidden="true">⠿</span>
+          <GripVertical aria-hidden="true" size={16} />
         </button>
       ) : (
         <span className="drag-spacer" />
@@ -58,7 +60,9 @@ export const TaskRow = memo(function TaskRow({ task, top, index, measure, sortab
           <span className={`prio-label prio-${task.priority}`}>{task.priority}</span>
           {due ? <span className={overdue ? "due overdue" : "due"}>{overdue ? "Overdue · " : ""}{due}</span> : null}
           {task.parent_id ? <span className="muted">subtask</span> : null}
-          {task.is_recurring ? <span className="recurring" title={task.recurrence_rule ?? ""}>↻ repeats</span> : null}
+          {task.is_recurring ? <span className="recurring" title={task.recurrence_rule ?? ""}>
+              <Repeat aria-hidden="true" size={12} /> repeats
+            </span> : null}
           {task.tags.map((tag) => (
             <span key={tag} className="tag">
               #{tag}
@@ -68,7 +72,7 @@ export const TaskRow = memo(function TaskRow({ task, top, index, measure, sortab
         </div>
       </div>
       <button type="button" className="icon-button danger" onClick={() => void engine.remove(task)} aria-label={`Delete “${task.title}”`} data-action="delete">
-        <span aria-hidden="true">🗑</span>
+        <Trash2 aria-hidden="true" size={16} />
       </button>
     </div>
   );

@@ -1,3 +1,4 @@
+import { X } from "lucide-react";
 import { dismissToast, toasts, useStore } from "../lib/store";
 
 /** Messages (undo, failures, notifications) in a polite live region. */
@@ -21,7 +22,7 @@ export function Toaster() {
             </button>
           ) : null}
           <button type="button" className="icon-button" aria-label="Dismiss message" onClick={() => dismissToast(t.id)}>
-            ×
+            <X aria-hidden="true" size={16} />
           </button>
         </div>
       ))}

@@ -1,9 +1,10 @@
 import { useQuery } from "@tanstack/react-query";
 import { api, unwrap } from "../api/client";
-import { formatInstant } from "../lib/dates";
+import { formatInstant, useZone } from "../lib/dates";
 
 /** The activity feed: the audit log of your account (docs/audit.md), newest first. */
 export default function ActivityPage() {
+  const zone = useZone(); // re-render when the profile's zone arrives or changes
   const feed = useQuery({
     queryKey: ["activity"],
     queryFn: async () => unwrap(await api.GET("/api/audit", { params: { query: { limit: 50 } as never } })),
@@ -18,7 +19,7 @@ export default function ActivityPage() {
           <li key={e.id}>
             <div>
               <strong>{e.action}</strong> <span className="muted">{`${e.resource.type} ${e.resource.id ?? ""}`.trim()}</span>
-              <p className="muted small">{formatInstant(e.timestamp)}</p>
+              <p className="muted small">{formatInstant(e.timestamp, zone)}</p>
             </div>
           </li>
         ))}

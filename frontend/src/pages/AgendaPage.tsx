@@ -3,6 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { api, unwrap, type Task } from "../api/client";
 import { TaskRow } from "../components/TaskRow";
 import { QuickAdd } from "../components/QuickAdd";
+import { formatDate } from "../lib/dates";
 
 const TaskEditor = lazy(() => import("../components/TaskEditor"));
 
@@ -12,10 +13,7 @@ interface Group {
   tasks: Task[];
 }
 
-const dayTitle = (date: string) => {
-  const [y, m, d] = date.split("-").map(Number);
-  return new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long" }).format(new Date(y, m - 1, d));
-};
+const dayTitle = (date: string) => formatDate(date, "long");
 
 async function load(view: "today" | "upcoming" | "overdue"): Promise<{ groups: Group[]; date: string }> {
   if (view === "today") {

@@ -2,11 +2,12 @@ import { useState, type FormEvent } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../api/client";
 import { ApiError } from "../api/errors";
-import { formatInstant } from "../lib/dates";
+import { formatInstant, useZone } from "../lib/dates";
 import { toast } from "../lib/store";
 
 /** Chat with the assistant (docs/assistant.md); replies and proactive reminder messages arrive over the socket. */
 export default function AssistantPage() {
+  const zone = useZone(); // re-render when the profile's zone arrives or changes
   const qc = useQueryClient();
   const [text, setText] = useState("");
   const [busy, setBusy] = useState(false);
@@ -41,7 +42,7 @@ export default function AssistantPage() {
             <span className="visually-hidden">{m.role === "user" ? "You" : "Assistant"}: </span>
             <p>{m.text}</p>
             {m.question ? <p className="muted small">{m.question.prompt}</p> : null}
-            <p className="muted small">{formatInstant(m.created_at)}</p>
+            <p className="muted small">{formatInstant(m.created_at, zone)}</p>
           </li>
         ))}
         {history.isSuccess && messages.length === 0 ? <li className="muted">Try “Remind me to call mom tomorrow at 6pm”.</li> : null}

@@ -1,12 +1,13 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "wouter";
 import { api, unwrap } from "../api/client";
-import { formatInstant } from "../lib/dates";
+import { formatInstant, useZone } from "../lib/dates";
 
 const key = () => ({ "Idempotency-Key": crypto.randomUUID() });
 
 /** The in-app inbox; new ones arrive over the socket (the engine refreshes this query). */
 export default function NotificationsPage() {
+  const zone = useZone(); // re-render when the profile's zone arrives or changes
   const qc = useQueryClient();
   const list = useQuery({
     queryKey: ["notifications"],
@@ -38,7 +39,7 @@ export default function NotificationsPage() {
               <strong>{n.title}</strong>
               <p>{n.body}</p>
               <p className="muted small">
-                {formatInstant(n.created_at)}
+                {formatInstant(n.created_at, zone)}
                 {n.task_id ? (
                   <>
                     {" · "}

@@ -3,9 +3,96 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Preferences } from "../api/client";
 import { ApiError } from "../api/errors";
 import { toast } from "../lib/store";
-import { adoptTokens } from "../auth/session";
+import { adoptTokens, logout } from "../auth/session";
+import { authFetch } from "../api/client";
+import { disablePush, enablePush, pushKey, pushState, pushSupported } from "../lib/push";
+import { useEngine } from "../tasks/useEngine";
+import { deviceZone } from "../lib/dates";
 
 const key = () => ({ "Idempotency-Key": crypto.randomUUID() });
+const ZONES: string[] = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+
+/** Browser notifications over Web Push; absent while the server has no push channel. */
+function PushToggle() {
+  const qc = useQueryClient();
+  const key = useQuery({ queryKey: ["push-key"], queryFn: pushKey, staleTime: 3600_000, retry: false });
+  const state = useQuery({ queryKey: ["push-state"], queryFn: pushState, enabled: Boolean(key.data) && pushSupported(), retry: false });
+  const [busy, setBusy] = useState(false);
+  if (!key.data) return null;
+  if (!pushSupported()) return <p className="muted small">This browser cannot receive push notifications.</p>;
+  const on = state.data === true;
+  async function toggle() {
+    setBusy(true);
+    try {
+      if (on) await disablePush();
+      else await enablePush(key.data!);
+      toast(on ? "Browser notifications are off." : "Browser notifications are on.");
+    } catch (error) {
+      toast(error instanceof ApiError ? error.describe() : `Could not change browser notifications: ${(error as Error).message}`, { tone: "error" });
+    } finally {
+      setBusy(false);
+      await qc.invalidateQueries({ queryKey: ["push-state"] });
+    }
+  }
+  return (
+    <label className="inline">
+      <input type="checkbox" checked={on} disabled={busy || state.isPending} onChange={() => void toggle()} data-testid="push-toggle" /> Browser
+      notifications on this device
+    </label>
+  );
+}
+
+/** DELETE /api/auth/account with the password: the account and everything in it. */
+function DeleteAccount() {
+  const engine = useEngine();
+  const qc = useQueryClient();
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  async function remove(event: FormEvent) {
+    event.preventDefault();
+    if (!confirm("Delete your account and all its tasks? This cannot be undone.")) return;
+    const response = await authFetch(
+      new Request("/api/auth/account", {
+        method: "DELETE",
+        headers: { "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() },
+        body: JSON.stringify({ password }),
+      }),
+    );
+    if (response.status === 204) {
+      engine.stop();
+      qc.clear();
+      await logout();
+      location.assign("/");
+      return;
+    }
+    const text = await response.text();
+    setError(response.status === 404 || response.status === 405 ? "This server cannot delete accounts yet." : new ApiError(response.status, text ? JSON.parse(text) : null).describe());
+  }
+  return (
+    <form onSubmit={remove} className="card danger-zone" aria-labelledby="delete-account-title">
+      <h2 id="delete-account-title">Delete account</h2>
+      <p className="muted small">Deletes your account, tasks, projects and history on the server. Other devices are signed out.</p>
+      <label htmlFor="delete-password">Password</label>
+      <input
+        id="delete-password"
+        type="password"
+        autoComplete="current-password"
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+        required
+        aria-describedby={error ? "delete-error" : undefined}
+      />
+      {error ? (
+        <p id="delete-error" className="form-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <button type="submit" className="danger">
+        Delete my account
+      </button>
+    </form>
+  );
+}
 
 /** Time zone and notification preferences. */
 export default function SettingsPage() {
@@ -13,6 +100,10 @@ export default function SettingsPage() {
   const me = useQuery({ queryKey: ["me"], queryFn: async () => unwrap(await api.GET("/api/me")) });
   const prefs = useQuery({ queryKey: ["preferences"], queryFn: async () => unwrap(await api.GET("/api/notifications/preferences")) });
   const [zone, setZone] = useState("");
+  const [dateOrder, setDateOrder] = useState<"MDY" | "DMY" | "YMD">("MDY");
+  useEffect(() => {
+    if (me.data?.date_order) setDateOrder(me.data.date_order as "MDY" | "DMY" | "YMD");
+  }, [me.data?.date_order]);
   const [form, setForm] = useState<Partial<Preferences>>({});
   const [secret, setSecret] = useState<string | null>(null);
   useEffect(() => setZone(me.data?.timezone ?? ""), [me.data?.timezone]);
@@ -20,9 +111,9 @@ export default function SettingsPage() {
 
   async function saveZone(event: FormEvent) {
     event.preventDefault();
-    const result = await api.PATCH("/api/me", { body: { timezone: zone }, headers: key() });
+    const result = await api.PATCH("/api/me", { body: { timezone: zone, date_order: dateOrder }, headers: key() });
     if (!result.response.ok) toast(new ApiError(result.response.status, result.error).describe(), { tone: "error" });
-    else toast("Time zone saved.");
+    else toast("Saved.");
     await qc.invalidateQueries({ queryKey: ["me"] });
   }
 
@@ -83,8 +174,20 @@ export default function SettingsPage() {
         <h2>Account</h2>
         <p className="muted">Signed in as {me.data?.username} ({me.data?.email}).</p>
         <label htmlFor="settings-zone">Time zone (IANA name)</label>
-        <input id="settings-zone" value={zone} onChange={(e) => setZone(e.target.value)} />
-        <button type="submit">Save time zone</button>
+        <input id="settings-zone" value={zone} onChange={(e) => setZone(e.target.value)} list="zone-names" autoComplete="off" />
+        <datalist id="zone-names">
+          {ZONES.map((z) => (
+            <option key={z} value={z} />
+          ))}
+        </datalist>
+        <p className="muted small">Every date and time in the app is shown and entered in this zone (this device: {deviceZone()}).</p>
+        <label htmlFor="settings-date-order">Typed dates like 1/2 are read as</label>
+        <select id="settings-date-order" value={dateOrder} onChange={(e) => setDateOrder(e.target.value as "MDY" | "DMY" | "YMD")}>
+          <option value="MDY">month/day (1/2 = 2 January)</option>
+          <option value="DMY">day/month (1/2 = 1 February)</option>
+          <option value="YMD">year/month/day</option>
+        </select>
+        <button type="submit">Save time zone and date order</button>
         <p data-testid="email-status">
           E-mail {me.data?.email_verified ? "verified" : "not verified yet"}.{" "}
           {me.data && !me.data.email_verified ? (
@@ -124,6 +227,7 @@ export default function SettingsPage() {
         <label className="inline">
           <input type="checkbox" {...check("email_enabled")} /> E-mail
         </label>
+        <PushToggle />
         <label className="inline">
           <input type="checkbox" {...check("priority_boost_enabled")} /> Extra reminder for high-priority tasks
         </label>
@@ -162,6 +266,7 @@ export default function SettingsPage() {
           Save preferences
         </button>
       </form>
+      <DeleteAccount />
     </section>
   );
 }

@@ -22,6 +22,8 @@ import { useEngine } from "../tasks/useEngine";
 import { QuickAdd } from "../components/QuickAdd";
 import { TaskRow } from "../components/TaskRow";
 import { FilterBar } from "../components/FilterBar";
+import { NewSection, SectionedList } from "../components/SectionedList";
+import { useSections } from "../tasks/sections";
 
 const TaskEditor = lazy(() => import("../components/TaskEditor"));
 const PAGE = 100;
@@ -34,9 +36,13 @@ interface Props {
   filterId?: number;
   quickAdd?: boolean;
   openTaskId?: string;
+  /** A project's page: its sections group the list. */
+  projectId?: string;
 }
 
-export function TaskListPage({ scope, title, baseParams, savedParams, filterId, quickAdd, openTaskId }: Props) {
+export function TaskListPage({ scope, title, baseParams, savedParams, filterId, quickAdd, openTaskId, projectId }: Props) {
+  const sections = useSections(projectId);
+  const sectioned = Boolean(projectId && sections.data?.length);
   const [filters, setFilters] = useState<ListParams>(savedParams ? (savedParams as ListParams) : {});
   const deferredFilters = useDeferredValue(filters);
   const params = useMemo(() => cleanParams({ ...baseParams, ...deferredFilters }), [baseParams, deferredFilters]);
@@ -81,13 +87,23 @@ export function TaskListPage({ scope, title, baseParams, savedParams, filterId, 
           {query.isSuccess ? `${total} ${total === 1 ? "task" : "tasks"}` : ""}
         </span>
       </div>
-      {quickAdd ? <QuickAdd /> : null}
+      {quickAdd ? <QuickAdd /> : projectId ? <QuickAdd project={{ id: projectId, name: title }} /> : null}
       <FilterBar value={filters} onChange={setFilters} onSave={() => void saveFilter()} />
       {query.isError && !query.data ? (
         <p role="alert" className="form-error">
           Could not load tasks: {(query.error as Error).message}
         </p>
       ) : null}
+      {sectioned && projectId ? (
+        <>
+          <SectionedList projectId={projectId} sections={sections.data ?? []} tasks={tasks} manualOrder={manualOrder} onOpen={open} />
+          {query.hasNextPage ? (
+            <button type="button" onClick={() => void query.fetchNextPage()} disabled={query.isFetchingNextPage}>
+              Load more tasks
+            </button>
+          ) : null}
+        </>
+      ) : (
       <VirtualTaskList
         tasks={tasks}
         title={title}
@@ -98,6 +114,8 @@ export function TaskListPage({ scope, title, baseParams, savedParams, filterId, 
         fetchNextPage={query.fetchNextPage}
         onOpen={open}
       />
+      )}
+      {projectId && !sectioned && sections.isSuccess ? <NewSection projectId={projectId} /> : null}
       {editing ? (
         <Suspense fallback={null}>
           <TaskEditor

@@ -107,16 +107,19 @@ export class Engine {
 
   // --- writes -------------------------------------------------------------
 
-  async quickAdd(text: string): Promise<void> {
+  /** Quick add; `projectId`: the page's project, when the text names none (`##Project` wins). */
+  async quickAdd(text: string, projectId?: string): Promise<void> {
     const tempId = `tmp-${newId()}`;
     const now = new Date().toISOString();
     const placeholder: Task = {
       id: tempId, title: text, description: "", is_completed: false, completed_at: null, due_date: null, due_at: null,
-      remind_at: null, remind_offset_minutes: null, project_id: null, section_id: null, parent_id: null, is_recurring: false, recurrence_rule: null, priority: "medium", tags: [], position: Number.MAX_SAFE_INTEGER,
+      remind_at: null, remind_offset_minutes: null, project_id: projectId ?? null, section_id: null, parent_id: null, is_recurring: false, recurrence_rule: null, priority: "medium", tags: [], position: Number.MAX_SAFE_INTEGER,
       version: 0, created_at: now, updated_at: now, series_id: null, occurrence_at: null, is_skipped: false,
     };
     upsertTask(this.qc, placeholder, { created: true });
     await this.enqueue({ method: "POST", path: "/api/tasks/quick", body: { text }, label: `Add “${text}”`, createsTempId: tempId, taskRef: tempId });
+    // Quick add creates in the Inbox; the move follows in the same outbox (the temporary id is rewritten).
+    if (projectId) await this.enqueue({ method: "POST", path: `/api/tasks/${tempId}/move`, body: { project_id: projectId }, label: `Move “${text}”`, taskRef: tempId });
   }
 
   async update(task: Task, changes: Partial<Task>, label?: string): Promise<void> {
@@ -150,6 +153,39 @@ export class Engine {
     });
   }
 
+  /**
+   * A change of place (project / section / parent): POST /api/tasks/{id}/move,
+   * recorded by the server as task.moved (docs/projects.md).
+   */
+  async move(task: Task, to: { project_id?: string | null; section_id?: string | null; parent_id?: string | null }, label?: string): Promise<void> {
+    upsertTask(this.qc, { ...task, ...to, ...(to.project_id !== undefined && to.section_id === undefined ? { section_id: null } : {}) });
+    const body: Record<string, unknown> = { ...to };
+    if (task.version > 0) body.version = task.version;
+    await this.enqueue({ method: "POST", path: `/api/tasks/${task.id}/move`, body, label: label ?? `Move “${task.title}”`, taskRef: task.id });
+  }
+
+  /** Edit this occurrence or this and the future ones of a series (PATCH /api/tasks/{id}/series). */
+  async editSeries(task: Task, scope: "this" | "future", changes: Record<string, unknown>): Promise<void> {
+    const optimistic = { ...task, ...changes } as Task;
+    delete (optimistic as unknown as Record<string, unknown>).completion_mode;
+    upsertTask(this.qc, optimistic);
+    await this.enqueue({
+      method: "PATCH",
+      path: `/api/tasks/${task.id}/series`,
+      body: { scope, ...changes },
+      label: `Edit “${task.title}” (${scope === "this" ? "this occurrence" : "this and future"})`,
+      taskRef: task.id,
+    });
+  }
+
+  /** Delete this occurrence, this and future ones, or the whole series; the pushes remove the rows. */
+  async removeSeries(task: Task, scope: "this" | "future" | "all"): Promise<void> {
+    removeTask(this.qc, task.id);
+    const label = { this: "this occurrence", future: "this and future occurrences", all: "the whole series" }[scope];
+    await this.enqueue({ method: "DELETE", path: `/api/tasks/${task.id}/series?scope=${scope}`, label: `Delete “${task.title}” (${label})`, taskRef: task.id });
+    void this.qc.invalidateQueries({ queryKey: ["tasks"] });
+  }
+
   async reorder(ids: string[]): Promise<void> {
     reorderTasks(this.qc, ids);
     const real = ids.filter((id) => !id.startsWith("tmp-"));
@@ -170,6 +206,10 @@ export class Engine {
     }
     if (headers.get("Taskbeat-Conflict") === "client_won") {
       toast(`${entry.label}: your edit was the later one and replaced version ${headers.get("Taskbeat-Overwritten-Version")}.`);
+    }
+    if (entry.path.includes("/series")) {
+      void this.qc.invalidateQueries({ queryKey: ["series"] });
+      void this.qc.invalidateQueries({ queryKey: ["history"] });
     }
     this.refreshViews();
   }
@@ -220,8 +260,24 @@ export class Engine {
       case "task.reordered":
         reorderTasks(this.qc, (data.task_ids as string[]) ?? []);
         break;
+      case "project.created":
+      case "project.updated":
+      case "project.archived":
+      case "project.unarchived":
+      case "project.reordered":
+      case "project.deleted":
+        void this.qc.invalidateQueries({ queryKey: ["projects"] });
+        this.refreshViews();
+        break;
+      case "section.created":
+      case "section.updated":
+      case "section.reordered":
+      case "section.deleted":
+        void this.qc.invalidateQueries({ queryKey: ["sections", String(data.project_id ?? "")] });
+        break;
       case "chat.message.created":
       case "chat.message.received":
+      case "chat.history.cleared":
         void this.qc.invalidateQueries({ queryKey: ["chat"] });
         break;
       case "notification.created":

@@ -40,14 +40,22 @@ export const VIEWS: View[] = [
   { id: "completed", title: "Completed", path: "/completed", params: () => ({ status: "completed", sort_by: "created_at" }) },
 ];
 
+/** The Inbox's project id (GET /api/projects, is_inbox), once known: the Inbox list is that project's. */
+let inboxId: string | null = null;
+export function setInboxProjectId(id: string | null | undefined): void {
+  inboxId = id ?? null;
+}
+
 /** Could this task belong in a list with these parameters? (For placing a live change without a refetch.) */
 export function taskMatches(task: Task, params: ListParams): boolean {
-  if (params.status === "active" && task.is_completed) return false;
+  // "active" is the server's open tasks: skipped occurrences are not among them.
+  if (params.status === "active" && (task.is_completed || task.is_skipped)) return false;
   if (params.status === "completed" && !task.is_completed) return false;
   if (params.priority && !params.priority.split(",").includes(task.priority)) return false;
   if (params.is_recurring && String(task.is_recurring) !== params.is_recurring) return false;
   if (params.parent === "none" && task.parent_id) return false;
   if (params.parent && params.parent !== "none" && task.parent_id !== params.parent) return false;
+  if (params.project === "inbox" && inboxId && task.project_id && task.project_id !== inboxId) return false;
   if (params.project && params.project !== "inbox" && task.project_id !== params.project) return false;
   if (params.tags) {
     const wanted = params.tags.split(",").map((t) => t.trim().toLowerCase()).filter(Boolean);

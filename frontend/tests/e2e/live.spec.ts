@@ -1,5 +1,6 @@
+import { loadavg } from "node:os";
 import { expect, test } from "@playwright/test";
-import { expectAccessible, live, p95, record, register, uniqueUser } from "./helpers";
+import { apiCall, expectAccessible, live, login, median, p95, record, register, uniqueUser } from "./helpers";
 
 test("a reminder set a few seconds ahead shows in the bell without a reload", async ({ page }) => {
   await register(page, uniqueUser("rem"));
@@ -96,4 +97,64 @@ test("a list of 10,000 tasks renders, scrolls and stays responsive", async ({ pa
   };
   record("long-list", result);
   expect(rendered).toBeLessThan(100); // virtualised: the DOM holds a window, not 10,000 rows
+});
+
+const EDITS = 50;
+
+test("an edit in one browser shows in another: 50 completions timed", async ({ browser }) => {
+  test.setTimeout(300_000);
+  const user = uniqueUser("lat");
+  const contextA = await browser.newContext();
+  const a = await contextA.newPage();
+  await register(a, user);
+  await live(a);
+  for (let i = 0; i < EDITS; i++) await apiCall(a, "POST", "/api/tasks", { title: `Latency ${String(i).padStart(2, "0")}` });
+  const contextB = await browser.newContext();
+  const b = await contextB.newPage();
+  await login(b, user);
+  await live(b);
+  await expect(b.getByTestId("list-count")).toHaveText(`${EDITS} tasks`);
+  await expect(a.getByTestId("list-count")).toHaveText(`${EDITS} tasks`);
+
+  // A: when each checkbox was clicked (a capturing listener); B: when its row left the DOM.
+  await a.evaluate(() => {
+    const w = window as unknown as { __clicked: Record<string, number> };
+    w.__clicked = {};
+    document.addEventListener("click", (e) => {
+      const row = (e.target as HTMLElement).closest("[data-testid='task-row']");
+      if (row && (e.target as HTMLElement).matches("input[type='checkbox']")) w.__clicked[row.querySelector(".task-title")!.textContent!] = Date.now();
+    }, { capture: true });
+  });
+  // B watches one title at a time (the list is virtualised: rows out of view are not in the DOM).
+  await b.evaluate(() => {
+    const w = window as unknown as { __watch?: string; __goneAt?: number };
+    new MutationObserver(() => {
+      if (!w.__watch || w.__goneAt !== undefined) return;
+      const present = [...document.querySelectorAll("[data-testid='task-row'] .task-title")].some((el) => el.textContent === w.__watch);
+      if (!present) w.__goneAt = Date.now();
+    }).observe(document.body, { childList: true, subtree: true });
+  });
+  const samples: number[] = [];
+  const loadBefore = loadavg();
+  for (let i = 0; i < EDITS; i++) {
+    const title = `Latency ${String(i).padStart(2, "0")}`;
+    await expect(b.getByTestId("task-row").filter({ hasText: title })).toBeVisible();
+    await b.evaluate((t) => Object.assign(window, { __watch: t, __goneAt: undefined }), title);
+    await a.getByTestId("task-row").filter({ hasText: title }).getByRole("checkbox").click();
+    await expect(b.getByTestId("task-row").filter({ hasText: title })).toHaveCount(0);
+    const clicked = await a.evaluate((t) => (window as unknown as { __clicked: Record<string, number> }).__clicked[t], title);
+    const gone = await b.evaluate(() => (window as unknown as { __goneAt: number }).__goneAt);
+    samples.push(gone - clicked);
+  }
+  const loadAfter = loadavg();
+  record("live-sync-edits", {
+    edits: EDITS,
+    samples_ms: samples,
+    p50_ms: median(samples),
+    p95_ms: p95(samples),
+    max_ms: Math.max(...samples),
+    load_average_1m_before_after: [loadBefore[0], loadAfter[0]].map((x) => Math.round(x * 100) / 100),
+  });
+  await contextA.close();
+  await contextB.close();
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { QueryClient } from "@tanstack/react-query";
 import type { Task } from "../../src/api/client";
 import { allTasks, removeTask, reorderList, taskListKey, upsertTask, type TaskPages } from "../../src/tasks/cache";
+import { setInboxProjectId } from "../../src/tasks/params";
 
 function task(id: string, extra: Partial<Task> = {}): Task {
   return {
@@ -34,6 +35,22 @@ describe("task cache", () => {
     upsertTask(qc, task("a", { version: 2, is_completed: true }));
     upsertTask(qc, task("c"), { created: true });
     expect(list()).toEqual(["b@1", "c@1"]);
+  });
+
+  it("takes a skipped occurrence out of an active list", () => {
+    const qc = new QueryClient();
+    const list = seed(qc, { status: "active" }, [task("a", { series_id: "s" }), task("b")]);
+    upsertTask(qc, task("a", { version: 2, series_id: "s", is_skipped: true }));
+    expect(list()).toEqual(["b@1"]);
+  });
+
+  it("takes a task moved to another project out of the Inbox, and out of its old project", () => {
+    const qc = new QueryClient();
+    setInboxProjectId("inbox-id");
+    const inbox = seed(qc, { status: "active", project: "inbox" }, [task("a", { project_id: "inbox-id" }), task("b", { project_id: "inbox-id" })]);
+    upsertTask(qc, task("a", { version: 2, project_id: "home" }));
+    expect(inbox()).toEqual(["b@1"]);
+    setInboxProjectId(null);
   });
 
   it("swaps a temporary task for the server's one in place", () => {

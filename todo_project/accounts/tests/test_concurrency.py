@@ -45,8 +45,7 @@ def _advisory_lock_waiters() -> int:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_makes_a_second_registration_wait_for_the_first_to_commit_and_refuses_its_email(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def test_it_makes_a_second_registration_wait_for_the_first_to_commit_and_refuses_its_email():
     first_registered, release_first = threading.Event(), threading.Event()
     outcome: dict[str, object] = {}
 
@@ -92,8 +91,7 @@ def test_it_makes_a_second_registration_wait_for_the_first_to_commit_and_refuses
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_rotates_a_refresh_token_only_once_when_replayed_concurrently(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def test_it_rotates_a_refresh_token_only_once_when_replayed_concurrently():
     user = get_user_model().objects.create_user("gina", "gina@example.com", PASSWORD)
     refresh = str(RefreshToken.for_user(user))
 

@@ -243,6 +243,7 @@ def test_deactivating_in_the_admin_revokes_refresh_tokens(anon_client, alice, cl
             "profile-MIN_NUM_FORMS": "0",
             "profile-MAX_NUM_FORMS": "1",
             "profile-0-timezone": "Europe/Berlin",
+            "profile-0-date_order": "MDY",
             "profile-0-id": str(alice.profile.pk),
             "profile-0-user": str(alice.pk),
         }

@@ -105,3 +105,17 @@ def test_a_cookie_socket_closes_when_its_session_expires(server, alice):
     ws = _cookie_socket(server, client)
     assert recv_until(ws, "error")["error"]["code"] == "session_expired"
     assert close_code(ws) == 4401
+
+
+def test_deleting_the_account_closes_its_sockets(server, alice, bob):
+    ws, bobs = subscribed(server, alice), subscribed(server, bob)
+    client = APIClient()
+    client.force_authenticate(alice)
+
+    answer = client.delete("/api/auth/account", {"password": ALICE_PASSWORD}, format="json")
+
+    assert answer.status_code == 204, answer.content
+    assert recv_until(ws, "error")["error"]["code"] == "account_deleted"
+    assert close_code(ws) == 4401
+    assert _still_open(bobs)
+    bobs.close()
