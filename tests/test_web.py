@@ -22,6 +22,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -137,8 +138,14 @@ def _chromium() -> str:
     return CHROMIUM
 
 
+@dataclass
+class LocalPush:
+    service: Any  # notifications_app.tests.push_service.PushService
+    mailbox_url: str
+
+
 @pytest.fixture
-def push_service() -> Iterator[Any]:
+def push_service() -> Iterator[LocalPush]:
     """The local Web Push service (RFC 8030/8291/8292 over TLS, notifications_app/tests),
     with a mailbox on plain HTTP where the browser's side reads what reached it.
 
@@ -164,16 +171,15 @@ def push_service() -> Iterator[Any]:
 
         mailbox = ThreadingHTTPServer(("127.0.0.1", 0), Mailbox)
         threading.Thread(target=mailbox.serve_forever, daemon=True).start()
-        service.mailbox_url = f"http://127.0.0.1:{mailbox.server_address[1]}/"
         try:
-            yield service
+            yield LocalPush(service, f"http://127.0.0.1:{mailbox.server_address[1]}/")
         finally:
             mailbox.shutdown()
             mailbox.server_close()
 
 
 @pytest.fixture
-def backend(transactional_db, built: Path, tmp_path: Path, push_service: Any) -> Iterator[str]:
+def backend(transactional_db, built: Path, tmp_path: Path, push_service: LocalPush) -> Iterator[str]:
     """uvicorn + Celery worker + beat on the test database; answers the base URL."""
     port = _free_port()
     db = settings.DATABASES["default"]
@@ -191,7 +197,7 @@ def backend(transactional_db, built: Path, tmp_path: Path, push_service: Any) ->
         "THROTTLE_AUTH_RATE": "200/min",
         # Web Push goes to the local push service on 127.0.0.1, trusted through its CA only.
         "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
-        "SSL_CERT_FILE": push_service.ca_file,
+        "SSL_CERT_FILE": push_service.service.ca_file,
         "WEB_PUSH_TIMEOUT_SECONDS": "3",
     }
     env.pop("DATABASE_TEST_NAME", None)
@@ -279,7 +285,7 @@ def _seed_long_list() -> tuple[str, str]:
     return user.username, password
 
 
-def test_the_end_to_end_suite_passes_in_chromium(npx: str, backend: str, push_service: Any) -> None:
+def test_the_end_to_end_suite_passes_in_chromium(npx: str, backend: str, push_service: LocalPush) -> None:
     username, password = _seed_long_list()
     env = {
         **os.environ,
@@ -287,7 +293,7 @@ def test_the_end_to_end_suite_passes_in_chromium(npx: str, backend: str, push_se
         "CHROMIUM_PATH": _chromium(),
         "TASKBEAT_E2E_LONG_USER": username,
         "TASKBEAT_E2E_LONG_PASSWORD": password,
-        "TASKBEAT_E2E_PUSH_SUBSCRIPTION": json.dumps(push_service.browser().subscription_json()),
+        "TASKBEAT_E2E_PUSH_SUBSCRIPTION": json.dumps(push_service.service.browser().subscription_json()),
         "TASKBEAT_E2E_PUSH_MAILBOX": push_service.mailbox_url,
     }
     output = _run([npx, "playwright", "test"], env=env, timeout=1500)
