@@ -181,6 +181,14 @@ def match_score(query: str, title: str) -> float:
     return min(0.99, 0.6 * covered + 0.25 * partial + 0.3 * similarity)
 
 
+def _shares_a_word(q_words: set[str], title: str) -> bool:
+    """Whether ``match_score`` would find word or prefix overlap (its ``covered`` or ``partial``)."""
+    t_words = {_stem(w) for w in _words(title)}
+    if q_words & t_words:
+        return True
+    return any(len(w) >= 3 and any(tw.startswith(w) or w.startswith(tw) for tw in t_words) for w in q_words)
+
+
 def _candidates(user: Any, *, completed: bool | None) -> list[Task]:
     qs = Task.objects.filter(owner_id=user.pk, is_skipped=False)
     if completed is not None:
@@ -202,7 +210,13 @@ def find_tasks(user: Any, words: str, *, completed: bool | None = False) -> list
     """The caller's tasks that ``words`` may mean, best first (one per series)."""
     scored = []
     seen_series: set[Any] = set()
+    wanted = words.strip().lower()
+    q_words = {_stem(w) for w in _words(wanted)}
     for task in _candidates(user, completed=completed):
+        # Without a shared word or prefix a title scores at most 0.3 (similarity
+        # alone), under the bar: skip the costly similarity for it.
+        if task.title.strip().lower() != wanted and not _shares_a_word(q_words, task.title):
+            continue
         score = match_score(words, task.title)
         if score >= 0.45:
             scored.append((score, task))

@@ -28,6 +28,7 @@ from audit_app.serializers import (
 )
 from todo_project.accounts.authentication import request_user
 from todo_project.accounts.selectors import user_timezone
+from todo_project.timefmt import iso_utc
 
 CSV_COLUMNS = [
     "id",
@@ -110,7 +111,7 @@ def _csv_rows(entries: Iterable[AuditLog]) -> Iterator[str]:
         metadata = entry.metadata or {}
         row = [
             str(entry.event_id),
-            entry.timestamp.isoformat().replace("+00:00", "Z"),
+            iso_utc(entry.timestamp),
             entry.action,
             entry.actor_type,
             "" if entry.actor_id is None else entry.actor_id,

@@ -8,6 +8,8 @@ copies are ever out of sequence order.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import pytest
 
 from faults.checker import check
@@ -18,14 +20,14 @@ from faults.load import Writer
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.kafka]
 
 
-def _expected(cluster, user_ids: list[int]) -> dict[tuple[str, int], list[str]]:
+def _expected(cluster, user_ids: list[int]) -> dict[Hashable, list[Hashable]]:
     """Per (topic family, user): the outbox event ids in sequence order."""
     rows = cluster.postgres.query(
         "SELECT user_id, type, id::text FROM events_outboxevent "
         "WHERE user_id = ANY(%s) ORDER BY user_id, seq",
         [user_ids],
     )
-    out: dict[tuple[str, int], list[str]] = {}
+    out: dict[Hashable, list[Hashable]] = {}
     for user_id, event_type, event_id in rows:
         out.setdefault((_family(event_type), int(user_id)), []).append(event_id)
     return out

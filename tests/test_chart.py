@@ -31,6 +31,10 @@ from tests.deploy_support import (
     render_profile,
 )
 
+# checkov and the Kubernetes schemas over every profile take over a minute: in
+# the full run (and CI), not the fast subset.
+pytestmark = pytest.mark.slow
+
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
 DEFAULTS = load_yaml(CHART / "values.yaml")
 CRD_SCHEMAS = json.loads((BASE_DIR / "tests" / "schemas" / "crds.json").read_text())["schemas"]
@@ -389,3 +393,12 @@ def test_strimzi_topics_match_the_bridges_topic_specs():
         }
         for name, (partitions, retention) in TOPIC_SPECS.items()
     }
+
+
+def test_extra_mcp_origins_reach_the_config_only_when_set():
+    default = one(render(SECRETS), "ConfigMap", "tb-taskbeat")["data"]
+    assert "MCP_ALLOWED_ORIGINS" not in default
+    origins = ["https://assistant.example.org", "http://localhost:5173"]
+    values = deep_merge(SECRETS, {"config": {"mcpAllowedOrigins": origins}})
+    config = one(render(values), "ConfigMap", "tb-taskbeat")["data"]
+    assert config["MCP_ALLOWED_ORIGINS"] == ",".join(origins)

@@ -27,6 +27,9 @@ from schemathesis.checks import CHECKS, load_all_checks
 
 from todo_project.wsgi import application
 
+# ~3 minutes for every operation: in the full run (and CI), not the fast subset.
+pytestmark = pytest.mark.slow
+
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "10"))
 
 load_all_checks()

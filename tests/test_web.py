@@ -18,10 +18,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -134,8 +138,48 @@ def _chromium() -> str:
     return CHROMIUM
 
 
+@dataclass
+class LocalPush:
+    service: Any  # notifications_app.tests.push_service.PushService
+    mailbox_url: str
+
+
 @pytest.fixture
-def backend(transactional_db, built: Path, tmp_path: Path) -> Iterator[str]:
+def push_service() -> Iterator[LocalPush]:
+    """The local Web Push service (RFC 8030/8291/8292 over TLS, notifications_app/tests),
+    with a mailbox on plain HTTP where the browser's side reads what reached it.
+
+    Headless Chromium has no push service of its own; the e2e test hands the page
+    this service's subscription and carries each decrypted message on into the
+    service worker (DevTools protocol), as a push service's connection would.
+    """
+    from notifications_app.tests.push_service import serve_push
+
+    with serve_push() as service:
+
+        class Mailbox(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                body = json.dumps([d.message for d in service.delivered()]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        mailbox = ThreadingHTTPServer(("127.0.0.1", 0), Mailbox)
+        threading.Thread(target=mailbox.serve_forever, daemon=True).start()
+        try:
+            yield LocalPush(service, f"http://127.0.0.1:{mailbox.server_address[1]}/")
+        finally:
+            mailbox.shutdown()
+            mailbox.server_close()
+
+
+@pytest.fixture
+def backend(transactional_db, built: Path, tmp_path: Path, push_service: LocalPush) -> Iterator[str]:
     """uvicorn + Celery worker + beat on the test database; answers the base URL."""
     port = _free_port()
     db = settings.DATABASES["default"]
@@ -151,8 +195,10 @@ def backend(transactional_db, built: Path, tmp_path: Path) -> Iterator[str]:
         "REMINDER_SCAN_SECONDS": "1",
         # Registration and two logins per test, a handful of tests.
         "THROTTLE_AUTH_RATE": "200/min",
-        # The Web Push test registers a loopback endpoint (no DNS, no push service here).
+        # Web Push goes to the local push service on 127.0.0.1, trusted through its CA only.
         "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+        "SSL_CERT_FILE": push_service.service.ca_file,
+        "WEB_PUSH_TIMEOUT_SECONDS": "3",
     }
     env.pop("DATABASE_TEST_NAME", None)
     python = sys.executable
@@ -206,15 +252,18 @@ def _seed_long_list() -> tuple[str, str]:
     Fixture data: inserted in bulk, without events (nothing is listening yet).
     """
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
     from tasks_app.models import Task
     from tasks_app.projects.services import inbox_ensure
     from todo_project.accounts.models import Profile
 
     password = "long-List-password-9"  # noqa: S105 - test account
-    user = get_user_model().objects.create_user(
-        username="longlist", email="long@example.com", password=password
-    )
+    user = get_user_model().objects.create_user(username="longlist", email="long@example.com")
+    # The servers under test hash with the production hashers, not the test
+    # suite's fast one (the root conftest's override stays in this process).
+    user.password = PBKDF2PasswordHasher().encode(password, PBKDF2PasswordHasher().salt())
+    user.save(update_fields=["password"])
     Profile.objects.create(user=user, timezone="UTC")
     inbox = inbox_ensure(user_id=user.pk)
     priorities = ["high", "medium", "low"]
@@ -236,7 +285,7 @@ def _seed_long_list() -> tuple[str, str]:
     return user.username, password
 
 
-def test_the_end_to_end_suite_passes_in_chromium(npx: str, backend: str) -> None:
+def test_the_end_to_end_suite_passes_in_chromium(npx: str, backend: str, push_service: LocalPush) -> None:
     username, password = _seed_long_list()
     env = {
         **os.environ,
@@ -244,6 +293,8 @@ def test_the_end_to_end_suite_passes_in_chromium(npx: str, backend: str) -> None
         "CHROMIUM_PATH": _chromium(),
         "TASKBEAT_E2E_LONG_USER": username,
         "TASKBEAT_E2E_LONG_PASSWORD": password,
+        "TASKBEAT_E2E_PUSH_SUBSCRIPTION": json.dumps(push_service.service.browser().subscription_json()),
+        "TASKBEAT_E2E_PUSH_MAILBOX": push_service.mailbox_url,
     }
     output = _run([npx, "playwright", "test"], env=env, timeout=1500)
     print(output[-3000:])  # noqa: T201 - the run's summary in pytest's -rA output

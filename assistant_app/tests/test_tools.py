@@ -109,3 +109,58 @@ def test_the_admin_lists_conversations_messages_and_tokens(admin_client, alice, 
         "/admin/assistant_app/personalaccesstoken/",
     ):
         assert admin_client.get(path).status_code == 200, path
+
+
+def test_the_word_prefilter_never_drops_a_title_the_score_would_keep():
+    """find_tasks skips the similarity for titles sharing no word or prefix; those must score < 0.45."""
+    from assistant_app.tools import _shares_a_word, _stem, _words
+
+    titles = [
+        "Pay rent",
+        "Finish quarterly report",
+        "Call mom",
+        "Call mom about taxes",
+        "Water plants",
+        "Team standup",
+        "exercise",
+        "the",
+        "a task",
+        "Buy milk",
+        "Dentist",
+        "Submit report",
+        "rep",
+        "reports due",
+        "Paying bills",
+        "bill",
+        "Renew passport",
+        "call the plumber",
+        "xyz",
+        "mom",
+    ]
+    queries = [
+        "pay rent",
+        "the report",
+        "rep",
+        "mom",
+        "taxes",
+        "plants",
+        "standup",
+        "exercise",
+        "the",
+        "a task",
+        "milk",
+        "dentist",
+        "paid the bills",
+        "bills",
+        "passport renewal",
+        "plumber",
+        "zzz",
+        "call",
+        "report",
+        "water",
+    ]
+    for query in queries:
+        q_words = {_stem(w) for w in _words(query.lower())}
+        for title in titles:
+            if title.strip().lower() != query.strip().lower() and not _shares_a_word(q_words, title):
+                assert match_score(query, title) < 0.45, (query, title)

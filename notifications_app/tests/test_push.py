@@ -425,3 +425,18 @@ def test_retry_after_takes_seconds_or_an_http_date():
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412420.0) == 60
     assert retry_after_seconds("soon") is None
     assert retry_after_seconds(None) is None
+
+
+def test_operators_see_browsers_by_push_service_not_by_endpoint(alice_client, push_service, admin_client):
+    browser = push_service.browser()
+    sub = _subscribe(alice_client, browser, user_agent="Firefox 140").json()
+
+    listing = admin_client.get("/admin/notifications_app/pushsubscription/").content.decode()
+    assert push_service.origin in listing
+    assert "Firefox 140" in listing
+    assert browser.endpoint not in listing  # a capability URL
+    detail = admin_client.get(
+        f"/admin/notifications_app/pushsubscription/{sub['id']}/change/"
+    ).content.decode()
+    assert browser.p256dh not in detail
+    assert admin_client.get("/admin/notifications_app/pushsubscription/add/").status_code == 403

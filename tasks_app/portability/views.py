@@ -44,6 +44,16 @@ class TasksCsvExportView(APIView):
         return response
 
 
+def _uploaded(request: Request, what: str, max_bytes: int) -> bytes:
+    """The multipart ``file``, refused before it is read when it is missing or too large."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise DomainError(f"Attach {what} as file.", field="file")
+    if upload.size is not None and upload.size > max_bytes:
+        raise DomainError("The file is too large.", field="file")
+    return upload.read()
+
+
 class TodoistImportView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
@@ -71,15 +81,10 @@ class TodoistImportView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise DomainError("Attach the CSV file as file.", field="file")
-        if upload.size > todoist.MAX_BYTES:
-            raise DomainError("The file is too large.", field="file")
         result = todoist.todoist_csv_import(
             user=request_user(request),
             project_name=request.data.get("project_name", ""),  # type: ignore[union-attr]  # a form
-            data=upload.read(),
+            data=_uploaded(request, "the CSV file", todoist.MAX_BYTES),
         )
         return Response(result, status=status.HTTP_201_CREATED)
 
@@ -116,15 +121,9 @@ class TaskbeatImportView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise DomainError("Attach the export as file.", field="file")
-        if upload.size > taskbeat.MAX_BYTES:
-            raise DomainError("The file is too large.", field="file")
+        data = _uploaded(request, "the export", taskbeat.MAX_BYTES)
         mode = request.data.get("mode") or "fresh"  # type: ignore[union-attr]  # a form
         if mode not in ("fresh", "merge"):
             raise DomainError("mode is fresh or merge.", field="mode")
-        result = taskbeat.taskbeat_import(
-            user=request_user(request), data=upload.read(), merge=mode == "merge"
-        )
+        result = taskbeat.taskbeat_import(user=request_user(request), data=data, merge=mode == "merge")
         return Response(result, status=status.HTTP_201_CREATED)

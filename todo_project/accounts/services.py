@@ -508,6 +508,17 @@ def _validate_new_password(password: str, user: User, field: str) -> None:
         raise DomainError(" ".join(exc.messages), field=field, code="invalid_password") from None
 
 
+def _current_password_check(user: User, password: str, *, field: str) -> None:
+    """The caller proves it knows the password; wrong ones count against the login delay."""
+    bucket = lockout.bucket_key(user_id=user.pk, identifier="")
+    wait = lockout.attempt_admit(bucket, now_ms=time.time() * 1000)
+    if wait:
+        raise LoginThrottled(wait)
+    if not user.check_password(password):
+        raise DomainError("The current password is wrong.", field=field, code="invalid_password")
+    lockout.attempt_succeeded(bucket)
+
+
 def password_change(*, user: User, old_password: str, new_password: str) -> TokenPair:
     """Change the caller's password (the current one must be given); answer a fresh pair.
 
@@ -515,13 +526,7 @@ def password_change(*, user: User, old_password: str, new_password: str) -> Toke
     so a session that knew only a stolen token ends here. Wrong old passwords
     count against the account's login delay, like failed logins.
     """
-    bucket = lockout.bucket_key(user_id=user.pk, identifier="")
-    wait = lockout.attempt_admit(bucket, now_ms=time.time() * 1000)
-    if wait:
-        raise LoginThrottled(wait)
-    if not user.check_password(old_password):
-        raise DomainError("The current password is wrong.", field="old_password", code="invalid_password")
-    lockout.attempt_succeeded(bucket)
+    _current_password_check(user, old_password, field="old_password")
     _validate_new_password(new_password, user, "new_password")
     with transaction.atomic():
         _set_password(user=user, password=new_password, method="change")
@@ -641,13 +646,7 @@ def account_delete(*, user: User, password: str) -> dict[str, int]:
     from todo_project.events.erasure import outbox_forget_user
     from todo_project.events.services import users_events_lock
 
-    bucket = lockout.bucket_key(user_id=user.pk, identifier="")
-    wait = lockout.attempt_admit(bucket, now_ms=time.time() * 1000)
-    if wait:
-        raise LoginThrottled(wait)
-    if not user.check_password(password):
-        raise DomainError("The password is wrong.", field="password", code="invalid_password")
-    lockout.attempt_succeeded(bucket)
+    _current_password_check(user, password, field="password")
     user_id = user.pk
     with transaction.atomic():
         # Two deletions of one account at once: the second finds nothing.
@@ -658,6 +657,13 @@ def account_delete(*, user: User, password: str) -> dict[str, int]:
         counts = {name: erase(user_id) for name, erase in sorted(erasure.erasers().items())}
         counts["outbox_events"] = outbox_forget_user(user_id=user_id)
         _, per_model = get_user_model().objects.filter(pk=user_id).delete()
+        # Erasers may delete rows others still point at until the cascade above
+        # (tasks before their reminders): check the deferred foreign keys now,
+        # so a dangling reference fails here, tests included, not at commit.
+        # Then back to Django's INITIALLY DEFERRED, for the rest of an outer transaction.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         counts.update({label.lower(): n for label, n in sorted(per_model.items()) if n})
         record_event(
             type="user.deleted",

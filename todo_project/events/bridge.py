@@ -45,6 +45,7 @@ from django.db import DatabaseError, connection, transaction
 from todo_project.events.types import EVENT_TYPES
 from todo_project.faultpoints import fault_point
 from todo_project.prometheus import KAFKA_PUBLISHED
+from todo_project.timefmt import iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -209,10 +210,6 @@ class RoundResult:
     errors: list[str] = field(default_factory=list)
 
 
-def _ce_time(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def ce_headers(row: _Row, **extensions: str) -> list[tuple[str, str | bytes | None]]:
     """CloudEvents Kafka binding, binary content mode: attributes as ``ce_*`` headers."""
     headers: list[tuple[str, str | bytes | None]] = [
@@ -220,7 +217,7 @@ def ce_headers(row: _Row, **extensions: str) -> list[tuple[str, str | bytes | No
         ("ce_id", str(row.id).encode()),
         ("ce_source", row.source.encode()),
         ("ce_type", row.type.encode()),
-        ("ce_time", _ce_time(row.time).encode()),
+        ("ce_time", iso_utc(row.time).encode()),
         ("ce_partitionkey", str(row.user_id).encode()),
         ("ce_sequence", str(row.seq).encode()),
         ("content-type", b"application/json"),

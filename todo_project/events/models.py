@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db import models
 
+from todo_project.timefmt import iso_utc
+
 
 class UserEventCounter(models.Model):
     """Per-user event sequence.
@@ -103,7 +105,7 @@ class OutboxEvent(models.Model):
             "id": str(self.id),
             "source": self.source,
             "type": self.type,
-            "time": self.time.isoformat().replace("+00:00", "Z"),
+            "time": iso_utc(self.time),
             "datacontenttype": "application/json",
             "partitionkey": str(self.user_id),
             "sequence": str(self.seq),

@@ -15,13 +15,11 @@ is closed with 1012 (service restart): the clients reconnect, which joins
 their groups again, and resync from their last seq, which brings what the
 lost pushes carried (docs/realtime.md, "Close codes").
 
-The fault suite also saw channels-redis stop delivering to some channels of
-a process for good after Redis went away mid-receive, while Redis itself
-answered again: the probes are sent but never come back. After
-``STUCK_AFTER_PROBES`` such probes in a row the process stops itself with
+If the layer accepts the probes but ``STUCK_AFTER_PROBES`` in a row never
+come back, this process can no longer receive pushes: it stops itself with
 SIGTERM (its sockets close with 1001, see shutdown.py) so its supervisor
-(Kubernetes, uvicorn's own) starts a fresh one; a process that cannot receive
-pushes only keeps clients on stale data.
+(Kubernetes, uvicorn's own) starts a fresh one, rather than keep clients on
+stale data.
 """
 
 from __future__ import annotations
@@ -86,10 +84,13 @@ class LayerWatch:
     async def run(self) -> None:
         # The first probe at once: it joins the sentinel group, and a loss is
         # only seen from then on (a restart before it would go unnoticed).
-        await self.check()
         while True:
+            try:
+                await self.check()
+            except Exception:  # the watch must outlive any one probe's surprise
+                logger.exception("channel layer probe failed unexpectedly")
+                self.lost = True
             await asyncio.sleep(self.interval)
-            await self.check()
 
     async def check(self) -> bool:
         """One probe; True when the layer delivered it. Closes the sockets on a recovery."""

@@ -36,6 +36,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete your account and everything in it
+         * @description Needs the password. Deletes tasks, projects, series, reminders, notifications, push subscriptions, chat history, tokens and your audit entries in one transaction, revokes every refresh token and closes your sockets; records `user.deleted` (docs/auth.md).
+         */
+        delete: operations["auth_account_destroy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/email/verification": {
         parameters: {
             query?: never;
@@ -353,6 +373,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/import/taskbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a Taskbeat export (GET /api/export) into your account
+         * @description All or nothing: a file with problems is refused (400 `import_refused`, `error.details.rows` lists each item's problem as `{row: "tasks[3].due_at", problem}`) and nothing is written. Into an account that already has projects or tasks the import is refused (409 `account_not_empty`) unless `mode` is `merge`, which adds a copy.
+         */
+        post: operations["import_taskbeat_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/import/todoist": {
         parameters: {
             query?: never;
@@ -488,6 +528,74 @@ export interface paths {
          */
         post: operations["notifications_preferences_webhook_rotate_secret_create"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/push-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The server's VAPID public key for pushManager.subscribe()
+         * @description GET /api/notifications/push-key
+         */
+        get: operations["notifications_push_key_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/push-subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your browsers subscribed to Web Push, newest first
+         * @description GET/POST/DELETE /api/notifications/push-subscriptions
+         */
+        get: operations["notifications_push_subscriptions_list"];
+        put?: never;
+        /**
+         * Subscribe this browser to Web Push (PushSubscription.toJSON())
+         * @description 201 for a new subscription; 200 when the endpoint was yours already (its keys are replaced). An endpoint another account held moves to you.
+         */
+        post: operations["notifications_push_subscriptions_create"];
+        /**
+         * Unsubscribe a browser by its endpoint
+         * @description What a browser that no longer knows its subscription's id sends after PushSubscription.unsubscribe().
+         */
+        delete: operations["notifications_push_subscriptions_destroy_by_endpoint"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/push-subscriptions/{subscription_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unsubscribe a browser
+         * @description DELETE /api/notifications/push-subscriptions/{id}
+         */
+        delete: operations["notifications_push_subscriptions_destroy"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1340,9 +1448,10 @@ export interface components {
          * @description * `in_app` - In-app
          *     * `email` - Email
          *     * `webhook` - Webhook
+         *     * `push` - Web Push
          * @enum {string}
          */
-        ChannelEnum: "in_app" | "email" | "webhook";
+        ChannelEnum: "in_app" | "email" | "webhook" | "push";
         ChannelStateOutput: {
             /** @description The user's switch. */
             enabled: boolean;
@@ -1356,9 +1465,10 @@ export interface components {
          * @description * `in_app` - in_app
          *     * `email` - email
          *     * `webhook` - webhook
+         *     * `push` - push
          * @enum {string}
          */
-        ChannelsEnum: "in_app" | "email" | "webhook";
+        ChannelsEnum: "in_app" | "email" | "webhook" | "push";
         ChatHistoryCleared: {
             deleted: number;
         };
@@ -1459,6 +1569,12 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /**
+         * @description * `fresh` - fresh
+         *     * `merge` - merge
+         * @enum {string}
+         */
+        ModeEnum: "fresh" | "merge";
         NotificationOutput: {
             /** Format: uuid */
             readonly id: string;
@@ -1653,6 +1769,14 @@ export interface components {
             previous: string | null;
             results: components["schemas"]["NotificationOutput"][];
         };
+        PaginatedPushSubscriptionList: {
+            count: number;
+            /** Format: uri */
+            next: string | null;
+            /** Format: uri */
+            previous: string | null;
+            results: components["schemas"]["PushSubscriptionOutput"][];
+        };
         PaginatedReminderList: {
             count: number;
             /** Format: uri */
@@ -1696,6 +1820,7 @@ export interface components {
             email_address?: string;
             webhook_enabled?: boolean;
             webhook_url?: string;
+            push_enabled?: boolean;
             /** @example 22:00:00 */
             quiet_hours_start?: string | null;
             /** @example 22:00:00 */
@@ -1792,13 +1917,14 @@ export interface components {
             /** Format: date-time */
             webhook_disabled_at?: string | null;
             webhook_disabled_reason?: string;
+            push_enabled?: boolean;
             /** @example 22:00:00 */
             quiet_hours_start?: string | null;
             /** @example 22:00:00 */
             quiet_hours_end?: string | null;
             default_reminder_minutes?: number | null;
             priority_boost_enabled?: boolean;
-            /** @description Per channel (in_app, email, webhook): enabled, available, delivering, unavailable_reason. A switch that is on for a channel the server cannot deliver on (email without a SendGrid key, a webhook without an active endpoint) is not delivering. */
+            /** @description Per channel (in_app, email, webhook, push): enabled, available, delivering, unavailable_reason. A switch that is on for a channel the server cannot deliver on (email without a SendGrid key, a webhook without an active endpoint, push without a VAPID key or a subscribed browser) is not delivering. */
             readonly channels: {
                 [key: string]: components["schemas"]["ChannelStateOutput"];
             };
@@ -1868,6 +1994,31 @@ export interface components {
              * @description Nest under this project.
              */
             parent_id?: string | null;
+        };
+        PushKeyOutput: {
+            /** @description The VAPID public key, an uncompressed P-256 point in unpadded base64url: the applicationServerKey of pushManager.subscribe(). Empty when push is not available. */
+            public_key: string;
+            /** @description Whether this server can send Web Push at all. */
+            available: boolean;
+        };
+        PushKeysInputRequest: {
+            p256dh: string;
+            auth: string;
+        };
+        /** @description ``PushSubscription.toJSON()`` (``expirationTime`` is accepted and ignored) plus ``user_agent``. */
+        PushSubscriptionInputRequest: {
+            endpoint: string;
+            keys: components["schemas"]["PushKeysInputRequest"];
+            /** @description Kept to its first 300 characters. */
+            user_agent?: string;
+        };
+        PushSubscriptionOutput: {
+            /** Format: uuid */
+            readonly id: string;
+            endpoint: string;
+            user_agent?: string;
+            /** Format: date-time */
+            readonly created_at: string;
         };
         QuestionOutput: {
             kind: components["schemas"]["QuestionOutputKindEnum"];
@@ -2243,6 +2394,18 @@ export interface components {
             /** Format: date-time */
             client_updated_at?: string;
         };
+        TaskbeatImportRequest: {
+            /** Format: binary */
+            file: string;
+            mode?: components["schemas"]["ModeEnum"];
+        };
+        TaskbeatImported: {
+            projects: number;
+            sections: number;
+            series: number;
+            tasks: number;
+            saved_filters: number;
+        };
         TodayView: {
             /** Format: date */
             date: string;
@@ -2515,6 +2678,108 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error; error.request_id identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (PostgreSQL, Redis) is unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    auth_account_destroy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Wrong password: `error.fields.password`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many wrong passwords; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description An unexpected error; error.request_id identifies it in the logs. */
@@ -5028,6 +5293,112 @@ export interface operations {
             };
         };
     };
+    import_taskbeat_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["TaskbeatImportRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskbeatImported"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or the token expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The account is not empty (use mode=merge). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled; Retry-After says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error; error.request_id identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (PostgreSQL, Redis) is unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     import_todoist_create: {
         parameters: {
             query?: never;
@@ -5862,6 +6233,495 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled; Retry-After says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error; error.request_id identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (PostgreSQL, Redis) is unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    notifications_push_key_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushKeyOutput"];
+                };
+            };
+            /** @description Bad input: the fields or parameters named in error.fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled; Retry-After says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error; error.request_id identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (PostgreSQL, Redis) is unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    notifications_push_subscriptions_list: {
+        parameters: {
+            query?: {
+                /** @description 1–100, default 20. */
+                limit?: number;
+                page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedPushSubscriptionList"];
+                };
+            };
+            /** @description Invalid input; `error.fields` names each field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled; Retry-After says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error; error.request_id identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (PostgreSQL, Redis) is unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    notifications_push_subscriptions_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushSubscriptionInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscriptionOutput"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscriptionOutput"];
+                };
+            };
+            /** @description Invalid input; `error.fields` names each field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Registered concurrently; send it again. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled; Retry-After says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error; error.request_id identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (PostgreSQL, Redis) is unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    notifications_push_subscriptions_destroy_by_endpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input; `error.fields` names each field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such subscription of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description This Idempotency-Key was already used for a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Throttled; Retry-After says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error; error.request_id identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (PostgreSQL, Redis) is unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    notifications_push_subscriptions_destroy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input: the fields or parameters named in error.fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such subscription of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A conflict: a stale version, a duplicate, or a request with this Idempotency-Key still running. */

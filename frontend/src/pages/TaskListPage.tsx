@@ -24,6 +24,7 @@ import { TaskRow } from "../components/TaskRow";
 import { FilterBar } from "../components/FilterBar";
 import { NewSection, SectionedList } from "../components/SectionedList";
 import { useSections } from "../tasks/sections";
+import { ProjectTools } from "../components/ProjectTools";
 
 const TaskEditor = lazy(() => import("../components/TaskEditor"));
 const PAGE = 100;
@@ -83,6 +84,7 @@ export function TaskListPage({ scope, title, baseParams, savedParams, filterId, 
     <section className="task-page" aria-labelledby="list-title">
       <div className="list-header">
         <h1 id="list-title">{title}</h1>
+        {projectId ? <ProjectTools key={title} projectId={projectId} name={title} /> : null}
         <span className="muted" data-testid="list-count">
           {query.isSuccess ? `${total} ${total === 1 ? "task" : "tasks"}` : ""}
         </span>

@@ -235,6 +235,27 @@ test("projects: sections, drag between sections by keyboard, move a task to anot
   await dialog.getByRole("button", { name: "Save" }).click();
   await expect(page.getByTestId("section").first().getByTestId("task-row").filter({ hasText: "Mow lawn" })).toBeVisible();
   await expect.poll(async () => (await apiCall<{ results: ApiTask[] }>(page, "GET", "/api/tasks?q=Mow")).data.results[0]).toMatchObject({ project_id: project.id, section_id: null });
+
+  // The project itself: rename, then delete it, its tasks going to the Inbox.
+  await page.getByRole("button", { name: "Rename project “Home”" }).click();
+  await page.getByLabel("Project name").fill("House");
+  await page.getByRole("button", { name: "Save name" }).click();
+  await expect(page.getByRole("heading", { name: "House", level: 1 })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Lists" }).getByRole("link", { name: /House/ })).toBeVisible();
+  await page.getByRole("button", { name: "Delete project “House”" }).click();
+  await expectAccessible(page, "project-delete");
+  await page.getByRole("button", { name: "Delete the project" }).click();
+  await expect(page.getByRole("heading", { name: "Inbox", level: 1 })).toBeVisible();
+  await expect(row(page, "Wash dishes")).toBeVisible();
+  await expect(row(page, "Mow lawn")).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Lists" }).getByRole("link", { name: /House/ })).toHaveCount(0);
+
+  // Archiving takes a project out of the sidebar.
+  const old = (await apiCall<{ id: string }>(page, "POST", "/api/projects", { name: "Old stuff" })).data;
+  await page.getByRole("navigation", { name: "Lists" }).getByRole("link", { name: /Old stuff/ }).click();
+  await page.getByRole("button", { name: "Archive project “Old stuff”" }).click();
+  await expect(page.getByRole("navigation", { name: "Lists" }).getByRole("link", { name: /Old stuff/ })).toHaveCount(0);
+  expect((await apiCall<{ results: { id: string }[] }>(page, "GET", "/api/projects?archived=true")).data.results.map((p) => p.id)).toContain(old.id);
   await context.close();
 });
 
@@ -298,13 +319,15 @@ test("web push: the service worker shows a pushed notification; the settings tog
   // there), so this browser's PushManager hands out a subscription the way a push
   // service would; what is tested is the app's path: permission, the server's VAPID
   // key, registration with the API, and removal.
-  await page.evaluate(async () => {
-    // A loopback endpoint (the test server allows private addresses; there is no DNS here) and real key material.
-    const endpoint = `https://127.0.0.1:9/push/send/${crypto.randomUUID()}`;
+  // tests/test_web.py runs a local push service and gives its subscription (endpoint and the
+  // browser's keys, which it decrypts with); by hand, a loopback endpoint with fresh keys.
+  const given = process.env.TASKBEAT_E2E_PUSH_SUBSCRIPTION ? JSON.parse(process.env.TASKBEAT_E2E_PUSH_SUBSCRIPTION) : null;
+  await page.evaluate(async (given) => {
+    const endpoint: string = given?.endpoint ?? `https://127.0.0.1:9/push/send/${crypto.randomUUID()}`;
     const b64url = (bytes: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
     const pair = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
-    const p256dh = b64url(await crypto.subtle.exportKey("raw", pair.publicKey));
-    const auth = b64url(crypto.getRandomValues(new Uint8Array(16)).buffer);
+    const p256dh: string = given?.keys.p256dh ?? b64url(await crypto.subtle.exportKey("raw", pair.publicKey));
+    const auth: string = given?.keys.auth ?? b64url(crypto.getRandomValues(new Uint8Array(16)).buffer);
     const w = window as unknown as { __pushKey?: ArrayBuffer; __unsubscribed?: boolean };
     let current: PushSubscription | null = null;
     const make = () =>
@@ -323,10 +346,10 @@ test("web push: the service worker shows a pushed notification; the settings tog
       current = make();
       return current;
     };
-  });
+  }, given);
   const toggle = page.getByLabel("Browser notifications on this device");
   await expect(toggle).not.toBeChecked();
-  await toggle.check();
+  await toggle.click(); // controlled: it turns on once the server has the subscription
   await expect(toggle).toBeChecked();
   // The subscription was made with the server's key, and the server has it.
   const usedKey = await page.evaluate(() => {
@@ -336,9 +359,40 @@ test("web push: the service worker shows a pushed notification; the settings tog
   expect(usedKey).toBe(key.data.public_key.replace(/=+$/, ""));
   const listed = await apiCall<{ results: { endpoint: string }[] } | { endpoint: string }[]>(page, "GET", "/api/notifications/push-subscriptions");
   const subscriptions = Array.isArray(listed.data) ? listed.data : listed.data.results;
-  expect(subscriptions.map((s) => s.endpoint)).toEqual([expect.stringMatching(/^https:\/\/127\.0\.0\.1:9\/push\/send\//)]);
+  expect(subscriptions.map((s) => s.endpoint)).toEqual([given?.endpoint ?? expect.stringMatching(/^https:\/\/127\.0\.0\.1:9\/push\/send\//)]);
   await expectAccessible(page, "settings-push-on");
-  await toggle.uncheck();
+
+  const mailbox = process.env.TASKBEAT_E2E_PUSH_MAILBOX;
+  if (mailbox) {
+    // The whole way: a reminder fires (beat + worker), the server encrypts and sends it to the
+    // push service with its VAPID signature, the service decrypts it with this browser's keys,
+    // and the message reaches the worker, which shows it.
+    const task = (await apiCall<ApiTask>(page, "POST", "/api/tasks", { title: "Pushed reminder" })).data;
+    const reminder = await apiCall(page, "POST", `/api/tasks/${task.id}/reminders`, { remind_at: new Date(Date.now() + 3000).toISOString() });
+    expect(reminder.status).toBe(201);
+    type Pushed = { title: string; body: string; url: string; tag: string };
+    let pushed: Pushed | undefined;
+    await expect
+      .poll(
+        async () => {
+          const messages = (await (await fetch(mailbox)).json()) as Pushed[];
+          pushed = messages.find((m) => m.title.includes("Pushed reminder"));
+          return Boolean(pushed);
+        },
+        { timeout: 45_000 },
+      )
+      .toBe(true);
+    expect(pushed!.url).toContain(`/tasks/${task.id}`);
+    await cdp.send("ServiceWorker.deliverPushMessage", {
+      origin: new URL(baseURL!).origin,
+      registrationId: registrations.find((r) => !r.isDeleted)!.registrationId,
+      data: JSON.stringify(pushed),
+    });
+    await expect
+      .poll(() => page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => n.title)))
+      .toContain(pushed!.title);
+  }
+  await toggle.click();
   await expect(toggle).not.toBeChecked();
   expect(await page.evaluate(() => (window as unknown as { __unsubscribed?: boolean }).__unsubscribed)).toBe(true);
   const after = await apiCall<{ results: unknown[] } | unknown[]>(page, "GET", "/api/notifications/push-subscriptions");

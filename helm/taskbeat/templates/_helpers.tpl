@@ -115,6 +115,9 @@ from that key instead (a connection that bypasses PgBouncer). */}}
 DEBUG: {{ .Values.config.debug | quote }}
 ALLOWED_HOSTS: {{ join "," $allowed | quote }}
 CSRF_TRUSTED_ORIGINS: {{ join "," $csrf | quote }}
+{{- with .Values.config.mcpAllowedOrigins }}
+MCP_ALLOWED_ORIGINS: {{ join "," . | quote }}
+{{- end }}
 {{- if $public }}
 PUBLIC_BASE_URL: {{ $public | quote }}
 {{- end }}
