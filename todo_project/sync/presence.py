@@ -215,7 +215,10 @@ class PresenceView:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._users: frozenset[int] = frozenset()
+        # Replaced whole at a reload, added to in place on a join (an O(1)
+        # add, not a copy per join in a reconnect storm); reads from other
+        # threads see one set or the other, never a torn one (the GIL).
+        self._users: set[int] = set()
         # The send time of the newest ping whose pong came back after the view
         # had applied everything before it; -inf: never.
         self._complete_as_of = float("-inf")
@@ -260,7 +263,7 @@ class PresenceView:
             # publishes atomically), so none falls between.
             await pubsub.subscribe(PRESENCE_CHANNEL)
             users = {_user_of(m) for m in await load(keys=[PRESENCE_KEY])}
-            self._users = frozenset(u for u in users if u is not None)
+            self._users = {u for u in users if u is not None}
             reloaded_at = self._clock()
             pings: deque[tuple[str, float]] = deque()
             counter = 0
@@ -271,7 +274,7 @@ class PresenceView:
                     # Joins published while this runs stay queued on the
                     # pub/sub connection and are applied after it.
                     users = {_user_of(m) for m in await load(keys=[PRESENCE_KEY])}
-                    self._users = frozenset(u for u in users if u is not None)
+                    self._users = {u for u in users if u is not None}
                     reloaded_at = self._clock()
                 if now >= next_ping:
                     counter += 1
@@ -286,8 +289,8 @@ class PresenceView:
                     continue
                 if message["type"] == "message":
                     user = _user_of(message["data"])
-                    if user is not None and user not in self._users:
-                        self._users = self._users | {user}
+                    if user is not None:
+                        self._users.add(user)
                 elif message["type"] == "pong":
                     token = (
                         message["data"].decode() if isinstance(message["data"], bytes) else message["data"]

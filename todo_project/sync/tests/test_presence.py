@@ -97,7 +97,7 @@ def test_a_view_that_is_not_current_lets_every_push_through():
     now = [1000.0]
     view = presence.PresenceView(clock=lambda: now[0])
     assert view.maybe_present(1) is True  # never confirmed
-    view._users = frozenset({2})
+    view._users = {2}
     view._complete_as_of = now[0]
     assert view.maybe_present(1) is False
     assert view.maybe_present(2) is True
