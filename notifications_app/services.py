@@ -221,6 +221,30 @@ def notifications_mark_all_read(*, user_id: int) -> int:
 # --- creation from reminder.triggered ----------------------------------------
 
 
+def _in_app(
+    *,
+    user_id: int,
+    kind: str,
+    message: messages.InAppMessage,
+    occurrence_at: datetime,
+    now: datetime,
+    **columns: Any,
+) -> Notification:
+    """An inbox entry, unsaved: in-app notifications are delivered by being stored."""
+    return Notification(
+        user_id=user_id,
+        kind=kind,
+        channel=Channel.IN_APP,
+        occurrence_at=occurrence_at,
+        title=message["title"],
+        body=message["body"],
+        status=NotificationStatus.SENT,
+        sent_at=now,
+        next_attempt_at=now,
+        **columns,
+    )
+
+
 def in_app_notifications_for_fired(*, fired: list[dict[str, Any]]) -> int:
     """Store the in-app notifications of reminders fired in the caller's transaction, in bulk.
 
@@ -255,19 +279,15 @@ def in_app_notifications_for_fired(*, fired: list[dict[str, Any]]) -> int:
             title=d["task_title"], due=messages.due_text(d, zone_or_utc(zones.get(int(d["user_id"]))))
         )
         rows.append(
-            Notification(
+            _in_app(
                 user_id=int(d["user_id"]),
+                kind=NotificationKind.REMINDER,
+                message=message,
+                occurrence_at=occurrence,
+                now=now,
                 reminder_id=d["reminder_id"],
                 task_ref=d["task_id"],
-                kind=NotificationKind.REMINDER,
-                channel=Channel.IN_APP,
-                occurrence_at=occurrence,
-                title=message["title"],
-                body=message["body"],
-                status=NotificationStatus.SENT,
-                sent_at=now,
-                next_attempt_at=now,
-                created_at=now,
+                created_at=now,  # bulk_create: set here, as save() would
                 updated_at=now,
             )
         )
@@ -530,17 +550,10 @@ def _webhook_disable(*, user_id: int, reason: str, now: datetime) -> None:
     prefs.webhook_disabled_reason = reason
     prefs.save(update_fields=["webhook_disabled_at", "webhook_disabled_reason", "updated_at"])
     message = messages.webhook_disabled_in_app(url=prefs.webhook_url, reason=reason)
-    notice = Notification.objects.create(
-        user_id=user_id,
-        kind=NotificationKind.WEBHOOK_DISABLED,
-        channel=Channel.IN_APP,
-        occurrence_at=now,
-        title=message["title"],
-        body=message["body"],
-        status=NotificationStatus.SENT,
-        sent_at=now,
-        next_attempt_at=now,
+    notice = _in_app(
+        user_id=user_id, kind=NotificationKind.WEBHOOK_DISABLED, message=message, occurrence_at=now, now=now
     )
+    notice.save(force_insert=True)
     record_events([notification_created_event(notice)])
 
 

@@ -5,3 +5,9 @@ class Config(AppConfig):
     name = "tasks_app"
     verbose_name = "Tasks"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from tasks_app.erasure import tasks_erase
+        from todo_project.accounts import erasure
+
+        erasure.register("tasks", lambda user_id: tasks_erase(user_id=user_id))

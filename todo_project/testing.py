@@ -4,7 +4,10 @@ environment for tests that start our own processes (ASGI servers, scanners)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -49,6 +52,34 @@ def clear_events() -> None:
     from todo_project.events.models import OutboxEvent
 
     OutboxEvent.objects.all().delete()
+
+
+@contextmanager
+def present(user_id: int) -> Iterator[None]:
+    """Count ``user_id`` as having an open socket (todo_project/sync/presence.py)
+    while a test reads the user's Channels group directly instead of through
+    a socket; returns once this process's push side sees it."""
+    import redis
+    from django.conf import settings
+
+    from todo_project.sync import presence
+    from todo_project.sync.push import present_users
+
+    member = f"{user_id}:test-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(str(settings.REDIS_URL))
+    client.register_script(presence._ADD_LUA)(
+        keys=[presence.PRESENCE_KEY], args=[presence.PRESENCE_TTL_SECONDS, presence.PRESENCE_CHANNEL, member]
+    )
+    deadline = time.monotonic() + 5
+    # The view applies the join from its pub/sub feed; a view that is not
+    # current pushes to everyone anyway.
+    while user_id not in present_users({user_id}) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield
+    finally:
+        client.zrem(presence.PRESENCE_KEY, member)
+        client.close()
 
 
 def run_in_threads(

@@ -11,6 +11,7 @@ from audit_app.models import AuditLog
 from todo_project.events.bridge import topic_for
 from todo_project.events.models import OutboxEvent
 from todo_project.sync.messages import group_name
+from todo_project.testing import present
 
 pytestmark = pytest.mark.django_db
 
@@ -57,9 +58,10 @@ def test_the_reply_and_the_message_are_pushed_to_the_users_sockets(alice, chat, 
         return [await layer.receive(channel) for _ in range(count)]
 
     try:
-        reply = chat("add buy milk tomorrow")
-        dispatch()
-        pushed = [p["message"] for p in async_to_sync(take)(3)]
+        with present(alice.pk):
+            reply = chat("add buy milk tomorrow")
+            dispatch()
+            pushed = [p["message"] for p in async_to_sync(take)(3)]
     finally:
         async_to_sync(layer.group_discard)(group_name(alice.pk), channel)
     # channels-redis orders a channel's queue by wall-clock time, which the

@@ -88,6 +88,8 @@ class PushService:
     revoked: set[str] = field(default_factory=set)
     # The VAPID public key (base64url) the server was told; None = accept any valid signer.
     expected_vapid_key: str | None = None
+    # Where a browser test reads back what was delivered (tests/test_web.py sets it).
+    mailbox_url: str = ""
 
     def browser(self) -> Browser:
         token = secrets.token_urlsafe(16)

@@ -19,6 +19,7 @@ from tasks_app.selectors import (
     task_to_dict,
     user_timezone,
 )
+from todo_project.accounts.selectors import user_date_order
 
 EXPORT_FORMAT = "taskbeat-export/1"
 
@@ -34,7 +35,12 @@ def user_export(*, user: User, now: datetime) -> dict[str, Any]:
     return {
         "format": EXPORT_FORMAT,
         "exported_at": format_datetime(now),
-        "user": {"id": user.pk, "username": user.get_username(), "timezone": user_timezone(user).key},
+        "user": {
+            "id": user.pk,
+            "username": user.get_username(),
+            "timezone": user_timezone(user).key,
+            "date_order": user_date_order(user),
+        },
         "projects": [
             project_to_dict(p)
             for p in Project.objects.filter(owner_id=user.pk).order_by("position", "created_at")

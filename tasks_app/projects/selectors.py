@@ -12,6 +12,7 @@ from django.db.models import Count, QuerySet
 from tasks_app.models import Project, Section, Task
 from tasks_app.selectors import format_datetime
 from todo_project.errors import NotFoundError
+from todo_project.ids import uuid_or_404
 
 PROJECT_FIELDS: tuple[str, ...] = (
     "id",
@@ -35,13 +36,6 @@ SECTION_FIELDS: tuple[str, ...] = (
     "created_at",
     "updated_at",
 )
-
-
-def _parse_id(value: Any, what: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise NotFoundError(f"{what} not found.") from None
 
 
 def project_to_dict(project: Project) -> dict[str, Any]:
@@ -85,7 +79,7 @@ def project_list(*, user: User, archived: bool | None = False) -> QuerySet[Proje
 
 def project_get(*, user: User, project_id: Any) -> Project:
     """The caller's project; anybody else's (or a malformed id) is a 404."""
-    project = Project.objects.filter(owner_id=user.pk, pk=_parse_id(project_id, "Project")).first()
+    project = Project.objects.filter(owner_id=user.pk, pk=uuid_or_404(project_id, what="Project")).first()
     if project is None:
         raise NotFoundError("Project not found.")
     return project
@@ -152,7 +146,7 @@ def section_list(*, user: User, project: Project) -> QuerySet[Section]:
 
 
 def section_get(*, user: User, section_id: Any) -> Section:
-    section = Section.objects.filter(owner_id=user.pk, pk=_parse_id(section_id, "Section")).first()
+    section = Section.objects.filter(owner_id=user.pk, pk=uuid_or_404(section_id, what="Section")).first()
     if section is None:
         raise NotFoundError("Section not found.")
     return section

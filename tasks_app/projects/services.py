@@ -24,6 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from tasks_app.events import task_deleted_event
 from tasks_app.models import (
     DEFAULT_PROJECT_COLOR,
     MAX_PROJECT_DEPTH,
@@ -41,7 +42,8 @@ from tasks_app.projects.selectors import (
     section_to_dict,
 )
 from todo_project.errors import ConflictError, DomainError, NotFoundError
-from todo_project.events.services import NewEvent, record_event, record_events
+from todo_project.events.services import NewEvent, record_event, record_events, user_events_lock
+from todo_project.ids import uuid_or_404
 
 INBOX_NAME = "Inbox"
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -76,10 +78,7 @@ def _parse_uuid(value: Any, field: str) -> uuid.UUID:
 
 
 def _lock_project(*, user_id: int, project_id: Any, for_delete: bool = False) -> Project:
-    try:
-        pk = project_id if isinstance(project_id, uuid.UUID) else uuid.UUID(str(project_id))
-    except ValueError:
-        raise NotFoundError("Project not found.") from None
+    pk = uuid_or_404(project_id, what="Project")
     # NO KEY UPDATE for edits: it does not wait for (or block) rows being
     # inserted that point at this project.
     qs = Project.objects.select_for_update(no_key=not for_delete).filter(pk=pk, owner_id=user_id)
@@ -200,8 +199,6 @@ def project_create(*, owner: User, name: Any, color: Any = None, parent_id: Any 
     with transaction.atomic():
         parent = _check_parent(user_id=owner.pk, parent_id=parent_id)
         lock_placement(user_id=owner.pk, project_id=parent.pk if parent else None, section_id=None)
-        from todo_project.events.services import user_events_lock
-
         user_events_lock(user_id=owner.pk)  # one "end" position per concurrent create
         project = Project.objects.create(
             owner_id=owner.pk,
@@ -386,7 +383,6 @@ def project_delete(
     ``task.moved`` each, sections cleared). Records ``project.deleted``.
     Returns ``{"deleted_project_ids", "task_ids", "tasks"}``.
     """
-    from tasks_app.events import task_deleted_event
     from tasks_app.services import move_tasks_locked
 
     if tasks not in DELETE_MODES:
@@ -398,10 +394,7 @@ def project_delete(
         target_pk = _parse_uuid(move_to, "move_to")
     elif move_to not in (None, ""):
         raise DomainError("move_to only goes with tasks=move.", field="move_to")
-    try:
-        root_pk = project_id if isinstance(project_id, uuid.UUID) else uuid.UUID(str(project_id))
-    except ValueError:
-        raise NotFoundError("Project not found.") from None
+    root_pk = uuid_or_404(project_id, what="Project")
     with transaction.atomic():
         project = Project.objects.filter(pk=root_pk, owner_id=user.pk).first()
         if project is None:
@@ -508,12 +501,10 @@ def section_create(*, user: User, project_id: Any, name: Any) -> Section:
     """A section at the end of the project's sections; records ``section.created``."""
     clean = _clean_name(name, limit=MAX_SECTION_NAME_LENGTH)
     with transaction.atomic():
-        project = Project.objects.filter(owner_id=user.pk, pk=_parse_project_pk(project_id)).first()
+        project = Project.objects.filter(owner_id=user.pk, pk=uuid_or_404(project_id, what="Project")).first()
         if project is None:
             raise NotFoundError("Project not found.")
         lock_placement(user_id=user.pk, project_id=project.pk, section_id=None)
-        from todo_project.events.services import user_events_lock
-
         user_events_lock(user_id=user.pk)
         with connection.cursor() as cursor:
             cursor.execute("SELECT max(position) FROM tasks_app_section WHERE project_id = %s", [project.pk])
@@ -525,18 +516,8 @@ def section_create(*, user: User, project_id: Any, name: Any) -> Section:
     return section
 
 
-def _parse_project_pk(value: Any) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise NotFoundError("Project not found.") from None
-
-
 def _lock_section(*, user_id: int, section_id: Any, for_delete: bool = False) -> Section:
-    try:
-        pk = section_id if isinstance(section_id, uuid.UUID) else uuid.UUID(str(section_id))
-    except ValueError:
-        raise NotFoundError("Section not found.") from None
+    pk = uuid_or_404(section_id, what="Section")
     section = Section.objects.select_for_update(no_key=not for_delete).filter(pk=pk, owner_id=user_id).first()
     if section is None:
         raise NotFoundError("Section not found.")
@@ -565,10 +546,7 @@ def section_delete(*, user: User, section_id: Any) -> list[str]:
     (one ``task.moved`` each), then ``section.deleted``. Returns the moved task ids."""
     from tasks_app.services import move_tasks_locked
 
-    try:
-        pk = section_id if isinstance(section_id, uuid.UUID) else uuid.UUID(str(section_id))
-    except ValueError:
-        raise NotFoundError("Section not found.") from None
+    pk = uuid_or_404(section_id, what="Section")
     with transaction.atomic():
         section = Section.objects.filter(pk=pk, owner_id=user.pk).first()
         if section is None:
@@ -604,7 +582,7 @@ def section_reorder(*, user: User, project_id: Any, section_ids: Sequence[Any]) 
     """Sections of one project swap among their positions; records ``section.reordered``."""
     ids = _parse_id_list(section_ids, "section_ids")
     with transaction.atomic():
-        project = Project.objects.filter(owner_id=user.pk, pk=_parse_project_pk(project_id)).first()
+        project = Project.objects.filter(owner_id=user.pk, pk=uuid_or_404(project_id, what="Project")).first()
         if project is None:
             raise NotFoundError("Project not found.")
         rows = _lock_listed(

@@ -43,6 +43,7 @@ from tasks_app.selectors import task_get
 from todo_project.bulk import copy_insert
 from todo_project.errors import ConflictError, DomainError, NotFoundError
 from todo_project.events.services import NewEvent, record_event, record_events, users_events_lock
+from todo_project.ids import uuid_or_404
 from todo_project.timefmt import iso_utc
 
 logger = logging.getLogger(__name__)
@@ -522,10 +523,7 @@ def series_stop(*, user: User, series_id: SeriesId, now: datetime | None = None)
 
 
 def _own_series(*, user: User, series_id: SeriesId, lock: bool = False) -> TaskSeries:
-    try:
-        pk = uuid.UUID(str(series_id))
-    except ValueError:
-        raise NotFoundError("Series not found.") from None
+    pk = uuid_or_404(series_id, what="Series")
     qs = TaskSeries.objects.filter(pk=pk, owner_id=user.pk)
     if lock:
         qs = qs.select_for_update(of=("self",))

@@ -117,6 +117,12 @@ def test_the_json_export_holds_what_the_user_owns_and_nothing_of_others(alice_cl
     body = alice_client.get("/api/export").json()
 
     assert body["format"] == "taskbeat-export/1"
+    assert body["user"] == {
+        "id": alice.pk,
+        "username": "alice",
+        "timezone": "Europe/Berlin",
+        "date_order": "MDY",
+    }
     assert [t["title"] for t in body["tasks"]] == ["Mine"]
     assert list(body["tasks"][0]) == list(TASK_FIELDS)
     assert [p["name"] for p in body["projects"]] == ["Inbox"]

@@ -33,7 +33,7 @@ class Profile(models.Model):
     # How quick add and the assistant read a numeric date such as 1/2. New
     # accounts get their locale's order (MDY without one); accounts made
     # before the preference existed keep the day-first reading they had.
-    date_order = models.CharField(max_length=3, choices=DATE_ORDER_CHOICES, default="MDY")
+    date_order = models.CharField(max_length=3, choices=DATE_ORDER_CHOICES, default="MDY", db_default="MDY")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

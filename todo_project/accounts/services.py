@@ -657,6 +657,13 @@ def account_delete(*, user: User, password: str) -> dict[str, int]:
         counts = {name: erase(user_id) for name, erase in sorted(erasure.erasers().items())}
         counts["outbox_events"] = outbox_forget_user(user_id=user_id)
         _, per_model = get_user_model().objects.filter(pk=user_id).delete()
+        # Erasers may delete rows others still point at until the cascade above
+        # (tasks before their reminders): check the deferred foreign keys now,
+        # so a dangling reference fails here, tests included, not at commit.
+        # Then back to Django's INITIALLY DEFERRED, for the rest of an outer transaction.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         counts.update({label.lower(): n for label, n in sorted(per_model.items()) if n})
         record_event(
             type="user.deleted",

@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -22,7 +23,7 @@ from django.conf import settings
 
 from todo_project.errors import error_body
 from todo_project.events.selectors import user_last_seq
-from todo_project.sync import layer_watch, shutdown
+from todo_project.sync import layer_watch, presence, shutdown
 from todo_project.sync.messages import CHANNEL_OF_TYPE, CHANNELS, group_name
 from todo_project.sync.selectors import SyncPage, sync_since
 
@@ -79,6 +80,9 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
         self.user_id = int(user.pk)
         try:
             await self.channel_layer.group_add(group_name(self.user_id), self.channel_name)
+            # After group_add: once the push side sees the user present, its
+            # pushes reach this socket. Before the cursor read: see _catch_up.
+            await presence.board.join(self.user_id, self)
         except Exception:  # noqa: BLE001 - redis-py's errors: the channel layer is away
             # No live pushes without the group: say so and let the client retry
             # (it resyncs when it is back) instead of an "Exception in ASGI application".
@@ -104,6 +108,9 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
         layer_watch.ensure_running(self.channel_layer, close_for_layer_loss)
 
         last_seq = await database_sync_to_async(user_last_seq)(user_id=self.user_id)
+        # Per channel, the newest seq this socket was handed live (or the
+        # connected cursor): what a catch-up need not send again.
+        self.seen = dict.fromkeys(CHANNELS, last_seq)
         self._reply(
             {
                 "type": "connected",
@@ -114,12 +121,14 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
                 "idle_timeout_seconds": settings.WS_IDLE_TIMEOUT_SECONDS,
             }
         )
+        self.schedule_catch_up(delay=presence.PRESENCE_CATCH_UP_SECONDS)
 
     async def disconnect(self, code: int) -> None:
         shutdown.unregister(self)
         for task in getattr(self, "background", []):
             task.cancel()
         if self.group is not None:
+            await presence.board.leave(self.user_id, self)
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def close_for_shutdown(self) -> None:
@@ -223,9 +232,56 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
     # --- pushes from the event handler (group message type "sync.push") ---------
     async def sync_push(self, event: dict[str, Any]) -> None:
         message = event["message"]
-        if self.closing or CHANNEL_OF_TYPE.get(message.get("type")) not in self.subscriptions:
+        channel = CHANNEL_OF_TYPE.get(message.get("type"))
+        if self.closing or channel not in self.subscriptions:
             return
-        self._enqueue(json.dumps(message), message.get("seq"), reply=False)
+        seq = message.get("seq")
+        if isinstance(seq, int) and seq > self.seen[channel]:
+            self.seen[channel] = seq
+        self._enqueue(json.dumps(message), seq, reply=False)
+
+    # --- the presence race (todo_project/sync/presence.py) -----------------------------
+    def schedule_catch_up(self, *, delay: float) -> None:
+        if not self.closing:
+            self.background.append(asyncio.get_running_loop().create_task(self._catch_up(delay)))
+
+    async def _catch_up(self, delay: float) -> None:
+        """Send what a push side may have skipped while it did not yet see
+        this socket's user as present: events after ``seen`` on each
+        subscribed channel, recorded in the window after the join. A live
+        push on a channel moves its ``seen`` on; anything it skipped before
+        is then a gap its ``prev_seq`` shows the client, which resyncs."""
+        # Scheduled right after the (re)join: only events recorded before the
+        # push side's view must hold the member can have been skipped.
+        window_end = (
+            time.time() + presence.PRESENCE_MAX_STALENESS_SECONDS + presence.PRESENCE_CLOCK_MARGIN_SECONDS
+        )
+        await asyncio.sleep(delay)
+        since = min(self.seen.values())
+        if await database_sync_to_async(user_last_seq)(user_id=self.user_id) <= since:
+            return  # nothing happened since: the usual case, one cheap read
+        sent = 0
+        while not self.closing:
+            page: SyncPage = await database_sync_to_async(sync_since)(
+                user_id=self.user_id, since=since, limit=settings.SYNC_RESYNC_BATCH
+            )
+            if page.resync_required:
+                return  # gone from the outbox: the client's next resync learns it
+            past_window = False
+            for message in page.messages:
+                if datetime.fromisoformat(message["time"]).timestamp() > window_end:
+                    past_window = True
+                    break
+                channel = message["channel"]
+                if channel in self.subscriptions and message["seq"] > self.seen[channel]:
+                    self.seen[channel] = message["seq"]
+                    self._enqueue(json.dumps(message), message["seq"], reply=False)
+                    sent += 1
+            if past_window or not page.has_more:
+                break
+            since = page.next_since
+        if sent:
+            logger.info("sync socket of user %s caught up %d events after joining", self.user_id, sent)
 
     # --- revocation (group message type "sync.close", see push.close_user_sockets) ---
     async def sync_close(self, event: dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from todo_project.events.models import OutboxEvent
 from todo_project.events.registry import handles
 from todo_project.sync.messages import PUSH_EVENT_TYPES
-from todo_project.sync.push import close_user_sockets, push_to_users
+from todo_project.sync.push import close_user_sockets, present_users, push_to_users
 from todo_project.sync.selectors import previous_push_seqs, sync_message
 
 
@@ -15,7 +15,11 @@ def push_event_to_sockets(events: list[OutboxEvent]) -> None:
     send is logged, not raised: see ``push_to_users``). Idempotent enough by
     ``seq``: a re-dispatched event reaches clients twice and they drop the
     second copy."""
-    events = [event for event in events if event.user_id]
+    # Users with no open socket cost neither the prev_seq query nor a Redis trip.
+    present = present_users({event.user_id for event in events if event.user_id})
+    events = [event for event in events if event.user_id in present]
+    if not events:
+        return
     previous = previous_push_seqs(events)
     push_to_users(
         [

@@ -6,10 +6,11 @@ endpoint of every app, without each view opting in. Django middleware runs
 before DRF authenticates, so the user is taken from the request's
 credentials with the API's own header authenticators (``REST_FRAMEWORK``'s
 ``DEFAULT_AUTHENTICATION_CLASSES``: personal access tokens, JWTs), or from the
-session; DRF authenticates the request again in the view, which costs one
-more signature check or token lookup (the JWT account check is cached, see
-todo_project/accounts/authentication.py). The classes are taken from the
-settings, not imported, so this module names no app above it.
+session. When DRF authenticates the request again in the view, the JWT class
+answers the result it stored on the request (no second signature check or
+user-row read; see todo_project/accounts/authentication.py); a personal
+access token is looked up again. The classes are taken from the settings, not
+imported, so this module names no app above it.
 """
 
 from __future__ import annotations

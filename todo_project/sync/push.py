@@ -13,6 +13,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 
+from todo_project.sync import presence
 from todo_project.sync.messages import SyncMessage, group_name
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,9 @@ class _PushLoop:
                 self._pid = os.getpid()
             return self._loop
 
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._ensure()
+
     def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float) -> Any:
         future = asyncio.run_coroutine_threadsafe(coroutine, self._ensure())
         try:
@@ -62,6 +66,14 @@ class _PushLoop:
 
 
 _push_loop = _PushLoop()
+
+
+def present_users(user_ids: set[int]) -> set[int]:
+    """Those of ``user_ids`` that may have an open socket, with no I/O: the
+    push loop's presence view (``todo_project.sync.presence``). Every one of
+    them while the view is not current, so nothing is skipped on a guess."""
+    presence.view.ensure_following(_push_loop.loop())
+    return {user_id for user_id in user_ids if presence.view.maybe_present(user_id)}
 
 
 def push_to_user(*, user_id: int, message: SyncMessage) -> None:
@@ -78,7 +90,11 @@ def push_to_users(messages: list[tuple[int, SyncMessage]]) -> None:
     that cannot be serialised fails at the call site, not inside a consumer.
     channels-redis' group_send never waits for a slow connection: a channel
     whose buffer is full drops the message, and that client resyncs by seq.
+    A user with no open socket anywhere is skipped without a Redis round
+    trip (``present_users``); a socket that opened just then catches up.
     """
+    present = present_users({user_id for user_id, _ in messages})
+    messages = [(user_id, message) for user_id, message in messages if user_id in present]
     if not messages:
         return
     payloads = [

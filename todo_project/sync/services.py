@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -47,36 +47,37 @@ def idempotency_key_claim(*, user_id: int, key: uuid.UUID, fingerprint: str) -> 
     conditional UPDATE (0 rows = someone else took it first).
     """
     now = timezone.now()
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(_CLAIM_SQL, [user_id, key, fingerprint, now])
-            if cursor.fetchone() is not None:
-                return Claim(claimed=True)
-        expired = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-        abandoned = now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_SECONDS)
-        taken_over = (
-            IdempotencyKey.objects.filter(user_id=user_id, key=key)
-            # A dead request's claim is only taken over by the same request;
-            # another request under that key still gets the mismatch error.
-            .filter(
-                Q(created_at__lt=expired)
-                | Q(
-                    status=IdempotencyKey.Status.PROCESSING, created_at__lt=abandoned, fingerprint=fingerprint
-                )
-            )
-            .update(
-                fingerprint=fingerprint,
-                status=IdempotencyKey.Status.PROCESSING,
-                response_status=None,
-                response_body="",
-                response_headers={},
-                created_at=now,
-                completed_at=None,
-            )
-        )
-        if taken_over:
+    # No transaction around it: each statement commits on its own, which is
+    # all the claim needs (a lone INSERT is atomic, and under READ COMMITTED
+    # a transaction would not make the statements after it see one snapshot
+    # either). It saves a BEGIN and a COMMIT on every keyed write.
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [user_id, key, fingerprint, now])
+        if cursor.fetchone() is not None:
             return Claim(claimed=True)
-        return Claim(claimed=False, existing=IdempotencyKey.objects.filter(user_id=user_id, key=key).first())
+    expired = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    abandoned = now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_SECONDS)
+    taken_over = (
+        IdempotencyKey.objects.filter(user_id=user_id, key=key)
+        # A dead request's claim is only taken over by the same request;
+        # another request under that key still gets the mismatch error.
+        .filter(
+            Q(created_at__lt=expired)
+            | Q(status=IdempotencyKey.Status.PROCESSING, created_at__lt=abandoned, fingerprint=fingerprint)
+        )
+        .update(
+            fingerprint=fingerprint,
+            status=IdempotencyKey.Status.PROCESSING,
+            response_status=None,
+            response_body="",
+            response_headers={},
+            created_at=now,
+            completed_at=None,
+        )
+    )
+    if taken_over:
+        return Claim(claimed=True)
+    return Claim(claimed=False, existing=IdempotencyKey.objects.filter(user_id=user_id, key=key).first())
 
 
 def idempotency_key_complete(

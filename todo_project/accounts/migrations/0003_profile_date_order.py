@@ -2,6 +2,9 @@
 
 Existing profiles get DMY, the day-first reading quick add used before the
 preference existed (so nobody's 1/2 changes meaning); new ones default to MDY.
+The column carries a database default too, so pods of the previous release
+(which do not know the field) can still create profiles during a rolling
+upgrade (expand-only, docs/operations.md).
 """
 
 from django.db import migrations, models
@@ -23,6 +26,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="profile",
             name="date_order",
-            field=models.CharField(choices=CHOICES, default="MDY", max_length=3),
+            field=models.CharField(choices=CHOICES, db_default="MDY", default="MDY", max_length=3),
         ),
     ]

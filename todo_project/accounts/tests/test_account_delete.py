@@ -94,7 +94,7 @@ def test_deleting_the_account_removes_everything_it_owns_and_nothing_else(
     assert _owned(bob.id) == bobs_before
     [event] = events_of("user.deleted")
     assert event["user_id"] == alice.id
-    assert event["deleted"]["tasks_app.task"] == alices["tasks_app.Task.owner"]
+    assert event["deleted"]["tasks"] == alices["tasks_app.Task.owner"]
     assert event["deleted"]["audit_entries"] > 0
     assert event["refresh_tokens_revoked"] >= 0
 

@@ -201,3 +201,50 @@ def test_an_access_token_from_before_a_password_change_can_no_longer_write(alice
     assert response.json()["error"]["message"] == "The password changed since this token was issued."
     # reading goes on until the token expires (JWT_ACCESS_TTL_SECONDS)
     assert client.get(URL).status_code == 200
+
+
+def _write_queries(client, **headers) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(URL, {"title": "Buy milk"}, format="json", **headers)
+    assert response.status_code == 201, response.content
+    return [query["sql"] for query in captured]
+
+
+def test_a_write_reads_the_user_row_once_for_the_check_and_the_service(alice_client):
+    # the write check reads the whole row (with its profile), and the task
+    # service's owner is that same row: no second read
+    user_reads = _user_queries(_write_queries(alice_client))
+    assert len(user_reads) == 1
+    assert '"auth_user"."password"' in user_reads[0]
+    assert "JOIN" in user_reads[0]  # the profile (time zone) comes along
+
+
+def test_a_keyed_write_authenticates_once_for_the_middleware_and_the_view(alice_client):
+    import uuid
+
+    sql = _write_queries(alice_client, HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    assert len(_user_queries(sql)) == 1
+
+
+def test_a_write_still_refuses_a_token_issued_before_the_password_changed(alice):
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from todo_project.accounts.authentication import PASSWORD_CLAIM
+    from todo_project.accounts.tokens import password_fingerprint
+
+    token = RefreshToken.for_user(alice).access_token
+    token[PASSWORD_CLAIM] = password_fingerprint(alice.password)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    alice.set_password("a whole new password 123")
+    alice.save()
+    response = client.post(URL, {"title": "Buy milk"}, format="json")
+    assert response.status_code == 401
+    assert not Task.objects.filter(owner=alice, title="Buy milk").exists()
+
+
+def test_a_write_by_a_deactivated_account_is_refused_even_right_after_a_read(alice, alice_client):
+    assert alice_client.get(URL).status_code == 200  # the read caches "active"
+    type(alice).objects.filter(pk=alice.pk).update(is_active=False)  # no signal: the cache stays
+    response = alice_client.post(URL, {"title": "Buy milk"}, format="json")
+    assert response.status_code == 401

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from todo_project.accounts.models import Profile
 from todo_project.accounts.selectors import profile_get
@@ -93,3 +94,18 @@ def test_it_gives_users_made_elsewhere_a_utc_profile(client):
     assert response.json()["timezone"] == "UTC"
     assert profile_get(user=admin).timezone == "UTC"
     assert Profile.objects.filter(user=admin).count() == 1
+
+
+def test_a_profile_written_without_date_order_gets_the_database_default():
+    # What a pod of the previous release does during a rolling upgrade: it knows
+    # no date_order column, so the column's own default must fill it.
+    user = get_user_model().objects.create_user("oldpod", password="Old-Pod-Pass-9")
+    Profile.objects.filter(user=user).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO accounts_profile (user_id, timezone, created_at, updated_at) "
+            "VALUES (%s, 'UTC', now(), now())",
+            [user.pk],
+        )
+
+    assert Profile.objects.get(user=user).date_order == "MDY"

@@ -12,6 +12,7 @@ from todo_project.events.models import OutboxEvent
 from todo_project.events.services import record_event
 from todo_project.sync.messages import group_name
 from todo_project.sync.tests.conftest import TaskChanges, notification_data
+from todo_project.testing import present
 
 
 @pytest.fixture
@@ -26,7 +27,8 @@ def alices_group(alice):
         # bookkeeping per loop, and a fresh loop per receive re-delivers.
         return [await layer.receive(channel) for _ in range(count)]
 
-    yield lambda count=1: async_to_sync(take)(count)
+    with present(alice.pk):
+        yield lambda count=1: async_to_sync(take)(count)
     async_to_sync(layer.group_discard)(group_name(alice.pk), channel)
 
 
@@ -77,7 +79,8 @@ def test_it_never_fails_the_dispatch_when_redis_is_down(alice, settings, django_
             "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
         }
     }
-    with django_capture_on_commit_callbacks(execute=True):
+    # alice counts as online, so the push does try the broken layer
+    with present(alice.pk), django_capture_on_commit_callbacks(execute=True):
         TaskChanges().create(alice)
 
     event = OutboxEvent.objects.get(user_id=alice.pk, type="task.created")
