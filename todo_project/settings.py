@@ -377,6 +377,9 @@ WS_IDLE_TIMEOUT_SECONDS = env_int("WS_IDLE_TIMEOUT_SECONDS", 75, minimum=1)
 # Each ws process probes the channel layer this often; a probe lost (Redis away, or
 # restarted without the groups) closes its sockets with 1012 once it is back (0: off).
 WS_LAYER_CHECK_SECONDS = env_float("WS_LAYER_CHECK_SECONDS", 5.0)
+# Skip pushes to users with no open socket (todo_project/sync/presence.py).
+# Off: every event goes to the channel layer, as before presence (a kill switch).
+SYNC_PRESENCE = env_bool("SYNC_PRESENCE", True)
 # Events per resync answer (WebSocket) and the largest page of GET /api/sync.
 SYNC_RESYNC_BATCH = env_int("SYNC_RESYNC_BATCH", 500, minimum=1)
 

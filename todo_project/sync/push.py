@@ -11,6 +11,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
 from todo_project.sync import presence
@@ -72,6 +73,8 @@ def present_users(user_ids: set[int]) -> set[int]:
     """Those of ``user_ids`` that may have an open socket, with no I/O: the
     push loop's presence view (``todo_project.sync.presence``). Every one of
     them while the view is not current, so nothing is skipped on a guess."""
+    if not settings.SYNC_PRESENCE:
+        return set(user_ids)
     presence.view.ensure_following(_push_loop.loop())
     return {user_id for user_id in user_ids if presence.view.maybe_present(user_id)}
 

@@ -223,3 +223,13 @@ def test_a_socket_joins_presence_on_connect_and_leaves_on_close(server, other_se
     assert _wait_until(lambda: len(_members_of(alice.pk)) == 1)
     second.close()
     assert _wait_until(lambda: _members_of(alice.pk) == [])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_presence_off_every_push_goes_to_the_channel_layer(alice, current_view, settings, round_trips):
+    settings.SYNC_PRESENCE = False
+    TaskChanges().create(alice)
+    event = OutboxEvent.objects.filter(user_id=alice.pk).latest("seq")
+    round_trips.clear()
+    push_to_users([(alice.pk, sync_message(event, prev_seq=None))])
+    assert any(b"user." in command for command in _pushes(round_trips))
