@@ -18,7 +18,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -154,6 +153,7 @@ def push_service() -> Iterator[LocalPush]:
     service worker (DevTools protocol), as a push service's connection would.
     """
     from notifications_app.tests.push_service import serve_push
+    from notifications_app.tests.servers import running
 
     with serve_push() as service:
 
@@ -170,12 +170,8 @@ def push_service() -> Iterator[LocalPush]:
                 pass
 
         mailbox = ThreadingHTTPServer(("127.0.0.1", 0), Mailbox)
-        threading.Thread(target=mailbox.serve_forever, daemon=True).start()
-        try:
+        with running(mailbox):
             yield LocalPush(service, f"http://127.0.0.1:{mailbox.server_address[1]}/")
-        finally:
-            mailbox.shutdown()
-            mailbox.server_close()
 
 
 @pytest.fixture

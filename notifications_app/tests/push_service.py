@@ -19,7 +19,6 @@ import os
 import secrets
 import ssl
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from notifications_app.tests.servers import running
 from todo_project.keys import b64url, b64url_decode
 
 # What push services accept as an encrypted body (RFC 8030 §7.2 says at least 4096).
@@ -242,14 +242,8 @@ def serve_push() -> Iterator[PushService]:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert_file, key_file)
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
         server.socket = context.wrap_socket(server.socket, server_side=True)
         state.origin = f"https://127.0.0.1:{server.server_address[1]}"
         state.ca_file = ca_file
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with running(server):
             yield state
-        finally:
-            server.shutdown()
-            server.server_close()

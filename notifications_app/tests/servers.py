@@ -97,12 +97,19 @@ def serve(kind: str) -> Iterator[FakeServer]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    with running(server):
+        yield state
+
+
+@contextmanager
+def running(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
+    """Serve ``server`` on a daemon thread for the block, then shut it down."""
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield state
+        yield server
     finally:
         server.shutdown()
         server.server_close()
