@@ -6,7 +6,8 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchVectorField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models.expressions import Col
 from django.db.models.functions import Coalesce, Lower
@@ -30,12 +31,17 @@ MAX_TAG_LENGTH = 50
 MAX_TITLE_LENGTH = 255
 MAX_DESCRIPTION_LENGTH = 5000
 
-# Full-text search reads a stored column, ``search_vector``: PostgreSQL keeps it
-# as ``to_tsvector('english', title || ' ' || description)`` (a generated
-# column, so every write path — save, update(), bulk_create, COPY, raw SQL —
-# keeps it in sync) and the GIN index task_fulltext_gin is built on it.
-# Migration 0009 adds both outside the model state, so model instances and
-# ``.values()`` never load the vector; queries name it with SearchVectorColumn.
+# The expression the full-text GIN index is built on; a search filters with
+# the very same expression for PostgreSQL to pick the index.
+SEARCH_VECTOR = SearchVector("title", "description", config="english")
+
+# The same vector, stored: PostgreSQL keeps ``search_vector`` equal to
+# SEARCH_VECTOR (a generated column, so every write path — save, update(),
+# bulk_create, COPY, raw SQL — keeps it in sync). A search ranks its matches
+# on it instead of computing to_tsvector again for each one (a common prefix
+# matches thousands of a user's tasks). Migration 0009 adds it outside the
+# model state, so model instances and ``.values()`` never load it; queries
+# name it with SearchVectorColumn.
 SEARCH_VECTOR_COLUMN = "search_vector"
 _SEARCH_VECTOR_TARGET = SearchVectorField()
 _SEARCH_VECTOR_TARGET.set_attributes_from_name(SEARCH_VECTOR_COLUMN)
@@ -253,9 +259,7 @@ class Task(models.Model):
             # (owner_id, tag_keys), where PostgreSQL has the btree_gin
             # extension (every packaged server; not the embedded pgserver used
             # by scripts/test.sh), else the former task_tag_keys_gin on tag_keys.
-            # Full-text search: task_fulltext_gin, a GIN index on the stored
-            # search_vector column, is also managed by migration 0009 outside
-            # the model state (see SEARCH_VECTOR_COLUMN above).
+            GinIndex(SEARCH_VECTOR, name="task_fulltext_gin"),
             # sort_by=due_at (ascending, the default) in index order: the exact
             # ORDER BY of selectors.task_list, so the first page needs no sort.
             models.Index(
@@ -276,6 +280,9 @@ class Task(models.Model):
                 models.F("id").asc(),
                 name="task_open_due_idx",
                 condition=OPEN_TASK,
+                # What the views' conditions and the sidebar's due counts read
+                # besides the key: the counts are index-only scans.
+                include=["due_at", "due_date", "project"],
             ),
             # ... and by project in manual order (the Inbox view, the sidebar's
             # per-project counts as an index-only scan).

@@ -29,6 +29,7 @@ from django.utils.dateparse import parse_datetime
 from tasks_app.models import (
     DUE_SORT_EXPR,
     PRIORITY_RANK_EXPR,
+    SEARCH_VECTOR,
     Priority,
     SavedFilter,
     SearchVectorColumn,
@@ -592,18 +593,22 @@ def _task_list_queryset(*, owner_id: int, params: TaskListParams, tz: zoneinfo.Z
         # groceries"). Whole-word matches rank above prefix-only ones.
         prefix = prefix_search_query(params.q)
         matched = query if prefix is None else query | prefix
-        # The stored, indexed column (task_fulltext_gin): neither the filter
-        # nor the ranking below computes to_tsvector per row.
-        qs = qs.annotate(search=SearchVectorColumn()).filter(search=matched)
+        # The filter is spelled with SEARCH_VECTOR itself so the expression
+        # matches the GIN index's and PostgreSQL can use it; the ranking reads
+        # the stored copy of the vector rather than computing it per match.
+        qs = qs.annotate(search=SEARCH_VECTOR).filter(search=matched)
         if not params.sort_by:
+            qs = qs.annotate(stored_vector=SearchVectorColumn())
             if prefix is not None:
                 qs = qs.annotate(
                     whole_word=Case(
-                        When(search=query, then=Value(1)), default=Value(0), output_field=IntegerField()
+                        When(stored_vector=query, then=Value(1)),
+                        default=Value(0),
+                        output_field=IntegerField(),
                     )
                 )
                 ordering.append(F("whole_word").desc())
-            qs = qs.annotate(rank=SearchRank(F("search"), matched))
+            qs = qs.annotate(rank=SearchRank(F("stored_vector"), matched))
             ordering.append(F("rank").desc())
 
     sort_by = params.sort_by or ("" if params.q else "position")
