@@ -59,7 +59,7 @@ class SearchVectorColumn(models.Expression):
         reuse: Any = None,
         summarize: bool = False,
         for_save: bool = False,
-    ) -> Col:
+    ) -> Any:  # a Col, which is not a SearchVectorColumn
         assert query is not None, "resolved against a query"
         assert query.model is Task, "search_vector is a column of tasks_app_task"
         return Col(query.get_initial_alias(), _SEARCH_VECTOR_TARGET, output_field=SearchVectorField())

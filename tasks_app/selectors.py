@@ -21,7 +21,7 @@ from django.contrib.auth.models import User
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When, Window
+from django.db.models import Case, Count, F, Field, IntegerField, Q, QuerySet, Value, When, Window
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import Lower
 from django.utils.dateparse import parse_datetime
@@ -502,10 +502,14 @@ def task_list_page(
 # ``task_rows`` applies the converters Django applies to ``.values(*TASK_FIELDS)``
 # (tested equal to the queryset's rows).
 
-_quote = connection.ops.quote_name
-TASK_COLUMNS_SQL = ", ".join(
-    f"{_quote(str(Task._meta.get_field(name).column))} AS {_quote(name)}" for name in TASK_FIELDS
-)
+
+def _column(name: str) -> str:
+    field = Task._meta.get_field(name)
+    assert isinstance(field, Field), name
+    return connection.ops.quote_name(str(field.column))
+
+
+TASK_COLUMNS_SQL = ", ".join(f"{_column(name)} AS {connection.ops.quote_name(name)}" for name in TASK_FIELDS)
 _row_converters: dict[str, tuple[tuple[int, tuple[list[Any], Any]], ...]] = {}
 
 
