@@ -29,7 +29,7 @@ from django.utils.dateparse import parse_datetime
 from tasks_app.models import (
     DUE_SORT_EXPR,
     PRIORITY_RANK_EXPR,
-    SEARCH_VECTOR,
+    OwnerSearchMatch,
     Priority,
     SavedFilter,
     SearchVectorColumn,
@@ -597,10 +597,9 @@ def _task_list_queryset(*, owner_id: int, params: TaskListParams, tz: zoneinfo.Z
         # groceries"). Whole-word matches rank above prefix-only ones.
         prefix = prefix_search_query(params.q)
         matched = query if prefix is None else query | prefix
-        # The filter is spelled with SEARCH_VECTOR itself so the expression
-        # matches the GIN index's and PostgreSQL can use it; the ranking reads
-        # the stored copy of the vector rather than computing it per match.
-        qs = qs.annotate(search=SEARCH_VECTOR).filter(search=matched)
+        # The caller's entries of task_fulltext_gin only (OwnerSearchMatch);
+        # the ranking reads the stored vector rather than computing it per match.
+        qs = qs.filter(OwnerSearchMatch(owner_id, matched))
         if not params.sort_by:
             qs = qs.annotate(stored_vector=SearchVectorColumn())
             if prefix is not None:

@@ -121,3 +121,33 @@ def test_the_view_context_reads_zone_inbox_and_archived_projects(alice, make_tas
     assert context.tz.key == alice.profile.timezone
     assert context.inbox_id == project_services.inbox_ensure(user_id=alice.pk)
     assert context.archived == (work.pk,)
+
+
+def test_a_search_reads_only_the_callers_words(alice_client, bob, make_task):
+    make_task(owner=bob, title="Buy groceries")
+    make_task(title="Call mum")
+
+    assert _titles(alice_client, "q=groc") == []
+    assert _titles(alice_client, "q=groceries") == []
+
+
+def test_the_owner_scoped_index_keeps_quotes_and_phrases(alice_client, make_task):
+    make_task(title="Pay O'Neil's invoice")
+    make_task(title="Invoice to pay")
+
+    assert _titles(alice_client, "q=o%27neil") == ["Pay O'Neil's invoice"]
+    assert _titles(alice_client, "q=%22pay%20o%27neil%22") == ["Pay O'Neil's invoice"]
+    assert _titles(alice_client, "q=%22invoice%20to%20pay%22") == ["Invoice to pay"]
+
+
+def test_the_owner_scoped_index_is_used(alice, make_task):
+    from tasks_app.selectors import parse_task_list_params, task_list
+
+    make_task(title="Buy groceries")
+    Task.objects.bulk_create(Task(owner=alice, title=f"filler {i}") for i in range(3000))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tasks_app_task")
+
+    plan = task_list(user=alice, params=parse_task_list_params({"q": "groc"})).explain()
+
+    assert "task_fulltext_gin" in plan, plan
