@@ -81,7 +81,15 @@ class OwnerSearchMatch(models.Func):
         # the list's compiled page finds and replaces it like the owner filter's.
         self.owner_id = owner_id
 
-    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> Any:
         compiled = [compiler.compile(expression) for expression in self.get_source_expressions()]
         (owner_col, owner_args), (vector, vector_args), (query, query_args) = compiled
         sql = self.template % {"owner_col": owner_col, "vector": vector, "query": query}
