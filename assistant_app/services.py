@@ -34,7 +34,7 @@ from assistant_app.models import ChatMessage, Conversation, MessageRole, Persona
 from assistant_app.tools import AmbiguousTask, ToolContext, run_tool
 from tasks_app.selectors import user_timezone
 from todo_project.errors import DomainError, NotFoundError
-from todo_project.events.services import NewEvent, record_event, record_events
+from todo_project.events.services import NewEvent, batched_recording, record_event, record_events
 
 logger = logging.getLogger(__name__)
 
@@ -406,7 +406,9 @@ def chat_send(*, user: Any, text: Any, conversation_id: Any = None, via: str = "
     else:
         # The local engine is instant: the whole turn is one transaction, so it
         # commits (and hands its events to the dispatcher) once.
-        with transaction.atomic():
+        # Every event of the turn (the tools' services', then the chat's) is
+        # written in one batch at its end: two statements, not two per call.
+        with transaction.atomic(), batched_recording():
             # Locked first: turns in one conversation go one at a time, and its
             # context and pending question are read under the lock.
             conversation = conversation_for(user=user, conversation_id=conversation_id, lock=True)
