@@ -251,16 +251,18 @@ def resolve_task(user: Any, arguments: dict[str, Any], *, completed: bool | None
     return found[0][1]
 
 
-def task_result(task: Task, *, like: dict[str, Any] | None = None) -> dict[str, Any]:
+def task_result(task: Task, *, like: dict[str, Any] | None = None, created: bool = False) -> dict[str, Any]:
     """The task as tools answer it, with its series block. ``like``: a result
     for another occurrence of the same series, whose block is reused (no
-    second look-up of the same series in one answer)."""
+    second look-up of the same series in one answer). ``created``: the task
+    was just created, so a series it has is the one it started (it is that
+    series' only occurrence: no look-up of the others)."""
     data = task_to_dict(task)
     if like is not None and task.series_id is not None and "series" in like:
         if like["series"].get("id") == str(task.series_id):
             data["series"] = like["series"]
             return data
-    series = task_series_info(task=task) if task.series_id else None
+    series = task_series_info(task=task, first_occurrence=created) if task.series_id else None
     if series is not None:
         data["series"] = {
             key: series.get(key)
@@ -329,7 +331,7 @@ def _create_task(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         ).task
         assert updated is not None  # only a delete leaves no task
         task = updated
-    return {"task": task_result(task)}
+    return {"task": task_result(task, created=True)}
 
 
 @tool(
@@ -691,7 +693,9 @@ def _stop_series(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
             )
         return {"task": task_result(task), "series": None, "reminders_dismissed": cancelled}
     series = series_stop(user=ctx.user, series_id=task.series_id, now=ctx.now)
-    task.refresh_from_db()
+    # Stopping changes the series row only: the task as read stands, with the
+    # series as just written (no re-read of either).
+    task.series = series
     return {
         "task": task_result(task),
         "series": {"id": str(series.pk), "status": series.status, "title": series.title},
