@@ -176,7 +176,7 @@ def _insert_occurrences(
     be taken, so when every item is, the look-up of taken slots is skipped.
     """
     if latest is not None and all(_after_latest(item, latest) for item in items):
-        taken: set[tuple[Any, datetime]] = set()
+        taken: set[tuple[Any, datetime | None]] = set()
     else:
         taken = set(
             Task.objects.filter(
