@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from difflib import SequenceMatcher
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Q
 from django.utils import timezone
 from jsonschema import Draft202012Validator
@@ -67,7 +68,7 @@ class AmbiguousTask(DomainError):
 
 @dataclass(frozen=True)
 class ToolContext:
-    user: Any
+    user: User
     now: datetime = field(default_factory=timezone.now)
 
 
@@ -189,7 +190,7 @@ def _shares_a_word(q_words: set[str], title: str) -> bool:
     return any(len(w) >= 3 and any(tw.startswith(w) or w.startswith(tw) for tw in t_words) for w in q_words)
 
 
-def _candidates(user: Any, *, completed: bool | None) -> list[Task]:
+def _candidates(user: User, *, completed: bool | None) -> list[Task]:
     qs = Task.objects.filter(owner_id=user.pk, is_skipped=False)
     if completed is not None:
         qs = qs.filter(is_completed=completed)
@@ -206,7 +207,7 @@ def _brief(task: Task) -> dict[str, Any]:
     }
 
 
-def find_tasks(user: Any, words: str, *, completed: bool | None = False) -> list[tuple[float, Task]]:
+def find_tasks(user: User, words: str, *, completed: bool | None = False) -> list[tuple[float, Task]]:
     """The caller's tasks that ``words`` may mean, best first (one per series)."""
     scored = []
     seen_series: set[Any] = set()
@@ -231,7 +232,7 @@ def find_tasks(user: Any, words: str, *, completed: bool | None = False) -> list
     return out
 
 
-def resolve_task(user: Any, arguments: dict[str, Any], *, completed: bool | None = False) -> Task:
+def resolve_task(user: User, arguments: dict[str, Any], *, completed: bool | None = False) -> Task:
     """The task named by ``task_id`` (another user's is a 404) or by ``task`` words."""
     if arguments.get("task_id"):
         return task_get(user=user, task_id=arguments["task_id"])
