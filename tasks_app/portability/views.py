@@ -94,6 +94,13 @@ ASYNC_PARAMETER = OpenApiParameter(
     description="true: run in a worker whatever the size (202 and a job). Files over IMPORT_ASYNC_BYTES "
     "(256 KiB by default) always do.",
 )
+LOCATION_HEADER = OpenApiParameter(
+    "Location",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    response=[202],
+    description="The job to poll: /api/import/jobs/{id}.",
+)
 ACCEPTED = OpenApiResponse(
     ImportJobSerializer,
     description="Queued for a worker; poll `Location` (GET /api/import/jobs/{id}).",
@@ -130,7 +137,7 @@ class TodoistImportView(APIView):
         description="All or nothing: a file with problems is refused (400 `import_refused`, "
         "`error.details.rows` lists each row's problem) and nothing is written. A large file (or "
         "`?async=true`) is answered 202 with a job to poll instead; the job lists the same problems.",
-        parameters=[ASYNC_PARAMETER],
+        parameters=[ASYNC_PARAMETER, LOCATION_HEADER],
         request={
             "multipart/form-data": inline_serializer(
                 "TodoistImport", {"file": serializers.FileField(), "project_name": serializers.CharField()}
@@ -174,7 +181,7 @@ class TaskbeatImportView(APIView):
         "nothing is written. Into an account that already has projects or tasks the import is refused "
         "(409 `account_not_empty`) unless `mode` is `merge`, which adds a copy. A large file (or "
         "`?async=true`) is answered 202 with a job to poll instead; the job lists the same problems.",
-        parameters=[ASYNC_PARAMETER],
+        parameters=[ASYNC_PARAMETER, LOCATION_HEADER],
         request={
             "multipart/form-data": inline_serializer(
                 "TaskbeatImport",
