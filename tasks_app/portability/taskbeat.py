@@ -101,7 +101,7 @@ def _when(value: Any, parse: Callable[[str], Any]) -> Any:
     return parsed
 
 
-def _check(doc: Any) -> dict[str, list[dict[str, Any]]]:
+def _check(doc: Any) -> dict[str, Any]:
     """The document's items, after the checks that need no database; raises ImportRefused."""
     problems = _Problems()
     if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
@@ -247,7 +247,7 @@ def _attempt(problems: _Problems, row: str, write: Callable[[], Any]) -> Any:
 
 
 def _write(
-    user: User, items: dict[str, list[dict[str, Any]]], problems: _Problems, *, merge: bool
+    user: User, items: dict[str, Any], problems: _Problems, *, merge: bool
 ) -> dict[str, int]:
     new: dict[str, Any] = {}  # exported id -> new id, for every kind (ids are UUIDs: no clashes)
     projects = items["projects"]

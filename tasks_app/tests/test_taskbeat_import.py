@@ -289,3 +289,68 @@ def test_importing_needs_authentication_and_a_file(anon_client, bob_client):
     missing = bob_client.post(URL, {}, format="multipart")
     assert missing.status_code == 400
     assert "file" in missing.json()["error"]["fields"]
+
+
+def test_the_sections_beyond_the_task_layer_are_checked_before_anything_is_written(bob, bob_client):
+    doc = {
+        "format": "taskbeat-export/1",
+        "tasks": [{"id": "t1", "title": "Fine"}],
+        "profile": {"timezone": "Europe/Berlin", "date_order": "YDM"},
+        "notification_preferences": {"quiet_hours_start": "late", "default_reminder_minutes": -5},
+        "reminders": [
+            {
+                "task_id": "nope",
+                "kind": "custom",
+                "status": "pending",
+                "scheduled_for": "2030-01-01T09:00:00Z",
+            },
+            {"task_id": "t1", "kind": "sometimes"},
+            {
+                "task_id": "t1",
+                "kind": "custom",
+                "status": "pending",
+                "scheduled_for": "soon",
+                "channels": ["fax"],
+            },
+        ],
+    }
+
+    response = _upload(bob_client, doc)
+
+    assert response.status_code == 400
+    rows = {row["row"] for row in response.json()["error"]["details"]["rows"]}
+    assert {
+        "profile.date_order",
+        "notification_preferences.quiet_hours_start",
+        "notification_preferences.default_reminder_minutes",
+        "reminders[0].task_id",
+        "reminders[1].kind",
+        "reminders[2].scheduled_for",
+        "reminders[2].fire_at",
+        "reminders[2].channels",
+    } <= rows
+    assert not Task.objects.filter(owner=bob).exists()
+
+
+def test_a_merge_keeps_the_accounts_preferences_and_brings_the_reminders(alice, alice_client):
+    with time_machine.travel(NOW, tick=False):
+        task = alice_client.post(
+            "/api/tasks", {"title": "Dentist", "due_at": (NOW + timedelta(days=3)).isoformat()}, format="json"
+        ).json()
+        at = (NOW + timedelta(days=2)).isoformat()
+        alice_client.post(f"/api/tasks/{task['id']}/reminders", {"remind_at": at}, format="json")
+        exported = alice_client.get("/api/export").json()
+        exported["profile"]["date_order"] = "YMD"
+        exported["notification_preferences"]["default_reminder_minutes"] = 60
+
+        merged = _upload(alice_client, exported, mode="merge")
+
+        assert merged.status_code == 201, merged.json()
+        assert (merged.json()["profile"], merged.json()["notification_preferences"]) == (0, 0)
+        assert merged.json()["reminders"] == 1
+        again = alice_client.get("/api/export").json()
+    assert again["profile"]["date_order"] == "MDY"
+    assert again["notification_preferences"]["default_reminder_minutes"] is None
+    custom = [r for r in again["reminders"] if r["kind"] == "custom"]
+    assert len(custom) == 2  # the original's and the copy's
+    assert len({r["task_id"] for r in custom}) == 2
