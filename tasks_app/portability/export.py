@@ -33,6 +33,8 @@ from todo_project.accounts.services import DATE_ORDERS
 # key) are additive: an importer ignores keys it does not know, and a file
 # without a section imports without it, so the version stays 1.
 EXPORT_FORMAT = "taskbeat-export/1"
+# The order of the task list (manual order), which an import recreates.
+EXPORT_TASK_ORDER = ("position", "created_at", "id")
 
 
 def user_export(*, user: User, now: datetime) -> dict[str, Any]:
@@ -57,9 +59,7 @@ def user_export(*, user: User, now: datetime) -> dict[str, Any]:
         ],
         "tasks": [
             task_to_dict(row)
-            for row in Task.objects.filter(owner_id=user.pk)
-            .order_by("position", "created_at", "id")
-            .values(*TASK_FIELDS)
+            for row in Task.objects.filter(owner_id=user.pk).order_by(*EXPORT_TASK_ORDER).values(*TASK_FIELDS)
         ],
         "series": [
             series_to_dict(s, now=now)

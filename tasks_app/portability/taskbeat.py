@@ -246,9 +246,7 @@ def _attempt(problems: _Problems, row: str, write: Callable[[], Any]) -> Any:
         problems.progress.step()
 
 
-def _write(
-    user: User, items: dict[str, Any], problems: _Problems, *, merge: bool
-) -> dict[str, int]:
+def _write(user: User, items: dict[str, Any], problems: _Problems, *, merge: bool) -> dict[str, int]:
     new: dict[str, Any] = {}  # exported id -> new id, for every kind (ids are UUIDs: no clashes)
     projects = items["projects"]
     inbox = project_services.inbox_ensure(user_id=user.pk)

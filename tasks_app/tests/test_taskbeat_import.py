@@ -143,6 +143,12 @@ def _fill(client) -> None:
     assert client.post(reminders, {"offset_minutes": 120}, format="json").status_code == 201
     dismissed = client.post(reminders, {"remind_at": due}, format="json").json()
     assert client.post(f"/api/reminders/{dismissed['id']}/dismiss", format="json").status_code == 200
+    snoozed = client.post(f"/api/tasks/{buy['id']}/reminders", {"remind_at": at}, format="json").json()
+    later = (NOW + timedelta(days=1, hours=6)).isoformat()
+    assert (
+        client.post(f"/api/reminders/{snoozed['id']}/snooze", {"until": later}, format="json").status_code
+        == 200
+    )
     dispatch_ready()
 
 
@@ -155,6 +161,7 @@ def test_export_import_export_is_the_same_but_for_ids_and_times(alice, bob, alic
         kinds = {(r["kind"], r["status"]) for r in exported["reminders"]}
         assert {("custom", "pending"), ("custom", "dismissed"), ("task_remind_at", "pending")} <= kinds
         assert {("default", "pending"), ("priority_boost", "pending")} <= kinds
+        assert any(r["snoozed_until"] for r in exported["reminders"])
         assert exported["profile"] == {"timezone": "Europe/Berlin", "date_order": "DMY"}
         assert exported["notification_preferences"]["quiet_hours_start"] == "22:00"
 
@@ -170,7 +177,7 @@ def test_export_import_export_is_the_same_but_for_ids_and_times(alice, bob, alic
         "tasks": len(exported["tasks"]),
         "saved_filters": 1,
         "profile": 1,
-        "reminders": 3,  # the custom ones; the handlers derive the others again
+        "reminders": 4,  # the custom ones; the handlers derive the others again
         "notification_preferences": 1,
     }
     assert _normalised(again) == _normalised(exported)
