@@ -245,3 +245,18 @@ def test_a_taskbeat_export_imports_as_a_job(alice, bob, alice_client, bob_client
     assert job["result"]["projects"] == 1
     assert job["result"]["tasks"] == 1
     assert list(Task.objects.filter(owner=bob).values_list("title", flat=True)) == ["Fix the tap"]
+
+
+def test_a_queued_job_whose_message_was_lost_is_enqueued_again_by_the_sweep(alice):
+    # As if Redis was away when the upload committed: the row is queued, no message exists.
+    job = ImportJob.objects.create(
+        owner=alice, kind="todoist", options={"project_name": "Home"}, payload=SAMPLE.read_bytes()
+    )
+    assert jobs.import_jobs_sweep()["enqueued"] == 0  # younger than a lease: its message may still come
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        assert jobs.import_jobs_sweep()["enqueued"] == 1
+
+    job.refresh_from_db()
+    assert (job.status, job.attempt) == ("succeeded", 1)
+    assert Task.objects.filter(owner=alice).count() == 8
