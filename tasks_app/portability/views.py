@@ -70,7 +70,9 @@ class ImportJobErrorSerializer(serializers.Serializer):
 
 
 class ImportJobSerializer(serializers.Serializer):
-    """Declares a job's shape for the schema; the answer is ``jobs.import_job_to_dict``."""
+    """A background import: its status, progress, problems and result."""
+
+    # The schema's declaration only; the answer is built by ``jobs.import_job_to_dict``.
 
     id = serializers.UUIDField()
     kind = serializers.ChoiceField(choices=ImportJobKind.choices)
