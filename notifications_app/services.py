@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -52,6 +52,7 @@ from todo_project.accounts import services as account_services
 from todo_project.accounts import tokens
 from todo_project.accounts.models import Profile
 from todo_project.accounts.selectors import email_is_verified
+from todo_project.bulk import fetch_bound
 from todo_project.errors import DomainError, NotFoundError
 from todo_project.events import types
 from todo_project.events.services import (
@@ -267,14 +268,17 @@ stored AS (
         id, user_id, reminder_id, task_ref, kind, channel, occurrence_at, title, body, recipient,
         payload, status, attempts, last_error, next_attempt_at, sent_at, created_at, updated_at
     )
-    SELECT gen_random_uuid(), w.user_id, w.reminder_id, w.task_ref, %(kind)s, %(channel)s,
-        w.occurrence_at, w.title, w.body, '', '{{}}'::jsonb, %(status)s, 0, '', %(now)s, %(now)s,
-        %(now)s, %(now)s
+    SELECT gen_random_uuid(), w.user_id, w.reminder_id, w.task_ref, %(kind)s::text, %(channel)s::text,
+        w.occurrence_at, w.title, w.body, '', '{{}}'::jsonb, %(status)s::text, 0, '',
+        %(now)s::timestamptz, %(now)s::timestamptz, %(now)s::timestamptz, %(now)s::timestamptz
     FROM wanted w
+    -- One probe of the (reminder, occurrence, channel) unique index per row
+    -- (OFFSET 0 keeps it a probe, never an anti-join over the whole inbox).
     WHERE NOT EXISTS (
         SELECT 1 FROM notifications_app_notification n
         WHERE n.reminder_id = w.reminder_id AND n.occurrence_at = w.occurrence_at
-            AND n.channel = %(channel)s
+            AND n.channel = %(channel)s::text
+        OFFSET 0
     )
     RETURNING id, user_id, reminder_id, task_ref, kind, channel, occurrence_at, title, body, created_at
 ),
@@ -331,24 +335,23 @@ def in_app_notifications_for_fired(*, fired: FiredBatch) -> int:
         message = messages.reminder_in_app(title=fired.task_titles[i], due=due)
         titles.append(message["title"])
         bodies.append(message["body"])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _STORE_FIRED_SQL,
-            {
-                "reminder_ids": [fired.reminder_ids[i] for i in wanted],
-                "user_ids": [fired.user_ids[i] for i in wanted],
-                "task_ids": [fired.task_ids[i] for i in wanted],
-                "occurrences": [fired.occurrences[i] for i in wanted],
-                "titles": titles,
-                "bodies": bodies,
-                "kind": NotificationKind.REMINDER.value,
-                "channel": Channel.IN_APP.value,
-                "status": NotificationStatus.SENT.value,
-                "now": now,
-                **outbox_params(types.NOTIFICATION_CREATED),
-            },
-        )
-        event_ids = [row[0] for row in cursor.fetchall()]
+    rows = fetch_bound(
+        _STORE_FIRED_SQL,
+        {
+            "reminder_ids": [fired.reminder_ids[i] for i in wanted],
+            "user_ids": [fired.user_ids[i] for i in wanted],
+            "task_ids": [fired.task_ids[i] for i in wanted],
+            "occurrences": [fired.occurrences[i] for i in wanted],
+            "titles": titles,
+            "bodies": bodies,
+            "kind": NotificationKind.REMINDER.value,
+            "channel": Channel.IN_APP.value,
+            "status": NotificationStatus.SENT.value,
+            "now": now,
+            **outbox_params(types.NOTIFICATION_CREATED),
+        },
+    )
+    event_ids = [row[0] for row in rows]
     events_recorded(event_ids, [RecordedEvent(types.NOTIFICATION_CREATED, {})] * len(event_ids))
     return len(event_ids)
 

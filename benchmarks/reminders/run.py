@@ -11,7 +11,8 @@ reminders to show its cost follows the due rows, not the future ones.
 
 Environment: BENCH_PG (server URL without database, default
 postgres://postgres@127.0.0.1:5432), BENCH_REDIS_URL (default
-redis://127.0.0.1:6379/6; the DB is flushed).
+redis://127.0.0.1:6379/6; the DB is flushed), BENCH_DB (the throw-away database's
+name, default taskbeat_bench_reminders; it is dropped and created).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
-DB_NAME = "taskbeat_bench_reminders"
+DB_NAME = os.environ.get("BENCH_DB", "taskbeat_bench_reminders")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
 
 USERS = 1000

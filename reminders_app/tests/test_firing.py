@@ -202,7 +202,9 @@ def test_the_scan_writes_the_events_the_python_builders_would(alice, bob):
                 remind_at=NOW + timedelta(minutes=5, microseconds=250),
                 channels=["in_app", "webhook"],
             ),
-            reminder_create(user_id=bob.id, task_id=dated.id, remind_at=NOW + timedelta(minutes=4, seconds=1)),
+            reminder_create(
+                user_id=bob.id, task_id=dated.id, remind_at=NOW + timedelta(minutes=4, seconds=1)
+            ),
         ]
     before = {user: OutboxEvent.objects.filter(user_id=user).count() for user in (alice.id, bob.id)}
     now = NOW + timedelta(minutes=5, seconds=2, microseconds=123456)
@@ -226,12 +228,16 @@ def test_the_scan_writes_the_events_the_python_builders_would(alice, bob):
         stored = OutboxEvent.objects.get(type="notification.created", subject=created.subject)
         assert stored.data == _jsonable(created.data)
         assert event_errors(stored.type, stored.data) == []
-    assert Notification.objects.get(reminder=made[0]).body == 'Pay "rent" — ü — due Mon 02 Mar 2026, 12:00 CET.'
+    assert (
+        Notification.objects.get(reminder=made[0]).body == 'Pay "rent" — ü — due Mon 02 Mar 2026, 12:00 CET.'
+    )
     assert Notification.objects.get(reminder=made[2]).body == "File taxes — due 2026-03-04."
     # and each user's numbers run on without a gap: the triggered events in
     # fire_at order, then their notifications in the same order
     for user, subjects in ((alice.id, [made[0], made[1]]), (bob.id, [made[2]])):
-        rows = list(OutboxEvent.objects.filter(user_id=user).order_by("seq").values_list("seq", "type", "data"))
+        rows = list(
+            OutboxEvent.objects.filter(user_id=user).order_by("seq").values_list("seq", "type", "data")
+        )
         assert [seq for seq, _, _ in rows] == list(range(1, len(rows) + 1))
         new = rows[before[user] :]
         assert [(t, d["reminder_id"]) for _, t, d in new] == [

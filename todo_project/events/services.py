@@ -195,7 +195,7 @@ def outbox_insert_sql(source: str) -> str:
         )
         SELECT s.event_id, s.user_id,
                c.last_seq - a.amount + row_number() OVER (PARTITION BY s.user_id ORDER BY s.ord),
-               %(event_type)s, %(event_source)s, s.subject, %(event_time)s, s.data,
+               %(event_type)s::text, %(event_source)s::text, s.subject, %(event_time)s::timestamptz, s.data,
                %(event_context)s::jsonb, 0, '', 0, ''
         FROM {source} s JOIN _event_amounts a USING (user_id) JOIN _event_seqs c USING (user_id)
     )"""  # noqa: S608 - constant SQL fragments, no input
@@ -230,9 +230,10 @@ def events_recorded(event_ids: Sequence[uuid.UUID], recorded: Sequence[RecordedE
     if not event_ids:
         return
     fault_point("events.before_commit")
-    for event_id in event_ids:
-        _dispatch_on_commit(event_id)
+    # The first joins (or starts) the transaction's batch; the rest go with it.
+    _dispatch_on_commit(event_ids[0])
     pending: _DispatchBatch = connection._taskbeat_dispatch_batch  # type: ignore[attr-defined]  # set just above
+    pending.event_ids.extend(str(event_id) for event_id in event_ids[1:])
     pending.events.extend(recorded)
 
 
