@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -619,15 +619,26 @@ def _trigger(fire: list[tuple[Any, ...]], now: datetime) -> None:
     )
 
 
-def reminders_fire_due(*, now: datetime | None = None, batch_size: int | None = None) -> int:
-    """Fire every due reminder, batch by batch. Returns how many were claimed."""
+def reminders_fire_due(
+    *,
+    now: datetime | None = None,
+    batch_size: int | None = None,
+    on_full_batch: Callable[[], None] | None = None,
+) -> int:
+    """Fire every due reminder, batch by batch. Returns how many were claimed.
+
+    ``on_full_batch`` runs once, after the first batch came back full (more
+    are due): the scan task starts its parallel claimers there.
+    """
     size = batch_size or settings.REMINDER_SCAN_BATCH_SIZE
     total = 0
-    for _ in range(MAX_BATCHES_PER_SCAN):
+    for number in range(MAX_BATCHES_PER_SCAN):
         claimed = _fire_batch(now=now or timezone.now(), batch_size=size)
         total += claimed
         if claimed < size:
             break
+        if number == 0 and on_full_batch is not None:
+            on_full_batch()
     return total
 
 

@@ -243,3 +243,27 @@ def test_the_scan_writes_the_events_the_python_builders_would(alice, bob):
         assert [(t, d["reminder_id"]) for _, t, d in new] == [
             ("reminder.triggered", str(r.id)) for r in subjects
         ] + [("notification.created", str(r.id)) for r in subjects]
+
+
+@pytest.mark.django_db
+def test_a_scan_that_finds_a_full_batch_starts_its_parallel_claimers(alice, settings, monkeypatch):
+    # given three due reminders, batches of one and three claimers per scan
+    from reminders_app import tasks
+
+    settings.REMINDER_SCAN_BATCH_SIZE = 1
+    settings.REMINDER_SCAN_CLAIMERS = 3
+    with time_machine.travel(NOW, tick=False):
+        task = create_task(alice)
+        for minutes in (1, 2, 3):
+            reminder_create(user_id=alice.id, task_id=task.id, remind_at=NOW + timedelta(minutes=minutes))
+    started = []
+    monkeypatch.setattr(tasks.reminders_scan_task, "apply_async", lambda **kw: started.append(kw["kwargs"]))
+
+    # when the beat's scan runs, and then a helper
+    with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
+        fired = tasks.reminders_scan_task()
+        assert tasks.reminders_scan_task(helper=True) == 0
+
+    # then it fired them all and started two helpers, which start no one
+    assert fired == 3
+    assert started == [{"helper": True}, {"helper": True}]
