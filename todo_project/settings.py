@@ -403,6 +403,10 @@ SYNC_RESYNC_BATCH = env_int("SYNC_RESYNC_BATCH", 500, minimum=1)
 
 # --- Reminders and notification delivery (reminders_app, notifications_app) ---
 REMINDER_SCAN_BATCH_SIZE = env_int("REMINDER_SCAN_BATCH_SIZE", 500, minimum=1)
+# Claimers per scan when a batch comes back full: the beat's scan enqueues this
+# many more minus one, each draining its own SKIP LOCKED batches in its own
+# worker process (1: one claimer, as before). Useful up to the worker's concurrency.
+REMINDER_SCAN_CLAIMERS = env_int("REMINDER_SCAN_CLAIMERS", 1, minimum=1)
 # Absolute links in emails and webhook bodies point here.
 PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL", "http://localhost:8000") or "").rstrip("/")
 # No key = the email channel is off (one log line, not an error per reminder).
