@@ -290,6 +290,19 @@ def _worker(pipeline: bool) -> None:
 
     from todo_project.events.bridge import Bridge
 
+    # Seconds spent in each phase (the marks run on the marker thread in pipelined mode).
+    phases: dict[str, float] = defaultdict(float)
+    for name in ("_candidate_users", "_claim", "_fetch", "_relay", "_mark", "_release"):
+        original = getattr(Bridge, name)
+
+        def timed(self: Bridge, *a: object, _f: object = original, _n: str = name, **k: object) -> object:
+            started = time.perf_counter()
+            try:
+                return _f(self, *a, **k)  # type: ignore[operator]
+            finally:
+                phases[_n] += time.perf_counter() - started
+
+        setattr(Bridge, name, timed)
     bridge = Bridge()
     bridge.start()
     print("ready", flush=True)
@@ -308,7 +321,17 @@ def _worker(pipeline: bool) -> None:
                     break
     bridge.close()
     finished = time.time()
-    print(json.dumps({"started": started, "finished": finished, "rounds": rounds, "published": published}))
+    print(
+        json.dumps(
+            {
+                "started": started,
+                "finished": finished,
+                "rounds": rounds,
+                "published": published,
+                "phases": {name.lstrip("_"): round(value, 3) for name, value in phases.items()},
+            }
+        )
+    )
 
 
 def throughput(
@@ -356,6 +379,8 @@ def throughput(
         f" (rounds {sum(r['rounds'] for r in reports)}, published per bridge {shares})",
         flush=True,
     )
+    for n, report in enumerate(reports):
+        print(f"  bridge {n + 1} seconds in: {report['phases']}", flush=True)
     seen = _consume_all(events, ["task-events"])
     duplicates, violations, split = _check_order(seen)
     print(
