@@ -210,7 +210,9 @@ def batched_recording() -> Iterator[None]:
     entered inside ``transaction.atomic()`` and left inside the same one. An
     exception leaving the block records nothing and marks the enclosing
     atomic block for rollback, so no change made in it commits without its
-    events. Nested blocks join the outer one.
+    events. Nested blocks join the outer one. Only ``record_events`` is
+    batched: events written by ``outbox_insert_sql`` (the reminder and
+    notification batches, never inside a chat turn) are numbered at once.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("batched_recording must be used inside transaction.atomic()")
