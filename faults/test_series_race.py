@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -121,3 +122,61 @@ def test_two_webs_two_workers_and_the_repair_scan_racing_make_exactly_one_next_o
         f"(open, total, generated) {set(state.values())}"
     )
     assert not wrong, f"{len(wrong)} series without exactly one next occurrence: {wrong}"
+
+
+def test_two_workers_dispatching_the_same_completions_at_once_make_exactly_one_next_occurrence(running):
+    """A slow worker (held ``hold`` s right after leasing its events, past the
+    10 s dispatch lease) and a healthy one that takes the same events from the
+    sweep when the lease runs out: both run the generator for one completion."""
+    cluster = running
+    hold = 25
+    cluster.kill("worker2")
+    cluster.start("beat")
+    user = cluster.new_user("sl")
+    due = (datetime.now(UTC) + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    tasks = []
+    for number in range(2):
+        body = {"title": f"slow {number}", "due_at": iso(due), "recurrence_rule": "FREQ=DAILY"}
+        status, task, _ = user.client.call("POST", "/api/tasks", body)
+        assert status == 201, task
+        tasks.append(task)
+    wait_until(lambda: cluster.outbox_undispatched() == 0, timeout=60, what="the creations dispatched")
+    # Only the slow worker runs when the completions commit: it leases them and sleeps.
+    cluster.kill("worker")
+    cluster.procs["worker2"].start(extra_env={"TASKBEAT_FAULT_HOLD": f"events.after_lease:{hold}"})
+    for task in tasks:
+        status, body, _ = user.client.call("PATCH", f"/api/tasks/{task['id']}", {"is_completed": True})
+        assert status == 200, body
+    completed_at = time.monotonic()
+    wait_until(
+        lambda: (
+            cluster.postgres.query(
+                "SELECT count(*) FROM events_outboxevent WHERE type = 'task.completed' AND user_id = %s "
+                "AND dispatched_at IS NULL AND next_dispatch_at > now()",
+                [user.id],
+            )[0][0]
+            == len(tasks)
+        ),
+        timeout=30,
+        what="the slow worker to lease the completions",
+    )
+    # The healthy worker starts; when the lease runs out the sweep hands it the same events.
+    cluster.start("worker")
+    series_ids = [task["series_id"] for task in tasks]
+    wait_until(
+        lambda: all(v[0] >= 1 and v[2] >= 1 for v in _series_state(cluster, series_ids).values()),
+        timeout=90,
+        what="the next occurrences",
+    )
+    generated_after = time.monotonic() - completed_at
+    wait_until(lambda: cluster.outbox_undispatched() == 0, timeout=90, what="the completions dispatched")
+    # Past the slow worker's wake-up: it has run (or skipped) the handlers too.
+    wait_until(lambda: time.monotonic() - completed_at > hold + 5, timeout=60, what="the slow worker to wake")
+    state = _series_state(cluster, series_ids)
+    print(
+        f"slow and healthy worker: generated {generated_after:.1f} s after the completions "
+        f"(slow worker held {hold} s); (open, total, generated) {set(state.values())}"
+    )
+    assert set(state.values()) == {(1, 2, 1)}, state
+    assert cluster.procs["worker2"].alive
+    cluster.kill("beat")
