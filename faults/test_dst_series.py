@@ -110,6 +110,7 @@ def _fires_once(cluster, user, task_id: str) -> str:
         [reminder_id],
     )[0][0]
     assert (notices, events) == (1, 1), (notices, events)
+    assert triggered_at is not None
     assert triggered_at >= fire_at, f"fired early: {triggered_at} < {fire_at}"
     print(f"reminder at {_local(fire_at)} fired once, {(triggered_at - fire_at).total_seconds():.1f} s after")
     return reminder_id
