@@ -458,3 +458,70 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"calendar feed of user {self.owner_id}"
+
+
+class ImportJobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class ImportJobKind(models.TextChoices):
+    TODOIST = "todoist", "Todoist CSV"
+    TASKBEAT = "taskbeat", "Taskbeat export"
+
+
+class ImportJob(models.Model):
+    """A large import, run by a worker (docs/portability.md "Large imports").
+
+    The row is the truth: a worker claims it (``queued`` → ``running``,
+    ``attempt`` + 1, a lease until ``lease_until``), writes ``done`` and
+    renews the lease from a connection of its own while the import's one
+    transaction is open, and marks it ``succeeded`` inside that transaction,
+    fenced by ``attempt`` (so a worker that lost its lease can never commit).
+    The sweep re-queues a job whose lease ran out, or fails it after
+    ``IMPORT_JOB_MAX_ATTEMPTS``. ``payload`` (the upload) is emptied once the
+    job is finished.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_jobs")
+    kind = models.CharField(max_length=20, choices=ImportJobKind.choices)
+    status = models.CharField(max_length=20, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED)
+    # The form fields of the upload: project_name (todoist), mode (taskbeat).
+    options = models.JSONField(default=dict, blank=True)
+    payload = models.BinaryField(default=b"", editable=False)
+    size_bytes = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error_code = models.CharField(max_length=50, blank=True, default="")
+    error_message = models.CharField(max_length=500, blank=True, default="")
+    attempt = models.PositiveIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "running", "succeeded", "failed"]),
+                name="import_job_valid_status",
+            ),
+        ]
+        indexes = [
+            # The sweep: unfinished jobs only.
+            models.Index(
+                fields=["status", "lease_until"],
+                name="import_job_unfinished_idx",
+                condition=models.Q(status__in=["queued", "running"]),
+            ),
+            models.Index(fields=["owner", "created_at"], name="import_job_owner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import {self.id} ({self.status})"
