@@ -81,6 +81,8 @@ FAMILY_TOPICS = {
     "chat": "chat-events",
     # Calendar-feed changes are account settings, like preferences.
     "calendar": "audit-events",
+    # Import jobs: next to the task.created events an import records (one key, one order).
+    "import": "task-events",
 }
 DEFAULT_TOPIC = "audit-events"
 DLQ_TOPIC = "dlq-events"
