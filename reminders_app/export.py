@@ -37,7 +37,13 @@ def reminders_export(user: User, now: datetime) -> list[dict[str, Any]]:
     rank = {task_id: index for index, task_id in enumerate(tasks)}
     rows = sorted(
         Reminder.objects.filter(owner_id=user.pk, task__isnull=False),
-        key=lambda r: (rank.get(r.task_ref, len(rank)), r.fire_at, r.kind, r.created_at, str(r.id)),
+        key=lambda r: (
+            rank.get(r.task_id, len(rank)) if r.task_id is not None else len(rank),
+            r.fire_at,
+            r.kind,
+            r.created_at,
+            str(r.id),
+        ),
     )
     return [dict(ReminderOutput(reminder).data) for reminder in rows]
 

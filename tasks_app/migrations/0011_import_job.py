@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tasks_app', '0008_calendar_feed'),
+        ('tasks_app', '0010_open_due_index_covering'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
