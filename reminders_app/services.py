@@ -652,3 +652,46 @@ def reminders_resync_user(*, user_id: int) -> int:
     for task_id in ids:
         reminders_apply_task_state(task_id=task_id)
     return len(ids)
+
+
+def reminder_restore(
+    *,
+    user_id: int,
+    task_id: uuid.UUID | str,
+    offset_minutes: int | None,
+    base_at: datetime,
+    fire_at: datetime,
+    status: str,
+    cancel_reason: str,
+    channels: list[str] | None,
+    attempts: int,
+    triggered_at: datetime | None,
+    snoozed_until: datetime | None,
+) -> Reminder:
+    """Put back a user reminder that is history (triggered, dismissed, cancelled), as an import does.
+
+    Nothing fires or changes: it is a record, like an audit entry, so no event
+    is recorded. A pending reminder is made with ``reminder_create`` instead.
+    """
+    if status == ReminderStatus.PENDING or status not in ReminderStatus.values:
+        raise DomainError("Only a triggered, dismissed or cancelled reminder is restored.", field="status")
+    if cancel_reason and cancel_reason not in CancelReason.values:
+        raise DomainError(f"Unknown cancel_reason {cancel_reason!r}.", field="cancel_reason")
+    channels = _validate_channels(channels)
+    with transaction.atomic():
+        task = _lock_task(user_id=user_id, task_id=task_id)
+        return Reminder.objects.create(
+            owner_id=user_id,
+            task=task,
+            task_ref=task.id,
+            kind=ReminderKind.CUSTOM,
+            offset_minutes=offset_minutes,
+            base_at=base_at,
+            fire_at=fire_at,
+            status=status,
+            cancel_reason=cancel_reason,
+            channels=channels,
+            attempts=attempts,
+            triggered_at=triggered_at,
+            snoozed_until=snoozed_until,
+        )

@@ -229,6 +229,15 @@ EVENTS_SWEEP_SECONDS = env_int("EVENTS_SWEEP_SECONDS", 5, minimum=1)
 # it leased them) are dispatched by the sweep this long after they were recorded.
 EVENTS_SWEEP_GRACE_SECONDS = env_int("EVENTS_SWEEP_GRACE_SECONDS", 10, minimum=1)
 NOTIFICATION_SWEEP_SECONDS = env_int("NOTIFICATION_SWEEP_SECONDS", 5, minimum=1)
+# Imports (docs/portability.md "Large imports"): an upload above IMPORT_ASYNC_BYTES
+# becomes a job a worker runs (202 + GET /api/import/jobs/{id}); smaller ones run
+# in the request unless the client asks for ?async=true. A running job's lease is
+# renewed with each progress write; the sweep re-queues a job whose lease ran out
+# (its worker died: its one transaction rolled back) up to IMPORT_JOB_MAX_ATTEMPTS.
+IMPORT_ASYNC_BYTES = env_int("IMPORT_ASYNC_BYTES", 256 * 1024, minimum=0)
+IMPORT_JOB_LEASE_SECONDS = env_int("IMPORT_JOB_LEASE_SECONDS", 60, minimum=10)
+IMPORT_JOB_MAX_ATTEMPTS = env_int("IMPORT_JOB_MAX_ATTEMPTS", 3, minimum=1)
+IMPORT_JOBS_SWEEP_SECONDS = env_int("IMPORT_JOBS_SWEEP_SECONDS", 30, minimum=1)
 # One schedule, made of sweeps over database state that are harmless when run
 # twice or missed; ``expires`` keeps an outage from piling up stale runs.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
@@ -290,6 +299,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Re-enqueue notification deliveries that are due (backoff elapsed, quiet
     # hours over) or whose worker died mid-send (lease expired). Every 15 s;
     # delivery claims the row conditionally, so a doubled sweep is harmless.
+    # Import jobs whose worker died (lease run out) go back to the queue, or fail
+    # after IMPORT_JOB_MAX_ATTEMPTS; queued jobs never picked up are enqueued again.
+    # Every IMPORT_JOBS_SWEEP_SECONDS; a job is claimed by a conditional UPDATE, so a
+    # doubled sweep or a doubled message is harmless, a missed one only later.
+    "import-jobs-sweep": {
+        "task": "tasks_app.tasks.import_jobs_sweep_task",
+        "schedule": schedule(timedelta(seconds=IMPORT_JOBS_SWEEP_SECONDS)),
+        "options": {"expires": IMPORT_JOBS_SWEEP_SECONDS},
+    },
     "notifications-delivery-sweep": {
         "task": "notifications_app.tasks.notifications_sweep_task",
         "schedule": schedule(timedelta(seconds=NOTIFICATION_SWEEP_SECONDS)),

@@ -31,6 +31,7 @@ _SOURCES = {
     "project": "/projects",
     "section": "/projects",
     "calendar": "/calendar",
+    "import": "/imports",
     "reminder": "/reminders",
     "notification": "/notifications",
     "user": "/auth",
