@@ -153,7 +153,7 @@ def push_service() -> Iterator[LocalPush]:
     service worker (DevTools protocol), as a push service's connection would.
     """
     from notifications_app.tests.push_service import serve_push
-    from notifications_app.tests.servers import running
+    from todo_project.testing import serving
 
     with serve_push() as service:
 
@@ -170,7 +170,7 @@ def push_service() -> Iterator[LocalPush]:
                 pass
 
         mailbox = ThreadingHTTPServer(("127.0.0.1", 0), Mailbox)
-        with running(mailbox):
+        with serving(mailbox):
             yield LocalPush(service, f"http://127.0.0.1:{mailbox.server_address[1]}/")
 
 
