@@ -149,3 +149,85 @@ def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+# --- a cheaper flush after transactional tests ---------------------------------------
+#
+# Django's TransactionTestCase ends each test with ``flush``: one TRUNCATE of
+# every table (a new file for each table and index, fsynced at commit), then
+# post_migrate recreates the content types and permissions it has just emptied.
+# That was most of the cost of a transactional test. ``delete_test_rows``
+# instead DELETEs from only the tables that have rows, in one transaction
+# (Django's foreign keys are DEFERRABLE INITIALLY DEFERRED, so the order does
+# not matter), and leaves the rows that were there before the first
+# transactional test (post_migrate's) as they were, ids included. A test that
+# changed those rows gets Django's own flush. Sequences are not reset, as
+# Django's flush does not reset them either. The root conftest.py installs it.
+
+_seeded: dict[str, dict[str, str]] = {}  # database alias -> table -> checksum of its rows
+
+
+def _quote(connection: Any, table: str) -> str:
+    return str(connection.ops.quote_name(table))
+
+
+def _tables(connection: Any) -> list[str]:
+    # The tables Django's flush empties.
+    return sorted(connection.introspection.django_table_names(only_existing=True, include_views=False))
+
+
+def _tables_with_rows(connection: Any, tables: list[str]) -> list[str]:
+    if not tables:
+        return []
+    query = " UNION ALL ".join(
+        f"SELECT %s FROM (SELECT 1 FROM {_quote(connection, table)} LIMIT 1) AS t" for table in tables
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, tables)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _checksum(connection: Any, table: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) "
+            f"FROM {_quote(connection, table)} AS r"
+        )
+        return str(cursor.fetchone()[0])
+
+
+def snapshot_seeded_rows(connection: Any) -> None:
+    """Remember the rows the database holds between tests (post_migrate's), once per database."""
+    if connection.alias not in _seeded:
+        tables = _tables_with_rows(connection, _tables(connection))
+        _seeded[connection.alias] = {table: _checksum(connection, table) for table in tables}
+
+
+def forget_seeded_rows(connection: Any) -> None:
+    _seeded.pop(connection.alias, None)
+
+
+def delete_test_rows(connection: Any) -> bool:
+    """Empty what a transactional test wrote, back to the rows of the snapshot.
+
+    Returns False, having deleted nothing, when there is no snapshot or the
+    test changed a table that held rows before it: the caller then flushes.
+    """
+    from django.db import transaction
+
+    seeded = _seeded.get(connection.alias)
+    if seeded is None:
+        return False
+    tables = _tables(connection)
+    with transaction.atomic(using=connection.alias):
+        with connection.cursor() as cursor:
+            # As TRUNCATE would: wait for writers still at work (a server
+            # process), and let none start until this commits.
+            cursor.execute(f"LOCK TABLE {', '.join(_quote(connection, t) for t in tables)} IN EXCLUSIVE MODE")
+        if any(_checksum(connection, table) != checksum for table, checksum in seeded.items()):
+            return False
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            for table in _tables_with_rows(connection, [t for t in tables if t not in seeded]):
+                cursor.execute(f"DELETE FROM {_quote(connection, table)}")
+    return True
