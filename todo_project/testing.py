@@ -3,6 +3,7 @@ environment for tests that start our own processes (ASGI servers, scanners)."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import uuid
@@ -15,6 +16,13 @@ if TYPE_CHECKING:
     from http.server import ThreadingHTTPServer
 
     from todo_project.events.models import OutboxEvent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server a test or benchmark starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def database_url(settings_dict: dict[str, Any]) -> str:

