@@ -9,6 +9,7 @@ a real worker; on-commit callbacks run only where a test asks for them
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -17,7 +18,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from todo_project.celery import app as celery_app
-from todo_project.testing import clear_throttle_counters
+from todo_project.testing import bearer_client, clear_throttle_counters
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -36,21 +37,23 @@ def _cheap_transactional_flush() -> Iterator[None]:
 
     from todo_project.testing import delete_test_rows, forget_seeded_rows, snapshot_seeded_rows
 
-    original_setup = TransactionTestCase.__dict__["_fixture_setup"]  # a classmethod
-    original_teardown = TransactionTestCase._fixture_teardown
+    # Private methods of Django's the stubs do not declare: handled as Any.
+    transaction_case: Any = TransactionTestCase
+    original_setup = transaction_case.__dict__["_fixture_setup"]  # a classmethod
+    original_teardown = transaction_case._fixture_teardown
 
-    def plain(cls: type[TransactionTestCase]) -> bool:
+    def plain(cls: Any) -> bool:
         # What Django's flush would do in full: other modes keep their own path.
         other_mode = cls.available_apps or cls.serialized_rollback or cls.reset_sequences
         return not (issubclass(cls, TestCase) or other_mode)
 
-    def fixture_setup(cls: type[TransactionTestCase]) -> None:
+    def fixture_setup(cls: Any) -> None:
         if plain(cls):
             for name in cls._databases_names(include_mirrors=False):
                 snapshot_seeded_rows(connections[name])
         original_setup.__func__(cls)
 
-    def fixture_teardown(case: TransactionTestCase) -> None:
+    def fixture_teardown(case: Any) -> None:
         if not plain(type(case)):
             original_teardown(case)
             return
@@ -60,11 +63,46 @@ def _cheap_transactional_flush() -> Iterator[None]:
                 forget_seeded_rows(connections[name])
                 snapshot_seeded_rows(connections[name])
 
-    TransactionTestCase._fixture_setup = classmethod(fixture_setup)  # type: ignore[assignment]
-    TransactionTestCase._fixture_teardown = fixture_teardown  # type: ignore[method-assign]
+    transaction_case._fixture_setup = classmethod(fixture_setup)
+    transaction_case._fixture_teardown = fixture_teardown
     yield
-    TransactionTestCase._fixture_setup = original_setup  # type: ignore[assignment]
-    TransactionTestCase._fixture_teardown = original_teardown  # type: ignore[method-assign]
+    transaction_case._fixture_setup = original_setup
+    transaction_case._fixture_teardown = original_teardown
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_listed_once() -> Iterator[None]:
+    """WhiteNoise lists every app's static files (WHITENOISE_USE_FINDERS, as in
+    development) each time a test client builds its middleware: some 170 files
+    stat-ed and given headers, a tenth of a typical API test's CPU. They do not
+    change during a run, so list them once per configuration."""
+    from django.conf import settings
+    from whitenoise.middleware import WhiteNoiseMiddleware  # type: ignore[import-untyped]
+
+    original = WhiteNoiseMiddleware.add_files_from_finders
+    listed: dict[tuple[object, ...], dict[str, object]] = {}
+
+    def add_files_from_finders(self: WhiteNoiseMiddleware) -> None:
+        key = (
+            self.static_prefix,
+            self.max_age,
+            self.charset,
+            self.allow_all_origins,
+            self.index_file,
+            self.add_headers_function,
+            getattr(settings, "WHITENOISE_IMMUTABLE_FILE_TEST", None),  # a fresh lambda on self
+            tuple(settings.INSTALLED_APPS),
+            tuple(map(str, getattr(settings, "STATICFILES_DIRS", ()))),
+        )
+        if key not in listed:
+            before = dict(self.files)
+            original(self)
+            listed[key] = {url: f for url, f in self.files.items() if before.get(url) is not f}
+        self.files.update(listed[key])
+
+    WhiteNoiseMiddleware.add_files_from_finders = add_files_from_finders  # type: ignore[method-assign]
+    yield
+    WhiteNoiseMiddleware.add_files_from_finders = original  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True)
@@ -185,10 +223,7 @@ def _make_user(username: str, tz: str = "UTC"):
 
 
 def _client_for(user) -> APIClient:
-    client = APIClient()
-    token = RefreshToken.for_user(user).access_token
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
+    return bearer_client(str(RefreshToken.for_user(user).access_token))
 
 
 @pytest.fixture
@@ -214,3 +249,15 @@ def bob_client(bob) -> APIClient:
 @pytest.fixture
 def anon_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def superuser(db):
+    return get_user_model().objects.create_superuser("root", "root@example.com", "root-Secret-123")
+
+
+@pytest.fixture
+def staff_client(client, superuser):
+    """Django's test client logged in (a session, as the admin uses) as ``superuser``."""
+    client.force_login(superuser)
+    return client

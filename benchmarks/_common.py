@@ -6,7 +6,27 @@ from __future__ import annotations
 import http.client
 import os
 import subprocess
+import sys
 import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_gunicorn(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """gunicorn as deployed (deploy/gunicorn.conf.py; WEB_BIND, WEB_WORKERS from ``env``), no access log."""
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            str(ROOT / "deploy/gunicorn.conf.py"),
+            "--access-logfile",
+            "/dev/null",
+            "todo_project.wsgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
 
 
 def wait_for_health(port: int, attempts: int = 100) -> None:
@@ -31,3 +51,14 @@ def machine(db_url: str, load_before: tuple[float, float, float]) -> dict:
             ["psql", db_url, "-Atc", "SHOW server_version"], capture_output=True, text=True
         ).stdout.strip(),
     }
+
+
+def setup_django(**defaults: str) -> None:
+    """``django.setup()`` with the project's settings, for a script that uses the ORM
+    in its own process; ``defaults`` are environment variables set unless already set."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todo_project.settings")
+    for name, value in defaults.items():
+        os.environ.setdefault(name, value)
+    import django
+
+    django.setup()

@@ -33,9 +33,8 @@ from websockets.sync.client import connect
 
 from tests.deploy_support import DASHBOARDS_DIR, one, render, require_binary
 from tests.pods import Pod, free_port, service_port, workloads
-from todo_project.events.tests.conftest import Broker
 from todo_project.keys import load_or_create_local_keypair
-from todo_project.testing import database_url
+from todo_project.testing import Broker, database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka]
 

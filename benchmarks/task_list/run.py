@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import machine, wait_for_health  # noqa: E402
+from benchmarks._common import machine, start_gunicorn, wait_for_health  # noqa: E402
 
 TOTAL_TASKS = 1_000_000
 HEAVY_TASKS = 100_000
@@ -419,18 +419,7 @@ def measure_throughput(env: dict[str, str], seconds: float, concurrency: int, ro
     tokens = [str(RefreshToken.for_user(user).access_token) for user in users]
     port = 8765
     server_env = {**env, "BENCH_BASELINE_OWNER_ID": "2", "WEB_BIND": f"127.0.0.1:{port}", "WEB_WORKERS": "2"}
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "-c",
-            str(ROOT / "deploy/gunicorn.conf.py"),
-            "--access-logfile",
-            "/dev/null",
-            "todo_project.wsgi:application",
-        ],
-        cwd=ROOT,
-        env=server_env,
-    )
+    server = start_gunicorn(server_env)
     paths = {
         "plain_values": "/bench/plain-values",
         "plain_values_jwt": "/bench/plain-values-jwt",

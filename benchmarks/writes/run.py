@@ -34,7 +34,7 @@ USERS = 200
 PORT = 8767
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import wait_for_health  # noqa: E402
+from benchmarks._common import start_gunicorn, wait_for_health  # noqa: E402
 
 
 def bench_env() -> dict[str, str]:
@@ -155,18 +155,7 @@ def main() -> None:
 
     env = {**os.environ, **bench_env(), "DJANGO_SETTINGS_MODULE": "bench_settings"}
     env.update(WEB_BIND=f"127.0.0.1:{PORT}", WEB_WORKERS="2")
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            str(ROOT / "deploy/gunicorn.conf.py"),
-            "--access-logfile",
-            "/dev/null",
-            "todo_project.wsgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = start_gunicorn(env)
     cases = {
         "plain create": ("POST", ["/bench/plain-create"] * USERS),
         "POST /api/tasks": ("POST", ["/api/tasks"] * USERS),
