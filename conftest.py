@@ -27,6 +27,17 @@ def _celery_eager() -> None:
     celery_app.conf.task_eager_propagates = True
 
 
+@pytest.fixture(autouse=True)
+def _joins_allowed() -> None:
+    # An eager task runs under celery's denied_join_result(), which sets a
+    # process-wide flag and restores it on exit: two threads running eager
+    # tasks at once (run_in_threads) can leave it set, and a later test's
+    # ``task.delay().get()`` then fails with "Never call result.get() within a task".
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _cheap_transactional_flush() -> Iterator[None]:
     """After a ``transaction=True`` test, delete its rows instead of Django's flush
