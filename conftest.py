@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from todo_project.celery import app as celery_app
-from todo_project.testing import bearer_client, clear_throttle_counters
+from todo_project.testing import Broker, bearer_client, clear_throttle_counters
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -205,6 +205,15 @@ def _responses_match_the_openapi_schema(monkeypatch: pytest.MonkeyPatch):
         return response
 
     monkeypatch.setattr(Client, "request", checked)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[Broker]:
+    """A Kafka-protocol broker (tansu) for the session, started on first use."""
+    broker = Broker()
+    broker.start()
+    yield broker
+    broker.stop()
 
 
 @pytest.fixture

@@ -1,21 +1,12 @@
-"""A real Kafka-protocol broker for the bridge tests (``todo_project.testing.Broker``)."""
+"""The bridge tests' settings: the session's broker (root conftest.py) and topics of their own."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from todo_project.testing import Broker
-
-
-@pytest.fixture(scope="session")
-def kafka_broker() -> Iterator[Broker]:
-    broker = Broker()
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 @pytest.fixture
