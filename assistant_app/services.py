@@ -21,10 +21,11 @@ import secrets
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -34,7 +35,10 @@ from assistant_app.models import ChatMessage, Conversation, MessageRole, Persona
 from assistant_app.tools import AmbiguousTask, ToolContext, run_tool
 from tasks_app.selectors import user_timezone
 from todo_project.errors import DomainError, NotFoundError
-from todo_project.events.services import NewEvent, record_event, record_events
+from todo_project.events.services import NewEvent, batched_recording, record_event, record_events
+
+if TYPE_CHECKING:
+    from assistant_app.engine import EngineReply
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +54,9 @@ def _iso(value: datetime | None) -> str | None:
 # --- conversations and messages ----------------------------------------------------
 
 
-def conversation_for(*, user: Any, conversation_id: Any = None, lock: bool = False) -> Conversation:
+def conversation_for(
+    *, user: User, conversation_id: uuid.UUID | str | None = None, lock: bool = False
+) -> Conversation:
     """The caller's conversation by id (another user's is a 404), else their latest,
     else a new one. ``lock``: row-locked (see ``_lock_conversation``)."""
     rows = Conversation.objects.all()
@@ -146,7 +152,7 @@ def _noted(conversation: Conversation, message: ChatMessage) -> ChatMessage:
 
 
 def user_message_store(
-    *, user: Any, conversation: Conversation, text: str, via: str, record: bool = True
+    *, user: User, conversation: Conversation, text: str, via: str, record: bool = True
 ) -> ChatMessage:
     """Store what the user said and record ``chat.message.received``.
 
@@ -191,7 +197,7 @@ def _compact_action(action: dict[str, Any]) -> dict[str, Any]:
 
 def assistant_message_store(
     *,
-    user: Any,
+    user: User,
     conversation: Conversation,
     text: str,
     engine: str,
@@ -200,7 +206,7 @@ def assistant_message_store(
     pending: dict[str, Any] | None = None,
     context: dict[str, Any] | None = None,
     in_reply_to: ChatMessage | None = None,
-    source_event_id: Any = None,
+    source_event_id: uuid.UUID | str | None = None,
     reminder_id: str | None = None,
     record_received_via: str | None = None,
     locked: bool = False,
@@ -225,7 +231,7 @@ def assistant_message_store(
             else:
                 at = _next_time(conversation)
             message = ChatMessage(
-                owner_id=user.pk if hasattr(user, "pk") else user,
+                owner_id=user.pk,
                 conversation=conversation,
                 role=MessageRole.ASSISTANT,
                 text=text,
@@ -283,11 +289,11 @@ def assistant_message_store(
 
 def tool_call(
     *,
-    user: Any,
+    user: User,
     name: str,
     arguments: Any,
     via: str,
-    conversation_id: Any = None,
+    conversation_id: uuid.UUID | str | None = None,
     now: datetime | None = None,
     deferred_events: list[NewEvent] | None = None,
 ) -> dict[str, Any]:
@@ -315,7 +321,7 @@ def tool_call(
 
 
 def local_tool_caller(
-    *, user: Any, conversation: Conversation, now: datetime, deferred_events: list[NewEvent] | None = None
+    *, user: User, conversation: Conversation, now: datetime, deferred_events: list[NewEvent] | None = None
 ) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
     """The local engine's tool caller for one turn of ``conversation``."""
 
@@ -349,7 +355,9 @@ def _run_into(action: dict[str, Any], name: str, arguments: Any, ctx: ToolContex
         action["error"] = error
 
 
-def _tool_event(action: dict[str, Any], *, user: Any, name: str, via: str, conversation_id: Any) -> NewEvent:
+def _tool_event(
+    action: dict[str, Any], *, user: User, name: str, via: str, conversation_id: uuid.UUID | str | None
+) -> NewEvent:
     result = action.get("result") or {}
     return NewEvent(
         type="chat.tool.executed",
@@ -371,7 +379,9 @@ def _tool_event(action: dict[str, Any], *, user: Any, name: str, via: str, conve
     )
 
 
-def chat_send(*, user: Any, text: Any, conversation_id: Any = None, via: str = "api") -> dict[str, Any]:
+def chat_send(
+    *, user: User, text: object, conversation_id: uuid.UUID | str | None = None, via: str = "api"
+) -> dict[str, Any]:
     """One chat turn: store the message, let an engine answer it, store the reply.
 
     The model engine runs when configured; any failure of it (unreachable,
@@ -406,7 +416,9 @@ def chat_send(*, user: Any, text: Any, conversation_id: Any = None, via: str = "
     else:
         # The local engine is instant: the whole turn is one transaction, so it
         # commits (and hands its events to the dispatcher) once.
-        with transaction.atomic():
+        # Every event of the turn (the tools' services', then the chat's) is
+        # written in one batch at its end: two statements, not two per call.
+        with transaction.atomic(), batched_recording():
             # Locked first: turns in one conversation go one at a time, and its
             # context and pending question are read under the lock.
             conversation = conversation_for(user=user, conversation_id=conversation_id, lock=True)
@@ -436,9 +448,9 @@ def chat_send(*, user: Any, text: Any, conversation_id: Any = None, via: str = "
 
 
 def _store_reply(
-    user: Any,
+    user: User,
     conversation: Conversation,
-    reply: Any,
+    reply: EngineReply,
     incoming: ChatMessage,
     *,
     record_received_via: str | None,
@@ -463,7 +475,7 @@ def _store_reply(
     return message
 
 
-def chat_history_clear(*, user: Any) -> int:
+def chat_history_clear(*, user: User) -> int:
     """Delete every conversation and message of the caller; records ``chat.history.cleared``."""
     with transaction.atomic():
         count = ChatMessage.objects.filter(owner_id=user.pk).count()
@@ -477,7 +489,7 @@ def chat_history_clear(*, user: Any) -> int:
     return count
 
 
-def reminder_message_post(*, event_id: Any, data: dict[str, Any]) -> ChatMessage | None:
+def reminder_message_post(*, event_id: uuid.UUID | str, data: dict[str, Any]) -> ChatMessage | None:
     """The assistant speaks up when a reminder fires (handler of ``reminder.triggered``).
 
     Adds "Reminder: <title>, due <when>." to the user's latest conversation and
@@ -536,7 +548,7 @@ def _token_event_data(token: PersonalAccessToken) -> dict[str, Any]:
 
 
 def pat_create(
-    *, user: Any, name: Any, scope: Any = TokenScope.READ, expires_in_days: Any = None
+    *, user: User, name: Any, scope: Any = TokenScope.READ, expires_in_days: Any = None
 ) -> tuple[PersonalAccessToken, str]:
     """Make a token; returns the row and the raw token (shown once, only its hash is kept)."""
     if not isinstance(name, str) or not name.strip():
@@ -579,7 +591,7 @@ def pat_create(
     return token, raw
 
 
-def pat_revoke(*, user: Any, token_id: Any) -> PersonalAccessToken:
+def pat_revoke(*, user: User, token_id: uuid.UUID | str) -> PersonalAccessToken:
     """Revoke one of the caller's tokens (another user's is a 404); twice is harmless."""
     try:
         wanted = uuid.UUID(str(token_id))
@@ -601,7 +613,7 @@ def pat_revoke(*, user: Any, token_id: Any) -> PersonalAccessToken:
     return token
 
 
-def pat_authenticate(raw: str) -> tuple[Any, PersonalAccessToken] | None:
+def pat_authenticate(raw: str) -> tuple[User, PersonalAccessToken] | None:
     """(user, token) for a valid token; None for an unknown, revoked, expired token, an
     inactive user, or a token made before the user's password last changed."""
     token = (

@@ -168,6 +168,14 @@ def main() -> None:
                 "p95_ms": round(pct(recognise, 0.95), 3),
                 "max_ms": round(recognise[-1], 3),
             },
+            "per_message_ms": {
+                text: {
+                    "p50": round(pct(sorted(v), 0.50), 2),
+                    "p95": round(pct(sorted(v), 0.95), 2),
+                    "p99": round(pct(sorted(v), 0.99), 2),
+                }
+                for text, v in samples.items()
+            },
             "slowest_p95": sorted(
                 ((text, round(pct(sorted(v), 0.95), 2)) for text, v in samples.items()), key=lambda kv: -kv[1]
             )[:3],

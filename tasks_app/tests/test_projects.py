@@ -489,3 +489,31 @@ def test_deleting_a_section_keeps_its_tasks_in_the_project(alice_client):
     kept = Task.objects.get(pk=task["id"])
     assert (str(kept.project_id), kept.section_id) == (work["id"], None)
     assert [e.type for e in events()] == ["task.moved", "section.deleted"]
+
+
+def test_reordering_sections_refuses_another_users_or_another_projects_section(alice_client, bob_client):
+    work = _project(alice_client, "Work")
+    home = _project(alice_client, "Home")
+    url = f"/api/projects/{work['id']}/sections"
+    mine = alice_client.post(url, {"name": "Now"}, format="json").json()
+    elsewhere = alice_client.post(
+        f"/api/projects/{home['id']}/sections", {"name": "Later"}, format="json"
+    ).json()
+    bobs_project = _project(bob_client, "Bob's")
+    bobs = bob_client.post(
+        f"/api/projects/{bobs_project['id']}/sections", {"name": "Bob's"}, format="json"
+    ).json()
+    clear_events()
+
+    foreign = alice_client.post(url + "/reorder", {"section_ids": [bobs["id"], mine["id"]]}, format="json")
+    other_project = alice_client.post(
+        url + "/reorder", {"section_ids": [elsewhere["id"], mine["id"]]}, format="json"
+    )
+    not_list = alice_client.post(url + "/reorder", {"section_ids": "nope"}, format="json")
+    bobs_url = bob_client.post(url + "/reorder", {"section_ids": [mine["id"]]}, format="json")
+
+    for refused in (foreign, other_project, not_list):
+        assert refused.status_code == 400, refused.json()
+        assert "section_ids" in error_fields(refused)
+    assert bobs_url.status_code == 404
+    assert [e.type for e in events()] == []

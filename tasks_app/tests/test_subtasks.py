@@ -236,3 +236,18 @@ def test_a_recurring_tasks_subtasks_are_copied_open_to_the_next_occurrence(
     assert Task.objects.get(parent_id=copied.pk).title == "Archive mail"
     # The completed occurrence's own subtasks were completed with it.
     assert Task.objects.get(pk=child["id"]).is_completed is True
+
+
+def test_a_subtask_records_task_created_with_its_parent_and_is_nobody_elses(alice_client, bob_client):
+    parent = _task(alice_client, "Trip")
+    clear_events()
+
+    child = _task(alice_client, "Pack", parent_id=parent["id"])
+
+    [created] = events("task.created")
+    assert created.data["task"]["parent_id"] == parent["id"]
+    assert created.data["task_id"] == child["id"]
+    assert bob_client.get(f"/api/tasks/{child['id']}").status_code == 404
+    assert bob_client.patch(f"/api/tasks/{child['id']}", {"title": "x"}, format="json").status_code == 404
+    assert bob_client.delete(f"/api/tasks/{child['id']}").status_code == 404
+    assert [e.type for e in events()] == ["task.created"]
