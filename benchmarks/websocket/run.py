@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,9 @@ from urllib.parse import urlparse, urlunparse
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(BASE_DIR))
+
+from todo_project.testing import free_port  # noqa: E402
+
 BENCH_DB = "taskbeat_bench_ws"
 
 
@@ -61,12 +63,6 @@ def _ensure_database() -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=_env(), check=True, timeout=600
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _start(cmd: list[str], log: Path, **env: str) -> subprocess.Popen[bytes]:
@@ -276,7 +272,7 @@ def main() -> None:
     logs = Path(tempfile.mkdtemp(prefix="bench-ws-"))
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        ports = [_free_port(), _free_port()]
+        ports = [free_port(), free_port()]
         for port in ports:
             procs.append(
                 _start(
