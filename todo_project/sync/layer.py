@@ -1,0 +1,113 @@
+"""The channel layer: channels-redis's, recording what it drops for the receiving process to see.
+
+channels-redis never waits for a slow receiver: ``group_send`` skips a
+channel whose Redis key already holds ``capacity`` messages, and drops the
+messages that waited there longer than ``expiry`` seconds. Every socket of
+one ``ws`` process shares one such key, so a process that stops reading
+for a while (paused, swapped, its loop saturated) loses pushes silently,
+and if no later push follows, its clients never see a gap (found by
+``faults/test_sockets.py``, "offline past the channel layer's capacity").
+
+This layer notes each drop in a Redis set next to the receiving key
+(``<key>:dropped``): the names of the channels that missed a message, or
+``*`` when expired messages were removed unread (whose channels are no
+longer known). The ``ws`` process's layer watch takes the set at each probe
+and closes those sockets with 1012; their clients reconnect and resync
+(``todo_project/sync/layer_watch.py``). The rest is channels-redis's
+``group_send`` as it is (4.3), the Lua script returning which keys were full.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from channels_redis.core import RedisChannelLayer  # type: ignore[import-untyped]
+
+logger = logging.getLogger(__name__)
+
+ALL_CHANNELS = "*"
+
+# As channels-redis's, but returns the (1-based) indexes of the keys that were full.
+_GROUP_SEND_LUA = """
+local full = {}
+local current_time = ARGV[#ARGV - 1]
+local expiry = ARGV[#ARGV]
+for i=1,#KEYS do
+    if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[i + #KEYS]) then
+        redis.call('ZADD', KEYS[i], current_time, ARGV[i])
+        redis.call('EXPIRE', KEYS[i], expiry)
+    else
+        full[#full + 1] = i
+    end
+end
+return full
+"""
+
+# Takes the drop record atomically (a drop recorded meanwhile stays for the next probe).
+_TAKE_LUA = """
+local members = redis.call('SMEMBERS', KEYS[1])
+redis.call('DEL', KEYS[1])
+return members
+"""
+
+
+class RecordingChannelLayer(RedisChannelLayer):  # type: ignore[misc]
+    """channels-redis's layer; ``group_send`` records the channels it could not reach."""
+
+    def dropped_key(self, channel: str) -> str:
+        """The drop record of the Redis key ``channel`` is received through."""
+        return f"{self.prefix}{self.non_local_name(channel)}:dropped"
+
+    async def take_dropped(self, channel: str) -> set[str]:
+        """The channels of ``channel``'s process that missed a message since the
+        last call (``ALL_CHANNELS`` among them: any of them may have)."""
+        connection = self.connection(self.consistent_hash(self.non_local_name(channel)))
+        members = await connection.eval(_TAKE_LUA, 1, self.dropped_key(channel))
+        return {m.decode() if isinstance(m, bytes) else str(m) for m in members}
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        assert self.require_valid_group_name(group), "Group name not valid"
+        key = self._group_key(group)
+        connection = self.connection(self.consistent_hash(group))
+        await connection.zremrangebyscore(key, min=0, max=int(time.time()) - self.group_expiry)
+        channel_names = [x.decode("utf8") for x in await connection.zrange(key, 0, -1)]
+        to_keys, key_to_message, key_to_capacity = self._map_channel_keys_to_connection(
+            channel_names, message
+        )
+        channels_of_key: dict[str, list[str]] = {}
+        for channel in channel_names:
+            channels_of_key.setdefault(self.prefix + self.non_local_name(channel), []).append(channel)
+
+        for index, channel_keys in to_keys.items():
+            connection = self.connection(index)
+            pipe = connection.pipeline()
+            for channel_key in channel_keys:
+                pipe.zremrangebyscore(channel_key, min=0, max=int(time.time()) - int(self.expiry))
+            expired = await pipe.execute()
+            args = [key_to_message[k] for k in channel_keys]
+            args += [key_to_capacity[k] for k in channel_keys]
+            args += [time.time(), self.expiry]
+            full = await connection.eval(_GROUP_SEND_LUA, len(channel_keys), *channel_keys, *args)
+
+            dropped: dict[str, list[str]] = {}
+            for channel_key, removed in zip(channel_keys, expired, strict=True):
+                if removed:
+                    dropped.setdefault(channel_key, []).append(ALL_CHANNELS)
+            for position in full:
+                channel_key = channel_keys[int(position) - 1]
+                dropped.setdefault(channel_key, []).extend(channels_of_key.get(channel_key, [ALL_CHANNELS]))
+            if dropped:
+                logger.warning(
+                    "channel layer dropped messages of group %s for %d receiving process(es) "
+                    "(over capacity or expired); their sockets will be told to resync",
+                    group,
+                    len(dropped),
+                )
+                record = connection.pipeline()
+                for channel_key, members in dropped.items():
+                    record.sadd(f"{channel_key}:dropped", *members)
+                    # Kept while the receiving process might still come back for it.
+                    record.expire(f"{channel_key}:dropped", self.group_expiry)
+                await record.execute()
