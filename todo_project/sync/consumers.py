@@ -44,6 +44,8 @@ CLOSE_TOO_FAR_BEHIND = 4429
 # Replies to the client's own frames (pong, errors, a resync page) may exceed
 # the push bound by this much before the client counts as too far behind.
 REPLY_HEADROOM = 16
+# The key under which a push event carries its encoded frame (see sync_push).
+_ENCODED = "_taskbeat_text"
 # A failed receive from the channel layer is tried again after this long.
 LAYER_RETRY_SECONDS = 1.0
 # The last frame's message when the account's credentials end (sync_close).
@@ -280,7 +282,12 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
         seq = message.get("seq")
         if isinstance(seq, int) and seq > self.seen[channel]:
             self.seen[channel] = seq
-        self._enqueue(json.dumps(message), seq, reply=False)
+        # Encoded once per process, not once per socket: channels-redis hands the
+        # same event dict to every channel of this process the push reached.
+        text = event.get(_ENCODED)
+        if text is None:
+            text = event[_ENCODED] = json.dumps(message)
+        self._enqueue(text, seq, reply=False)
 
     # --- the presence race (todo_project/sync/presence.py) -----------------------------
     def schedule_catch_up(self, *, delay: float) -> None:
