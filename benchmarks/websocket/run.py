@@ -104,11 +104,12 @@ def writer_main(args: argparse.Namespace) -> None:
     from tasks_app.models import Task
     from tasks_app.services import task_update
 
-    tasks = list(
-        Task.objects.filter(owner__username__startswith="bench-ws-")
-        .select_related("owner")
-        .order_by("owner_id")
-    )[args.writer_index :: args.writers]
+    names = [f"bench-ws-{n:02d}" for n in range(args.users)]
+    # One task per user of this run, the users split over the writers.
+    by_owner = {
+        task.owner_id: task for task in Task.objects.filter(owner__username__in=names).select_related("owner")
+    }
+    tasks = sorted(by_owner.values(), key=lambda task: task.owner_id)[args.writer_index :: args.writers]
     commits: dict[str, float] = {}
     interval = 1.0 / args.rate
     total = int(args.rate * args.duration)
@@ -123,6 +124,10 @@ def writer_main(args: argparse.Namespace) -> None:
         if delay > 0:
             time.sleep(delay)
         task = tasks[n % len(tasks)]
+        if args.push_only:
+            key, at = _push_only(task, n, args.writer_index)
+            commits[key] = at
+            continue
         stamp: dict[str, float] = {}
         # The task service's own atomic block nests in this one, so the
         # callback registered first runs first after the real COMMIT,
@@ -132,6 +137,36 @@ def writer_main(args: argparse.Namespace) -> None:
             result = task_update(user=task.owner, task_id=task.id, values={"title": f"update {n}"})
         commits[f"{task.id}:{result.task.version}"] = stamp["t"]
     Path(args.out).write_text(json.dumps(commits))
+
+
+_PUSH_ONLY_BASE = 10**12  # seq and version of pushed-only messages: past any real one
+
+
+def _push_only(task: Any, n: int, writer: int) -> tuple[str, float]:
+    """``--push-only``: the push path alone (push_to_users → channels-redis → ws →
+    socket), with a message shaped like a task.updated one (a task snapshot of
+    the usual size), and no commit, no outbox and no worker. Returns its key and
+    the time of the call, which stands in for the commit time."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from todo_project.sync.push import push_to_users
+
+    number = _PUSH_ONLY_BASE + n * 100 + writer
+    snapshot = {
+        "id": str(task.id), "title": f"update {n}", "notes": "", "status": "open", "priority": 2,
+        "project_id": None, "section_id": None, "position": 1024, "tags": ["bench"], "due_at": None,
+        "completed_at": None, "created_at": "2026-01-01T00:00:00+00:00", "version": number,
+        "updated_at": datetime.now(UTC).isoformat(), "recurrence": None, "reminders": [],
+    }  # fmt: skip
+    message: Any = {
+        "type": "task.updated", "channel": "tasks", "id": str(uuid.uuid4()), "seq": number, "prev_seq": None,
+        "time": datetime.now(UTC).isoformat(), "version": number, "request_id": None,
+        "data": {"task_id": str(task.id), "task": snapshot, "changes": ["title"]},
+    }  # fmt: skip
+    at = time.time()
+    push_to_users([(task.owner_id, message)])
+    return f"{task.id}:{number}", at
 
 
 # --- the client processes ---------------------------------------------------------------------
@@ -220,7 +255,10 @@ class _Connection:
                         self.resyncing = False
                 elif kind == "resync.required":
                     self.stats["resync_required"] += 1
-                    await self._resync(ws)
+                    if frame.get("reason") == "too_far_behind":
+                        await self._resync(ws)
+                    else:  # not retained (or --push-only's seqs): a full reload, not measured here
+                        self.resyncing = False
                 elif "seq" in frame and frame.get("channel") == "tasks":
                     await self._apply(ws, frame, now)
                 if time.monotonic() - last_ping > 20:
@@ -264,6 +302,8 @@ class _Connection:
                         await self._resync(ws)
                     else:
                         self.resyncing = False
+                elif frame.get("type") == "resync.required":
+                    self.resyncing = False
                 elif "seq" in frame and frame.get("channel") == "tasks":
                     await self._apply(ws, frame, time.time())
 
@@ -468,7 +508,7 @@ def fanout_main(args: argparse.Namespace, logs: Path, procs: list[subprocess.Pop
     for port, proc in zip(ports, ws_procs, strict=True):
         _wait_http(port, proc)
     worker = None
-    if not args.inline_dispatch:
+    if not (args.inline_dispatch or args.push_only):
         worker_cmd = [sys.executable, "-m", "celery", "-A", "todo_project", "worker", "-l", "WARNING"]
         worker_cmd += ["--concurrency", str(args.worker_concurrency), "--without-gossip", "--without-mingle"]
         worker = _start(worker_cmd, logs / "worker.log")
@@ -481,7 +521,7 @@ def fanout_main(args: argparse.Namespace, logs: Path, procs: list[subprocess.Pop
         for user, token in zip(users, tokens, strict=True)
         for n in range(per_user)
     ]
-    clients = _start_clients(args.client_processes, sockets, logs, reconcile=True)
+    clients = _start_clients(args.client_processes, sockets, logs, reconcile=not args.push_only)
     print(
         f"{len(sockets)} sockets subscribed over {len(ports)} ws processes; starting the writers", flush=True
     )
@@ -495,6 +535,7 @@ def fanout_main(args: argparse.Namespace, logs: Path, procs: list[subprocess.Pop
     writers = []
     for index in range(args.writers):
         out = logs / f"commits-{index}.json"
+        rate = str(args.rate / args.writers)
         cmd = [
             sys.executable,
             __file__,
@@ -502,16 +543,12 @@ def fanout_main(args: argparse.Namespace, logs: Path, procs: list[subprocess.Pop
             "--out",
             str(out),
             "--rate",
-            str(args.rate / args.writers),
-        ]
-        cmd += [
-            "--duration",
-            str(args.duration),
-            "--writer-index",
-            str(index),
+            rate,
             "--writers",
             str(args.writers),
         ]
+        cmd += ["--duration", str(args.duration), "--writer-index", str(index), "--users", str(args.users)]
+        cmd += ["--push-only"] if args.push_only else []
         env = {"CELERY_TASK_ALWAYS_EAGER": "true"} if args.inline_dispatch else {}
         log = (logs / f"writer-{index}.log").open("wb")
         proc = subprocess.Popen(
@@ -581,7 +618,7 @@ def fanout_main(args: argparse.Namespace, logs: Path, procs: list[subprocess.Pop
         "updates_per_second_asked": args.rate,
         "updates": len(commits),
         "updates_per_second_committed": round(len(commits) / span, 1),
-        "dispatch": "inline" if args.inline_dispatch else f"celery worker x{args.worker_concurrency}",
+        "dispatch": _dispatch_name(args),
         "deliveries_expected": live + resynced + lost,
         "deliveries_live": live,
         "deliveries_recovered_by_resync": resynced,
@@ -606,6 +643,12 @@ def fanout_main(args: argparse.Namespace, logs: Path, procs: list[subprocess.Pop
         "load_average_before_and_after_writes": [list(map(lambda x: round(x, 2), load_before)),
                                                  list(map(lambda x: round(x, 2), load_after_steady))],
     }  # fmt: skip
+
+
+def _dispatch_name(args: argparse.Namespace) -> str:
+    if args.push_only:
+        return "push only (no commit, no worker)"
+    return "inline in the writers" if args.inline_dispatch else f"celery worker x{args.worker_concurrency}"
 
 
 def _task_owners() -> list[tuple[Any, int]]:
@@ -640,6 +683,12 @@ def main() -> None:
         action="store_true",
         help="run the dispatcher in the writer right after commit (Celery eager) instead of a worker: "
         "isolates the push path from the worker's queue",
+    )
+    parser.add_argument(
+        "--push-only",
+        action="store_true",
+        help="the writers call the push helper directly with task.updated-shaped messages (no commit, no "
+        "outbox, no worker): the fan-out path alone, push call to receipt",
     )
     parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--writer-index", type=int, default=0, help=argparse.SUPPRESS)
