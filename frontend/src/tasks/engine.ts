@@ -137,20 +137,25 @@ export class Engine {
 
   async remove(task: Task): Promise<void> {
     removeTask(this.qc, task.id);
-    const entry = await this.enqueue({
+    const stored = this.enqueue({
       method: "DELETE", path: `/api/tasks/${task.id}`, label: `Delete “${task.title}”`, taskRef: task.id, notBefore: Date.now() + UNDO_MS,
     });
+    // The toast shows at once, not after the IndexedDB write: under load that
+    // write can take long enough to eat into the undo window. An undo clicked
+    // before the write lands waits for it, then cancels the entry.
     toast(`Deleted “${task.title}”`, {
       timeoutMs: UNDO_MS,
       action: {
         label: "Undo",
         run: () => {
-          void this.ready.then(async (outbox) => {
+          void stored.then(async (entry) => {
+            const outbox = await this.ready;
             if (await outbox.cancel(entry.key)) upsertTask(this.qc, task, { created: true });
           });
         },
       },
     });
+    await stored;
   }
 
   /**
