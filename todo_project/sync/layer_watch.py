@@ -21,7 +21,9 @@ socket, and missed a restart in that window). Every
   (with persistence the groups survive a restart, the pushes sent while it
   was down do not);
 - the sentinel's membership is gone (a restart without persistence, a
-  flush, an eviction).
+  flush, an eviction; also channels-redis's ``group_expiry``, a day after
+  the join, which ends the oldest sockets' memberships the same way: their
+  clients reconnect once and join afresh).
 
 Once the layer answers again after a loss, the sentinel joins again and every
 socket of the process is closed with 1012 (service restart): the clients

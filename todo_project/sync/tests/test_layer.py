@@ -97,3 +97,24 @@ def test_the_watch_closes_the_sockets_that_missed_a_push_and_only_those():
 
     slow = asyncio.run(run())
     assert closed == [[slow]]
+
+
+def test_a_group_send_reaches_every_member_on_every_process():
+    async def run() -> list[dict]:
+        one = _layer()
+        two = RecordingChannelLayer(hosts=[str(settings.REDIS_URL)], prefix=one.prefix)
+        worker = RecordingChannelLayer(hosts=[str(settings.REDIS_URL)], prefix=one.prefix)
+        channels = [await one.new_channel(), await one.new_channel(), await two.new_channel()]
+        for channel in channels:
+            await worker.group_add("user.5", channel)
+        await worker.group_send("user.5", {"type": "sync.push", "n": 1})
+        received = [
+            await one.receive(channels[0]),
+            await one.receive(channels[1]),
+            await two.receive(channels[2]),
+        ]
+        assert await one.take_dropped(channels[0]) == set()
+        await one.flush()
+        return received
+
+    assert asyncio.run(run()) == [{"type": "sync.push", "n": 1}] * 3
