@@ -118,3 +118,41 @@ def test_a_group_send_reaches_every_member_on_every_process():
         return received
 
     assert asyncio.run(run()) == [{"type": "sync.push", "n": 1}] * 3
+
+
+def test_a_process_takes_its_messages_in_batches_and_in_order():
+    async def run() -> tuple[list[int], int]:
+        ws_process = _layer(capacity=1000)
+        worker = RecordingChannelLayer(
+            hosts=[str(settings.REDIS_URL)], prefix=ws_process.prefix, capacity=1000
+        )
+        a, b = await ws_process.new_channel(), await ws_process.new_channel()
+        await worker.group_add("user.6", a)
+        await worker.group_add("user.7", b)
+        for n in range(250):
+            await worker.group_send("user.6" if n % 2 else "user.7", {"type": "sync.push", "n": n})
+        got = [(await ws_process.receive(b))["n"] for _ in range(125)]
+        got += [(await ws_process.receive(a))["n"] for _ in range(125)]
+        await ws_process.flush()
+        return got, ws_process.received_total
+
+    got, total = asyncio.run(run())
+    assert got == list(range(0, 250, 2)) + list(range(1, 250, 2))
+    assert total == 250
+
+
+def test_a_receive_cancelled_mid_pop_loses_no_message():
+    async def run() -> dict:
+        ws_process = _layer()
+        worker = RecordingChannelLayer(hosts=[str(settings.REDIS_URL)], prefix=ws_process.prefix)
+        channel = await ws_process.new_channel()
+        await worker.group_add("user.8", channel)
+        waiting = asyncio.ensure_future(ws_process.receive(channel))
+        await asyncio.sleep(0.2)  # blocked in its pop
+        waiting.cancel()  # a socket disconnecting
+        await worker.group_send("user.8", {"type": "sync.push", "n": 1})
+        message = await asyncio.wait_for(ws_process.receive(channel), 10)
+        await ws_process.flush()
+        return message
+
+    assert asyncio.run(run()) == {"type": "sync.push", "n": 1}

@@ -39,7 +39,12 @@ def test_one_event_for_many_sockets_is_encoded_once(monkeypatch):
         sockets = [_socket() for _ in range(5)]
         for socket in sockets:
             await socket.sync_push(event)
-        return [socket.queue.get_nowait()[0] for socket in sockets]
+        texts = []
+        for socket in sockets:
+            item = socket.queue.get_nowait()
+            assert isinstance(item, tuple)
+            texts.append(item[0])
+        return texts
 
     texts = asyncio.run(run())
     assert len(calls) == 1
