@@ -64,6 +64,8 @@ logger = logging.getLogger(__name__)
 PROBE_TYPE = "layer.probe"
 # Probes sent through a reachable layer (after rejoining) that never came back.
 STUCK_AFTER_PROBES = 3
+# Probes in a row whose Redis calls had not returned after the probe timeout.
+SLOW_AFTER_PROBES = 3
 
 _watch: LayerWatch | None = None
 
@@ -119,6 +121,7 @@ class LayerWatch:
         self.run_ids: list[str] | None = None  # each Redis host's run_id when the sentinel joined
         self.sent = 0
         self.dropped: set[str] = set()  # channels the layer dropped a push for (not closed yet)
+        self.slow = 0  # probes in a row still waiting on Redis at their timeout
         self.unanswered = 0  # probes sent (the layer reachable) that did not come back, in a row
         self.received = 0  # the highest probe number read back
         self._join_lock: asyncio.Lock | None = None
@@ -170,16 +173,21 @@ class LayerWatch:
 
     async def check(self) -> bool:
         """One probe; True when the layer is whole. Closes the sockets on a recovery."""
-        if self._sending is not None and not self._sending.done():
-            # The last probe still hangs (redis-py reconnecting): the layer is away.
-            self.mark_lost("a probe still hangs")
-            return False
-        self._sending = asyncio.get_running_loop().create_task(self._inspect_and_send())
+        if self._sending is None or self._sending.done():
+            self._sending = asyncio.get_running_loop().create_task(self._inspect_and_send())
         # Waited for with asyncio.wait, which returns at the timeout without
         # cancelling: a wait_for on redis-py mid-reconnect can outlast its timeout.
         done, _ = await asyncio.wait({self._sending}, timeout=self.probe_timeout)
-        if not done or self._sending.exception() is not None:
-            logger.debug("channel layer probe not sent", exc_info=self._sending.exception() if done else None)
+        if not done:
+            # Slow (a loaded Redis or event loop) is not lost: closing every socket
+            # then would add a reconnect storm to the load. Hanging this long is.
+            self.slow += 1
+            if self.slow >= SLOW_AFTER_PROBES:
+                self.mark_lost(f"no answer for {self.slow} probes")
+            return False
+        self.slow = 0
+        if self._sending.exception() is not None:
+            logger.debug("channel layer probe failed", exc_info=self._sending.exception())
             self.mark_lost("unreachable")
             return False
         number = self.sent

@@ -20,7 +20,7 @@ from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 
 from todo_project.sync import consumers, layer_watch
-from todo_project.sync.layer_watch import STUCK_AFTER_PROBES, LayerWatch
+from todo_project.sync.layer_watch import SLOW_AFTER_PROBES, STUCK_AFTER_PROBES, LayerWatch
 from todo_project.sync.tests.conftest import close_code, recv_until, subscribed, ws_connect
 
 
@@ -228,3 +228,29 @@ def test_a_socket_whose_layer_receive_fails_is_told_and_closed_1012(alice, monke
     assert closing == {"type": "websocket.close", "code": 1012}
     assert layer_watch._watch is not None
     assert layer_watch._watch.lost, "the watch was told"
+
+
+class _Slow(InMemoryChannelLayer):
+    """Answers, but later than the probe timeout (a loaded Redis or event loop)."""
+
+    async def group_send(self, group, message):
+        await asyncio.sleep(5)
+        await super().group_send(group, message)
+
+
+def test_a_slow_layer_is_not_lost_until_it_has_not_answered_three_probes():
+    closed: list[object] = []
+    stopped: list[int] = []
+
+    async def run() -> list[bool]:
+        watch = _watch(_Slow(), closed, stopped)
+        await watch.join()
+        lost = []
+        for _ in range(SLOW_AFTER_PROBES):
+            assert await watch.check() is False
+            lost.append(watch.lost)
+        return lost
+
+    # Closing every socket on a slow layer would add a reconnect storm to the load.
+    assert asyncio.run(run()) == [False] * (SLOW_AFTER_PROBES - 1) + [True]
+    assert closed == []
