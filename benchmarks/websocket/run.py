@@ -290,6 +290,18 @@ class _Connection:
     async def reconcile(self, stop: asyncio.Event) -> None:
         """At the end: one resync from the last seq on a fresh socket, so a push
         missed at the tail (no later push to reveal it) is recovered and counted."""
+        from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+        for attempt in range(5):
+            try:
+                await self._reconcile_once()
+                return
+            except (ConnectionClosed, InvalidHandshake, OSError, TimeoutError):
+                self.stats["reconcile_retries"] += 1
+                await asyncio.sleep(1 + attempt)
+        self.stats["reconcile_failed"] += 1
+
+    async def _reconcile_once(self) -> None:
         from websockets.asyncio.client import connect
 
         async with connect(self.url, subprotocols=["bearer", self.token], compression=None) as ws:  # type: ignore[list-item]
@@ -314,6 +326,7 @@ def client_main(args: argparse.Namespace) -> None:
 
     spec = json.loads(Path(args.spec).read_text())
     stats: dict[str, Any] = {"closes": Counter(), "reconnects": 0, "gaps": 0, "resync_required": 0}
+    stats.update(reconcile_retries=0, reconcile_failed=0)
     started_cpu = time.process_time()
 
     async def run() -> list[_Connection]:
@@ -586,9 +599,10 @@ def fanout_main(args: argparse.Namespace, logs: Path, procs: list[subprocess.Pop
         per_user_updates.setdefault(owner_of_task[key.split(":", 1)[0]], set()).add(key)
     latencies: list[float] = []
     live = resynced = lost = 0
-    stats = {"gaps": 0, "reconnects": 0, "resync_required": 0, "closes": {}}
+    stats = {"gaps": 0, "reconnects": 0, "resync_required": 0, "reconcile_retries": 0, "reconcile_failed": 0}
+    stats["closes"] = {}
     for result in results:
-        for name in ("gaps", "reconnects", "resync_required"):
+        for name in ("gaps", "reconnects", "resync_required", "reconcile_retries", "reconcile_failed"):
             stats[name] += result["stats"][name]
         for code, n in result["stats"]["closes"].items():
             stats["closes"][code] = stats["closes"].get(code, 0) + n
