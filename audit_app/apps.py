@@ -13,3 +13,9 @@ class Config(AppConfig):
         from todo_project.accounts import erasure
 
         erasure.register("audit_entries", lambda user_id: audit_entries_erase(user_id=user_id))
+
+        # GET /api/export's audit_log section (the task layer may not import this app).
+        from audit_app.export import SECTION
+        from tasks_app.portability import sections
+
+        sections.register(SECTION)

@@ -131,7 +131,7 @@ def test_clients_miss_nothing_through_a_ws_kill_and_a_channel_layer_outage(runni
     _write_more(writer, 15, "writes while ws is down")
     cluster.start("ws")
     # Redis goes away as soon as every client is back: in the ws process's first
-    # seconds, the window the first layer watch missed (faults/README.md, defect 9).
+    # seconds, the window the first layer watch missed (faults/README.md, defect 11).
     _all_connected(sockets, 2, "every socket reconnected after the ws kill")
 
     # From here a supervisor restarts ws whenever it exits (as Kubernetes would):

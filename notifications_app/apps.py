@@ -12,3 +12,10 @@ class Config(AppConfig):
         from notifications_app.hooks import register_reminder_delivery
 
         register_reminder_delivery()
+
+        # GET /api/export's notification_preferences and subscriptions sections.
+        from notifications_app.export import PREFERENCES_SECTION, SUBSCRIPTIONS_SECTION
+        from tasks_app.portability import sections
+
+        sections.register(PREFERENCES_SECTION)
+        sections.register(SUBSCRIPTIONS_SECTION)

@@ -8,7 +8,7 @@ from typing import Any
 from notifications_app.selectors import enabled_channels, preferences_for_users
 from notifications_app.services import in_app_notifications_for_fired
 from reminders_app import delivery
-from reminders_app.delivery import ReminderPreferences
+from reminders_app.delivery import FiredBatch, ReminderPreferences
 
 
 def _preferences(user_ids: Iterable[int]) -> Mapping[int, ReminderPreferences]:
@@ -19,7 +19,7 @@ def _channels(prefs: Any, override: list[str] | None) -> list[str]:
     return enabled_channels(prefs, override)
 
 
-def _store(fired: list[dict[str, Any]]) -> int:
+def _store(fired: FiredBatch) -> int:
     return in_app_notifications_for_fired(fired=fired)
 
 

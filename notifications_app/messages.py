@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import tzinfo
+from datetime import date, datetime, tzinfo
 from html import escape
 from typing import Any, TypedDict
 
@@ -54,10 +54,15 @@ def task_url(task_id: str) -> str:
 def due_text(data: Mapping[str, Any], tz: tzinfo) -> str:
     """ "due Mon 02 Mar 2026, 09:00 CET" from reminder.triggered data, in the user's zone."""
     due_at = parse_datetime(data["due_at"]) if data.get("due_at") else None
+    return due_text_of(due_at, data.get("due_date") or None, tz)
+
+
+def due_text_of(due_at: datetime | None, due_date: date | str | None, tz: tzinfo) -> str:
+    """``due_text`` from the values themselves (a ``date`` or its ISO text)."""
     if due_at is not None:
         return "due " + due_at.astimezone(tz).strftime("%a %d %b %Y, %H:%M %Z")
-    if data.get("due_date"):
-        return f"due {data['due_date']}"
+    if due_date:
+        return f"due {due_date.isoformat() if isinstance(due_date, date) else due_date}"
     return "no due date"
 
 

@@ -45,21 +45,33 @@ from notifications_app.selectors import (
     quiet_hours_end,
     user_timezone,
     webhook_active,
+    webhook_previous_secrets,
 )
+from reminders_app.delivery import FiredBatch
 from reminders_app.models import Reminder
 from todo_project.accounts import services as account_services
 from todo_project.accounts import tokens
 from todo_project.accounts.models import Profile
 from todo_project.accounts.selectors import email_is_verified
+from todo_project.bulk import fetch_bound
 from todo_project.errors import DomainError, NotFoundError
-from todo_project.events.services import record_events, user_events_lock
+from todo_project.events import types
+from todo_project.events.services import (
+    RecordedEvent,
+    events_recorded,
+    iso_utc_sql,
+    outbox_insert_sql,
+    outbox_params,
+    record_events,
+    user_events_lock,
+)
 from todo_project.faultpoints import fault_point
 from todo_project.timefmt import zone_or_utc
 
 logger = logging.getLogger(__name__)
 
-# Waits before the 2nd, 3rd, 4th and 5th attempt of a transient failure.
-RETRY_BACKOFF_SECONDS = (1, 5, 30, 300)
+# Waits before the 2nd, 3rd, 4th and 5th attempt of a transient failure:
+# settings.NOTIFICATION_RETRY_SECONDS (1 s, 5 s, 30 s, 5 min).
 # A receiver's Retry-After is honoured when longer than the backoff, up to this.
 RETRY_AFTER_MAX_SECONDS = 3600
 # The sweep leaves freshly due rows to the task already enqueued for them.
@@ -193,8 +205,20 @@ def webhook_rotate_secret(*, user_id: int) -> str:
         prefs = _prefs_for_update(user_id)
         if not prefs.webhook_url:
             raise DomainError("No webhook URL is registered.", field="webhook_url")
+        # The old secret keeps signing (a second signature) for the rotation
+        # window, so the receiver can change over without rejecting anything.
+        window = settings.WEBHOOK_SECRET_ROTATION_SECONDS
+        prefs.webhook_previous_secret = prefs.webhook_secret if window else ""
+        prefs.webhook_previous_secret_until = timezone.now() + timedelta(seconds=window) if window else None
         prefs.webhook_secret = secret = senders.new_webhook_secret()
-        prefs.save(update_fields=["webhook_secret", "updated_at"])
+        prefs.save(
+            update_fields=[
+                "webhook_secret",
+                "webhook_previous_secret",
+                "webhook_previous_secret_until",
+                "updated_at",
+            ]
+        )
     return secret
 
 
@@ -245,55 +269,104 @@ def _in_app(
     )
 
 
-def in_app_notifications_for_fired(*, fired: list[dict[str, Any]]) -> int:
+_STORE_FIRED_SQL = f"""
+WITH wanted AS (
+    SELECT * FROM unnest(
+        %(reminder_ids)s::uuid[], %(user_ids)s::int[], %(task_ids)s::uuid[],
+        %(occurrences)s::timestamptz[], %(titles)s::text[], %(bodies)s::text[]
+    ) WITH ORDINALITY AS w(reminder_id, user_id, task_ref, occurrence_at, title, body, ord)
+),
+stored AS (
+    INSERT INTO notifications_app_notification (
+        id, user_id, reminder_id, task_ref, kind, channel, occurrence_at, title, body, recipient,
+        payload, status, attempts, last_error, next_attempt_at, sent_at, created_at, updated_at
+    )
+    SELECT gen_random_uuid(), w.user_id, w.reminder_id, w.task_ref, %(kind)s::text, %(channel)s::text,
+        w.occurrence_at, w.title, w.body, '', '{{}}'::jsonb, %(status)s::text, 0, '',
+        %(now)s::timestamptz, %(now)s::timestamptz, %(now)s::timestamptz, %(now)s::timestamptz
+    FROM wanted w
+    -- One probe of the (reminder, occurrence, channel) unique index per row
+    -- (OFFSET 0 keeps it a probe, never an anti-join over the whole inbox).
+    WHERE NOT EXISTS (
+        SELECT 1 FROM notifications_app_notification n
+        WHERE n.reminder_id = w.reminder_id AND n.occurrence_at = w.occurrence_at
+            AND n.channel = %(channel)s::text
+        OFFSET 0
+    )
+    RETURNING id, user_id, reminder_id, task_ref, kind, channel, occurrence_at, title, body, created_at
+),
+events AS (
+    SELECT gen_random_uuid() AS event_id, s.user_id::bigint AS user_id, w.ord,
+        'notifications/' || s.id AS subject,
+        jsonb_build_object(
+            'notification_id', s.id::text,
+            'user_id', s.user_id,
+            'kind', s.kind,
+            'channel', s.channel,
+            'title', s.title,
+            'body', s.body,
+            'reminder_id', s.reminder_id::text,
+            'task_id', s.task_ref::text,
+            'occurrence_at', {iso_utc_sql("s.occurrence_at")},
+            'created_at', {iso_utc_sql("s.created_at")},
+            'read_at', NULL
+        ) AS data
+    FROM stored s JOIN wanted w ON w.reminder_id = s.reminder_id
+),
+{outbox_insert_sql("events")}
+SELECT event_id FROM events ORDER BY ord
+"""  # noqa: S608 - constant SQL fragments, no input
+
+
+def in_app_notifications_for_fired(*, fired: FiredBatch) -> int:
     """Store the in-app notifications of reminders fired in the caller's transaction, in bulk.
 
     Called by the due-reminder scan inside its claim transaction, so a
     reminder is never triggered without its inbox entry and a burst of due
-    reminders costs one INSERT per batch rather than one dispatch each. The
+    reminders costs one statement per batch rather than one dispatch each:
+    it inserts the rows and their ``notification.created`` events (data as
+    ``notification_created_event`` builds it) from arrays, after the
+    counters the scan already holds. Python only words the messages. The
     reminder.triggered handler skips in-app rows that already exist (and still
-    creates them for events fired without this step). ``fired`` holds
-    reminder.triggered event data. Returns how many were stored.
+    creates them for events fired without this step); so does this. Returns
+    how many were stored.
     """
-    wanted = [d for d in fired if Channel.IN_APP in d.get("channels", [])]
+    wanted = [i for i, channels in enumerate(fired.channels) if Channel.IN_APP in channels]
     if not wanted:
         return 0
     now = timezone.now()
-    zones = dict(
-        Profile.objects.filter(user_id__in={int(d["user_id"]) for d in wanted}).values_list(
-            "user_id", "timezone"
-        )
+    zones = {
+        user_id: zone_or_utc(name)
+        for user_id, name in Profile.objects.filter(
+            user_id__in={fired.user_ids[i] for i in wanted}
+        ).values_list("user_id", "timezone")
+    }
+    utc = zone_or_utc(None)
+    titles, bodies = [], []
+    for i in wanted:
+        due = messages.due_text_of(fired.due_ats[i], fired.due_dates[i], zones.get(fired.user_ids[i], utc))
+        message = messages.reminder_in_app(title=fired.task_titles[i], due=due)
+        titles.append(message["title"])
+        bodies.append(message["body"])
+    rows = fetch_bound(
+        _STORE_FIRED_SQL,
+        {
+            "reminder_ids": [fired.reminder_ids[i] for i in wanted],
+            "user_ids": [fired.user_ids[i] for i in wanted],
+            "task_ids": [fired.task_ids[i] for i in wanted],
+            "occurrences": [fired.occurrences[i] for i in wanted],
+            "titles": titles,
+            "bodies": bodies,
+            "kind": NotificationKind.REMINDER.value,
+            "channel": Channel.IN_APP.value,
+            "status": NotificationStatus.SENT.value,
+            "now": now,
+            **outbox_params(types.NOTIFICATION_CREATED),
+        },
     )
-    existing = set(
-        Notification.objects.filter(
-            reminder_id__in=[d["reminder_id"] for d in wanted], channel=Channel.IN_APP
-        ).values_list("reminder_id", "occurrence_at")
-    )
-    rows = []
-    for d in wanted:
-        occurrence = parse_datetime(d["scheduled_for"])
-        assert occurrence is not None  # reminder.triggered's schema requires a date-time
-        if (uuid.UUID(d["reminder_id"]), occurrence) in existing:
-            continue
-        message = messages.reminder_in_app(
-            title=d["task_title"], due=messages.due_text(d, zone_or_utc(zones.get(int(d["user_id"]))))
-        )
-        rows.append(
-            _in_app(
-                user_id=int(d["user_id"]),
-                kind=NotificationKind.REMINDER,
-                message=message,
-                occurrence_at=occurrence,
-                now=now,
-                reminder_id=d["reminder_id"],
-                task_ref=d["task_id"],
-                created_at=now,  # bulk_create: set here, as save() would
-                updated_at=now,
-            )
-        )
-    Notification.objects.bulk_create(rows)
-    record_events([notification_created_event(n) for n in rows])
-    return len(rows)
+    event_ids = [row[0] for row in rows]
+    events_recorded(event_ids, [RecordedEvent(types.NOTIFICATION_CREATED, {})] * len(event_ids))
+    return len(event_ids)
 
 
 def notifications_create_for_trigger(*, data: dict[str, Any]) -> list[Notification]:
@@ -431,9 +504,14 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
     elif n.channel == Channel.PUSH:
         result = push.push_send(n, prefs)
     elif webhook_active(prefs):
-        # The current URL and secret: a rotation applies to pending retries.
+        # The current URL and secret: a rotation applies to pending retries
+        # (with the previous secret's signature too during the rotation window).
         result = senders.send_webhook(
-            url=prefs.webhook_url, secret=prefs.webhook_secret, msg_id=f"msg_{n.id.hex}", payload=n.payload
+            url=prefs.webhook_url,
+            secret=prefs.webhook_secret,
+            previous_secrets=webhook_previous_secrets(prefs, now=timezone.now()),
+            msg_id=f"msg_{n.id.hex}",
+            payload=n.payload,
         )
     else:
         result = senders.SendResult(ok=False, error="webhook endpoint disabled or removed")
@@ -520,8 +598,9 @@ def _record_outcome(notification_id: uuid.UUID, result: senders.SendResult) -> i
             record_events([notification_sent_event(n, sent_at=now)])
             return None
         n.last_error = result.error[:2000]
-        if result.transient and n.attempts <= len(RETRY_BACKOFF_SECONDS):
-            wait: float = RETRY_BACKOFF_SECONDS[n.attempts - 1]
+        backoff = settings.NOTIFICATION_RETRY_SECONDS
+        if result.transient and n.attempts <= len(backoff):
+            wait: float = backoff[n.attempts - 1]
             if result.retry_after is not None:  # the receiver said when (429, 503)
                 wait = max(wait, min(result.retry_after, RETRY_AFTER_MAX_SECONDS))
             retry_at = now + timedelta(seconds=wait)

@@ -24,8 +24,10 @@ no default reminder, priority rules on, in-app only, nothing stored.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from reminders_app.models import Channel
@@ -47,13 +49,36 @@ class DefaultPreferences:
 
 
 @dataclass(frozen=True)
+class FiredBatch:
+    """Reminders the scan fired in the caller's transaction, as columns.
+
+    Entry ``i`` of every list is one reminder, in the order of their
+    ``reminder.triggered`` events; the values are those of the event's data
+    (``scheduled_for`` is ``occurrences[i]``), read in the same statement.
+    """
+
+    reminder_ids: list[uuid.UUID]
+    user_ids: list[int]
+    task_ids: list[uuid.UUID]
+    occurrences: list[datetime]
+    task_titles: list[str]
+    due_ats: list[datetime | None]
+    due_dates: list[date | None]
+    # the resolved channels of each firing (lists may be shared between entries)
+    channels: list[list[str]]
+
+    def __len__(self) -> int:
+        return len(self.reminder_ids)
+
+
+@dataclass(frozen=True)
 class Delivery:
     # user ids -> each user's preferences (defaults for users who never set any)
     preferences_for_users: Callable[[Iterable[int]], Mapping[int, ReminderPreferences]]
     # (the owner's preferences, the reminder's override or None) -> channels, in order
     channels_for: Callable[[Any, list[str] | None], list[str]]
-    # reminder.triggered data of reminders fired in the caller's transaction -> rows stored
-    store_fired: Callable[[list[dict[str, Any]]], int]
+    # reminders fired in the caller's transaction -> in-app rows stored
+    store_fired: Callable[[FiredBatch], int]
 
 
 def _default_preferences(user_ids: Iterable[int]) -> Mapping[int, ReminderPreferences]:
@@ -64,7 +89,7 @@ def _default_channels(prefs: Any, override: list[str] | None) -> list[str]:
     return [Channel.IN_APP.value]
 
 
-def _store_nothing(fired: list[dict[str, Any]]) -> int:
+def _store_nothing(fired: FiredBatch) -> int:
     return 0
 
 

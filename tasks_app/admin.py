@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from tasks_app import services, validation
-from tasks_app.models import Project, SavedFilter, Section, Task, TaskSeries
+from tasks_app.models import ImportJob, Project, SavedFilter, Section, Task, TaskSeries
 from tasks_app.recurrence.services import series_stop
 from todo_project.admin_site import ReadOnlyModelAdmin
 from todo_project.errors import DomainError
@@ -157,3 +157,33 @@ class SectionAdmin(ReadOnlyModelAdmin):
     list_display = ("name", "project", "owner", "position", "updated_at")
     search_fields = ("name", "project__name", "owner__username", "=id")
     list_select_related = ("owner", "project")
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyModelAdmin):
+    """Import jobs, read-only: a worker and the sweep move them (docs/portability.md)."""
+
+    list_display = ("id", "owner", "kind", "status", "done", "total", "attempt", "created_at", "finished_at")
+    list_filter = ("status", "kind")
+    search_fields = ("owner__username", "owner__email", "=id")
+    list_select_related = ("owner",)
+    exclude = ("payload",)
+    readonly_fields = (
+        "owner",
+        "kind",
+        "status",
+        "options",
+        "size_bytes",
+        "done",
+        "total",
+        "problems",
+        "result",
+        "error_code",
+        "error_message",
+        "attempt",
+        "lease_until",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "updated_at",
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
-from tasks_app.models import Task
+from tasks_app.models import ImportJob, Task
 from tasks_app.selectors import task_to_dict
 from tasks_app.validation import Placement
 from todo_project.events import types
@@ -164,3 +164,86 @@ class TaskReorderedData(TypedDict):
 def task_reordered_event(*, user_id: int, task_ids: Sequence[str]) -> NewEvent:
     data: TaskReorderedData = {"user_id": user_id, "task_ids": list(task_ids)}
     return NewEvent(type=types.TASK_REORDERED, user_id=user_id, subject="tasks", data=data)
+
+
+# Import jobs (tasks_app/portability/jobs.py): a large import's life.
+
+
+def _import_subject(job: ImportJob) -> str:
+    return f"imports/{job.pk}"
+
+
+class ImportQueuedData(TypedDict):
+    user_id: int
+    job_id: str
+    kind: str
+    size_bytes: int
+
+
+def import_queued_event(job: ImportJob) -> NewEvent:
+    data: ImportQueuedData = {
+        "user_id": job.owner_id,
+        "job_id": str(job.pk),
+        "kind": job.kind,
+        "size_bytes": job.size_bytes,
+    }
+    return NewEvent(type=types.IMPORT_QUEUED, user_id=job.owner_id, subject=_import_subject(job), data=data)
+
+
+class ImportStartedData(TypedDict):
+    user_id: int
+    job_id: str
+    kind: str
+    attempt: int
+
+
+def import_started_event(job: ImportJob) -> NewEvent:
+    data: ImportStartedData = {
+        "user_id": job.owner_id,
+        "job_id": str(job.pk),
+        "kind": job.kind,
+        "attempt": job.attempt,
+    }
+    return NewEvent(type=types.IMPORT_STARTED, user_id=job.owner_id, subject=_import_subject(job), data=data)
+
+
+class ImportSucceededData(TypedDict):
+    user_id: int
+    job_id: str
+    kind: str
+    attempt: int
+    result: dict[str, Any]
+
+
+def import_succeeded_event(job: ImportJob, result: dict[str, Any]) -> NewEvent:
+    data: ImportSucceededData = {
+        "user_id": job.owner_id,
+        "job_id": str(job.pk),
+        "kind": job.kind,
+        "attempt": job.attempt,
+        "result": {key: value for key, value in result.items() if key != "task_ids"},  # counts, not ids
+    }
+    return NewEvent(
+        type=types.IMPORT_SUCCEEDED, user_id=job.owner_id, subject=_import_subject(job), data=data
+    )
+
+
+class ImportFailedData(TypedDict):
+    user_id: int
+    job_id: str
+    kind: str
+    attempt: int
+    error_code: str
+    problems: int
+
+
+def import_failed_event(job: ImportJob, *, error_code: str, problems: int) -> NewEvent:
+    data: ImportFailedData = {
+        "user_id": job.owner_id,
+        "job_id": str(job.pk),
+        "kind": job.kind,
+        "attempt": job.attempt,
+        "error_code": error_code,
+        "problems": problems,
+    }
+    return NewEvent(type=types.IMPORT_FAILED, user_id=job.owner_id, subject=_import_subject(job), data=data)

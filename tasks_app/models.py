@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVector
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models.expressions import Col
 from django.db.models.functions import Coalesce, Lower
 
 # Ids as the services take them: a UUID, or its text from a URL or a payload.
@@ -29,9 +30,71 @@ MAX_TAG_LENGTH = 50
 MAX_TITLE_LENGTH = 255
 MAX_DESCRIPTION_LENGTH = 5000
 
-# The expression the full-text GIN index is built on; queries must use the
-# very same expression for PostgreSQL to pick the index.
-SEARCH_VECTOR = SearchVector("title", "description", config="english")
+# Full-text search reads a stored column, ``search_vector``: PostgreSQL keeps it
+# equal to to_tsvector('english', title || ' ' || description) (a generated
+# column, so every write path — save, update(), bulk_create, COPY, raw SQL —
+# keeps it in sync), and ranks matches on it. The filter is OwnerSearchMatch,
+# served by task_fulltext_gin, a GIN index over the owner-scoped vector.
+# Migration 0009 adds the column, its two functions and the index outside the
+# model state, so model instances and ``.values()`` never load the vector.
+SEARCH_VECTOR_COLUMN = "search_vector"
+_SEARCH_VECTOR_TARGET = SearchVectorField()
+_SEARCH_VECTOR_TARGET.set_attributes_from_name(SEARCH_VECTOR_COLUMN)
+
+
+class SearchVectorColumn(models.Expression):
+    """The task table's stored ``search_vector`` column, under the query's alias for it."""
+
+    output_field = SearchVectorField()
+
+    def resolve_expression(
+        self,
+        query: Any = None,
+        allow_joins: bool = True,
+        reuse: Any = None,
+        summarize: bool = False,
+        for_save: bool = False,
+    ) -> Any:  # a Col, which is not a SearchVectorColumn
+        assert query is not None, "resolved against a query"
+        assert query.model is Task, "search_vector is a column of tasks_app_task"
+        return Col(query.get_initial_alias(), _SEARCH_VECTOR_TARGET, output_field=SearchVectorField())
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:  # pragma: no cover - resolved to a Col first
+        raise TypeError("SearchVectorColumn must be resolved against a Task query")
+
+
+class OwnerSearchMatch(models.Func):
+    """``task_owner_vector(owner_id, search_vector) @@ task_owner_query(<owner>, <query>)``.
+
+    Both sides carry the owner's id in every lexeme ('42_groceri'), so the GIN
+    index task_fulltext_gin holds each user's words apart and a search reads
+    the caller's entries only (not every user's matches, ANDed with the
+    caller's tasks afterwards). True exactly when ``search_vector @@ query``.
+    """
+
+    template = "task_owner_vector(%(owner_col)s, %(vector)s) @@ task_owner_query(%%s::bigint, %(query)s)"
+    output_field = models.BooleanField()
+
+    def __init__(self, owner_id: int, query: Any) -> None:
+        super().__init__(models.F("owner_id"), SearchVectorColumn(), query)
+        # A plain parameter (not a Value, which Django would wrap as Int8), so
+        # the list's compiled page finds and replaces it like the owner filter's.
+        self.owner_id = owner_id
+
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> Any:
+        compiled = [compiler.compile(expression) for expression in self.get_source_expressions()]
+        (owner_col, owner_args), (vector, vector_args), (query, query_args) = compiled
+        sql = self.template % {"owner_col": owner_col, "vector": vector, "query": query}
+        return sql, [*owner_args, *vector_args, self.owner_id, *query_args]
+
 
 # The list's secondary sort: high > medium > low (FR-PR-004). Shared by the
 # list query and the due-sort index, which must spell it identically.
@@ -224,7 +287,9 @@ class Task(models.Model):
             # (owner_id, tag_keys), where PostgreSQL has the btree_gin
             # extension (every packaged server; not the embedded pgserver used
             # by scripts/test.sh), else the former task_tag_keys_gin on tag_keys.
-            GinIndex(SEARCH_VECTOR, name="task_fulltext_gin"),
+            # Full-text search: task_fulltext_gin, a GIN index over
+            # task_owner_vector(owner_id, search_vector), is managed by
+            # migration 0009 outside the model state (OwnerSearchMatch).
             # sort_by=due_at (ascending, the default) in index order: the exact
             # ORDER BY of selectors.task_list, so the first page needs no sort.
             models.Index(
@@ -245,6 +310,9 @@ class Task(models.Model):
                 models.F("id").asc(),
                 name="task_open_due_idx",
                 condition=OPEN_TASK,
+                # What the views' conditions and the sidebar's due counts read
+                # besides the key: the counts are index-only scans.
+                include=["due_at", "due_date", "project"],
             ),
             # ... and by project in manual order (the Inbox view, the sidebar's
             # per-project counts as an index-only scan).
@@ -268,6 +336,11 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# The stored column belongs to the task table (Django's count() and other
+# query rewrites read a column's model).
+_SEARCH_VECTOR_TARGET.model = Task
 
 
 class SavedFilter(models.Model):
@@ -385,3 +458,70 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"calendar feed of user {self.owner_id}"
+
+
+class ImportJobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class ImportJobKind(models.TextChoices):
+    TODOIST = "todoist", "Todoist CSV"
+    TASKBEAT = "taskbeat", "Taskbeat export"
+
+
+class ImportJob(models.Model):
+    """A large import, run by a worker (docs/portability.md "Large imports").
+
+    The row is the truth: a worker claims it (``queued`` → ``running``,
+    ``attempt`` + 1, a lease until ``lease_until``), writes ``done`` and
+    renews the lease from a connection of its own while the import's one
+    transaction is open, and marks it ``succeeded`` inside that transaction,
+    fenced by ``attempt`` (so a worker that lost its lease can never commit).
+    The sweep re-queues a job whose lease ran out, or fails it after
+    ``IMPORT_JOB_MAX_ATTEMPTS``. ``payload`` (the upload) is emptied once the
+    job is finished.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_jobs")
+    kind = models.CharField(max_length=20, choices=ImportJobKind.choices)
+    status = models.CharField(max_length=20, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED)
+    # The form fields of the upload: project_name (todoist), mode (taskbeat).
+    options = models.JSONField(default=dict, blank=True)
+    payload = models.BinaryField(default=b"", editable=False)
+    size_bytes = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error_code = models.CharField(max_length=50, blank=True, default="")
+    error_message = models.CharField(max_length=500, blank=True, default="")
+    attempt = models.PositiveIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "running", "succeeded", "failed"]),
+                name="import_job_valid_status",
+            ),
+        ]
+        indexes = [
+            # The sweep: unfinished jobs only.
+            models.Index(
+                fields=["status", "lease_until"],
+                name="import_job_unfinished_idx",
+                condition=models.Q(status__in=["queued", "running"]),
+            ),
+            models.Index(fields=["owner", "created_at"], name="import_job_owner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import {self.id} ({self.status})"

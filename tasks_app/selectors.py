@@ -12,7 +12,7 @@ import re
 import threading
 import uuid
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from django.contrib.auth.models import User
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When, Window
+from django.db.models import Case, Count, F, Field, IntegerField, Q, QuerySet, Value, When, Window
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import Lower
 from django.utils.dateparse import parse_datetime
@@ -29,9 +29,10 @@ from django.utils.dateparse import parse_datetime
 from tasks_app.models import (
     DUE_SORT_EXPR,
     PRIORITY_RANK_EXPR,
-    SEARCH_VECTOR,
+    OwnerSearchMatch,
     Priority,
     SavedFilter,
+    SearchVectorColumn,
     Task,
     TaskId,
 )
@@ -493,6 +494,59 @@ def task_list_page(
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
+# --- task rows from hand-written SQL ---------------------------------------------
+#
+# The everyday views (tasks_app/agenda/) run a few fixed statements per request
+# and write them as SQL: the ORM's per-request compilation costs more than the
+# statements do. ``TASK_COLUMNS_SQL`` selects exactly ``TASK_FIELDS`` and
+# ``task_rows`` applies the converters Django applies to ``.values(*TASK_FIELDS)``
+# (tested equal to the queryset's rows).
+
+
+def _column(name: str) -> str:
+    field = Task._meta.get_field(name)
+    assert isinstance(field, Field), name
+    return connection.ops.quote_name(str(field.column))
+
+
+TASK_COLUMNS_SQL = ", ".join(f"{_column(name)} AS {connection.ops.quote_name(name)}" for name in TASK_FIELDS)
+_row_converters: dict[str, tuple[tuple[int, tuple[list[Any], Any]], ...]] = {}
+
+
+def _task_row_converters(alias: str) -> tuple[tuple[int, tuple[list[Any], Any]], ...]:
+    try:
+        return _row_converters[alias]
+    except KeyError:
+        qs = Task.objects.using(alias).values(*TASK_FIELDS)
+        compiler = qs.query.get_compiler(using=alias)
+        compiler.setup_query()
+        fields = [selected[0] for selected in compiler.select[0 : compiler.col_count]]
+        converters = tuple(compiler.get_converters(fields).items())
+        _row_converters[alias] = converters
+        return converters
+
+
+def task_rows(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Fetched rows as ``.values(*TASK_FIELDS)`` rows.
+
+    Each row starts with the columns of ``TASK_COLUMNS_SQL``; any after them
+    are the caller's and are left out.
+    """
+    db = connections[Task.objects.db]
+    converters = _task_row_converters(db.alias)
+    width = len(TASK_FIELDS)
+    out = []
+    for row in rows:
+        values = list(row[:width])
+        for pos, (funcs, expression) in converters:
+            value = values[pos]
+            for func in funcs:
+                value = func(value, expression, db)
+            values[pos] = value
+        out.append(dict(zip(TASK_FIELDS, values, strict=True)))
+    return out
+
+
 def _task_list_queryset(*, owner_id: int, params: TaskListParams, tz: zoneinfo.ZoneInfo | None) -> QuerySet:
     qs = Task.objects.filter(owner_id=owner_id)
 
@@ -543,18 +597,21 @@ def _task_list_queryset(*, owner_id: int, params: TaskListParams, tz: zoneinfo.Z
         # groceries"). Whole-word matches rank above prefix-only ones.
         prefix = prefix_search_query(params.q)
         matched = query if prefix is None else query | prefix
-        # The filter is spelled with SEARCH_VECTOR itself so the expression
-        # matches the GIN index's and PostgreSQL can use it.
-        qs = qs.annotate(search=SEARCH_VECTOR).filter(search=matched)
+        # The caller's entries of task_fulltext_gin only (OwnerSearchMatch);
+        # the ranking reads the stored vector rather than computing it per match.
+        qs = qs.filter(OwnerSearchMatch(owner_id, matched))
         if not params.sort_by:
+            qs = qs.annotate(stored_vector=SearchVectorColumn())
             if prefix is not None:
                 qs = qs.annotate(
                     whole_word=Case(
-                        When(search=query, then=Value(1)), default=Value(0), output_field=IntegerField()
+                        When(stored_vector=query, then=Value(1)),
+                        default=Value(0),
+                        output_field=IntegerField(),
                     )
                 )
                 ordering.append(F("whole_word").desc())
-            qs = qs.annotate(rank=SearchRank(SEARCH_VECTOR, matched))
+            qs = qs.annotate(rank=SearchRank(F("stored_vector"), matched))
             ordering.append(F("rank").desc())
 
     sort_by = params.sort_by or ("" if params.q else "position")

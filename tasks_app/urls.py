@@ -56,6 +56,7 @@ urlpatterns = [
     path("export/tasks.csv", portability_views.TasksCsvExportView.as_view(), name="export-tasks-csv"),
     path("import/todoist", portability_views.TodoistImportView.as_view(), name="import-todoist"),
     path("import/taskbeat", portability_views.TaskbeatImportView.as_view(), name="import-taskbeat"),
+    path("import/jobs/<str:job_id>", portability_views.ImportJobView.as_view(), name="import-job"),
     # The everyday views (tasks_app/agenda/).
     path("views/today", agenda_views.TodayView.as_view(), name="view-today"),
     path("views/upcoming", agenda_views.UpcomingView.as_view(), name="view-upcoming"),

@@ -402,3 +402,16 @@ def test_extra_mcp_origins_reach_the_config_only_when_set():
     values = deep_merge(SECRETS, {"config": {"mcpAllowedOrigins": origins}})
     config = one(render(values), "ConfigMap", "tb-taskbeat")["data"]
     assert config["MCP_ALLOWED_ORIGINS"] == ",".join(origins)
+
+
+def test_bridge_replicas_and_batch_size_reach_the_deployment_and_the_config():
+    objects = render(
+        deep_merge(
+            SECRETS,
+            {"kafka": {"bootstrapServers": "kafka:9092"}, "bridge": {"replicas": 4, "batchSize": 20000}},
+        )
+    )
+    assert one(objects, "Deployment", "tb-taskbeat-bridge")["spec"]["replicas"] == 4
+    assert one(objects, "ConfigMap", "tb-taskbeat")["data"]["KAFKA_BRIDGE_BATCH_SIZE"] == "20000"
+    defaults = render(deep_merge(SECRETS, {"kafka": {"bootstrapServers": "kafka:9092"}}))
+    assert one(defaults, "ConfigMap", "tb-taskbeat")["data"]["KAFKA_BRIDGE_BATCH_SIZE"] == "5000"

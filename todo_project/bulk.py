@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import cast
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
+import psycopg
 from django.db import connection, models
 
 # Field types whose Python values psycopg writes exactly as Django's
@@ -77,3 +78,28 @@ def copy_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def fetch_bound(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Run one statement with server-side parameters in binary, return its rows.
+
+    Django's PostgreSQL backend binds parameters on the client
+    (``ClientCursor``): each array element is quoted into the SQL text in
+    Python, which for the reminder scan's columns (thousands of ids, times
+    and titles per statement) cost more than the statement's own planning.
+    Here psycopg sends them as binary parameters instead. Pyformat
+    placeholders (``%(name)s``) as with ``cursor.execute``; in the caller's
+    transaction; logged like any query when queries are logged.
+    """
+    started = time.monotonic()
+    try:
+        connection.ensure_connection()
+        with connection.wrap_database_errors:
+            raw = connection.connection
+            assert raw is not None  # ensure_connection() above
+            with psycopg.Cursor(raw) as cursor:
+                cursor.execute(sql, params, binary=True)
+                return cursor.fetchall() if cursor.description else []
+    finally:
+        if connection.queries_logged:
+            connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})

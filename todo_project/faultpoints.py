@@ -26,6 +26,7 @@ Points (grep for ``fault_point(`` to see where):
 | ``notifications.after_provider_call`` | the provider accepted, before the outcome is recorded |
 | ``bridge.after_produce`` | Kafka acknowledged a round, before its rows are marked published |
 | ``reminders.after_fire`` | the reminder scan fired its batch, before it commits |
+| ``imports.after_progress`` | an import job wrote its progress, its one transaction still open |
 """
 
 from __future__ import annotations

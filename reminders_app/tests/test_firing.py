@@ -81,6 +81,7 @@ def test_it_cancels_rather_than_fires_when_the_task_was_completed_before_its_eve
     assert events_of("reminder.triggered") == []
 
 
+@pytest.mark.slow  # 300 reminders through two real scanners: ~8 s on the idle machine
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_scanners_fire_every_reminder_exactly_once(alice):
     # given 300 due reminders
@@ -177,3 +178,93 @@ def test_the_scan_reads_the_partial_pending_index(alice):
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "reminder_pending_fire_idx" in plan
+
+
+@pytest.mark.django_db
+def test_the_scan_writes_the_events_the_python_builders_would(alice, bob):
+    # given due reminders of two users: timed, date-only and undated tasks, a
+    # channel override, and fire times with and without microseconds
+    from notifications_app.events import notification_created_event
+    from notifications_app.selectors import enabled_channels, preferences_get
+    from reminders_app.events import reminder_triggered_event
+    from todo_project.events.models import OutboxEvent
+    from todo_project.events.services import _jsonable
+    from todo_project.events.validation import event_errors
+
+    with time_machine.travel(NOW, tick=False):
+        timed = create_task(alice, title='Pay "rent" — ü', priority="high", due_at=NOW + timedelta(hours=1))
+        dated = create_task(bob, title="File taxes", due_date=(NOW + timedelta(days=2)).date())
+        undated = create_task(alice, title="Someday")
+        made = [
+            reminder_create(user_id=alice.id, task_id=timed.id, remind_at=NOW + timedelta(minutes=5)),
+            reminder_create(
+                user_id=alice.id,
+                task_id=undated.id,
+                remind_at=NOW + timedelta(minutes=5, microseconds=250),
+                channels=["in_app", "webhook"],
+            ),
+            reminder_create(
+                user_id=bob.id, task_id=dated.id, remind_at=NOW + timedelta(minutes=4, seconds=1)
+            ),
+        ]
+    before = {user: OutboxEvent.objects.filter(user_id=user).count() for user in (alice.id, bob.id)}
+    now = NOW + timedelta(minutes=5, seconds=2, microseconds=123456)
+
+    # when the scan fires them
+    assert reminders_fire_due(now=now) == 3
+
+    # then each event's data is what the Python builders make of the same rows
+    tasks = {t.id: t for t in Task.objects.all()}
+    for reminder in made:
+        reminder.refresh_from_db()
+        task = tasks[reminder.task_ref]
+        channels = enabled_channels(preferences_get(user_id=reminder.owner_id), reminder.channels)
+        expected = reminder_triggered_event(reminder, task, channels=channels, now=now)
+        event = OutboxEvent.objects.get(type="reminder.triggered", subject=expected.subject)
+        assert event.data == _jsonable(expected.data)
+        assert event_errors(event.type, event.data) == []
+        assert event.source.endswith("/reminders")
+        notification = Notification.objects.get(reminder=reminder, channel="in_app")
+        created = notification_created_event(notification)
+        stored = OutboxEvent.objects.get(type="notification.created", subject=created.subject)
+        assert stored.data == _jsonable(created.data)
+        assert event_errors(stored.type, stored.data) == []
+    assert (
+        Notification.objects.get(reminder=made[0]).body == 'Pay "rent" — ü — due Mon 02 Mar 2026, 12:00 CET.'
+    )
+    assert Notification.objects.get(reminder=made[2]).body == "File taxes — due 2026-03-04."
+    # and each user's numbers run on without a gap: the triggered events in
+    # fire_at order, then their notifications in the same order
+    for user, subjects in ((alice.id, [made[0], made[1]]), (bob.id, [made[2]])):
+        rows = list(
+            OutboxEvent.objects.filter(user_id=user).order_by("seq").values_list("seq", "type", "data")
+        )
+        assert [seq for seq, _, _ in rows] == list(range(1, len(rows) + 1))
+        new = rows[before[user] :]
+        assert [(t, d["reminder_id"]) for _, t, d in new] == [
+            ("reminder.triggered", str(r.id)) for r in subjects
+        ] + [("notification.created", str(r.id)) for r in subjects]
+
+
+@pytest.mark.django_db
+def test_a_scan_that_finds_a_full_batch_starts_its_parallel_claimers(alice, settings, monkeypatch):
+    # given three due reminders, batches of one and three claimers per scan
+    from reminders_app import tasks
+
+    settings.REMINDER_SCAN_BATCH_SIZE = 1
+    settings.REMINDER_SCAN_CLAIMERS = 3
+    with time_machine.travel(NOW, tick=False):
+        task = create_task(alice)
+        for minutes in (1, 2, 3):
+            reminder_create(user_id=alice.id, task_id=task.id, remind_at=NOW + timedelta(minutes=minutes))
+    started = []
+    monkeypatch.setattr(tasks.reminders_scan_task, "apply_async", lambda **kw: started.append(kw["kwargs"]))
+
+    # when the beat's scan runs, and then a helper
+    with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
+        fired = tasks.reminders_scan_task()
+        assert tasks.reminders_scan_task(helper=True) == 0
+
+    # then it fired them all and started two helpers, which start no one
+    assert fired == 3
+    assert started == [{"helper": True}, {"helper": True}]

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -87,7 +88,9 @@ class TodayView(APIView):
         {"overdue": TaskOutputSerializer(many=True), "today": TaskOutputSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        view = selectors.today_view(user=request_user(request), limit=_limit(request))
+        limit = _limit(request)
+        user = request_user(request)
+        view = selectors.today_view(user=user, limit=limit, context=selectors.view_context(user_id=user.pk))
         return Response(
             {
                 "date": view["date"].isoformat(),
@@ -126,7 +129,9 @@ class UpcomingView(APIView):
     )
     def get(self, request: Request) -> Response:
         days = _int_param(request, "days", 7, 1, selectors.MAX_UPCOMING_DAYS)
-        view = selectors.upcoming_view(user=request_user(request), days=days, limit=_limit(request))
+        limit, user = _limit(request), request_user(request)
+        context = selectors.view_context(user_id=user.pk)
+        view = selectors.upcoming_view(user=user, days=days, limit=limit, context=context)
         return Response(
             {
                 "start": view["start"].isoformat(),
@@ -145,9 +150,12 @@ class OverdueView(APIView):
         {"results": TaskOutputSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        tz, today = selectors.local_today(request_user(request))
-        rows = selectors.overdue_tasks(user=request_user(request), limit=_limit(request))
-        return Response({"date": today.isoformat(), "timezone": tz.key, "results": _tasks(rows)})
+        limit, user = _limit(request), request_user(request)
+        context = selectors.view_context(user_id=user.pk)
+        now = timezone.now()
+        rows = selectors.overdue_tasks(user=user, limit=limit, now=now, context=context)
+        today = now.astimezone(context.tz).date()
+        return Response({"date": today.isoformat(), "timezone": context.tz.key, "results": _tasks(rows)})
 
 
 class InboxView(APIView):
@@ -158,8 +166,9 @@ class InboxView(APIView):
         dated=False,
     )
     def get(self, request: Request) -> Response:
-        inbox_id = inbox_ensure(user_id=request_user(request).pk)
-        rows = selectors.inbox_tasks(user=request_user(request), inbox_id=inbox_id, limit=_limit(request))
+        limit, user = _limit(request), request_user(request)
+        inbox_id = selectors.view_context(user_id=user.pk).inbox_id or inbox_ensure(user_id=user.pk)
+        rows = selectors.inbox_tasks(user=user, inbox_id=inbox_id, limit=limit)
         return Response({"project_id": str(inbox_id), "results": _tasks(rows)})
 
 
@@ -179,6 +188,8 @@ class CountsView(APIView):
         "7 days, today included) and per project (`projects`: project id → count).",
     )
     def get(self, request: Request) -> Response:
-        inbox_id = inbox_ensure(user_id=request_user(request).pk)
-        counts = selectors.sidebar_counts(user=request_user(request), inbox_id=inbox_id)
+        user = request_user(request)
+        context = selectors.view_context(user_id=user.pk)
+        inbox_id = context.inbox_id or inbox_ensure(user_id=user.pk)
+        counts = selectors.sidebar_counts(user=user, inbox_id=inbox_id, context=context)
         return Response({**counts, "date": counts["date"].isoformat()})

@@ -12,7 +12,11 @@ export again gives the same document but for ids, timestamps and versions
 - series (the rule, start, zone, mode, look-ahead, status) with their
   occurrences as they were — completed, skipped, open — so no occurrence is
   generated twice;
-- saved filters.
+- saved filters;
+- the sections the layers above register (``sections.py``): the profile
+  (zone, date order), reminders, notification preferences; sections that
+  are exported for the record only (the audit log, subscriptions' metadata)
+  register no writer and are not imported.
 
 All or nothing: the document is checked (shape, references between its
 items, limits) before anything is written, then written in one transaction
@@ -37,11 +41,14 @@ from typing import Any, cast
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from tasks_app import services
 from tasks_app.models import Priority, Project, SavedFilter, Task, TaskSeries
+from tasks_app.portability import sections as export_sections
 from tasks_app.portability.export import EXPORT_FORMAT
+from tasks_app.portability.progress import NO_PROGRESS, Progress
 from tasks_app.portability.todoist import ImportRefused
 from tasks_app.projects import services as project_services
 from tasks_app.recurrence import services as recurrence_services
@@ -51,11 +58,23 @@ from todo_project.errors import ConflictError, DomainError
 MAX_BYTES = 10 * 1024 * 1024
 LIMITS = {"projects": 1000, "sections": 5000, "tasks": 20000, "series": 5000, "saved_filters": 500}
 _PRIORITIES = {p.value for p in Priority}
+# The counts an import answers with: the task layer's items, then the sections that write back.
+RESULT_KEYS = (
+    "projects",
+    "sections",
+    "series",
+    "tasks",
+    "saved_filters",
+    "profile",
+    "reminders",
+    "notification_preferences",
+)
 
 
 class _Problems:
-    def __init__(self) -> None:
+    def __init__(self, progress: Progress = NO_PROGRESS) -> None:
         self.rows: list[dict[str, Any]] = []
+        self.progress = progress  # hears of each item written (``_attempt``)
 
     def add(self, row: str, problem: str) -> None:
         if len(self.rows) < 200:  # enough to fix a file by; the count says the rest
@@ -82,7 +101,7 @@ def _when(value: Any, parse: Callable[[str], Any]) -> Any:
     return parsed
 
 
-def _check(doc: Any) -> dict[str, list[dict[str, Any]]]:
+def _check(doc: Any) -> dict[str, Any]:
     """The document's items, after the checks that need no database; raises ImportRefused."""
     problems = _Problems()
     if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
@@ -136,9 +155,17 @@ def _check(doc: Any) -> dict[str, list[dict[str, Any]]]:
             )
         except (ValueError, DomainError) as exc:
             problems.add(f"series[{index}].rule", getattr(exc, "message", str(exc)))
+    extra: dict[str, Any] = {}
+    for section in export_sections.sections():
+        if section.write is None or doc.get(section.key) is None:
+            continue  # exported for the record only, or not in this (older) file
+        extra[section.key] = doc[section.key]
+        if section.check is not None:
+            for row, problem in section.check(doc[section.key], ids):
+                problems.add(row, problem)
     if problems.rows:
         raise ImportRefused(problems.rows)
-    return items
+    return {**items, **extra}
 
 
 def account_is_empty(user: User) -> bool:
@@ -149,8 +176,35 @@ def account_is_empty(user: User) -> bool:
     )
 
 
-def taskbeat_import(*, user: User, data: bytes, merge: bool = False) -> dict[str, int]:
-    """Recreate an export's projects, sections, series, tasks and saved filters; returns counts."""
+def taskbeat_merges(mode: Any) -> bool:
+    """The form's ``mode``: ``fresh`` (False) or ``merge`` (True)."""
+    if mode not in ("fresh", "merge"):
+        raise DomainError("mode is fresh or merge.", field="mode")
+    return bool(mode == "merge")
+
+
+def taskbeat_check_form(*, user: User, mode: Any, size: int) -> bool:
+    """The checks of an upload that need no parsing; returns whether it merges."""
+    merge = taskbeat_merges(mode)
+    if size > MAX_BYTES:
+        raise DomainError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.", field="file")
+    if mode == "fresh" and not account_is_empty(user):
+        raise ConflictError(
+            "This account already has projects or tasks; import with mode=merge to add a copy.",
+            field="mode",
+            code="account_not_empty",
+        )
+    return merge
+
+
+def taskbeat_import(
+    *, user: User, data: bytes, merge: bool = False, progress: Progress = NO_PROGRESS
+) -> dict[str, int]:
+    """Recreate an export's items (projects … saved filters, then the registered sections); returns counts.
+
+    ``progress`` hears of each item written and of the result before the one
+    transaction commits (a worker's job, ``jobs.py``).
+    """
     if len(data) > MAX_BYTES:
         raise DomainError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.", field="file")
     try:
@@ -158,18 +212,26 @@ def taskbeat_import(*, user: User, data: bytes, merge: bool = False) -> dict[str
     except (UnicodeDecodeError, ValueError):
         raise DomainError("The file is not JSON.", field="file") from None
     items = _check(doc)
-    if not merge and not account_is_empty(user):
-        raise ConflictError(
-            "This account already has projects or tasks; import with mode=merge to add a copy.",
-            field="mode",
-            code="account_not_empty",
-        )
-    problems = _Problems()
+    taskbeat_check_form(user=user, mode="merge" if merge else "fresh", size=len(data))
+    progress.start(_total(items))
+    problems = _Problems(progress)
     with transaction.atomic():
         made = _write(user, items, problems, merge=merge)
         if problems.rows:
             raise ImportRefused(problems.rows)  # rolls back what was written
+        progress.finish(dict(made))
     return made
+
+
+def _total(items: dict[str, Any]) -> int:
+    """How many writes an import makes (its progress total)."""
+    total = sum(len(items[key]) for key in LIMITS)
+    total += sum(1 for task in items["tasks"] if task.get("is_skipped"))
+    total += sum(1 for project in items["projects"] if project.get("is_archived"))
+    for section in export_sections.sections():
+        if section.key in items:
+            total += section.size(items[section.key])
+    return total
 
 
 def _attempt(problems: _Problems, row: str, write: Callable[[], Any]) -> Any:
@@ -180,11 +242,11 @@ def _attempt(problems: _Problems, row: str, write: Callable[[], Any]) -> Any:
     except DomainError as exc:
         problems.add(f"{row}.{exc.field}" if exc.field else row, exc.message)
         return None
+    finally:
+        problems.progress.step()
 
 
-def _write(
-    user: User, items: dict[str, list[dict[str, Any]]], problems: _Problems, *, merge: bool
-) -> dict[str, int]:
+def _write(user: User, items: dict[str, Any], problems: _Problems, *, merge: bool) -> dict[str, int]:
     new: dict[str, Any] = {}  # exported id -> new id, for every kind (ids are UUIDs: no clashes)
     projects = items["projects"]
     inbox = project_services.inbox_ensure(user_id=user.pk)
@@ -262,13 +324,26 @@ def _write(
             ),
         ):
             filters += 1
-    return {
+    made = {
         "projects": sum(1 for p in projects if not p.get("is_inbox") and str(p["id"]) in new),
         "sections": sum(1 for s in sections if str(s["id"]) in new),
         "series": len(series_rows),
         "tasks": sum(1 for t in tasks if str(t["id"]) in new),
         "saved_filters": filters,
     }
+    context = export_sections.ImportContext(
+        user=user,
+        ids={**new, **{key: row.pk for key, row in series_rows.items()}},
+        merge=merge,
+        now=timezone.now(),
+        attempt=lambda row, write: _attempt(problems, row, write),
+        step=problems.progress.step,
+    )
+    for registered in export_sections.sections():
+        if registered.write is not None:
+            key = registered.key
+            made[key] = registered.write(context, items[key]) if key in items else 0
+    return made
 
 
 def _in_order(

@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from tasks_app import services
 from tasks_app.models import MAX_TASK_DEPTH, MAX_TITLE_LENGTH
+from tasks_app.portability.progress import NO_PROGRESS, Progress
 from tasks_app.projects import services as project_services
 from tasks_app.selectors import user_timezone
 from todo_project.accounts.selectors import user_date_order
@@ -207,12 +208,23 @@ def _parse(text: str, *, default_tz: str, now: datetime, date_order: str = "MDY"
     return plan
 
 
-def todoist_csv_import(*, user: User, project_name: str, data: bytes) -> dict[str, Any]:
-    """Create a project from a Todoist CSV export, all or nothing. Returns what was made."""
+def todoist_check_form(*, project_name: Any, size: int) -> None:
+    """The checks of an upload that need neither its content nor the database."""
     if not isinstance(project_name, str) or not project_name.strip():
         raise DomainError("project_name names the new project.", field="project_name")
-    if len(data) > MAX_BYTES:
+    if size > MAX_BYTES:
         raise DomainError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.", field="file")
+
+
+def todoist_csv_import(
+    *, user: User, project_name: str, data: bytes, progress: Progress = NO_PROGRESS
+) -> dict[str, Any]:
+    """Create a project from a Todoist CSV export, all or nothing. Returns what was made.
+
+    ``progress`` hears of each item written and of the result before the one
+    transaction commits (a worker's job, ``jobs.py``).
+    """
+    todoist_check_form(project_name=project_name, size=len(data))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -221,12 +233,14 @@ def todoist_csv_import(*, user: User, project_name: str, data: bytes) -> dict[st
     plan = _parse(
         text, default_tz=user_timezone(user).key, now=timezone.now(), date_order=user_date_order(user)
     )
+    progress.start(1 + len(plan.sections) + len(plan.tasks))
     with transaction.atomic():
         project = project_services.project_create(owner=user, name=project_name)
-        sections = [
-            project_services.section_create(user=user, project_id=project.pk, name=name)
-            for name in plan.sections
-        ]
+        progress.step()
+        sections = []
+        for name in plan.sections:
+            sections.append(project_services.section_create(user=user, project_id=project.pk, name=name))
+            progress.step()
         stack: list[Any] = []  # the last task at each indent
         created = []
         for item in plan.tasks:
@@ -248,9 +262,12 @@ def todoist_csv_import(*, user: User, project_name: str, data: bytes) -> dict[st
             del stack[item.indent - 1 :]
             stack.append(task)
             created.append(task)
-    return {
-        "project_id": str(project.pk),
-        "sections": len(sections),
-        "tasks": len(created),
-        "task_ids": [str(task.pk) for task in created],
-    }
+            progress.step()
+        result = {
+            "project_id": str(project.pk),
+            "sections": len(sections),
+            "tasks": len(created),
+            "task_ids": [str(task.pk) for task in created],
+        }
+        progress.finish(result)
+    return result

@@ -22,7 +22,15 @@ NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 URL = "/api/import/taskbeat"
 # What may differ after a round trip: identities and the times things were written.
 _VOLATILE = {"id", "created_at", "updated_at", "completed_at", "archived_at", "version", "ended_at"}
-_REFS = {"project_id": "projects", "parent_id": None, "section_id": "sections", "series_id": "series"}
+_REFS = {
+    "project_id": "projects",
+    "parent_id": None,
+    "section_id": "sections",
+    "series_id": "series",
+    "task_id": "tasks",
+}
+# Sections exported for the record only (never imported): docs/portability.md.
+_RECORD_ONLY = {"audit_log", "subscriptions", "user", "exported_at"}
 
 
 @pytest.fixture
@@ -55,8 +63,10 @@ def _normalised(doc: dict[str, Any]) -> dict[str, Any]:
         key: {item["id"]: i for i, item in enumerate(doc[key])}
         for key in ("projects", "sections", "tasks", "series")
     }
-    out: dict[str, Any] = {"format": doc["format"]}
-    for key in ("projects", "sections", "tasks", "series", "saved_filters"):
+    out: dict[str, Any] = {
+        key: value for key, value in doc.items() if key not in _RECORD_ONLY and not isinstance(value, list)
+    }
+    for key in ("projects", "sections", "tasks", "series", "saved_filters", "reminders"):
         items = []
         for item in doc[key]:
             clean = {k: v for k, v in item.items() if k not in _VOLATILE}
@@ -118,6 +128,28 @@ def _fill(client) -> None:
     client.post(
         "/api/filters", {"name": "Urgent", "params": {"priority": "high", "status": "active"}}, format="json"
     )
+    # Beyond the task layer: the profile, notification preferences and the user's own reminders.
+    assert client.patch("/api/me", {"date_order": "DMY"}, format="json").status_code == 200
+    prefs = {
+        "quiet_hours_start": "22:00",
+        "quiet_hours_end": "07:00",
+        "default_reminder_minutes": 15,
+        "email_enabled": False,
+    }
+    assert client.patch("/api/notifications/preferences", prefs, format="json").status_code == 200
+    reminders = f"/api/tasks/{fence['id']}/reminders"
+    at = (NOW + timedelta(days=1)).isoformat()
+    assert client.post(reminders, {"remind_at": at, "channels": ["email"]}, format="json").status_code == 201
+    assert client.post(reminders, {"offset_minutes": 120}, format="json").status_code == 201
+    dismissed = client.post(reminders, {"remind_at": due}, format="json").json()
+    assert client.post(f"/api/reminders/{dismissed['id']}/dismiss", format="json").status_code == 200
+    snoozed = client.post(f"/api/tasks/{buy['id']}/reminders", {"remind_at": at}, format="json").json()
+    later = (NOW + timedelta(days=1, hours=6)).isoformat()
+    assert (
+        client.post(f"/api/reminders/{snoozed['id']}/snooze", {"until": later}, format="json").status_code
+        == 200
+    )
+    dispatch_ready()
 
 
 def test_export_import_export_is_the_same_but_for_ids_and_times(alice, bob, alice_client, bob_client):
@@ -126,6 +158,12 @@ def test_export_import_export_is_the_same_but_for_ids_and_times(alice, bob, alic
         exported = alice_client.get("/api/export").json()
         assert len(exported["series"]) == 1
         assert {t["is_skipped"] for t in exported["tasks"]} == {True, False}
+        kinds = {(r["kind"], r["status"]) for r in exported["reminders"]}
+        assert {("custom", "pending"), ("custom", "dismissed"), ("task_remind_at", "pending")} <= kinds
+        assert {("default", "pending"), ("priority_boost", "pending")} <= kinds
+        assert any(r["snoozed_until"] for r in exported["reminders"])
+        assert exported["profile"] == {"timezone": "Europe/Berlin", "date_order": "DMY"}
+        assert exported["notification_preferences"]["quiet_hours_start"] == "22:00"
 
         response = _upload(bob_client, exported)
         dispatch_ready()  # the handlers an import's events wake (recurrence, audit) change nothing
@@ -138,8 +176,13 @@ def test_export_import_export_is_the_same_but_for_ids_and_times(alice, bob, alic
         "series": 1,
         "tasks": len(exported["tasks"]),
         "saved_filters": 1,
+        "profile": 1,
+        "reminders": 4,  # the custom ones; the handlers derive the others again
+        "notification_preferences": 1,
     }
     assert _normalised(again) == _normalised(exported)
+    assert again["profile"] == exported["profile"]
+    assert len(again["reminders"]) == len(exported["reminders"])
     assert alice_client.get("/api/export").json()["tasks"] == exported["tasks"]  # nothing of alice's changed
     created = [e for e in events_of("task.created") if e["user_id"] == bob.id]
     assert len(created) == len(exported["tasks"])  # each through the event spine
@@ -253,3 +296,68 @@ def test_importing_needs_authentication_and_a_file(anon_client, bob_client):
     missing = bob_client.post(URL, {}, format="multipart")
     assert missing.status_code == 400
     assert "file" in missing.json()["error"]["fields"]
+
+
+def test_the_sections_beyond_the_task_layer_are_checked_before_anything_is_written(bob, bob_client):
+    doc = {
+        "format": "taskbeat-export/1",
+        "tasks": [{"id": "t1", "title": "Fine"}],
+        "profile": {"timezone": "Europe/Berlin", "date_order": "YDM"},
+        "notification_preferences": {"quiet_hours_start": "late", "default_reminder_minutes": -5},
+        "reminders": [
+            {
+                "task_id": "nope",
+                "kind": "custom",
+                "status": "pending",
+                "scheduled_for": "2030-01-01T09:00:00Z",
+            },
+            {"task_id": "t1", "kind": "sometimes"},
+            {
+                "task_id": "t1",
+                "kind": "custom",
+                "status": "pending",
+                "scheduled_for": "soon",
+                "channels": ["fax"],
+            },
+        ],
+    }
+
+    response = _upload(bob_client, doc)
+
+    assert response.status_code == 400
+    rows = {row["row"] for row in response.json()["error"]["details"]["rows"]}
+    assert {
+        "profile.date_order",
+        "notification_preferences.quiet_hours_start",
+        "notification_preferences.default_reminder_minutes",
+        "reminders[0].task_id",
+        "reminders[1].kind",
+        "reminders[2].scheduled_for",
+        "reminders[2].fire_at",
+        "reminders[2].channels",
+    } <= rows
+    assert not Task.objects.filter(owner=bob).exists()
+
+
+def test_a_merge_keeps_the_accounts_preferences_and_brings_the_reminders(alice, alice_client):
+    with time_machine.travel(NOW, tick=False):
+        task = alice_client.post(
+            "/api/tasks", {"title": "Dentist", "due_at": (NOW + timedelta(days=3)).isoformat()}, format="json"
+        ).json()
+        at = (NOW + timedelta(days=2)).isoformat()
+        alice_client.post(f"/api/tasks/{task['id']}/reminders", {"remind_at": at}, format="json")
+        exported = alice_client.get("/api/export").json()
+        exported["profile"]["date_order"] = "YMD"
+        exported["notification_preferences"]["default_reminder_minutes"] = 60
+
+        merged = _upload(alice_client, exported, mode="merge")
+
+        assert merged.status_code == 201, merged.json()
+        assert (merged.json()["profile"], merged.json()["notification_preferences"]) == (0, 0)
+        assert merged.json()["reminders"] == 1
+        again = alice_client.get("/api/export").json()
+    assert again["profile"]["date_order"] == "MDY"
+    assert again["notification_preferences"]["default_reminder_minutes"] is None
+    custom = [r for r in again["reminders"] if r["kind"] == "custom"]
+    assert len(custom) == 2  # the original's and the copy's
+    assert len({r["task_id"] for r in custom}) == 2

@@ -27,6 +27,9 @@ PUSH_EVENT_TYPES: tuple[str, ...] = (
     types.SECTION_REORDERED,
     types.SECTION_DELETED,
     types.NOTIFICATION_CREATED,
+    # A background import's end, so a client waiting on it needs no poll (docs/portability.md).
+    types.IMPORT_SUCCEEDED,
+    types.IMPORT_FAILED,
     # The assistant's conversation (assistant_app): what the user said and the replies.
     types.CHAT_MESSAGE_RECEIVED,
     types.CHAT_MESSAGE_CREATED,

@@ -288,7 +288,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Export your projects, sections, tasks, series and saved filters (one JSON document) */
+        /**
+         * Export everything you own (one JSON document, format taskbeat-export/1)
+         * @description Top-level sections: `user`, `projects`, `sections`, `tasks`, `series`, `saved_filters`, `profile`, `reminders`, `notification_preferences`, `subscriptions` (push and webhook metadata, never a secret) and `audit_log`; docs/portability.md gives each one's shape. `POST /api/import/taskbeat` takes the document back.
+         */
         get: operations["export_retrieve"];
         put?: never;
         post?: never;
@@ -373,6 +376,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/import/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An import job: status, progress, problems, result
+         * @description `progress.done` moves while the import's one transaction is still open. Status `succeeded` carries `result` (what the import made); `failed` carries `error` and, for a file with problems, `problems` — nothing was imported then. Another user's job is a 404.
+         */
+        get: operations["import_jobs_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/import/taskbeat": {
         parameters: {
             query?: never;
@@ -384,7 +407,7 @@ export interface paths {
         put?: never;
         /**
          * Import a Taskbeat export (GET /api/export) into your account
-         * @description All or nothing: a file with problems is refused (400 `import_refused`, `error.details.rows` lists each item's problem as `{row: "tasks[3].due_at", problem}`) and nothing is written. Into an account that already has projects or tasks the import is refused (409 `account_not_empty`) unless `mode` is `merge`, which adds a copy.
+         * @description All or nothing: a file with problems is refused (400 `import_refused`, `error.details.rows` lists each item's problem as `{row: "tasks[3].due_at", problem}`) and nothing is written. Into an account that already has projects or tasks the import is refused (409 `account_not_empty`) unless `mode` is `merge`, which adds a copy. A large file (or `?async=true`) is answered 202 with a job to poll instead; the job lists the same problems.
          */
         post: operations["import_taskbeat_create"];
         delete?: never;
@@ -404,7 +427,7 @@ export interface paths {
         put?: never;
         /**
          * Import a project from Todoist's CSV export
-         * @description All or nothing: a file with problems is refused (400 `import_refused`, `error.details.rows` lists each row's problem) and nothing is written.
+         * @description All or nothing: a file with problems is refused (400 `import_refused`, `error.details.rows` lists each row's problem) and nothing is written. A large file (or `?async=true`) is answered 202 with a job to poll instead; the job lists the same problems.
          */
         post: operations["import_todoist_create"];
         delete?: never;
@@ -1519,6 +1542,59 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** @description A background import: its status, progress, problems and result. */
+        ImportJob: {
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["ImportJobKindEnum"];
+            status: components["schemas"]["ImportJobStatusEnum"];
+            progress: components["schemas"]["ImportProgress"];
+            problems: components["schemas"]["ImportProblem"][];
+            /** @description When succeeded: what the synchronous import answers with 201. */
+            result: {
+                [key: string]: unknown;
+            } | null;
+            error: components["schemas"]["ImportJobError"] | null;
+            /** @description Runs so far (a worker that died counts). */
+            attempt: number;
+            size_bytes: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+        };
+        ImportJobError: {
+            /** @description import_refused, another refusal's code, or worker_lost. */
+            code: string;
+            message: string;
+        };
+        /**
+         * @description * `todoist` - Todoist CSV
+         *     * `taskbeat` - Taskbeat export
+         * @enum {string}
+         */
+        ImportJobKindEnum: "todoist" | "taskbeat";
+        /**
+         * @description * `queued` - queued
+         *     * `running` - running
+         *     * `succeeded` - succeeded
+         *     * `failed` - failed
+         * @enum {string}
+         */
+        ImportJobStatusEnum: "queued" | "running" | "succeeded" | "failed";
+        ImportProblem: {
+            /** @description A spreadsheet row number (Todoist) or an item path ("tasks[3].due_at"). */
+            row: unknown;
+            problem: string;
+        };
+        ImportProgress: {
+            /** @description Items written so far (inside the open transaction). */
+            done: number;
+            /** @description Items to write; null until the file is read. */
+            total: number | null;
+        };
         InboxView: {
             /** Format: uuid */
             project_id: string;
@@ -2405,6 +2481,9 @@ export interface components {
             series: number;
             tasks: number;
             saved_filters: number;
+            profile: number;
+            reminders: number;
+            notification_preferences: number;
         };
         TodayView: {
             /** Format: date */
@@ -5293,9 +5372,95 @@ export interface operations {
             };
         };
     };
-    import_taskbeat_create: {
+    import_jobs_retrieve: {
         parameters: {
             query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            /** @description Bad input: the fields or parameters named in error.fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated, or the token expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed (e.g. a CSRF failure on a cookie session). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled; Retry-After says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error; error.request_id identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (PostgreSQL, Redis) is unavailable; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    import_taskbeat_create: {
+        parameters: {
+            query?: {
+                /** @description true: run in a worker whatever the size (202 and a job). Files over IMPORT_ASYNC_BYTES (256 KiB by default) always do. */
+                async?: boolean;
+            };
             header?: {
                 /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
                 "Idempotency-Key"?: string;
@@ -5315,6 +5480,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TaskbeatImported"];
+                };
+            };
+            /** @description Queued for a worker; poll `Location` (GET /api/import/jobs/{id}). */
+            202: {
+                headers: {
+                    /** @description The job to poll: /api/import/jobs/{id}. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
                 };
             };
             400: {
@@ -5401,7 +5577,10 @@ export interface operations {
     };
     import_todoist_create: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true: run in a worker whatever the size (202 and a job). Files over IMPORT_ASYNC_BYTES (256 KiB by default) always do. */
+                async?: boolean;
+            };
             header?: {
                 /** @description A client-generated UUID. A retry with the same key is applied once and answers the first response (header Idempotent-Replayed: true); the same key with a different request is a 422. Keys are kept at least 24 hours. See docs/realtime.md. */
                 "Idempotency-Key"?: string;
@@ -5421,6 +5600,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TodoistImported"];
+                };
+            };
+            /** @description Queued for a worker; poll `Location` (GET /api/import/jobs/{id}). */
+            202: {
+                headers: {
+                    /** @description The job to poll: /api/import/jobs/{id}. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
                 };
             };
             400: {

@@ -142,6 +142,7 @@ KAFKA_BOOTSTRAP_SERVERS: {{ .Values.kafka.bootstrapServers | quote }}
 KAFKA_SECURITY_PROTOCOL: {{ .Values.kafka.securityProtocol | quote }}
 KAFKA_REPLICATION_FACTOR: {{ .Values.kafka.replicationFactor | quote }}
 KAFKA_TOPIC_PREFIX: {{ .Values.kafka.topicPrefix | quote }}
+KAFKA_BRIDGE_BATCH_SIZE: {{ .Values.bridge.batchSize | quote }}
 {{- with .Values.kafka.saslMechanism }}
 KAFKA_SASL_MECHANISM: {{ . | quote }}
 {{- end }}

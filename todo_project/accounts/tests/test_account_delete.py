@@ -8,6 +8,7 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 
 from audit_app.models import AuditLog
@@ -71,6 +72,9 @@ def _fill(user, client) -> None:
     PushSubscription.objects.create(
         user=user, endpoint=f"https://push.example.com/{user.username}", p256dh="p", auth="a"
     )
+    upload = SimpleUploadedFile("Home.csv", b"TYPE,CONTENT,PRIORITY,INDENT,DATE\ntask,Hi,1,1,\n")
+    queued = client.post("/api/import/todoist?async=true", {"file": upload, "project_name": "Home"})
+    assert queued.status_code == 202  # an import job (with its stored upload)
     dispatch_ready()  # audit entries, generated occurrences, notifications
 
 
@@ -85,6 +89,7 @@ def test_deleting_the_account_removes_everything_it_owns_and_nothing_else(
         alices
     )
     assert {"assistant_app.ChatMessage.owner", "notifications_app.PushSubscription.user"} <= set(alices)
+    assert "tasks_app.ImportJob.owner" in alices
 
     response = alice_client.delete(URL, {"password": password_of(alice)}, format="json")
 

@@ -186,7 +186,7 @@ def test_it_keeps_each_users_order_across_bridge_restarts(kafka_settings, alice,
 
 @pytest.mark.django_db
 def test_it_replays_the_backlog_in_order_after_the_broker_was_down(kafka_settings, alice, bob):
-    from todo_project.events.tests.conftest import Broker
+    from todo_project.testing import Broker
 
     broker = Broker()
     broker.start()
@@ -373,3 +373,53 @@ def test_it_relays_the_assistants_events_to_chat_events(bridge, alice):
     assert OutboxEvent.objects.get(type="chat.history.cleared").published_at is not None
     (received,) = _consume(1, topics=["chat-events"])
     assert received.event.get_type() == "chat.history.cleared"
+
+
+@pytest.mark.django_db
+def test_the_time_header_is_written_like_iso_utc_with_and_without_microseconds(kafka_settings, alice):
+    # given: one event on a whole second, one with a fraction (isoformat drops a zero fraction)
+    from datetime import UTC, datetime
+
+    from todo_project.timefmt import iso_utc
+
+    first, second = _record(alice, 2)
+    OutboxEvent.objects.filter(pk=first.pk).update(time=datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC))
+    OutboxEvent.objects.filter(pk=second.pk).update(time=datetime(2026, 3, 1, 9, 0, 0, 120, tzinfo=UTC))
+
+    # when
+    rows = Bridge()._fetch([alice.id])
+
+    # then
+    assert [(row.id, row.time) for row in rows] == [
+        (str(first.pk), iso_utc(datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC))),
+        (str(second.pk), "2026-03-01T09:00:00.000120Z"),
+    ]
+    assert rows[0].time == "2026-03-01T09:00:00Z"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pipelined_rounds_keep_a_user_out_until_its_marks_have_committed(kafka_settings, alice):
+    # given: a backlog longer than one round (10 per round)
+    _record(alice, 25)
+    bridge = Bridge(batch_size=10)
+    bridge.start()
+    try:
+        # when: the first round leaves its marks committing on the marker thread
+        first = bridge.run_pipelined()
+        assert first.published == 10
+        assert bridge.has_pending
+        # the next round may not read alice's rows again while they commit
+        second = bridge.run_pipelined()
+        assert second.claimed_users == 0
+        assert not bridge.has_pending
+        assert OutboxEvent.objects.filter(published_at__isnull=True).count() == 15
+        while OutboxEvent.objects.filter(published_at__isnull=True).exists() or bridge.has_pending:
+            bridge.run_pipelined()
+    finally:
+        bridge.close()
+        connection.close()
+
+    # then: each event once, in order
+    received = _consume(25)
+    assert len({item.event.get_id() for item in received}) == len(received) == 25
+    assert _per_user_sequences(received) == {str(alice.id): list(range(1, 26))}
