@@ -69,3 +69,29 @@ def test_a_conflict_is_djangos_integrity_error_and_shows_as_a_query():
             copy_insert(OutboxEvent, [_event(seq=1)])  # (user_id, seq) is unique
 
     assert any(query["sql"].startswith("COPY ") for query in queries.captured_queries)
+
+
+def test_fetch_bound_sends_arrays_as_parameters_in_the_callers_transaction():
+    # given ids, times and texts with quotes and commas (what client-side quoting escapes)
+    from datetime import UTC, datetime
+
+    from todo_project.bulk import fetch_bound
+
+    ids = [uuid.uuid4(), uuid.uuid4()]
+    times = [datetime(2026, 3, 1, 9, 0, tzinfo=UTC), datetime(2026, 3, 1, 9, 0, 0, 250, tzinfo=UTC)]
+    texts = ['say "hi", then {leave}', "it's \\ fine"]
+    with transaction.atomic():
+        # when they round-trip through one statement, and a failing one follows
+        rows = fetch_bound(
+            "SELECT * FROM unnest(%(ids)s::uuid[], %(times)s::timestamptz[], %(texts)s::text[])"
+            " WITH ORDINALITY AS x(id, at, text, ord) ORDER BY ord",
+            {"ids": ids, "times": times, "texts": texts},
+        )
+        # then they come back as they went, and errors arrive as Django's
+        assert [(row[0], row[1], row[2]) for row in rows] == list(zip(ids, times, texts, strict=True))
+        assert fetch_bound("SELECT 1 WHERE false", {}) == []
+        with pytest.raises(IntegrityError), transaction.atomic():
+            fetch_bound(
+                "INSERT INTO events_outboxevent (id) VALUES (%(id)s::uuid)",
+                {"id": ids[0]},
+            )

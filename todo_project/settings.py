@@ -321,7 +321,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels-redis's layer, noting the pushes it drops (over capacity,
+        # expired) so the ws process can tell those sockets to resync.
+        "BACKEND": "todo_project.sync.layer.RecordingChannelLayer",
         "CONFIG": {
             # redis-py 8 defaults to a 5 s socket timeout and 100 pooled
             # connections. The layer's blocking pop also waits 5 s, so the read
@@ -411,6 +413,13 @@ REMINDER_SCAN_BATCH_SIZE = env_int("REMINDER_SCAN_BATCH_SIZE", 500, minimum=1)
 # many more minus one, each draining its own SKIP LOCKED batches in its own
 # worker process (1: one claimer, as before). Useful up to the worker's concurrency.
 REMINDER_SCAN_CLAIMERS = env_int("REMINDER_SCAN_CLAIMERS", 1, minimum=1)
+# A queue of its own for the scan (e.g. "reminders"; empty: the default queue).
+# On the default queue a scan waits behind every dispatch task already queued,
+# and expires there when the dispatch backlog is longer than the scan period;
+# with its own queue, run a worker on it (``celery worker -Q reminders``).
+REMINDER_SCAN_QUEUE = env_str("REMINDER_SCAN_QUEUE", "") or ""
+if REMINDER_SCAN_QUEUE:
+    CELERY_TASK_ROUTES = {"reminders_app.tasks.reminders_scan_task": {"queue": REMINDER_SCAN_QUEUE}}
 # Absolute links in emails and webhook bodies point here.
 PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL", "http://localhost:8000") or "").rstrip("/")
 # No key = the email channel is off (one log line, not an error per reminder).

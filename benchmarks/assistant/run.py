@@ -25,12 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todo_project.settings")
-os.environ.setdefault("DEBUG", "true")
+from benchmarks._common import setup_django  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
+setup_django(DEBUG="true")
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402

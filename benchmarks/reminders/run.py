@@ -251,7 +251,7 @@ def _seed_window(start: datetime, rate: int, seconds: float, tasks: list[tuple[o
     return total
 
 
-def _sample(cursor: Any, start: datetime, pid: int) -> str:
+def _sample(cursor: Any, start: datetime, pids: list[int]) -> str:
     cursor.execute(
         "SELECT relname, n_live_tup, n_dead_tup, autovacuum_count FROM pg_stat_user_tables"
         " WHERE relname = ANY(%s) ORDER BY relname",
@@ -264,7 +264,8 @@ def _sample(cursor: Any, start: datetime, pid: int) -> str:
         "  WHERE dispatched_at IS NULL AND dispatch_failed_at IS NULL)"
     )
     overdue, undispatched = cursor.fetchone()
-    rss, processes = _rss_mib(pid)
+    sizes = [_rss_mib(pid) for pid in pids]
+    rss, processes = sum(rss for rss, _ in sizes), sum(count for _, count in sizes)
     elapsed = (datetime.now(UTC) - start).total_seconds()
     return (
         f"t={elapsed:6.0f}s overdue={overdue} undispatched={undispatched}"
@@ -273,7 +274,12 @@ def _sample(cursor: Any, start: datetime, pid: int) -> str:
 
 
 def _sustained(
-    rate: int, minutes: float, tasks: list[tuple[object, int]], seed_rate: float, pid: int
+    rate: int,
+    minutes: float,
+    tasks: list[tuple[object, int]],
+    seed_rate: float,
+    pids: list[int],
+    vacuum_every: float,
 ) -> None:
     """Issue 17 goal 2: RATE reminders due every second for MINUTES; lag per 10 s window."""
     from django.db import connection
@@ -295,8 +301,14 @@ def _sustained(
         cursor.execute("SHOW autovacuum")
         print(f"autovacuum: {cursor.fetchone()[0]}; load before: {os.getloadavg()}", flush=True)
         deadline = end + timedelta(seconds=180)
+        vacuumed = time.monotonic()
         while datetime.now(UTC) < deadline:
-            print(_sample(cursor, start, pid), flush=True)
+            print(_sample(cursor, start, pids), flush=True)
+            if vacuum_every and time.monotonic() - vacuumed >= vacuum_every:
+                vacuumed = time.monotonic()
+                for table in HOT_TABLES:
+                    cursor.execute(f"VACUUM {table}")
+                print(f"  vacuumed the hot tables in {time.monotonic() - vacuumed:.1f}s", flush=True)
             if datetime.now(UTC) > end:
                 cursor.execute(
                     "SELECT count(*) FROM reminders_app_reminder WHERE status = 'pending' AND fire_at <= %s",
@@ -365,6 +377,17 @@ def main() -> None:
         "--sustained", type=int, default=None, metavar="RATE", help="RATE reminders due every second"
     )
     parser.add_argument("--minutes", type=float, default=5.0, help="how long --sustained lasts")
+    parser.add_argument(
+        "--scan-worker",
+        action="store_true",
+        help="route the scan to its own queue (REMINDER_SCAN_QUEUE=reminders) and run a second worker on it",
+    )
+    parser.add_argument(
+        "--vacuum-every",
+        type=float,
+        default=0,
+        help="--sustained: VACUUM the hot tables every N s (for a server with autovacuum off)",
+    )
     args = parser.parse_args()
     TOTAL, DUE = args.pending, args.due
     if args.sustained:
@@ -374,6 +397,8 @@ def main() -> None:
         env["REMINDER_SCAN_BATCH_SIZE"] = str(args.batch_size)
     if args.claimers:
         env["REMINDER_SCAN_CLAIMERS"] = str(args.claimers)
+    if args.scan_worker:
+        env["REMINDER_SCAN_QUEUE"] = "reminders"
 
     print(f"setting up {DB_NAME} …", flush=True)
     _setup_database(env)
@@ -387,23 +412,32 @@ def main() -> None:
     seed_rate = TOTAL / max(0.1, time.monotonic() - t0)
 
     celery = [sys.executable, "-m", "celery", "-A", "todo_project"]
-    worker = subprocess.Popen(
-        [
-            *celery,
-            "worker",
-            "--concurrency",
-            str(args.concurrency),
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--hostname",
-            "bench-reminders@%h",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-    )
+
+    def start_worker(name: str, queues: str, concurrency: int) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [
+                *celery,
+                "worker",
+                "--concurrency",
+                str(concurrency),
+                "--queues",
+                queues,
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--hostname",
+                f"{name}@%h",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+        )
+
+    worker = start_worker("bench-reminders", "celery", args.concurrency)
+    workers = [worker]
+    if args.scan_worker:
+        workers.append(start_worker("bench-reminders-scan", "reminders", args.claimers or 1))
     schedule_file = Path(env["TASKBEAT_DATA_DIR"]) / "beat-schedule"
     schedule_file.parent.mkdir(parents=True, exist_ok=True)
     beat = subprocess.Popen(
@@ -414,9 +448,11 @@ def main() -> None:
     if args.sustained:
         try:
             _wait_for_worker()
-            _sustained(args.sustained, args.minutes, tasks, seed_rate, worker.pid)
+            _sustained(
+                args.sustained, args.minutes, tasks, seed_rate, [w.pid for w in workers], args.vacuum_every
+            )
         finally:
-            _stop(beat, worker)
+            _stop(beat, *workers)
         return
     try:
         _wait_for_worker()
@@ -439,7 +475,7 @@ def main() -> None:
                 break
             time.sleep(0.5)
     finally:
-        _stop(beat, worker)
+        _stop(beat, *workers)
 
     with connection.cursor() as cursor:
         cursor.execute(
