@@ -321,7 +321,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels-redis's layer, noting the pushes it drops (over capacity,
+        # expired) so the ws process can tell those sockets to resync.
+        "BACKEND": "todo_project.sync.layer.RecordingChannelLayer",
         "CONFIG": {
             # redis-py 8 defaults to a 5 s socket timeout and 100 pooled
             # connections. The layer's blocking pop also waits 5 s, so the read

@@ -188,9 +188,10 @@ def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
 # That was most of the cost of a transactional test. ``delete_test_rows``
 # instead DELETEs from only the tables that have rows, in one transaction
 # (Django's foreign keys are DEFERRABLE INITIALLY DEFERRED, so the order does
-# not matter), and leaves the rows that were there before the first
-# transactional test (post_migrate's) as they were, ids included. A test that
-# changed those rows gets Django's own flush. Sequences are not reset, as
+# not matter), and leaves the rows Django's flush would re-create (post_migrate's)
+# as they were, ids included: before the first transactional test the database
+# gets Django's flush once and that state is remembered. A test that changed
+# those rows gets Django's flush again. Sequences are not reset, as
 # Django's flush does not reset them either. The root conftest.py installs it.
 
 _seeded: dict[str, dict[str, str]] = {}  # database alias -> table -> checksum of its rows
@@ -225,15 +226,18 @@ def _checksum(connection: Any, table: str) -> str:
         return str(cursor.fetchone()[0])
 
 
-def snapshot_seeded_rows(connection: Any) -> None:
-    """Remember the rows the database holds between tests (post_migrate's), once per database."""
-    if connection.alias not in _seeded:
-        tables = _tables_with_rows(connection, _tables(connection))
-        _seeded[connection.alias] = {table: _checksum(connection, table) for table in tables}
+def has_snapshot(connection: Any) -> bool:
+    return connection.alias in _seeded
 
 
-def forget_seeded_rows(connection: Any) -> None:
-    _seeded.pop(connection.alias, None)
+def flush_and_snapshot(connection: Any) -> None:
+    """Django's own flush (as after a transactional test), then remember what it
+    leaves (post_migrate's rows): the state ``delete_test_rows`` goes back to."""
+    from django.core.management import call_command
+
+    call_command("flush", verbosity=0, interactive=False, database=connection.alias, reset_sequences=False)
+    tables = _tables_with_rows(connection, _tables(connection))
+    _seeded[connection.alias] = {table: _checksum(connection, table) for table in tables}
 
 
 def delete_test_rows(connection: Any) -> bool:
