@@ -7,12 +7,18 @@ JWT class. A ``read`` token may only make safe (GET/HEAD/OPTIONS) requests.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from assistant_app.models import PersonalAccessToken
 
 # Imported lazily: DRF loads this class while its settings (and so the error
 # module they name) are still being imported.
@@ -28,7 +34,7 @@ def bearer_pat(header: bytes | str) -> str | None:
 
 
 class PersonalAccessTokenAuthentication(BaseAuthentication):
-    def authenticate(self, request: Any) -> tuple[Any, Any] | None:
+    def authenticate(self, request: Request) -> tuple[User, PersonalAccessToken] | None:
         raw = bearer_pat(get_authorization_header(request))
         if raw is None:
             return None
@@ -43,7 +49,7 @@ class PersonalAccessTokenAuthentication(BaseAuthentication):
             raise exceptions.PermissionDenied("This access token is read-only.")
         return user, token
 
-    def authenticate_header(self, request: Any) -> str:
+    def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
 
 

@@ -22,6 +22,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import User
+
 from assistant_app.models import Conversation
 from tasks_app.quickadd.parser import parse_quick_add
 from tasks_app.selectors import user_timezone
@@ -188,7 +190,7 @@ def _minutes(amount: str, unit: str) -> int:
 class _Turn:
     """One message being answered: the user, the tool caller, the context so far."""
 
-    def __init__(self, *, user: Any, conversation: Conversation, call: Call, now: datetime) -> None:
+    def __init__(self, *, user: User, conversation: Conversation, call: Call, now: datetime) -> None:
         self.user = user
         self.conversation = conversation
         self.call = call
@@ -574,7 +576,7 @@ def _answer(turn: _Turn, raw: str) -> EngineReply:
 
 
 def reply(
-    *, user: Any, conversation: Conversation, text: str, now: datetime, call: Call | None = None
+    *, user: User, conversation: Conversation, text: str, now: datetime, call: Call | None = None
 ) -> EngineReply:
     """Answer one message with the local engine (no model); tool calls go through ``call``
     (by default ``services.tool_call`` for this conversation)."""

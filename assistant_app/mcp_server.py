@@ -35,6 +35,7 @@ from typing import Any
 
 import mcp_types as types
 from asgiref.sync import sync_to_async
+from django.contrib.auth.models import User
 from mcp.server.lowlevel import Server
 
 from assistant_app.models import TokenScope
@@ -57,7 +58,7 @@ TASK_URI = "taskbeat://tasks/"
 class Identity:
     """Who an MCP call acts for."""
 
-    def __init__(self, user: Any, scope: str) -> None:
+    def __init__(self, user: User, scope: str) -> None:
         self.user = user
         self.scope = scope
 

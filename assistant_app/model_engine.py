@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 
 from assistant_app.engine import EngineReply, describe_task
 from assistant_app.models import ChatMessage, Conversation
@@ -57,7 +58,7 @@ def openai_tools() -> list[dict[str, Any]]:
 _ORDER_WORDS = {"MDY": "month/day (4/15)", "DMY": "day/month (15/4)", "YMD": "year/month/day (2027/4/15)"}
 
 
-def _system_prompt(user: Any, now: datetime) -> str:
+def _system_prompt(user: User, now: datetime) -> str:
     zone = user_timezone(user)
     local = now.astimezone(zone)
     return (
@@ -131,7 +132,7 @@ def _user_confirmed(conversation: Conversation, name: str, arguments: dict[str, 
     return bool(asked and same_task and _YES.match(text.strip().lower()))
 
 
-def reply(*, user: Any, conversation: Conversation, text: str, now: datetime) -> EngineReply:
+def reply(*, user: User, conversation: Conversation, text: str, now: datetime) -> EngineReply:
     """Answer one message with the configured model; raises ``ModelUnavailable``."""
     from assistant_app.services import tool_call
 

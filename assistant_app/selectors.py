@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from assistant_app.models import ChatMessage, PersonalAccessToken
 
 
-def chat_history(*, user: Any, conversation_id: Any = None) -> QuerySet[ChatMessage]:
+def chat_history(*, user: User, conversation_id: uuid.UUID | str | None = None) -> QuerySet[ChatMessage]:
     """The caller's messages, newest first (one conversation, or all of them)."""
     qs = ChatMessage.objects.filter(owner_id=user.pk)
     if conversation_id:
@@ -17,7 +19,7 @@ def chat_history(*, user: Any, conversation_id: Any = None) -> QuerySet[ChatMess
     return qs.order_by("-created_at", "-id")
 
 
-def pat_list(*, user: Any) -> QuerySet[PersonalAccessToken]:
+def pat_list(*, user: User) -> QuerySet[PersonalAccessToken]:
     return PersonalAccessToken.objects.filter(owner_id=user.pk).order_by("-created_at", "id")
 
 

@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from difflib import SequenceMatcher
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Q
 from django.utils import timezone
 from jsonschema import Draft202012Validator
@@ -67,7 +68,7 @@ class AmbiguousTask(DomainError):
 
 @dataclass(frozen=True)
 class ToolContext:
-    user: Any
+    user: User
     now: datetime = field(default_factory=timezone.now)
 
 
@@ -189,7 +190,7 @@ def _shares_a_word(q_words: set[str], title: str) -> bool:
     return any(len(w) >= 3 and any(tw.startswith(w) or w.startswith(tw) for tw in t_words) for w in q_words)
 
 
-def _candidates(user: Any, *, completed: bool | None) -> list[Task]:
+def _candidates(user: User, *, completed: bool | None) -> list[Task]:
     qs = Task.objects.filter(owner_id=user.pk, is_skipped=False)
     if completed is not None:
         qs = qs.filter(is_completed=completed)
@@ -206,7 +207,7 @@ def _brief(task: Task) -> dict[str, Any]:
     }
 
 
-def find_tasks(user: Any, words: str, *, completed: bool | None = False) -> list[tuple[float, Task]]:
+def find_tasks(user: User, words: str, *, completed: bool | None = False) -> list[tuple[float, Task]]:
     """The caller's tasks that ``words`` may mean, best first (one per series)."""
     scored = []
     seen_series: set[Any] = set()
@@ -231,7 +232,7 @@ def find_tasks(user: Any, words: str, *, completed: bool | None = False) -> list
     return out
 
 
-def resolve_task(user: Any, arguments: dict[str, Any], *, completed: bool | None = False) -> Task:
+def resolve_task(user: User, arguments: dict[str, Any], *, completed: bool | None = False) -> Task:
     """The task named by ``task_id`` (another user's is a 404) or by ``task`` words."""
     if arguments.get("task_id"):
         return task_get(user=user, task_id=arguments["task_id"])
@@ -251,16 +252,18 @@ def resolve_task(user: Any, arguments: dict[str, Any], *, completed: bool | None
     return found[0][1]
 
 
-def task_result(task: Task, *, like: dict[str, Any] | None = None) -> dict[str, Any]:
+def task_result(task: Task, *, like: dict[str, Any] | None = None, created: bool = False) -> dict[str, Any]:
     """The task as tools answer it, with its series block. ``like``: a result
     for another occurrence of the same series, whose block is reused (no
-    second look-up of the same series in one answer)."""
+    second look-up of the same series in one answer). ``created``: the task
+    was just created, so a series it has is the one it started (it is that
+    series' only occurrence: no look-up of the others)."""
     data = task_to_dict(task)
     if like is not None and task.series_id is not None and "series" in like:
         if like["series"].get("id") == str(task.series_id):
             data["series"] = like["series"]
             return data
-    series = task_series_info(task=task) if task.series_id else None
+    series = task_series_info(task=task, first_occurrence=created) if task.series_id else None
     if series is not None:
         data["series"] = {
             key: series.get(key)
@@ -329,7 +332,7 @@ def _create_task(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         ).task
         assert updated is not None  # only a delete leaves no task
         task = updated
-    return {"task": task_result(task)}
+    return {"task": task_result(task, created=True)}
 
 
 @tool(
@@ -691,7 +694,9 @@ def _stop_series(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
             )
         return {"task": task_result(task), "series": None, "reminders_dismissed": cancelled}
     series = series_stop(user=ctx.user, series_id=task.series_id, now=ctx.now)
-    task.refresh_from_db()
+    # Stopping changes the series row only: the task as read stands, with the
+    # series as just written (no re-read of either).
+    task.series = series
     return {
         "task": task_result(task),
         "series": {"id": str(series.pk), "status": series.status, "title": series.title},

@@ -21,6 +21,7 @@ from assistant_app.serializers import (
     ChatOutput,
     MessageOutput,
 )
+from todo_project.accounts.authentication import request_user
 from todo_project.errors import NotFoundError
 from todo_project.pagination import PagePagination
 
@@ -45,7 +46,7 @@ class ChatView(APIView):
         data = ChatInput(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.chat_send(
-            user=request.user,
+            user=request_user(request),
             text=data.validated_data["message"],
             conversation_id=data.validated_data.get("conversation_id"),
         )
@@ -82,7 +83,7 @@ class ChatHistoryView(APIView):
                 uuid.UUID(conversation_id)
             except ValueError:
                 raise NotFoundError("Conversation not found.", field="conversation_id") from None
-        qs = selectors.chat_history(user=request.user, conversation_id=conversation_id)
+        qs = selectors.chat_history(user=request_user(request), conversation_id=conversation_id)
         paginator = PagePagination()
         page = paginator.paginate_queryset(qs, request, self)
         return paginator.get_paginated_response([services.message_to_dict(m) for m in page])
@@ -98,7 +99,7 @@ class ChatHistoryView(APIView):
         },
     )
     def delete(self, request: Request) -> Response:
-        return Response({"deleted": services.chat_history_clear(user=request.user)})
+        return Response({"deleted": services.chat_history_clear(user=request_user(request))})
 
 
 def _no_token_auth(request: Request) -> None:
@@ -119,7 +120,7 @@ class TokenListView(APIView):
     )
     def get(self, request: Request) -> Response:
         _no_token_auth(request)
-        return Response([selectors.pat_to_dict(t) for t in selectors.pat_list(user=request.user)])
+        return Response([selectors.pat_to_dict(t) for t in selectors.pat_list(user=request_user(request))])
 
     @extend_schema(
         tags=["tokens"],
@@ -133,7 +134,7 @@ class TokenListView(APIView):
         data = AccessTokenInput(data=request.data)
         data.is_valid(raise_exception=True)
         token, raw = services.pat_create(
-            user=request.user,
+            user=request_user(request),
             name=data.validated_data["name"],
             scope=data.validated_data["scope"],
             expires_in_days=data.validated_data.get("expires_in_days"),
@@ -151,4 +152,6 @@ class TokenDetailView(APIView):
     )
     def delete(self, request: Request, token_id: str) -> Response:
         _no_token_auth(request)
-        return Response(selectors.pat_to_dict(services.pat_revoke(user=request.user, token_id=token_id)))
+        return Response(
+            selectors.pat_to_dict(services.pat_revoke(user=request_user(request), token_id=token_id))
+        )

@@ -47,9 +47,10 @@ def cluster(request) -> Iterator[Cluster]:
     """The module's cluster; ``KAFKA = False`` in a module leaves the broker out.
 
     A module with ``USES_FAKES = True`` gets SENDGRID_API_HOST pointing at the
-    ``fakes`` SendGrid (email channel on).
+    ``fakes`` SendGrid (email channel on); ``EXTRA_ENV`` adds settings for
+    every process of the module's cluster.
     """
-    extra_env: dict[str, str] = {}
+    extra_env: dict[str, str] = dict(getattr(request.module, "EXTRA_ENV", {}))
     if getattr(request.module, "USES_FAKES", False):
         sendgrid, _ = request.getfixturevalue("fakes")
         extra_env.update({"SENDGRID_API_KEY": API_KEY, "SENDGRID_API_HOST": sendgrid.url})

@@ -8,7 +8,8 @@ overtaken by a later one) and makes it send ``resync`` from what it has.
 After any disconnect it reconnects (bounded backoff), subscribes and
 resyncs. What it applied, in order, is the history the checker compares with
 the outbox; what it applied while a resync was pending is counted as
-``recovered_by_resync``.
+``recovered_by_resync``. ``pause_reading`` makes it stop reading its socket
+(a client offline, a frozen tab) until ``resume_reading``.
 """
 
 from __future__ import annotations
@@ -40,9 +41,17 @@ class SocketClient:
     closes: list[str] = field(default_factory=list)
     kinds: Counter[str] = field(default_factory=Counter)  # frames received, by type
     _stop: threading.Event = field(default_factory=threading.Event)
+    _reading: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
+    def pause_reading(self) -> None:
+        self._reading.clear()
+
+    def resume_reading(self) -> None:
+        self._reading.set()
+
     def start(self) -> SocketClient:
+        self._reading.set()
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"ws-{self.user_id}")
         self._thread.start()
         return self
@@ -67,6 +76,9 @@ class SocketClient:
                     subprotocols=["bearer", self.token],  # type: ignore[list-item]
                     open_timeout=5,
                     close_timeout=1,
+                    # No protocol pings of its own: a client that gave up on a silent
+                    # server would reconnect and resync, hiding what the server missed.
+                    ping_interval=None,
                 ) as socket:
                     self.connects += 1
                     backoff = 0.2
@@ -85,6 +97,9 @@ class SocketClient:
         resyncing = True
         last_ping = time.monotonic()
         while not self._stop.is_set():
+            if not self._reading.is_set():
+                self._reading.wait(0.2)  # not reading: frames pile up in the socket
+                continue
             if time.monotonic() - last_ping > 10:
                 socket.send(json.dumps({"type": "ping"}))
                 last_ping = time.monotonic()

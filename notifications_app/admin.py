@@ -58,7 +58,7 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
     ]
     raw_id_fields = ["user"]
     # The signing secret is the user's; operators need not see it.
-    exclude = ["webhook_secret"]
+    exclude = ["webhook_secret", "webhook_previous_secret"]
 
 
 @admin.register(PushSubscription)

@@ -44,6 +44,11 @@ class NotificationPreference(models.Model):
     webhook_url = models.URLField(max_length=2000, blank=True, default="")
     # Standard Webhooks secret ("whsec_<base64>"); shown to the user once.
     webhook_secret = models.CharField(max_length=100, blank=True, default="")
+    # The secret a rotation replaced: deliveries are signed with it too until
+    # ``webhook_previous_secret_until`` (WEBHOOK_SECRET_ROTATION_SECONDS), so a
+    # receiver can switch secrets without rejecting any delivery.
+    webhook_previous_secret = models.CharField(max_length=100, blank=True, default="", db_default="")
+    webhook_previous_secret_until = models.DateTimeField(null=True, blank=True)
     webhook_disabled_at = models.DateTimeField(null=True, blank=True)
     webhook_disabled_reason = models.CharField(max_length=300, blank=True, default="")
     # Web Push to every subscribed browser; delivers only once one subscribes.

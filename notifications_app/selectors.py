@@ -83,6 +83,14 @@ def webhook_active(prefs: NotificationPreference) -> bool:
     )
 
 
+def webhook_previous_secrets(prefs: NotificationPreference, *, now: datetime) -> tuple[str, ...]:
+    """The secrets a rotation replaced that still sign deliveries (inside the rotation window)."""
+    until = prefs.webhook_previous_secret_until
+    if prefs.webhook_previous_secret and until is not None and now < until:
+        return (prefs.webhook_previous_secret,)
+    return ()
+
+
 def channel_states(prefs: NotificationPreference) -> dict[str, dict[str, Any]]:
     """What the preferences page shows: per channel, the switch, whether the server can
     deliver on it, and so whether reminders really go out there (and why not)."""

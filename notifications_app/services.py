@@ -45,6 +45,7 @@ from notifications_app.selectors import (
     quiet_hours_end,
     user_timezone,
     webhook_active,
+    webhook_previous_secrets,
 )
 from reminders_app.delivery import FiredBatch
 from reminders_app.models import Reminder
@@ -69,8 +70,8 @@ from todo_project.timefmt import zone_or_utc
 
 logger = logging.getLogger(__name__)
 
-# Waits before the 2nd, 3rd, 4th and 5th attempt of a transient failure.
-RETRY_BACKOFF_SECONDS = (1, 5, 30, 300)
+# Waits before the 2nd, 3rd, 4th and 5th attempt of a transient failure:
+# settings.NOTIFICATION_RETRY_SECONDS (1 s, 5 s, 30 s, 5 min).
 # A receiver's Retry-After is honoured when longer than the backoff, up to this.
 RETRY_AFTER_MAX_SECONDS = 3600
 # The sweep leaves freshly due rows to the task already enqueued for them.
@@ -204,8 +205,20 @@ def webhook_rotate_secret(*, user_id: int) -> str:
         prefs = _prefs_for_update(user_id)
         if not prefs.webhook_url:
             raise DomainError("No webhook URL is registered.", field="webhook_url")
+        # The old secret keeps signing (a second signature) for the rotation
+        # window, so the receiver can change over without rejecting anything.
+        window = settings.WEBHOOK_SECRET_ROTATION_SECONDS
+        prefs.webhook_previous_secret = prefs.webhook_secret if window else ""
+        prefs.webhook_previous_secret_until = timezone.now() + timedelta(seconds=window) if window else None
         prefs.webhook_secret = secret = senders.new_webhook_secret()
-        prefs.save(update_fields=["webhook_secret", "updated_at"])
+        prefs.save(
+            update_fields=[
+                "webhook_secret",
+                "webhook_previous_secret",
+                "webhook_previous_secret_until",
+                "updated_at",
+            ]
+        )
     return secret
 
 
@@ -491,9 +504,14 @@ def notification_deliver(*, notification_id: uuid.UUID | str) -> int | None:
     elif n.channel == Channel.PUSH:
         result = push.push_send(n, prefs)
     elif webhook_active(prefs):
-        # The current URL and secret: a rotation applies to pending retries.
+        # The current URL and secret: a rotation applies to pending retries
+        # (with the previous secret's signature too during the rotation window).
         result = senders.send_webhook(
-            url=prefs.webhook_url, secret=prefs.webhook_secret, msg_id=f"msg_{n.id.hex}", payload=n.payload
+            url=prefs.webhook_url,
+            secret=prefs.webhook_secret,
+            previous_secrets=webhook_previous_secrets(prefs, now=timezone.now()),
+            msg_id=f"msg_{n.id.hex}",
+            payload=n.payload,
         )
     else:
         result = senders.SendResult(ok=False, error="webhook endpoint disabled or removed")
@@ -580,8 +598,9 @@ def _record_outcome(notification_id: uuid.UUID, result: senders.SendResult) -> i
             record_events([notification_sent_event(n, sent_at=now)])
             return None
         n.last_error = result.error[:2000]
-        if result.transient and n.attempts <= len(RETRY_BACKOFF_SECONDS):
-            wait: float = RETRY_BACKOFF_SECONDS[n.attempts - 1]
+        backoff = settings.NOTIFICATION_RETRY_SECONDS
+        if result.transient and n.attempts <= len(backoff):
+            wait: float = backoff[n.attempts - 1]
             if result.retry_after is not None:  # the receiver said when (429, 503)
                 wait = max(wait, min(result.retry_after, RETRY_AFTER_MAX_SECONDS))
             retry_at = now + timedelta(seconds=wait)

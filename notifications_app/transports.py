@@ -119,7 +119,10 @@ def send_email(*, to: str, subject: str, text: str, html: str, delivery_id: str 
         response = client.send(message)
     except sg_exceptions.HTTPError as exc:
         body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else str(exc.body)
-        return _classify(int(exc.status_code), body)
+        # SendGrid's 429 (rate limit) and a 503 may say when to come back.
+        headers = exc.headers if hasattr(exc.headers, "get") else {}
+        retry_after = headers.get("Retry-After") or headers.get("retry-after")
+        return _classify(int(exc.status_code), body, retry_after_seconds(retry_after))
     except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
         return SendResult(ok=False, transient=True, error=f"{type(exc).__name__}: {exc}"[:500])
     return _classify(int(response.status_code), "")
@@ -266,16 +269,28 @@ def redirect_refused(status: int) -> SendResult:
     )
 
 
-def send_webhook(*, url: str, secret: str, msg_id: str, payload: dict[str, Any]) -> SendResult:
-    """POST the signed payload. Redirects are not followed (a 3xx is a permanent failure)."""
+def send_webhook(
+    *, url: str, secret: str, msg_id: str, payload: dict[str, Any], previous_secrets: tuple[str, ...] = ()
+) -> SendResult:
+    """POST the signed payload. Redirects are not followed (a 3xx is a permanent failure).
+
+    ``webhook-signature`` holds one signature per secret, space-separated as
+    Standard Webhooks specify: the current one first, then those a rotation
+    replaced (still inside their window), so a receiver holding either verifies.
+    """
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(time.time())
+    signatures = [
+        sign_webhook(secret=key, msg_id=msg_id, timestamp=timestamp, body=body)
+        for key in (secret, *previous_secrets)
+        if key
+    ]
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Taskbeat-Webhooks/1",
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign_webhook(secret=secret, msg_id=msg_id, timestamp=timestamp, body=body),
+        "webhook-signature": " ".join(signatures),
     }
     answer = post_pinned(url, body=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
     if isinstance(answer, SendResult):

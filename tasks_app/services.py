@@ -388,7 +388,7 @@ def task_create(
         user_events_lock(user_id=owner.pk)
         position = next_positions(owner_ids=[owner.pk])[owner.pk]
         now = timezone.now()
-        task = Task.objects.create(
+        task = Task(
             owner_id=owner.pk,
             title=clean_title,
             description=values["description"],
@@ -416,7 +416,9 @@ def task_create(
                 # The series reads the owner's zone: the caller's user (and
                 # usually its profile) is loaded already, so no query for it.
                 task.owner = owner
+            # The series row first: the task's INSERT then points at it.
             _start_series_of(task)
+        task.save(force_insert=True)
         record_events([task_created_event(task)])
         if is_completed:
             record_events([task_completed_event(task, task_to_dict(task))])

@@ -33,7 +33,6 @@ from websockets.sync.client import connect
 
 from tests.deploy_support import DASHBOARDS_DIR, one, render, require_binary
 from tests.pods import Pod, free_port, service_port, workloads
-from todo_project.events.tests.conftest import Broker
 from todo_project.keys import load_or_create_local_keypair
 from todo_project.testing import database_url
 
@@ -110,14 +109,6 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
         process.wait(10)
 
 
-@pytest.fixture(scope="module")
-def broker() -> Iterator[Broker]:
-    broker = Broker()
-    broker.start()
-    yield broker
-    broker.stop()
-
-
 class OtlpReceiver:
     """A local OTLP/HTTP trace receiver: decodes each ExportTraceServiceRequest it is sent."""
 
@@ -176,7 +167,7 @@ def otlp() -> Iterator[OtlpReceiver]:
 
 
 @pytest.fixture(scope="module")
-def stack(database, redis_url, broker, otlp, tmp_path_factory) -> Iterator[dict[str, Any]]:
+def stack(database, redis_url, kafka_broker, otlp, tmp_path_factory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("pods")
     private, public = load_or_create_local_keypair(root / "jwt")
     prefix = f"e2e{uuid.uuid4().hex[:6]}."
@@ -191,7 +182,7 @@ def stack(database, redis_url, broker, otlp, tmp_path_factory) -> Iterator[dict[
             }
         },
         "ingress": {"enabled": True, "hosts": [HOST]},
-        "kafka": {"bootstrapServers": broker.bootstrap, "topicPrefix": prefix, "replicationFactor": 1},
+        "kafka": {"bootstrapServers": kafka_broker.bootstrap, "topicPrefix": prefix, "replicationFactor": 1},
         "metrics": {
             "serviceMonitor": {"enabled": True, "interval": "1s"},
             "prometheusRule": {"enabled": True},
@@ -218,7 +209,7 @@ def stack(database, redis_url, broker, otlp, tmp_path_factory) -> Iterator[dict[
             "objects": objects,
             "pods": pods,
             "prefix": prefix,
-            "broker": broker,
+            "broker": kafka_broker,
             "root": root,
             "otlp": otlp,
         }

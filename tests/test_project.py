@@ -85,7 +85,7 @@ def test_env_example_lists_every_setting_read_from_the_environment():
 
     read = set(
         re.findall(
-            r'env_(?:str|bool|int|float|list)\(\s*"([A-Z0-9_]+)"',
+            r'env_(?:str|bool|int_list|int|float|list)\(\s*"([A-Z0-9_]+)"',
             (BASE_DIR / "todo_project/settings.py").read_text(),
         )
     )

@@ -22,24 +22,17 @@ def _rules() -> list[dict]:
     ]
 
 
-def test_promtool_accepts_the_rule_files():
-    result = subprocess.run(
-        [require_binary("promtool"), "check", "rules", *map(str, RULES_DIR.glob("*.rules.yaml"))],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def _promtool(*args: str) -> None:
+    result = subprocess.run([require_binary("promtool"), *args], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_accepts_the_rule_files():
+    _promtool("check", "rules", *map(str, RULES_DIR.glob("*.rules.yaml")))
 
 
 def test_the_rules_pass_their_promtool_unit_tests():
-    result = subprocess.run(
-        [require_binary("promtool"), "test", "rules", str(RULE_TESTS)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    _promtool("test", "rules", str(RULE_TESTS))
 
 
 def test_every_alert_has_a_unit_test_a_severity_and_a_runbook_entry():
@@ -75,10 +68,4 @@ def test_every_dashboard_expression_parses(tmp_path):
     assert len(rules) > 30
     check = tmp_path / "dashboards.rules.yaml"
     check.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
-    result = subprocess.run(
-        [require_binary("promtool"), "check", "rules", str(check)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    _promtool("check", "rules", str(check))

@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from todo_project.testing import database_url
+from todo_project.testing import database_url, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = ROOT / "frontend"
@@ -117,12 +116,6 @@ def test_the_page_needs_no_inline_script_or_style(built: Path) -> None:
     assert " style=" not in index
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _chromium() -> str:
     if not Path(CHROMIUM).exists():
         if os.geteuid() != 0:
@@ -153,7 +146,7 @@ def push_service() -> Iterator[LocalPush]:
     service worker (DevTools protocol), as a push service's connection would.
     """
     from notifications_app.tests.push_service import serve_push
-    from notifications_app.tests.servers import running
+    from todo_project.testing import serving
 
     with serve_push() as service:
 
@@ -170,14 +163,14 @@ def push_service() -> Iterator[LocalPush]:
                 pass
 
         mailbox = ThreadingHTTPServer(("127.0.0.1", 0), Mailbox)
-        with running(mailbox):
+        with serving(mailbox):
             yield LocalPush(service, f"http://127.0.0.1:{mailbox.server_address[1]}/")
 
 
 @pytest.fixture
 def backend(transactional_db, built: Path, tmp_path: Path, push_service: LocalPush) -> Iterator[str]:
     """uvicorn + Celery worker + beat on the test database; answers the base URL."""
-    port = _free_port()
+    port = free_port()
     db = settings.DATABASES["default"]
     env = {
         **os.environ,

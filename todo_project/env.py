@@ -76,3 +76,17 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_int_list(name: str, default: tuple[int, ...], *, minimum: int = 0) -> tuple[int, ...]:
+    """A comma-separated list of integers (``1,5,30,300``), each at least ``minimum``; non-empty."""
+    value = _raw(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        numbers = tuple(int(item) for item in value.split(","))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be comma-separated integers, got {value!r}") from exc
+    if any(number < minimum for number in numbers):
+        raise ImproperlyConfigured(f"{name} must hold integers >= {minimum}, got {value!r}")
+    return numbers

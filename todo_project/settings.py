@@ -13,7 +13,7 @@ import dj_database_url
 from celery.schedules import schedule
 from django.core.exceptions import ImproperlyConfigured
 
-from todo_project.env import env_bool, env_float, env_int, env_list, env_str
+from todo_project.env import env_bool, env_float, env_int, env_int_list, env_list, env_str
 from todo_project.keys import (
     load_or_create_local_keypair,
     load_or_create_local_vapid_key,
@@ -228,6 +228,10 @@ EVENTS_SWEEP_SECONDS = env_int("EVENTS_SWEEP_SECONDS", 5, minimum=1)
 # Events whose on-commit enqueue was lost (Redis away, worker killed before
 # it leased them) are dispatched by the sweep this long after they were recorded.
 EVENTS_SWEEP_GRACE_SECONDS = env_int("EVENTS_SWEEP_GRACE_SECONDS", 10, minimum=1)
+# The waits between a failing event handler's attempts (the spec's §9.3: 1 s,
+# 5 s, 30 s, 5 min); after the last one the event is marked dispatch failed.
+# Configurable so the fault suite can run a whole schedule in seconds.
+EVENTS_RETRY_SECONDS = env_int_list("EVENTS_RETRY_SECONDS", (1, 5, 30, 300), minimum=1)
 NOTIFICATION_SWEEP_SECONDS = env_int("NOTIFICATION_SWEEP_SECONDS", 5, minimum=1)
 # Imports (docs/portability.md "Large imports"): an upload above IMPORT_ASYNC_BYTES
 # becomes a job a worker runs (202 + GET /api/import/jobs/{id}); smaller ones run
@@ -317,7 +321,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels-redis's layer, noting the pushes it drops (over capacity,
+        # expired) so the ws process can tell those sockets to resync.
+        "BACKEND": "todo_project.sync.layer.RecordingChannelLayer",
         "CONFIG": {
             # redis-py 8 defaults to a 5 s socket timeout and 100 pooled
             # connections. The layer's blocking pop also waits 5 s, so the read
@@ -478,6 +484,12 @@ WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", Fals
 # It must outlast one send (the provider timeouts above), or a slow send that
 # still succeeds would be sent twice.
 NOTIFICATION_LEASE_SECONDS = env_int("NOTIFICATION_LEASE_SECONDS", 15, minimum=5)
+# The waits between a failing e-mail/webhook/push delivery's attempts (a
+# receiver's longer Retry-After wins); after the last one it is failed.
+NOTIFICATION_RETRY_SECONDS = env_int_list("NOTIFICATION_RETRY_SECONDS", (1, 5, 30, 300), minimum=1)
+# After a webhook secret rotation, deliveries carry a signature with the old
+# secret too for this long, so a receiver can switch over without failing any.
+WEBHOOK_SECRET_ROTATION_SECONDS = env_int("WEBHOOK_SECRET_ROTATION_SECONDS", 86400, minimum=0)
 if (
     NOTIFICATION_LEASE_SECONDS
     <= max(SENDGRID_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS, WEB_PUSH_TIMEOUT_SECONDS) + 2

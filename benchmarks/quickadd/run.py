@@ -19,15 +19,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todo_project.settings")
-os.environ.setdefault("DEBUG", "true")
+from benchmarks._common import setup_django  # noqa: E402
+
 # Settings refuse to load without these; nothing connects to them here.
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
-
-import django  # noqa: E402
-
-django.setup()
+setup_django(
+    DEBUG="true",
+    DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres",
+    REDIS_URL="redis://127.0.0.1:6379/0",
+)
 
 from tasks_app.quickadd.parser import parse_quick_add  # noqa: E402
 from tasks_app.tests.test_quickadd import ALL_CASES  # noqa: E402

@@ -26,11 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todo_project.settings")
+from benchmarks._common import setup_django  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
+setup_django()
 
 from tasks_app.recurrence import rules as recurrence  # noqa: E402
 from todo_project.errors import DomainError  # noqa: E402

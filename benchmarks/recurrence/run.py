@@ -37,14 +37,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todo_project.settings")
-os.environ.setdefault("DEBUG", "true")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
-os.environ.setdefault("DATABASE_TEST_NAME", "bench_taskbeat_recurrence")
+from benchmarks._common import setup_django  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
+setup_django(
+    DEBUG="true", REDIS_URL="redis://127.0.0.1:6379/4", DATABASE_TEST_NAME="bench_taskbeat_recurrence"
+)
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402

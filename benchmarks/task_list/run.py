@@ -34,6 +34,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import machine, start_gunicorn, wait_for_health  # noqa: E402
+
 TOTAL_TASKS = 1_000_000
 HEAVY_TASKS = 100_000
 SMALL_USERS = 200  # 20 tasks each: the throughput comparison spreads its load over them
@@ -415,18 +419,7 @@ def measure_throughput(env: dict[str, str], seconds: float, concurrency: int, ro
     tokens = [str(RefreshToken.for_user(user).access_token) for user in users]
     port = 8765
     server_env = {**env, "BENCH_BASELINE_OWNER_ID": "2", "WEB_BIND": f"127.0.0.1:{port}", "WEB_WORKERS": "2"}
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "-c",
-            str(ROOT / "deploy/gunicorn.conf.py"),
-            "--access-logfile",
-            "/dev/null",
-            "todo_project.wsgi:application",
-        ],
-        cwd=ROOT,
-        env=server_env,
-    )
+    server = start_gunicorn(server_env)
     paths = {
         "plain_values": "/bench/plain-values",
         "plain_values_jwt": "/bench/plain-values-jwt",
@@ -435,14 +428,7 @@ def measure_throughput(env: dict[str, str], seconds: float, concurrency: int, ro
     runs: dict[str, list[float]] = {name: [] for name in paths}
     failures = 0
     try:
-        for _ in range(100):
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                conn.request("GET", "/health")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
+        wait_for_health(port)
         for path in paths.values():  # each answers the same 20 rows
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", path, headers={"Authorization": f"Bearer {tokens[0]}"})
@@ -513,14 +499,7 @@ def _markdown(results: dict) -> str:
 
 
 def _machine(load_before: tuple[float, float, float]) -> dict:
-    return {
-        "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
-        "cpus": os.cpu_count(),
-        "postgres": subprocess.run(
-            ["psql", BENCH_DB_URL, "-Atc", "SHOW server_version"], capture_output=True, text=True
-        ).stdout.strip(),
-    }
+    return machine(BENCH_DB_URL, load_before)
 
 
 def _write_views_results(results: dict, load_before: tuple[float, float, float]) -> None:
@@ -744,14 +723,7 @@ def main() -> None:
         f"/api/tasks {throughput['api_tasks_rps']} req/s; ratio {throughput['ratio_vs_plain_values']} "
         f"(vs plain + JWT: {throughput['ratio_vs_plain_values_jwt']})"
     )
-    results["machine"] = {
-        "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
-        "cpus": os.cpu_count(),
-        "postgres": subprocess.run(
-            ["psql", BENCH_DB_URL, "-Atc", "SHOW server_version"], capture_output=True, text=True
-        ).stdout.strip(),
-    }
+    results["machine"] = machine(BENCH_DB_URL, load_before)
     out = HERE / "results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     (HERE / "results.md").write_text(_markdown(results))

@@ -34,6 +34,8 @@ USERS = 200
 PORT = 8767
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._common import start_gunicorn, wait_for_health  # noqa: E402
+
 
 def bench_env() -> dict[str, str]:
     parsed = urlparse(os.environ["DATABASE_URL"])
@@ -153,18 +155,7 @@ def main() -> None:
 
     env = {**os.environ, **bench_env(), "DJANGO_SETTINGS_MODULE": "bench_settings"}
     env.update(WEB_BIND=f"127.0.0.1:{PORT}", WEB_WORKERS="2")
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            str(ROOT / "deploy/gunicorn.conf.py"),
-            "--access-logfile",
-            "/dev/null",
-            "todo_project.wsgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = start_gunicorn(env)
     cases = {
         "plain create": ("POST", ["/bench/plain-create"] * USERS),
         "POST /api/tasks": ("POST", ["/api/tasks"] * USERS),
@@ -173,14 +164,7 @@ def main() -> None:
     }
     runs: dict[str, list[dict]] = {name: [] for name in cases}
     try:
-        for _ in range(150):
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
-                conn.request("GET", "/health")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
+        wait_for_health(PORT, attempts=150)
         load_before = os.getloadavg()
         for method, paths in cases.values():
             _round(method, paths, tokens, 2, args.clients)  # warm-up

@@ -34,8 +34,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from notifications_app.tests.servers import running
 from todo_project.keys import b64url, b64url_decode
+from todo_project.testing import serving
 
 # What push services accept as an encrypted body (RFC 8030 §7.2 says at least 4096).
 MAX_BODY = 4096
@@ -245,5 +245,5 @@ def serve_push() -> Iterator[PushService]:
         server.socket = context.wrap_socket(server.socket, server_side=True)
         state.origin = f"https://127.0.0.1:{server.server_address[1]}"
         state.ca_file = ca_file
-        with running(server):
+        with serving(server):
             yield state

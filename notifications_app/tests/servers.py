@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from todo_project.testing import serving
 
 
 @dataclass
@@ -18,24 +19,35 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: bytes
+    received_at: float = 0.0  # time.time() when the request arrived
 
     def json(self) -> Any:
         return json.loads(self.body)
 
 
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer: a status, extra headers (``Retry-After``), and how long to wait first."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_seconds: float = 0.0
+
+
 @dataclass
 class FakeServer:
-    """Answers with the queued statuses in order, then ``default_status``."""
+    """Answers with the queued statuses (or ``Reply``s) in order, then ``default_status``."""
 
     url: str = ""
     requests: list[Recorded] = field(default_factory=list)
-    statuses: list[int] = field(default_factory=list)
+    statuses: list[int | Reply] = field(default_factory=list)
     default_status: int = 200
     delay_seconds: float = 0.0
     location: str = ""
 
-    def next_status(self) -> int:
-        return self.statuses.pop(0) if self.statuses else self.default_status
+    def next_reply(self) -> Reply:
+        queued = self.statuses.pop(0) if self.statuses else self.default_status
+        return queued if isinstance(queued, Reply) else Reply(queued)
 
 
 API_KEY = "SG.test-key"
@@ -71,11 +83,13 @@ def serve(kind: str) -> Iterator[FakeServer]:
                 path=self.path,
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=self.rfile.read(length),
+                received_at=time.time(),
             )
             state.requests.append(request)
-            if state.delay_seconds:
-                time.sleep(state.delay_seconds)
-            status = state.next_status()
+            reply = state.next_reply()
+            if state.delay_seconds or reply.delay_seconds:
+                time.sleep(state.delay_seconds or reply.delay_seconds)
+            status = reply.status
             payload = b""
             if kind == "sendgrid":
                 problem = _sendgrid_problem(request)
@@ -87,6 +101,8 @@ def serve(kind: str) -> Iterator[FakeServer]:
                 self.send_response(status)
                 if 300 <= status < 400:
                     self.send_header("Location", state.location or "/elsewhere")
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -98,18 +114,5 @@ def serve(kind: str) -> Iterator[FakeServer]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    with running(server):
+    with serving(server):
         yield state
-
-
-@contextmanager
-def running(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
-    """Serve ``server`` on a daemon thread for the block, then shut it down."""
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -13,6 +13,7 @@ from notifications_app.models import Notification, NotificationStatus
 from notifications_app.services import notifications_sweep
 from notifications_app.tasks import notification_deliver_task
 from notifications_app.tests.conftest import NOW
+from notifications_app.tests.servers import Reply
 from reminders_app.tests.factories import events_of
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +70,14 @@ def test_it_retries_a_transient_failure_with_backoff(alice, sendgrid, fire_remin
         notification_deliver_task(str(email.id))
     email.refresh_from_db()
     assert (email.status, email.attempts, len(sendgrid.requests)) == ("sent", 2, 2)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_retry_waits_for_sendgrids_retry_after_when_it_is_longer(alice, sendgrid, fire_reminder, status):
+    sendgrid.statuses = [Reply(status, {"Retry-After": "90"})]
+    email = _email(fire_reminder(alice))
+    assert (email.status, email.attempts) == ("pending", 1)
+    assert email.next_attempt_at == NOW + timedelta(seconds=90)
 
 
 def test_it_gives_up_after_the_retry_schedule_and_records_the_failure(alice, sendgrid, fire_reminder):

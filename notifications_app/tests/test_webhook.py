@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from notifications_app.models import Notification, NotificationPreference
 from notifications_app.services import _claim, notifications_sweep
@@ -232,3 +233,58 @@ def test_a_delivery_whose_worker_died_is_sent_once_after_its_lease_expires(
     hook.refresh_from_db()
     assert (hook.status, len(webhook_receiver.requests)) == ("sent", 2)
     assert len(events_of("notification.sent")) == 1
+
+
+def test_during_a_secret_rotation_each_delivery_verifies_with_the_old_and_the_new_secret(
+    alice, alice_client, webhook_receiver, fire_reminder, settings
+):
+    # given a receiver still holding the first secret when the user rotates it
+    settings.WEBHOOK_SECRET_ROTATION_SECONDS = 3600
+    old = _register(alice_client, webhook_receiver.url)
+    new = alice_client.post("/api/notifications/preferences/webhook/rotate-secret").json()["webhook_secret"]
+    rotated = timezone.now()
+
+    # when reminders fire inside the window and after it
+    fire_reminder(alice, at=rotated + timedelta(minutes=59))
+    fire_reminder(alice, at=rotated + timedelta(minutes=61))
+
+    # then the first carries both signatures (either secret verifies), the second only the new one
+    inside, after = webhook_receiver.requests
+    assert len(inside.headers["webhook-signature"].split(" ")) == 2
+    assert _verify(old, inside.headers, inside.body)
+    assert _verify(new, inside.headers, inside.body)
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    assert _verify(new, after.headers, after.body)
+    assert not _verify(old, after.headers, after.body)
+
+
+def test_without_a_rotation_window_the_old_secret_stops_signing_at_once(
+    alice, alice_client, webhook_receiver, fire_reminder, settings
+):
+    settings.WEBHOOK_SECRET_ROTATION_SECONDS = 0
+    old = _register(alice_client, webhook_receiver.url)
+    new = alice_client.post("/api/notifications/preferences/webhook/rotate-secret").json()["webhook_secret"]
+    fire_reminder(alice, at=timezone.now() + timedelta(minutes=1))
+    [request] = webhook_receiver.requests
+    assert _verify(new, request.headers, request.body)
+    assert not _verify(old, request.headers, request.body)
+
+
+def test_the_retry_schedule_is_the_configured_one(
+    alice, alice_client, webhook_receiver, fire_reminder, settings
+):
+    settings.NOTIFICATION_RETRY_SECONDS = (2, 7)
+    _register(alice_client, webhook_receiver.url)
+    webhook_receiver.default_status = 503
+    hook = _webhook(fire_reminder(alice))
+    waits = [(hook.next_attempt_at - NOW).total_seconds()]
+    at = hook.next_attempt_at
+    with time_machine.travel(at, tick=False):
+        notification_deliver_task(str(hook.id))
+    hook.refresh_from_db()
+    waits.append((hook.next_attempt_at - at).total_seconds())
+    with time_machine.travel(hook.next_attempt_at, tick=False):
+        notification_deliver_task(str(hook.id))
+    hook.refresh_from_db()
+    assert waits == [2, 7]
+    assert (hook.status, hook.attempts, len(webhook_receiver.requests)) == ("failed", 3, 3)

@@ -81,6 +81,7 @@ def test_it_cancels_rather_than_fires_when_the_task_was_completed_before_its_eve
     assert events_of("reminder.triggered") == []
 
 
+@pytest.mark.slow  # 300 reminders through two real scanners: ~8 s on the idle machine
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_scanners_fire_every_reminder_exactly_once(alice):
     # given 300 due reminders

@@ -190,31 +190,22 @@ def test_high_priority_tasks_get_an_earlier_reminder_unless_turned_off(alice, on
     assert _states(off) == {}
 
 
-def test_priority_rules_per_level():
-    assert priority_offsets(priority="high", default_minutes=30, boost=True, remind_lead_minutes=None) == (
-        30,
-        60,
+@pytest.mark.parametrize(
+    ("priority", "default_minutes", "boost", "offsets"),
+    [
+        ("high", 30, True, (30, 60)),
+        ("high", None, True, (None, 60)),
+        ("medium", 30, True, (30, None)),
+        ("low", 30, True, (15, None)),
+        ("low", 30, False, (30, None)),
+        ("high", 30, False, (30, None)),
+    ],
+)
+def test_priority_rules_per_level(priority, default_minutes, boost, offsets):
+    offsets_now = priority_offsets(
+        priority=priority, default_minutes=default_minutes, boost=boost, remind_lead_minutes=None
     )
-    assert priority_offsets(priority="high", default_minutes=None, boost=True, remind_lead_minutes=None) == (
-        None,
-        60,
-    )
-    assert priority_offsets(priority="medium", default_minutes=30, boost=True, remind_lead_minutes=None) == (
-        30,
-        None,
-    )
-    assert priority_offsets(priority="low", default_minutes=30, boost=True, remind_lead_minutes=None) == (
-        15,
-        None,
-    )
-    assert priority_offsets(priority="low", default_minutes=30, boost=False, remind_lead_minutes=None) == (
-        30,
-        None,
-    )
-    assert priority_offsets(priority="high", default_minutes=30, boost=False, remind_lead_minutes=None) == (
-        30,
-        None,
-    )
+    assert offsets_now == offsets
 
 
 def test_the_task_event_handler_is_idempotent(alice, on_commit):

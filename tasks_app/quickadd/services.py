@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tasks_app import services
-from tasks_app.models import Task, TaskSeries
+from tasks_app.models import Project, Task, TaskSeries
 from tasks_app.quickadd.parser import parse_quick_add
 from tasks_app.selectors import user_timezone
 from todo_project.accounts.selectors import user_date_order
@@ -32,10 +32,8 @@ def split_project(text: str) -> tuple[str, str | None]:
     return rest, names[-1].replace("_", " ")
 
 
-def resolve_project(*, user: Any, name: str) -> Any:
+def resolve_project(*, user: User, name: str) -> Project:
     """The user's active project with this name, case-insensitively; 400 on ``text`` if none."""
-    from tasks_app.models import Project
-
     project = (
         Project.objects.filter(owner_id=user.pk, is_archived=False, name__iexact=name)
         .order_by("position", "created_at")
@@ -46,7 +44,7 @@ def resolve_project(*, user: Any, name: str) -> Any:
     return project
 
 
-def quick_add_preview(*, user: Any, text: str, now: datetime | None = None) -> dict[str, Any]:
+def quick_add_preview(*, user: User, text: str, now: datetime | None = None) -> dict[str, Any]:
     """What ``POST /api/tasks/parse`` shows: the parse, plus the project ``##Name`` names."""
     rest, project_name = split_project(text)
     project = resolve_project(user=user, name=project_name) if project_name else None

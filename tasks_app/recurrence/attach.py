@@ -56,8 +56,9 @@ def task_rule_validate(*, task: Task) -> None:
         _task_rule(task)
 
 
-def attach_series(task: Task, *, completion_mode: str = "scheduled", lookahead_days: int = 0) -> TaskSeries:
-    """Make ``task`` the first occurrence of a new series (caller holds its row lock)."""
+def _new_series(task: Task, *, completion_mode: str = "scheduled", lookahead_days: int = 0) -> TaskSeries:
+    """Write a new series for ``task`` and make the task its first occurrence,
+    without saving the task."""
     rule, zone, anchor, all_day = _task_rule(task)
     offsets: list[int] = []
     if task.remind_at is not None and task.due_at is not None and task.remind_at <= task.due_at:
@@ -80,15 +81,24 @@ def attach_series(task: Task, *, completion_mode: str = "scheduled", lookahead_d
     # it stands for the rule's first occurrence.
     task.series = series
     task.occurrence_at = anchor or rule.dtstart
+    return series
+
+
+def attach_series(task: Task, *, completion_mode: str = "scheduled", lookahead_days: int = 0) -> TaskSeries:
+    """Make ``task`` the first occurrence of a new series (caller holds its row lock)."""
+    series = _new_series(task, completion_mode=completion_mode, lookahead_days=lookahead_days)
     task.save(update_fields=["series", "occurrence_at"])
     return series
 
 
 def series_start(*, task: Task) -> TaskSeries:
-    """Make a task just created as recurring the first occurrence of its series.
+    """Start the series of a task being created (or made recurring) by the task services.
 
-    Runs in the creating transaction (the task services call it), so the
-    response and the ``task.created`` snapshot already show the series, and
-    an unusable rule is a 400 naming ``recurrence_rule`` with nothing written.
+    Runs in the writing transaction, so the response and the
+    ``task.created`` snapshot already show the series, and an unusable rule
+    is a 400 naming ``recurrence_rule`` with nothing written. Sets the task's
+    ``series`` and ``occurrence_at`` without saving it: the caller's own
+    INSERT (or UPDATE) of the task writes them, so a new recurring task is
+    one INSERT pointing at its series, not an INSERT then an UPDATE.
     """
-    return attach_series(task)
+    return _new_series(task)

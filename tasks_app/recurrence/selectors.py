@@ -19,11 +19,17 @@ from todo_project.timefmt import iso_utc_or_none
 _iso = iso_utc_or_none
 
 
-def series_to_dict(series: TaskSeries, *, now: datetime | None = None) -> dict[str, Any]:
-    """What a client shows about a series: rule, summary, next occurrence, status."""
+def series_to_dict(
+    series: TaskSeries, *, now: datetime | None = None, sole_occurrence: Task | None = None
+) -> dict[str, Any]:
+    """What a client shows about a series: rule, summary, next occurrence, status.
+
+    ``sole_occurrence``: the series' only occurrence row (a series just
+    started by creating it), so the next occurrence needs no look-up.
+    """
     now = now or timezone.now()
     rule = series_rule(series)
-    following = series_next_occurrence(series, rule=rule, now=now)
+    following = series_next_occurrence(series, rule=rule, now=now, sole_occurrence=sole_occurrence)
     return {
         "id": str(series.pk),
         "rule": series.rule,
@@ -47,20 +53,29 @@ def series_to_dict(series: TaskSeries, *, now: datetime | None = None) -> dict[s
     }
 
 
-def series_next_occurrence(series: TaskSeries, *, rule: Any, now: datetime) -> datetime | None:
+def series_next_occurrence(
+    series: TaskSeries, *, rule: Any, now: datetime, sole_occurrence: Task | None = None
+) -> datetime | None:
     """The next open occurrence, or the next one to be generated.
 
     Not simply "the rule's next time after now": an open occurrence may be
     overdue (it is still the next one to do), and a completed or skipped one
     later than now is done (the next is after it). One query on
-    task_series_open_idx / the (series, occurrence_at) constraint's index.
+    task_series_open_idx / the (series, occurrence_at) constraint's index;
+    none with ``sole_occurrence`` (the series' only row: what the query
+    would find).
     """
     if series.status != SeriesStatus.ACTIVE:
         return None
-    rows = Task.objects.filter(series_id=series.pk).aggregate(
-        open_at=Min("occurrence_at", filter=Q(is_completed=False, is_skipped=False)),
-        latest=Max("occurrence_at"),
-    )
+    if sole_occurrence is not None:
+        at = sole_occurrence.occurrence_at
+        is_open = not sole_occurrence.is_completed and not sole_occurrence.is_skipped
+        rows = {"open_at": at if is_open else None, "latest": at}
+    else:
+        rows = Task.objects.filter(series_id=series.pk).aggregate(
+            open_at=Min("occurrence_at", filter=Q(is_completed=False, is_skipped=False)),
+            latest=Max("occurrence_at"),
+        )
     open_at: datetime | None = rows["open_at"]
     if open_at is not None:
         return open_at
@@ -81,12 +96,16 @@ def occurrence_to_dict(task: Task) -> dict[str, Any]:
     return out
 
 
-def task_series_info(*, task: Task) -> dict[str, Any] | None:
-    """The ``series`` block for a task response (None for a one-off task)."""
+def task_series_info(*, task: Task, first_occurrence: bool = False) -> dict[str, Any] | None:
+    """The ``series`` block for a task response (None for a one-off task).
+
+    ``first_occurrence``: the task was just created and started its series,
+    so it is the series' only occurrence (see ``series_to_dict``).
+    """
     series = task.series  # no query when series_id is null
     if series is None:
         return None
-    return series_to_dict(series)
+    return series_to_dict(series, sole_occurrence=task if first_occurrence else None)
 
 
 def task_occurrence_preview(

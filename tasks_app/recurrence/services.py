@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -39,7 +39,7 @@ from tasks_app.recurrence.rules import (
     parse_rule,
     to_local,
 )
-from tasks_app.selectors import task_get
+from tasks_app.selectors import parse_task_id, task_get
 from todo_project.bulk import copy_insert
 from todo_project.errors import ConflictError, DomainError, NotFoundError
 from todo_project.events.services import NewEvent, record_event, record_events, users_events_lock
@@ -156,7 +156,9 @@ def _generated_event(item: _Occurrence, task: Task) -> NewEvent:
     )
 
 
-def _insert_occurrences(items: list[_Occurrence]) -> list[Task]:
+def _insert_occurrences(
+    items: list[_Occurrence], *, latest: Mapping[Any, datetime | None] | None = None
+) -> list[Task]:
     """Insert occurrence rows and record their events; returns the rows inserted.
 
     The caller holds the series locks, and every writer of occurrence rows
@@ -168,12 +170,20 @@ def _insert_occurrences(items: list[_Occurrence]) -> list[Task]:
     outbox write. Each new task records ``task.created`` (carrying its
     ``series_id``) followed by ``task.occurrence.generated``. The unique
     constraint on (series, occurrence_at) stays the backstop.
+
+    ``latest``: each series' latest ``occurrence_at`` as the caller read it
+    under the series lock (None: it has none). A slot later than that cannot
+    be taken, so when every item is, the look-up of taken slots is skipped.
     """
-    taken = set(
-        Task.objects.filter(
-            series_id__in={item.series.pk for item in items}, occurrence_at__in={item.at for item in items}
-        ).values_list("series_id", "occurrence_at")
-    )
+    if latest is not None and all(_after_latest(item, latest) for item in items):
+        taken: set[tuple[Any, datetime | None]] = set()
+    else:
+        taken = set(
+            Task.objects.filter(
+                series_id__in={item.series.pk for item in items},
+                occurrence_at__in={item.at for item in items},
+            ).values_list("series_id", "occurrence_at")
+        )
     wanted: list[_Occurrence] = []
     for item in items:
         if (item.series.pk, item.at) not in taken:
@@ -211,6 +221,13 @@ def _insert_occurrences(items: list[_Occurrence]) -> list[Task]:
     events += [task_created_event(copy) for copy in copies]
     record_events(events)
     return rows
+
+
+def _after_latest(item: _Occurrence, latest: Mapping[Any, datetime | None]) -> bool:
+    if item.series.pk not in latest:
+        return False
+    last = latest[item.series.pk]
+    return last is None or item.at > last
 
 
 _SUBTASKS_SQL = """
@@ -298,10 +315,15 @@ def _key_share_placements(tasks: list[Task]) -> None:
 
 
 def _create_occurrence(
-    series: TaskSeries, at: datetime, *, reason: str, previous: Task | None
+    series: TaskSeries,
+    at: datetime,
+    *,
+    reason: str,
+    previous: Task | None,
+    latest: Mapping[Any, datetime | None] | None = None,
 ) -> Task | None:
     """One occurrence row at ``at`` unless the series has it already (caller locks the series)."""
-    made = _insert_occurrences([_Occurrence(series, at, reason, previous)])
+    made = _insert_occurrences([_Occurrence(series, at, reason, previous)], latest=latest)
     return made[0] if made else None
 
 
@@ -362,12 +384,11 @@ def _latest_occurrences(series_ids: Any) -> dict[Any, datetime]:
 
 def _generate_after(series: TaskSeries, task: Task, *, now: datetime, mode: str, reason: str) -> Task | None:
     """The occurrence following ``task`` (caller holds the series lock)."""
-    following = _next_after(
-        series, task, now=now, mode=mode, latest=_latest_occurrences([series.pk]).get(series.pk)
-    )
+    latest = _latest_occurrences([series.pk]).get(series.pk)
+    following = _next_after(series, task, now=now, mode=mode, latest=latest)
     if following is None:
         return None
-    return _create_occurrence(series, following, reason=reason, previous=task)
+    return _create_occurrence(series, following, reason=reason, previous=task, latest={series.pk: latest})
 
 
 def _lock_series_of(task: Task) -> TaskSeries:
@@ -431,7 +452,7 @@ def occurrences_generate_next(*, task_ids: Sequence[TaskId], now: datetime | Non
                 items.append(_Occurrence(series, following, "completed", task))
         # Of two completed occurrences of one series only the latest can have
         # no later occurrence; _insert_occurrences drops a slot asked twice.
-        return _insert_occurrences(items)
+        return _insert_occurrences(items, latest={pk: latest.get(pk) for pk in series_by_id})
 
 
 def _own_occurrence(*, user: User, task_id: TaskId, with_rows: Callable[[Task], Any] | None = None) -> Task:
@@ -445,14 +466,21 @@ def _own_occurrence(*, user: User, task_id: TaskId, with_rows: Callable[[Task], 
     deadlock with a batch holding some of them. Rows a generation inserts
     after this read are new and are locked by the caller after the series.
     """
-    task = task_get(user=user, task_id=task_id)
-    pks = [task.pk]
-    if with_rows is not None and task.series_id is not None:
-        pks += list(with_rows(task).values_list("pk", flat=True))
-    _lock_rows(Task.objects.filter(pk__in=pks))
-    locked = Task.objects.select_for_update(of=("self",)).select_related("owner").filter(pk=task.pk).first()
-    if locked is None:
-        raise NotFoundError("Task not found.")
+    own = Task.objects.select_for_update(of=("self",)).select_related("owner")
+    if with_rows is None:
+        # Only this row: read it locked at once (one statement, not three).
+        locked = own.filter(owner_id=user.pk, pk=parse_task_id(task_id)).first()
+        if locked is None:
+            raise NotFoundError("Task not found.")
+    else:
+        task = task_get(user=user, task_id=task_id)
+        pks = [task.pk]
+        if task.series_id is not None:
+            pks += list(with_rows(task).values_list("pk", flat=True))
+        _lock_rows(Task.objects.filter(pk__in=pks))
+        locked = own.filter(pk=task.pk).first()
+        if locked is None:
+            raise NotFoundError("Task not found.")
     if locked.series_id is None:
         if not locked.is_recurring or not locked.recurrence_rule:
             raise DomainError("This task is not recurring.", field="task_id", code="not_recurring")

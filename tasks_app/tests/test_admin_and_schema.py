@@ -5,19 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from tasks_app.models import SavedFilter, Task
 from tasks_app.tests.helpers import clear_events, events
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(client):
-    admin_user = get_user_model().objects.create_superuser("root", "root@example.com", "Root-Secret-123")
-    client.force_login(admin_user)
-    return client
 
 
 def test_it_lists_searches_and_filters_tasks_in_the_admin(staff_client, make_task):

@@ -2,7 +2,8 @@
 progress visible while the one transaction is open, all or nothing, a dead worker's job
 retried or failed by the sweep, isolation, events.
 
-Transactional tests: the worker writes progress through a connection of its own,
+Transactional tests (each pays ~2 s of table flush, so only the core cases are in
+the fast subset; the rest are marked slow): the worker writes progress through a connection of its own,
 which sees only committed rows (as in production). Celery runs eagerly: the job's
 run starts when the upload's transaction commits, as a worker would pick it up.
 """
@@ -90,6 +91,7 @@ def test_a_large_upload_is_a_job_a_worker_runs(alice, alice_client, settings):
     assert {"import.queued", "import.started", "import.succeeded"} <= audited
 
 
+@pytest.mark.slow  # a transactional test (~2 s of table flush); the core cases stay in the fast subset
 def test_a_small_upload_stays_in_the_request_unless_asked(alice_client):
     response = _todoist(alice_client, SAMPLE.read_bytes(), query="")
     assert response.status_code == 201
@@ -128,6 +130,7 @@ def test_progress_is_visible_while_the_one_transaction_is_open(alice, alice_clie
     assert Task.objects.filter(owner=alice).count() == 120
 
 
+@pytest.mark.slow  # a transactional test (~2 s of table flush); the core cases stay in the fast subset
 def test_a_file_with_problems_fails_the_job_lists_them_and_imports_nothing(alice, alice_client):
     bad = SAMPLE.read_text().replace(",4,1,Alice", ",7,1,Alice", 1) + "task,Orphan,,1,3,,,,en,,,,,\n"
 
@@ -145,6 +148,7 @@ def test_a_file_with_problems_fails_the_job_lists_them_and_imports_nothing(alice
     assert failed["problems"] == 2
 
 
+@pytest.mark.slow  # a transactional test (~2 s of table flush); the core cases stay in the fast subset
 def test_the_forms_checks_answer_at_once(alice, alice_client, bob_client):
     no_name = _todoist(alice_client, SAMPLE.read_bytes(), name="")
     assert no_name.status_code == 400
@@ -193,6 +197,7 @@ def test_a_worker_that_dies_mid_import_leaves_nothing_and_the_sweep_retries(alic
     assert [e["attempt"] for e in events_of("import.started")] == [1, 2]
 
 
+@pytest.mark.slow  # a transactional test (~2 s of table flush); the core cases stay in the fast subset
 def test_a_job_whose_workers_keep_dying_fails(alice, alice_client, at_progress, settings):
     settings.IMPORT_JOB_MAX_ATTEMPTS = 1
 
@@ -213,6 +218,7 @@ def test_a_job_whose_workers_keep_dying_fails(alice, alice_client, at_progress, 
     assert failed["error_code"] == "worker_lost"
 
 
+@pytest.mark.slow  # a transactional test (~2 s of table flush); the core cases stay in the fast subset
 def test_a_worker_that_lost_its_lease_commits_nothing(alice, alice_client, at_progress):
     def requeued_meanwhile(call: int) -> None:
         if call == 1:  # what the sweep does once the lease ran out, from its own connection
@@ -231,6 +237,7 @@ def test_a_worker_that_lost_its_lease_commits_nothing(alice, alice_client, at_pr
     assert events_of("import.succeeded") == []
 
 
+@pytest.mark.slow  # a transactional test (~2 s of table flush); the core cases stay in the fast subset
 def test_a_taskbeat_export_imports_as_a_job(alice, bob, alice_client, bob_client):
     alice_client.post("/api/projects", {"name": "Home"}, format="json")
     services.task_create(owner=alice, title="Fix the tap", priority="high")
@@ -247,6 +254,7 @@ def test_a_taskbeat_export_imports_as_a_job(alice, bob, alice_client, bob_client
     assert list(Task.objects.filter(owner=bob).values_list("title", flat=True)) == ["Fix the tap"]
 
 
+@pytest.mark.slow  # a transactional test (~2 s of table flush); the core cases stay in the fast subset
 def test_a_queued_job_whose_message_was_lost_is_enqueued_again_by_the_sweep(alice):
     # As if Redis was away when the upload committed: the row is queued, no message exists.
     job = ImportJob.objects.create(

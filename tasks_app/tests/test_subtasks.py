@@ -9,12 +9,9 @@ from django.utils import timezone
 
 from tasks_app.models import Task
 from tasks_app.tests.helpers import clear_events, events
+from todo_project.testing import error_fields
 
 pytestmark = pytest.mark.django_db
-
-
-def _fields(response) -> dict:
-    return response.json()["error"].get("fields") or {}
 
 
 def _task(client, title, **extra) -> dict:
@@ -58,7 +55,7 @@ def test_subtasks_nest_four_levels_deep_and_no_deeper(alice_client):
     )
 
     assert response.status_code == 400
-    assert "parent_id" in _fields(response)
+    assert "parent_id" in error_fields(response)
 
 
 def test_it_refuses_a_parent_that_is_not_yours_or_in_another_project(alice_client, bob_client):
@@ -72,11 +69,11 @@ def test_it_refuses_a_parent_that_is_not_yours_or_in_another_project(alice_clien
     malformed = alice_client.post("/api/tasks", {"title": "x", "parent_id": "nope"}, format="json")
 
     assert bobs.status_code == 400
-    assert "parent_id" in _fields(bobs)
+    assert "parent_id" in error_fields(bobs)
     assert mismatch.status_code == 400
-    assert "parent_id" in _fields(mismatch)
+    assert "parent_id" in error_fields(mismatch)
     assert malformed.status_code == 400
-    assert "parent_id" in _fields(malformed)
+    assert "parent_id" in error_fields(malformed)
 
 
 def test_completing_a_parent_completes_its_open_subtasks(alice_client):
@@ -172,7 +169,7 @@ def test_it_refuses_to_move_a_task_under_its_own_subtask_or_too_deep(alice_clien
 
     for response in (cycle, itself, too_deep):
         assert response.status_code == 400
-        assert "parent_id" in _fields(response)
+        assert "parent_id" in error_fields(response)
 
 
 def test_moving_another_users_task_is_a_404_and_bad_move_input_a_400(alice_client, bob_client):
@@ -184,9 +181,9 @@ def test_moving_another_users_task_is_a_404_and_bad_move_input_a_400(alice_clien
 
     assert bobs.status_code == 404
     assert empty.status_code == 400
-    assert "project_id" in _fields(empty)
+    assert "project_id" in error_fields(empty)
     assert unknown.status_code == 400
-    assert "folder" in _fields(unknown)
+    assert "folder" in error_fields(unknown)
 
 
 def test_moving_to_the_same_place_records_nothing(alice_client):

@@ -40,10 +40,19 @@ from todo_project.logs import log_context
 logger = logging.getLogger(__name__)
 
 # The spec's retry policy (§9.3): attempt 1 at once, then after 1 s, 5 s, 30 s
-# and 5 min (made by the sweep, so to its 5 s granularity); after the fifth
-# failure the event is marked failed for an operator (admin "re-dispatch").
-RETRY_DELAYS_SECONDS: tuple[int, ...] = (1, 5, 30, 300)
-MAX_DISPATCH_ATTEMPTS = len(RETRY_DELAYS_SECONDS) + 1
+# and 5 min (EVENTS_RETRY_SECONDS; made by the sweep, so to its 5 s
+# granularity); after the fifth failure the event is marked failed for an
+# operator (admin "re-dispatch").
+
+
+def retry_delays() -> tuple[int, ...]:
+    return tuple(settings.EVENTS_RETRY_SECONDS)
+
+
+def max_dispatch_attempts() -> int:
+    return len(retry_delays()) + 1
+
+
 # An event not dispatched EVENTS_SWEEP_GRACE_SECONDS after it was recorded is
 # assumed to have lost its enqueue (Redis down at commit, worker killed
 # mid-task); a dispatch owns the events it leased for
@@ -86,7 +95,8 @@ class DispatchOutcome:
 
 def retry_delay(attempts: int) -> int:
     """Seconds to wait after the ``attempts``-th failed attempt."""
-    return RETRY_DELAYS_SECONDS[min(attempts, len(RETRY_DELAYS_SECONDS)) - 1]
+    delays = retry_delays()
+    return delays[min(attempts, len(delays)) - 1]
 
 
 def _run_handler(event: OutboxEvent, handler: Handler) -> None:
@@ -246,7 +256,7 @@ def _record_failure(event_id: str, error: str) -> DispatchOutcome:
         now = timezone.now()
         event.dispatch_attempts += 1
         event.dispatch_error = error
-        if event.dispatch_attempts >= MAX_DISPATCH_ATTEMPTS:
+        if event.dispatch_attempts >= max_dispatch_attempts():
             event.dispatch_failed_at = now
             event.next_dispatch_at = None
             logger.error("event %s (%s) failed dispatch for good: %s", event.id, event.type, error)

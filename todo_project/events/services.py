@@ -6,7 +6,8 @@ import json
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -118,41 +119,119 @@ def record_events(new_events: Sequence[NewEvent]) -> list[OutboxEvent]:
     batches spanning many users), and the rows are inserted in one statement:
     the reminder scan records thousands of events per transaction. After
     commit the events are handed to the dispatcher (see ``tasks.py``).
+
+    Inside ``batched_recording()`` the rows are built now (id, time, data,
+    context) and written, with their sequence numbers, when the block ends.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("record_event must be called inside transaction.atomic()")
     if not new_events:
         return []
-    per_user = Counter(event.user_id or 0 for event in new_events)
+    context = current_context()
+    now = timezone.now()
+    rows = [
+        OutboxEvent(
+            id=uuid.uuid4(),
+            user_id=new.user_id or 0,
+            type=new.type,
+            source=event_source(new.type),
+            subject=new.subject,
+            time=now,
+            data=_jsonable(new.data),
+            context=context,
+        )
+        for new in new_events
+    ]
+    batch: _RecordingBatch | None = getattr(connection, "_taskbeat_recording_batch", None)
+    if batch is not None:
+        batch.add(rows)
+        return rows
+    _write_rows(rows)
+    return rows
+
+
+def _write_rows(rows: list[OutboxEvent]) -> None:
+    """Number ``rows`` from their users' counters and insert them (two statements)."""
+    per_user = Counter(row.user_id for row in rows)
     users = sorted(per_user)
     with connection.cursor() as cursor:
         cursor.execute(_ALLOCATE_SEQS_SQL, [users, [per_user[user] for user in users]])
         last_seq = dict(cursor.fetchall())
     next_seq = {user: last_seq[user] - per_user[user] + 1 for user in users}
-    context = current_context()
-    now = timezone.now()
-    rows = []
-    for new in new_events:
-        key = new.user_id or 0
-        rows.append(
-            OutboxEvent(
-                id=uuid.uuid4(),
-                user_id=key,
-                seq=next_seq[key],
-                type=new.type,
-                source=event_source(new.type),
-                subject=new.subject,
-                time=now,
-                data=_jsonable(new.data),
-                context=context,
-            )
-        )
-        next_seq[key] += 1
+    for row in rows:
+        row.seq = next_seq[row.user_id]
+        next_seq[row.user_id] += 1
     copy_insert(OutboxEvent, rows)
     fault_point("events.before_commit")
     for row in rows:
         _dispatch_on_commit(row.id, row)
-    return rows
+
+
+class _RecordingBatch:
+    """The events recorded inside one ``batched_recording`` block, in order.
+
+    Each group of rows carries a no-op on-commit marker registered when it
+    was recorded: a savepoint rolled back inside the block drops its markers
+    (Django discards the callbacks registered in it), and with them the
+    events of the change that was undone.
+    """
+
+    def __init__(self) -> None:
+        self.groups: list[tuple[Callable[[], None], list[OutboxEvent]]] = []
+
+    def add(self, rows: list[OutboxEvent]) -> None:
+        def marker() -> None:
+            pass
+
+        transaction.on_commit(marker)
+        self.groups.append((marker, rows))
+
+    def take_live_rows(self) -> list[OutboxEvent]:
+        """The rows whose markers survived, in order; the markers are removed."""
+        markers = {id(marker) for marker, _ in self.groups}
+        alive = {id(entry[1]) for entry in connection.run_on_commit} & markers
+        connection.run_on_commit[:] = [e for e in connection.run_on_commit if id(e[1]) not in markers]
+        return [row for marker, rows in self.groups if id(marker) in alive for row in rows]
+
+
+@contextmanager
+def batched_recording() -> Iterator[None]:
+    """Record every event of the block in one batch when it ends: one counter
+    statement and one COPY for the whole block instead of two per
+    ``record_events`` call (a chat turn runs a tool whose service records its
+    own events, then records the chat's).
+
+    Same transaction, same order, same numbering as recording each at once;
+    events of a savepoint rolled back inside the block are dropped as they
+    would have been rolled back. The user's event counter is then taken when
+    the block ends, i.e. after every row the block locked (the documented
+    lock order: task rows, then the counter); work that must serialise per
+    user before that still takes ``user_events_lock`` explicitly. Must be
+    entered inside ``transaction.atomic()`` and left inside the same one. An
+    exception leaving the block records nothing and marks the enclosing
+    atomic block for rollback, so no change made in it commits without its
+    events. Nested blocks join the outer one. Only ``record_events`` is
+    batched: events written by ``outbox_insert_sql`` (the reminder and
+    notification batches, never inside a chat turn) are numbered at once.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("batched_recording must be used inside transaction.atomic()")
+    if getattr(connection, "_taskbeat_recording_batch", None) is not None:
+        yield
+        return
+    batch = _RecordingBatch()
+    connection._taskbeat_recording_batch = batch  # type: ignore[attr-defined]  # one batch per connection
+    try:
+        yield
+    except BaseException:
+        connection._taskbeat_recording_batch = None  # type: ignore[attr-defined]
+        batch.take_live_rows()
+        transaction.set_rollback(True)
+        raise
+    connection._taskbeat_recording_batch = None  # type: ignore[attr-defined]
+    rows = batch.take_live_rows()
+    if rows:
+        _write_rows(rows)
 
 
 # An instant as ``iso_utc`` writes it, in SQL: RFC 3339 in UTC with a ``Z``, the

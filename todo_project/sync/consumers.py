@@ -18,7 +18,10 @@ from datetime import datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 from django.conf import settings
 
 from todo_project.errors import error_body
@@ -41,6 +44,10 @@ CLOSE_TOO_FAR_BEHIND = 4429
 # Replies to the client's own frames (pong, errors, a resync page) may exceed
 # the push bound by this much before the client counts as too far behind.
 REPLY_HEADROOM = 16
+# The key under which a push event carries its encoded frame (see sync_push).
+_ENCODED = "_taskbeat_text"
+# A failed receive from the channel layer is tried again after this long.
+LAYER_RETRY_SECONDS = 1.0
 # The last frame's message when the account's credentials end (sync_close).
 _CLOSE_MESSAGES = {
     "password_changed": "The account's password changed; sign in again.",
@@ -59,6 +66,38 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
     group: str | None = None
 
     # --- connection lifecycle -------------------------------------------------
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """AsyncConsumer's own, with the channel layer's receive guarded: when
+        Redis goes away it raises, which ended the consumer with "Exception in
+        ASGI application" and left it registered (never disconnected)."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = send
+        if self.channel_layer is None:
+            callables = [receive]
+        else:
+            self.channel_name = await self.channel_layer.new_channel()
+            callables = [receive, self._receive_from_layer]
+        try:
+            await await_many_dispatch(callables, self.dispatch)
+        except StopConsumer:
+            pass
+
+    async def _receive_from_layer(self) -> dict[str, Any]:
+        """The next message of this socket's channel. While the layer fails,
+        the socket is closed 1012 (its pushes are being lost: the client
+        resyncs once it can reconnect) and this waits for the disconnect."""
+        while True:
+            try:
+                message: dict[str, Any] = await self.channel_layer.receive(self.channel_name)
+                return message
+            except Exception:  # noqa: BLE001 - redis-py's errors: the channel layer is away
+                if not getattr(self, "closing", True):
+                    logger.warning("channel layer receive failed; socket closed with 1012", exc_info=True)
+                    layer_watch.note_unreachable()
+                    self.close_for_layer_loss()
+                await asyncio.sleep(LAYER_RETRY_SECONDS)
+
     async def connect(self) -> None:
         self.queue: asyncio.Queue[tuple[str, int | None] | _Close] = asyncio.Queue()
         self.subscriptions: set[str] = set()
@@ -79,6 +118,9 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
 
         self.user_id = int(user.pk)
         try:
+            # The watch's sentinel first: it must be in the layer before this
+            # socket's membership, or a loss in between would go unseen.
+            await layer_watch.watching(self.channel_layer, close_for_layer_loss)
             await self.channel_layer.group_add(group_name(self.user_id), self.channel_name)
             # After group_add: once the push side sees the user present, its
             # pushes reach this socket. Before the cursor read: see _catch_up.
@@ -105,7 +147,6 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
                 )
             )
         shutdown.register(self)
-        layer_watch.ensure_running(self.channel_layer, close_for_layer_loss)
 
         last_seq = await database_sync_to_async(user_last_seq)(user_id=self.user_id)
         # Per channel, the newest seq this socket was handed live (or the
@@ -129,7 +170,10 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
             task.cancel()
         if self.group is not None:
             await presence.board.leave(self.user_id, self)
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except Exception:  # noqa: BLE001 - the layer away: the membership went with it or expires
+                logger.warning("channel layer unreachable; group membership of a closed socket left")
 
     async def close_for_shutdown(self) -> None:
         self.closing = True
@@ -238,7 +282,12 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
         seq = message.get("seq")
         if isinstance(seq, int) and seq > self.seen[channel]:
             self.seen[channel] = seq
-        self._enqueue(json.dumps(message), seq, reply=False)
+        # Encoded once per process, not once per socket: channels-redis hands the
+        # same event dict to every channel of this process the push reached.
+        text = event.get(_ENCODED)
+        if text is None:
+            text = event[_ENCODED] = json.dumps(message)
+        self._enqueue(text, seq, reply=False)
 
     # --- the presence race (todo_project/sync/presence.py) -----------------------------
     def schedule_catch_up(self, *, delay: float) -> None:
@@ -362,9 +411,14 @@ class TaskSyncConsumer(AsyncWebsocketConsumer):
         self._terminate(CLOSE_UNAUTHENTICATED, {"type": "error", **error_body(code, message)})
 
 
-async def close_for_layer_loss() -> int:
-    """Close every socket of this process after the channel layer lost them; returns how many."""
-    connections = [c for c in shutdown.live() if isinstance(c, TaskSyncConsumer)]
+async def close_for_layer_loss(channels: set[str] | None = None) -> int:
+    """Close every socket of this process (or those of ``channels``) after the
+    channel layer lost pushes for them; returns how many."""
+    connections = [
+        c
+        for c in shutdown.live()
+        if isinstance(c, TaskSyncConsumer) and (channels is None or c.channel_name in channels)
+    ]
     for connection in connections:
         connection.close_for_layer_loss()
     return len(connections)

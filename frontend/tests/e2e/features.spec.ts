@@ -160,8 +160,10 @@ test("projects: sections, drag between sections by keyboard, move a task to anot
   await expect(row(page, "Buy soap")).toBeVisible();
   await expect(page.getByTestId("sync-status")).toHaveAttribute("data-pending", "0");
   await expect(row(page, "Buy soap")).toBeVisible();
-  const soap = (await apiCall<{ results: ApiTask[] }>(page, "GET", "/api/tasks?q=soap")).data.results;
-  expect(soap.map((t) => t.project_id)).toEqual([project.id]);
+  // Polled: "pending 0" can be read before the quick add and its move are queued.
+  await expect
+    .poll(async () => (await apiCall<{ results: ApiTask[] }>(page, "GET", "/api/tasks?q=soap")).data.results.map((t) => t.project_id))
+    .toEqual([project.id]);
 
   // Sections: add two, rename one, reorder.
   await page.getByLabel("New section").fill("Kitchen");

@@ -7,6 +7,9 @@ test("a reminder set a few seconds ahead shows in the bell without a reload", as
   await live(page);
   await page.getByLabel("Add a task").fill("Stretch");
   await page.getByLabel("Add a task").press("Enter");
+  // The row carries the server's id once the create was answered ("pending 0"
+  // alone can be read before the quick add is even queued).
+  await expect(page.getByTestId("task-row").filter({ hasText: "Stretch" })).toHaveAttribute("data-task-id", /^(?!tmp-)/);
   await expect(page.getByTestId("sync-status")).toHaveAttribute("data-pending", "0");
   const firesAt = await page.evaluate(async () => {
     const session = JSON.parse(localStorage.getItem("taskbeat.session")!);

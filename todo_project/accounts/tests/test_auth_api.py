@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from todo_project.accounts.models import Profile
-from todo_project.testing import events
+from todo_project.testing import bearer_client, events, refresh_tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -27,12 +27,6 @@ def _register(client: APIClient, **overrides: str):
 
 def _login(client: APIClient, username: str = "alice", password: str = ALICE_PASSWORD):
     return client.post("/api/auth/login", {"username": username, "password": password}, format="json")
-
-
-def _bearer(access: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
-    return client
 
 
 def _signed(claims: dict, **changes: object) -> str:
@@ -117,7 +111,7 @@ def test_it_logs_in_with_username_and_returns_rs256_tokens_with_iss_and_aud(anon
         issuer=settings.JWT_ISSUER,
     )
     assert claims["user_id"] == str(alice.pk) or claims["user_id"] == alice.pk
-    assert _bearer(tokens["access"]).get("/api/me").json()["username"] == "alice"
+    assert bearer_client(tokens["access"]).get("/api/me").json()["username"] == "alice"
     (event,) = events("user.login")
     assert event.data == {"user_id": alice.pk, "username": "alice"}
     alice.refresh_from_db()
@@ -168,7 +162,7 @@ def test_it_refuses_an_inactive_user(anon_client, alice):
 
 def test_it_rejects_an_expired_access_token(alice):
     access = str(RefreshToken.for_user(alice).access_token)
-    client = _bearer(access)
+    client = bearer_client(access)
 
     with time_machine.travel(
         timezone.now() + settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"] + timedelta(minutes=1)
@@ -188,7 +182,7 @@ def test_it_rejects_a_token_with_a_wrong_audience_or_issuer(alice, change):
     access = RefreshToken.for_user(alice).access_token
     forged = _signed(access.payload, **change)
 
-    response = _bearer(forged).get("/api/me")
+    response = bearer_client(forged).get("/api/me")
 
     assert response.status_code == 401
 
@@ -203,11 +197,11 @@ def test_it_rejects_a_token_signed_with_another_key(alice):
     )
     forged = jwt.encode(RefreshToken.for_user(alice).access_token.payload, pem, algorithm="RS256")
 
-    assert _bearer(forged).get("/api/me").status_code == 401
+    assert bearer_client(forged).get("/api/me").status_code == 401
 
 
 def test_it_rejects_garbage_and_missing_tokens(anon_client):
-    assert _bearer("not-a-jwt").get("/api/me").status_code == 401
+    assert bearer_client("not-a-jwt").get("/api/me").status_code == 401
     response = anon_client.get("/api/me")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
@@ -216,26 +210,26 @@ def test_it_rejects_garbage_and_missing_tokens(anon_client):
 def test_it_rotates_the_refresh_token_and_revokes_the_old_one(anon_client, alice):
     first = _login(anon_client).json()
 
-    response = anon_client.post("/api/auth/refresh", {"refresh": first["refresh"]}, format="json")
+    response = refresh_tokens(anon_client, first["refresh"])
 
     assert response.status_code == 200, response.content
     second = response.json()
     assert set(second) == {"access", "refresh"}
     assert second["refresh"] != first["refresh"]
-    assert _bearer(second["access"]).get("/api/me").status_code == 200
-    replay = anon_client.post("/api/auth/refresh", {"refresh": first["refresh"]}, format="json")
+    assert bearer_client(second["access"]).get("/api/me").status_code == 200
+    replay = refresh_tokens(anon_client, first["refresh"])
     assert replay.status_code == 401
     assert replay.json()["error"]["fields"] == {"refresh": ["Token is blacklisted"]}
     # The replay of an already rotated token ended its family (reuse detection):
     # the token it was rotated into is revoked too.
-    again = anon_client.post("/api/auth/refresh", {"refresh": second["refresh"]}, format="json")
+    again = refresh_tokens(anon_client, second["refresh"])
     assert again.status_code == 401
 
 
 def test_it_does_not_accept_an_access_token_as_a_refresh_token(anon_client, alice):
     tokens = _login(anon_client).json()
 
-    response = anon_client.post("/api/auth/refresh", {"refresh": tokens["access"]}, format="json")
+    response = refresh_tokens(anon_client, tokens["access"])
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "token_not_valid"
@@ -246,7 +240,7 @@ def test_it_rejects_an_expired_refresh_token(anon_client, alice):
     later = timezone.now() + settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"] + timedelta(minutes=1)
 
     with time_machine.travel(later):
-        response = anon_client.post("/api/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
+        response = refresh_tokens(anon_client, tokens["refresh"])
 
     assert response.status_code == 401
 
@@ -255,7 +249,7 @@ def test_it_rejects_a_refresh_token_with_a_wrong_issuer(anon_client, alice):
     refresh = RefreshToken.for_user(alice)
     forged = _signed(refresh.payload, iss="evil-issuer")
 
-    response = anon_client.post("/api/auth/refresh", {"refresh": forged}, format="json")
+    response = refresh_tokens(anon_client, forged)
 
     assert response.status_code == 401
 
@@ -265,7 +259,7 @@ def test_it_refuses_to_refresh_for_a_deactivated_user(anon_client, alice):
     alice.is_active = False
     alice.save(update_fields=["is_active"])
 
-    response = anon_client.post("/api/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
+    response = refresh_tokens(anon_client, tokens["refresh"])
 
     assert response.status_code == 401
 
@@ -281,7 +275,7 @@ def test_it_logs_out_by_revoking_the_refresh_token(anon_client, alice):
     assert response.status_code == 204
     (event,) = events("user.logout")
     assert event.data == {"user_id": alice.pk}
-    refresh = anon_client.post("/api/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
+    refresh = refresh_tokens(anon_client, tokens["refresh"])
     assert refresh.status_code == 401
     twice = anon_client.post("/api/auth/logout", {"refresh": tokens["refresh"]}, format="json")
     assert twice.status_code == 401
@@ -350,7 +344,7 @@ def test_it_lets_requests_through_again_after_the_window(anon_client, alice, str
 
 
 def test_it_answers_an_invalid_token_with_a_readable_message():
-    response = _bearer("abc").get("/api/me")
+    response = bearer_client("abc").get("/api/me")
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")

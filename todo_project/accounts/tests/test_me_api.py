@@ -84,16 +84,14 @@ def test_it_refuses_an_email_that_another_user_has(alice_client, bob):
     assert list(response.json()["error"]["fields"]) == ["email"]
 
 
-def test_it_gives_users_made_elsewhere_a_utc_profile(client):
-    admin = get_user_model().objects.create_superuser("root", "root@example.com", "root-Secret-123")
-    client.force_login(admin)  # session auth, as the admin and browsable API use
-
-    response = client.get("/api/me")
+def test_it_gives_users_made_elsewhere_a_utc_profile(staff_client, superuser):
+    # session auth, as the admin and browsable API use
+    response = staff_client.get("/api/me")
 
     assert response.status_code == 200
     assert response.json()["timezone"] == "UTC"
-    assert profile_get(user=admin).timezone == "UTC"
-    assert Profile.objects.filter(user=admin).count() == 1
+    assert profile_get(user=superuser).timezone == "UTC"
+    assert Profile.objects.filter(user=superuser).count() == 1
 
 
 def test_a_profile_written_without_date_order_gets_the_database_default():

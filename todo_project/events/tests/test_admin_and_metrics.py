@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,13 +17,6 @@ from todo_project.events.services import record_event
 def _logout(user) -> OutboxEvent:
     with transaction.atomic():
         return record_event(type="user.logout", user_id=user.id, data={"user_id": user.id})
-
-
-@pytest.fixture
-def staff_client(client, db):
-    admin = get_user_model().objects.create_superuser("root", "root@example.com", "Root-Secret-123")
-    client.force_login(admin)
-    return client
 
 
 @pytest.mark.django_db

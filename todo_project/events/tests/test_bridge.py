@@ -186,7 +186,7 @@ def test_it_keeps_each_users_order_across_bridge_restarts(kafka_settings, alice,
 
 @pytest.mark.django_db
 def test_it_replays_the_backlog_in_order_after_the_broker_was_down(kafka_settings, alice, bob):
-    from todo_project.events.tests.conftest import Broker
+    from todo_project.testing import Broker
 
     broker = Broker()
     broker.start()

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from todo_project.events import dispatcher, registry
 from todo_project.events.dispatcher import (
-    MAX_DISPATCH_ATTEMPTS,
     dispatch_event,
     dispatch_ready,
     dispatch_sweep,
+    max_dispatch_attempts,
 )
 from todo_project.events.models import HandlerRun, OutboxEvent
 from todo_project.events.services import events_redispatch, record_event
@@ -92,7 +92,7 @@ def test_a_failing_handler_is_retried_with_backoff_then_marked_failed(alice, fai
 
     # when: the sweep keeps trying, never before the backoff has passed
     with time_machine.travel(start, tick=False) as clock:
-        for _ in range(MAX_DISPATCH_ATTEMPTS):
+        for _ in range(max_dispatch_attempts()):
             assert dispatch_sweep() == 1
             event.refresh_from_db()
             if event.next_dispatch_at is None:
@@ -105,7 +105,7 @@ def test_a_failing_handler_is_retried_with_backoff_then_marked_failed(alice, fai
 
     # then: the spec's 1 s, 5 s, 30 s, 5 min; then failed for an operator
     assert delays == [1, 5, 30, 300]
-    assert len(failing) == MAX_DISPATCH_ATTEMPTS == 5
+    assert len(failing) == max_dispatch_attempts() == 5
     assert event.dispatch_failed_at is not None
     assert event.dispatched_at is None
     assert "ConnectionError: smtp down" in event.dispatch_error
@@ -397,3 +397,21 @@ def test_a_handler_skips_events_its_when_test_refuses_without_a_claim(alice, mon
     assert HandlerRun.objects.filter(event_id=plain.id).count() == 0
     plain.refresh_from_db()
     assert plain.dispatched_at is not None
+
+
+@pytest.mark.django_db
+def test_the_retry_schedule_is_the_configured_one(alice, failing, settings):
+    settings.EVENTS_RETRY_SECONDS = (2, 3)
+    event = _logout(alice)
+    delays = []
+    with time_machine.travel(timezone.now() + timedelta(seconds=30), tick=False) as clock:
+        while True:
+            dispatch_sweep()
+            event.refresh_from_db()
+            if event.next_dispatch_at is None:
+                break
+            delays.append((event.next_dispatch_at - timezone.now()).total_seconds())
+            clock.shift(timedelta(seconds=delays[-1]))
+    assert delays == [2, 3]
+    assert len(failing) == max_dispatch_attempts() == 3
+    assert event.dispatch_failed_at is not None

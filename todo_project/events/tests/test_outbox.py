@@ -188,3 +188,83 @@ def test_record_events_numbers_each_users_events_contiguously_in_the_given_order
         (alice.id, before.seq + 3),
     ]
     assert all(event.pk for event in batch)
+
+
+# --- batched_recording --------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_batched_block_writes_its_events_at_its_end_in_order_in_two_statements(
+    alice, bob, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    # given
+    from todo_project.events.services import batched_recording
+
+    _login(alice)
+
+    # when
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        # The look-up below, then the counters and one COPY at the end.
+        with django_assert_num_queries(3), batched_recording():
+            with django_assert_num_queries(0):
+                first = record_event(type="user.logout", user_id=alice.id, data={"user_id": alice.id})
+                record_event(type="user.logout", user_id=bob.id, data={"user_id": bob.id})
+                login = {"user_id": alice.id, "username": "alice"}
+                record_event(type="user.login", user_id=alice.id, data=login)
+            assert first.seq is None
+            assert not OutboxEvent.objects.filter(pk=first.pk).exists()
+
+    # then
+    rows = list(OutboxEvent.objects.order_by("user_id", "seq").values_list("user_id", "seq", "type"))
+    assert rows == [
+        (alice.id, 1, "user.login"),
+        (alice.id, 2, "user.logout"),
+        (alice.id, 3, "user.login"),
+        (bob.id, 1, "user.logout"),
+    ]
+    assert first.seq == 2
+    assert len(callbacks) == 1  # one hand-off to the dispatcher, no marker left behind
+
+
+@pytest.mark.django_db
+def test_a_batched_block_drops_the_events_of_a_savepoint_rolled_back_inside_it(alice):
+    from todo_project.events.services import batched_recording
+
+    with transaction.atomic(), batched_recording():
+        record_event(type="user.logout", user_id=alice.id, data={"user_id": alice.id, "n": 1})
+        try:
+            with transaction.atomic():
+                record_event(type="user.logout", user_id=alice.id, data={"user_id": alice.id, "n": 2})
+                raise ValueError("refused")
+        except ValueError:
+            pass
+        with transaction.atomic():
+            record_event(type="user.logout", user_id=alice.id, data={"user_id": alice.id, "n": 3})
+
+    assert list(OutboxEvent.objects.order_by("seq").values_list("seq", "data__n")) == [(1, 1), (2, 3)]
+    assert UserEventCounter.objects.get(user_id=alice.id).last_seq == 2
+
+
+@pytest.mark.django_db
+def test_an_exception_leaving_a_batched_block_rolls_back_its_change_with_its_events(alice):
+    from todo_project.events.services import batched_recording
+
+    with transaction.atomic():
+        try:
+            with batched_recording():
+                UserEventCounter.objects.create(user_id=alice.id, last_seq=40)
+                record_event(type="user.logout", user_id=alice.id, data={"user_id": alice.id})
+                raise ValueError("late refusal")
+        except ValueError:
+            pass
+
+    assert not OutboxEvent.objects.exists()
+    assert not UserEventCounter.objects.exists()  # the change went with its (unwritten) events
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batched_block_must_run_inside_a_transaction():
+    from todo_project.events.services import batched_recording
+
+    with pytest.raises(RuntimeError, match="inside transaction.atomic"), batched_recording():
+        pass

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,16 +30,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tasks_app import services as task_services
-from todo_project.testing import database_url
+from todo_project.testing import database_url, free_port
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 RECV_TIMEOUT = 15.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _server_env(extra: dict[str, str]) -> dict[str, str]:
@@ -88,7 +81,7 @@ class AsgiServer:
 
 
 def start_server(log_dir: Path, **env: str) -> AsgiServer:
-    port = _free_port()
+    port = free_port()
     log_path = log_dir / f"uvicorn-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

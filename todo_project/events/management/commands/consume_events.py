@@ -33,6 +33,11 @@ class Command(BaseCommand):
             help="Read every partition without joining a consumer group rebalance (single replica).",
         )
         parser.add_argument("--max-idle", type=float, default=0, help="Exit after this many idle seconds.")
+        parser.add_argument(
+            "--group",
+            help="Consumer group id (default taskbeat-<name>). A new group with the same --name "
+            "replays every partition from the beginning; events already handled are skipped.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.KAFKA_BOOTSTRAP_SERVERS:
@@ -51,16 +56,21 @@ class Command(BaseCommand):
             topics=options["topics"],
             handler=self._print,
             static_assignment=options["assign"],
+            group_id=options["group"],
         )
         idle = 0.0
+        read = duplicates = 0
         try:
             while running:
                 received = consumer.poll(timeout=1.0)
+                read += len(received)
+                duplicates += sum(item.duplicate for item in received)
                 idle = 0.0 if received else idle + 1.0
                 if options["max_idle"] and idle >= options["max_idle"]:
                     break
         finally:
             consumer.close()
+            self.stderr.write(f"read {read} events, skipped {duplicates} already handled")
 
     def _print(self, event: BaseCloudEvent, topic: str) -> None:
         line = {
