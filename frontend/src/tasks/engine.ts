@@ -28,6 +28,12 @@ export class Engine {
   private live: LiveSync;
   private timer: ReturnType<typeof setInterval> | null = null;
   private readonly cleanups: (() => void)[] = [];
+  /**
+   * Tasks deleted here whose DELETE still waits out its undo window: the answer
+   * or push of an earlier write (say, the edit just saved) must not bring the
+   * row back, or it would stay on screen until the delete is sent.
+   */
+  private readonly deleting = new Set<string>();
 
   constructor(
     readonly userId: number,
@@ -136,6 +142,7 @@ export class Engine {
   }
 
   async remove(task: Task): Promise<void> {
+    this.deleting.add(task.id);
     removeTask(this.qc, task.id);
     const stored = this.enqueue({
       method: "DELETE", path: `/api/tasks/${task.id}`, label: `Delete “${task.title}”`, taskRef: task.id, notBefore: Date.now() + UNDO_MS,
@@ -150,7 +157,10 @@ export class Engine {
         run: () => {
           void stored.then(async (entry) => {
             const outbox = await this.ready;
-            if (await outbox.cancel(entry.key)) upsertTask(this.qc, task, { created: true });
+            if (await outbox.cancel(entry.key)) {
+              this.deleting.delete(task.id);
+              upsertTask(this.qc, task, { created: true });
+            }
           });
         },
       },
@@ -202,7 +212,8 @@ export class Engine {
 
   private applied(entry: OutboxEntry, data: unknown, headers: Headers): void {
     const task = data as Task | null;
-    if (task && typeof task === "object" && "id" in task && "version" in task) {
+    if (entry.method === "DELETE" && entry.taskRef) this.deleting.delete(entry.taskRef);
+    if (task && typeof task === "object" && "id" in task && "version" in task && !this.deleting.has(String(task.id))) {
       upsertTask(this.qc, task, { replaces: entry.createsTempId, created: Boolean(entry.createsTempId) });
     }
     if (entry.createsTempId) {
@@ -231,6 +242,7 @@ export class Engine {
 
   private rejected(entry: OutboxEntry, error: ApiError): void {
     toast(`${entry.label} failed: ${error.describe()}`, { tone: "error", timeoutMs: 9000 });
+    if (entry.method === "DELETE" && entry.taskRef) this.deleting.delete(entry.taskRef);
     if (entry.createsTempId) removeTask(this.qc, entry.createsTempId);
     const winner = error.details?.task as Task | undefined;
     if (error.code === "version_conflict" && winner) {
@@ -247,7 +259,7 @@ export class Engine {
       case "task.created":
       case "task.updated":
       case "task.completed":
-        if (data.task) {
+        if (data.task && !this.deleting.has(String((data.task as Task).id))) {
           // Our own create, pushed before its HTTP answer: it replaces the temporary row.
           const mine = this.pending.get().find((p) => p.key === event.request_id);
           upsertTask(this.qc, data.task as Task, { created: event.type === "task.created", replaces: mine?.createsTempId });
@@ -255,7 +267,7 @@ export class Engine {
         this.refreshViews();
         break;
       case "task.moved":
-        if (data.task) upsertTask(this.qc, data.task as Task);
+        if (data.task && !this.deleting.has(String((data.task as Task).id))) upsertTask(this.qc, data.task as Task);
         this.refreshViews();
         break;
       case "task.deleted":

@@ -34,3 +34,31 @@ describe("Engine.remove", () => {
     await expect.poll(() => engine.pending.get().length).toBe(0);
   });
 });
+
+describe("Engine while a delete waits out its undo window", () => {
+  it("does not bring the row back for an earlier write's answer or push, and Undo still restores it", async () => {
+    const qc = new QueryClient();
+    const key = taskListKey("inbox", { status: "all" });
+    qc.setQueryData<TaskPages>(key, { pageParams: [1], pages: [{ count: 1, next: null, previous: null, results: [task("b")] }] });
+    const ids = () => allTasks(qc.getQueryData<TaskPages>(key)).map((t) => t.id);
+    const engine = new Engine(4343, qc);
+    const internals = engine as unknown as {
+      applied(entry: object, data: unknown, headers: Headers): void;
+      onEvent(event: object): void;
+    };
+    toasts.set(() => []);
+
+    await engine.remove(task("b"));
+    const saved = { ...task("b"), version: 2, title: "b (saved)" };
+    // The edit saved just before the delete: its HTTP answer, then its push.
+    internals.applied({ key: "edit", method: "PATCH", path: "/api/tasks/b", label: "Edit", taskRef: "b", order: 1, attempts: 0, createdAt: "" }, saved, new Headers());
+    internals.onEvent({ type: "task.updated", seq: 7, data: { task: saved } });
+    expect(ids()).toEqual([]);
+
+    toasts.get().at(-1)!.action!.run();
+    await expect.poll(() => ids()).toEqual(["b"]);
+    // Once undone, pushes apply again.
+    internals.onEvent({ type: "task.updated", seq: 8, data: { task: { ...saved, version: 3, title: "b again" } } });
+    expect(allTasks(qc.getQueryData<TaskPages>(key)).map((t) => t.title)).toEqual(["b again"]);
+  });
+});
