@@ -479,19 +479,30 @@ def task_list_page(
     with db.cursor() as cursor:
         cursor.execute(compiled.sql, args)
         rows = cursor.fetchall()
-    names = compiled.names
-    if compiled.converters:
-        converted = []
-        for row in rows:
-            values = list(row)
-            for pos, (converters, expression) in compiled.converters:
-                value = values[pos]
-                for converter in converters:
-                    value = converter(value, expression, db)
-                values[pos] = value
-            converted.append(dict(zip(names, values, strict=True)))
-        return converted
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    return _converted_rows(rows, compiled.names, compiled.converters, db)
+
+
+def _converted_rows(
+    rows: Iterable[Sequence[Any]],
+    names: Sequence[str],
+    converters: tuple[tuple[int, tuple[list[Any], Any]], ...],
+    db: Any,
+) -> list[dict[str, Any]]:
+    """Rows as dicts of ``names``, through the converters Django's compiler gave
+    for those columns (what ``.values()`` applies). Columns past ``names`` are dropped."""
+    width = len(names)
+    if not converters:
+        return [dict(zip(names, row[:width], strict=True)) for row in rows]
+    out = []
+    for row in rows:
+        values = list(row[:width])
+        for pos, (funcs, expression) in converters:
+            value = values[pos]
+            for func in funcs:
+                value = func(value, expression, db)
+            values[pos] = value
+        out.append(dict(zip(names, values, strict=True)))
+    return out
 
 
 # --- task rows from hand-written SQL ---------------------------------------------
@@ -533,18 +544,7 @@ def task_rows(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
     are the caller's and are left out.
     """
     db = connections[Task.objects.db]
-    converters = _task_row_converters(db.alias)
-    width = len(TASK_FIELDS)
-    out = []
-    for row in rows:
-        values = list(row[:width])
-        for pos, (funcs, expression) in converters:
-            value = values[pos]
-            for func in funcs:
-                value = func(value, expression, db)
-            values[pos] = value
-        out.append(dict(zip(TASK_FIELDS, values, strict=True)))
-    return out
+    return _converted_rows(rows, TASK_FIELDS, _task_row_converters(db.alias), db)
 
 
 def _task_list_queryset(*, owner_id: int, params: TaskListParams, tz: zoneinfo.ZoneInfo | None) -> QuerySet:
